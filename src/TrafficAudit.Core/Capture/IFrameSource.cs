@@ -9,7 +9,7 @@ public readonly record struct FrameHeader(
     int CapturedLength,
     /// <summary>Bytes on the wire (len / orig_len).</summary>
     int OriginalLength,
-    /// <summary>Interface index, global across every file of the run (see <see cref="IFrameSource.Interfaces"/>).</summary>
+    /// <summary>Interface index within its file (pcapng IDB order; 0 for pcap). With <see cref="FileIndex"/> it finds the entry in <see cref="IFrameSource.Interfaces"/>.</summary>
     int InterfaceIndex,
     /// <summary>1-based frame number within its file, as Wireshark numbers frames.</summary>
     long FrameNumber,
@@ -31,7 +31,10 @@ public sealed class CaptureFormatException(string file, string message) : Except
 /// <summary>A capture interface as described by a pcapng IDB (or the single implicit one of a pcap file).</summary>
 public sealed class CaptureInterface
 {
+    /// <summary>Index within its file (IDB order).</summary>
     public required int Index { get; init; }
+    /// <summary>Index of the file in the run.</summary>
+    public int FileIndex { get; init; }
     public required string File { get; init; }
     public required LinkType LinkType { get; init; }
     public string? Name { get; set; }
