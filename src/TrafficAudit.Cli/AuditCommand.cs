@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using TrafficAudit.Capture;
+using TrafficAudit.Decode;
+using TrafficAudit.Outputs;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Cli;
+
+/// <summary>`trafficaudit audit FILE... --out DIR`: the offline audit.</summary>
+public static class AuditCommand
+{
+    private static readonly Dictionary<string, string> ValueOptions = new()
+    {
+        ["--out"] = "--out", ["-o"] = "--out",
+        ["--server"] = "--server", ["-s"] = "--server",
+        ["--catalogue"] = "--catalogue", ["--catalog"] = "--catalogue",
+    };
+    private static readonly Dictionary<string, string> FlagOptions = new() { ["--quiet"] = "--quiet", ["-q"] = "--quiet" };
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        // 1. Everything that can be wrong with the command line or configuration fails here,
+        //    before the first packet is read (exit code 2).
+        var a = Arguments.Parse(args, ValueOptions, FlagOptions);
+        if (a.Positional.Count == 0) throw new UsageException("audit needs at least one capture file ('-' for standard input)");
+        if (a.Positional.Count(p => p == "-") > 1) throw new UsageException("standard input ('-') can be given only once");
+        string outDir = a.Value("--out") ?? "trafficaudit-out";
+        var servers = new List<IpAddress>();
+        foreach (var s in a.Values("--server"))
+        {
+            if (!IpAddress.TryParse(s, out var ip)) throw new UsageException($"--server '{s}' is not an IP address");
+            servers.Add(ip);
+        }
+        var catalogue = CatalogueCommand.LoadCatalogue(a.Value("--catalogue"));
+        bool quiet = a.Flag("--quiet");
+
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = false; })
+            .AddFilter(l => l >= LogLevel.Warning)
+            .SetMinimumLevel(LogLevel.Warning));
+        var log = loggerFactory.CreateLogger("trafficaudit");
+
+        // 2. Open every file first: a file that is not a capture stops the run before anything is read (exit 3).
+        var files = a.Positional;
+        var sources = new List<IFrameSource>();
+        var engine = new AuditEngine(catalogue, new AuditOptions { Servers = servers });
+        try
+        {
+            for (int i = 0; i < files.Count; i++) sources.Add(CaptureFile.Open(files[i], i, engine.Anomalies));
+        }
+        catch (CaptureFormatException e)
+        {
+            foreach (var s in sources) s.Dispose();
+            stderr.WriteLine($"trafficaudit: {e.Message}");
+            return ExitCodes.CaptureUnreadable;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            foreach (var s in sources) s.Dispose();
+            stderr.WriteLine($"trafficaudit: cannot read {files[sources.Count]}: {e.Message}");
+            return ExitCodes.CaptureUnreadable;
+        }
+
+        // 3. The hot loop.
+        using IFrameSource source = sources.Count == 1 ? sources[0] : new MergedFrameSource(sources);
+        var progress = new ProgressReporter(stderr, files);
+        while (source.MoveNext())
+        {
+            engine.Process(source.Header, source.Data);
+            if ((engine.Statistics.Frames & 0x3FFFF) == 0) progress.Report(engine.Statistics.Frames, source.BytesRead);
+        }
+        progress.Done(engine.Statistics.Frames);
+
+        // 4. What was read is always audited and written, even when a file ended early.
+        foreach (var err in source.Errors)
+            log.LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
+        var result = engine.Complete(source.Interfaces, source.Errors);
+        try
+        {
+            AuditCsvWriter.WriteAll(outDir, result, files);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"trafficaudit: cannot write to {outDir}: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        if (!quiet) ConsoleSummary.Write(stdout, result, files, outDir, servers.Count > 0);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Progress on stderr, only once reading has taken more than two seconds.</summary>
+    private sealed class ProgressReporter(TextWriter stderr, IReadOnlyList<string> files)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly long _totalBytes = files.Sum(f => f != "-" && File.Exists(f) && !f.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new FileInfo(f).Length : 0);
+        private long _lastReportMs;
+        private bool _shown;
+
+        public void Report(long frames, long bytesRead)
+        {
+            long ms = _clock.ElapsedMilliseconds;
+            if (ms < 2000 || ms - _lastReportMs < 1000) return;
+            _lastReportMs = ms;
+            _shown = true;
+            string pct = _totalBytes > 0 ? $" ({Math.Min(100, 100.0 * bytesRead / _totalBytes):F0}%)" : "";
+            stderr.WriteLine($"trafficaudit: {frames:N0} packets read{pct}, {frames / (ms / 1000.0) / 1e6:F1} M packets/s");
+        }
+
+        public void Done(long frames)
+        {
+            if (_shown) stderr.WriteLine($"trafficaudit: {frames:N0} packets read in {_clock.Elapsed.TotalSeconds:F1} s");
+        }
+    }
+}

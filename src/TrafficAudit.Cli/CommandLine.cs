@@ -1,0 +1,64 @@
+using System.Reflection;
+
+namespace TrafficAudit.Cli;
+
+/// <summary>Entry point: picks the command, maps failures to exit codes, never shows a stack trace for bad input.</summary>
+public static class CommandLine
+{
+    public static string Version =>
+        typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public const string Help = """
+        trafficaudit - audit packet captures of Imagicle UC Suite sites against the vendor's port table
+
+        Usage:
+          trafficaudit audit FILE... [--out DIR] [--server IP]... [--catalogue FILE] [--quiet]
+              Reads pcap, pcapng or gzip-compressed capture files ('-' reads standard input),
+              merged by timestamp, and writes DIR/flows.csv and DIR/anomalies.csv
+              (DIR defaults to ./trafficaudit-out).
+              --server IP      an Imagicle node (repeat for an HA cluster); without it the nodes
+                               are detected from who terminates Imagicle-specific ports
+              --catalogue FILE replaces the built-in port catalogue (JSON, as printed by
+                               'trafficaudit catalogue --json')
+              --quiet          no console summary
+          trafficaudit catalogue [--catalogue FILE] [--json]
+              Prints the port catalogue the audit classifies flows with.
+          trafficaudit --version | --help
+
+        Exit codes:
+          0  the audit ran
+          1  reserved: findings at or above the failure level
+          2  usage or configuration error (nothing was read)
+          3  a capture could not be read (not a capture file, missing, unreadable)
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            {
+                (args.Length == 0 ? stderr : stdout).WriteLine(Help);
+                return args.Length == 0 ? ExitCodes.Usage : ExitCodes.Ok;
+            }
+            if (args[0] is "--version" or "version")
+            {
+                stdout.WriteLine($"trafficaudit {Version}");
+                return ExitCodes.Ok;
+            }
+            var rest = args.AsSpan(1).ToArray();
+            return args[0] switch
+            {
+                "audit" => AuditCommand.Run(rest, stdout, stderr),
+                "catalogue" or "catalog" => CatalogueCommand.Run(rest, stdout, stderr),
+                _ => throw new UsageException($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"trafficaudit: {e.Message}");
+            stderr.WriteLine("Run 'trafficaudit --help' for usage.");
+            return ExitCodes.Usage;
+        }
+    }
+}

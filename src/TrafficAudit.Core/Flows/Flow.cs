@@ -1,0 +1,96 @@
+using TrafficAudit.Analyzers;
+using TrafficAudit.Decode;
+
+namespace TrafficAudit.Flows;
+
+/// <summary>TCP connection set-up outcome, as written in flows.csv's tcp_state.</summary>
+public enum TcpHandshakeState : byte
+{
+    /// <summary>Not TCP.</summary>
+    None,
+    /// <summary>SYN answered by SYN/ACK.</summary>
+    Established,
+    /// <summary>SYN(s) seen, never answered.</summary>
+    Unanswered,
+    /// <summary>SYN answered by RST, or refused by an ICMP unreachable.</summary>
+    Refused,
+    /// <summary>No SYN seen: the capture started after the connection was set up.</summary>
+    Midstream,
+}
+
+/// <summary>Why a flow record was closed.</summary>
+public enum FlowEndReason : byte { CaptureEnd, Fin, Rst, IdleTimeout, PortReuse }
+
+/// <summary>
+/// Live state of one bidirectional conversation. Side 0 is the endpoint that sent the first
+/// packet, side 1 the other; the client is decided when the flow is finished.
+/// </summary>
+public sealed class Flow
+{
+    public required FlowKey Key { get; init; }
+    /// <summary>True when key endpoint A sent the first packet (side 0 = A).</summary>
+    public required bool FirstSenderIsA { get; init; }
+    public long Sequence { get; init; }
+
+    public readonly long[] Packets = new long[2];
+    public readonly long[] Bytes = new long[2];
+    public readonly long[] FirstNs = new long[2];
+    public readonly long[] LastNs = new long[2];
+    public long FirstSeenNs;
+    public long LastSeenNs;
+
+    // --- TCP handshake (times in ns; 0 = not seen) ---
+    /// <summary>Side that sent the SYN without ACK (-1 none).</summary>
+    public sbyte SynSide = -1;
+    public int SynCount;
+    /// <summary>Most recent SYN (Wireshark's ts_mru_syn).</summary>
+    public long LastSynNs;
+    /// <summary>First SYN/ACK after the most recent SYN.</summary>
+    public long SynAckNs;
+    /// <summary>Side that sent a SYN/ACK (-1 none).</summary>
+    public sbyte SynAckSide = -1;
+    /// <summary>First ACK without SYN after the most recent SYN (any side), as Wireshark's tcp.analysis.initial_rtt takes it.</summary>
+    public long FirstAckNs;
+    /// <summary>ACK from the SYN side after the SYN/ACK (completes the three-way handshake).</summary>
+    public long HandshakeAckNs;
+    public bool RstBeforeHandshake;
+    public sbyte RstSide = -1;
+    public bool SawRst;
+    public readonly bool[] FinSeen = new bool[2];
+    public bool Closed;
+    public FlowEndReason EndReason;
+
+    /// <summary>ICMP unreachable messages that quoted a packet of this flow.</summary>
+    public int IcmpUnreachable;
+    public long IcmpUnreachableFirstNs;
+
+    // --- payload hints for classification (decided once per flow) ---
+    public RtpProbe Rtp;
+    public bool IsSip;
+    public bool IsTls;
+    public string? ServerName;
+    /// <summary>Payload packets inspected for hints so far (hints stop after a few).</summary>
+    public byte PayloadsInspected;
+
+    public int Side(bool srcIsA) => srcIsA == FirstSenderIsA ? 0 : 1;
+    public IpAddress Address(int side) => (side == 0) == FirstSenderIsA ? Key.A : Key.B;
+    public ushort Port(int side) => (side == 0) == FirstSenderIsA ? Key.PortA : Key.PortB;
+    public bool IsTcp => Key.Protocol == IpProtocol.Tcp;
+
+    public TcpHandshakeState HandshakeState
+    {
+        get
+        {
+            if (!IsTcp) return TcpHandshakeState.None;
+            // Only the SYN/ACK was captured (the SYN was missed): the server did answer.
+            if (SynSide < 0) return SynAckSide >= 0 ? TcpHandshakeState.Established : TcpHandshakeState.Midstream;
+            if (SynAckNs != 0) return TcpHandshakeState.Established;
+            if (RstBeforeHandshake || IcmpUnreachable > 0) return TcpHandshakeState.Refused;
+            // The SYN/ACK was not captured but the server side talks: it answered.
+            return Packets[1 - SynSide] > 0 ? TcpHandshakeState.Established : TcpHandshakeState.Unanswered;
+        }
+    }
+
+    /// <summary>SYNs sent again after the first.</summary>
+    public int SynRetries => SynCount > 0 ? SynCount - 1 : 0;
+}

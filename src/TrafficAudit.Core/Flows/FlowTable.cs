@@ -1,0 +1,176 @@
+using System.Runtime.InteropServices;
+using TrafficAudit.Analyzers;
+using TrafficAudit.Decode;
+
+namespace TrafficAudit.Flows;
+
+/// <summary>Idle timeouts, in capture time, after which a flow is closed and handed on.</summary>
+public sealed record FlowTimeouts
+{
+    public long TcpIdleNs { get; init; } = 15L * 60 * 1_000_000_000;
+    public long UdpIdleNs { get; init; } = 2L * 60 * 1_000_000_000;
+    /// <summary>How long a flow that ended with FIN/RST stays, to take the last ACKs and retransmissions.</summary>
+    public long ClosedLingerNs { get; init; } = 5L * 1_000_000_000;
+    /// <summary>How often (capture time) the table is swept for idle flows.</summary>
+    public long SweepIntervalNs { get; init; } = 10L * 1_000_000_000;
+}
+
+/// <summary>
+/// Bidirectional flows keyed by <see cref="FlowKey"/>. Ended flows (FIN/RST, idle timeout,
+/// port reuse) leave the table for <see cref="Finished"/>, so memory follows the number of
+/// concurrent flows, not the length of the capture.
+/// </summary>
+public sealed class FlowTable(FlowTimeouts? timeouts = null)
+{
+    private readonly FlowTimeouts _timeouts = timeouts ?? new FlowTimeouts();
+    private readonly Dictionary<FlowKey, Flow> _active = new(4096);
+    private readonly List<Flow> _finished = new();
+    private readonly List<FlowKey> _sweepScratch = new();
+    private long _nextSweepNs = long.MinValue;
+    private long _sequence;
+
+    public int ActiveCount => _active.Count;
+    public IReadOnlyList<Flow> Finished => _finished;
+    public IEnumerable<Flow> Active => _active.Values;
+    /// <summary>Flows created so far.</summary>
+    public long TotalFlows => _sequence;
+
+    /// <summary>
+    /// Accounts one decoded packet and returns its flow and which side (0 = first sender) sent it.
+    /// Allocates only when a new flow starts.
+    /// </summary>
+    public Flow Track(in DecodedPacket p, long timestampNs, out int side)
+    {
+        MaybeSweep(timestampNs);
+        var key = FlowKey.Create(p.Src, p.SrcPort, p.Dst, p.DstPort, p.Protocol, p.Vlan, out bool srcIsA);
+        ref Flow? slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_active, key, out bool exists);
+        if (exists && ShouldStartOver(slot!, in p, timestampNs))
+        {
+            Finish(slot!, slot!.Closed ? slot.EndReason : FlowEndReason.PortReuse);
+            slot = null;
+            exists = false;
+        }
+        if (!exists)
+            slot = new Flow { Key = key, FirstSenderIsA = srcIsA, Sequence = _sequence++, FirstSeenNs = timestampNs };
+        Flow flow = slot!;
+        side = flow.Side(srcIsA);
+
+        if (flow.Packets[side]++ == 0) flow.FirstNs[side] = timestampNs;
+        flow.Bytes[side] += p.IpLength;
+        flow.LastNs[side] = timestampNs;
+        if (timestampNs > flow.LastSeenNs) flow.LastSeenNs = timestampNs;
+        if (timestampNs < flow.FirstSeenNs) flow.FirstSeenNs = timestampNs;
+
+        if (p.Protocol == IpProtocol.Tcp) TrackTcp(flow, in p, timestampNs, side);
+        return flow;
+    }
+
+    /// <summary>Ties an ICMP unreachable back to the flow whose packet it quotes. False when no such flow is known.</summary>
+    public bool TrackUnreachable(in DecodedPacket icmp, long timestampNs)
+    {
+        var key = FlowKey.Create(icmp.InnerSrc, icmp.InnerSrcPort, icmp.InnerDst, icmp.InnerDstPort, icmp.InnerProtocol, icmp.Vlan, out _);
+        if (!_active.TryGetValue(key, out var flow)) return false;
+        if (flow.IcmpUnreachable++ == 0) flow.IcmpUnreachableFirstNs = timestampNs;
+        return true;
+    }
+
+    private static bool ShouldStartOver(Flow flow, in DecodedPacket p, long ts)
+    {
+        // A fresh SYN on a connection that already ended is a new connection on the same ports
+        // (Wireshark starts a new tcp.stream there too).
+        if (p.Protocol != IpProtocol.Tcp || (p.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) != TcpFlags.Syn) return false;
+        return flow.Closed || (flow.HandshakeAckNs != 0 && flow.FinSeen[0] && flow.FinSeen[1]);
+    }
+
+    private static void TrackTcp(Flow f, in DecodedPacket p, long ts, int side)
+    {
+        TcpFlags fl = p.TcpFlags;
+        bool syn = (fl & TcpFlags.Syn) != 0, ack = (fl & TcpFlags.Ack) != 0;
+        if (syn && !ack)
+        {
+            if (f.SynSide < 0) f.SynSide = (sbyte)side;
+            if (side == f.SynSide) f.SynCount++;
+            // Wireshark's ts_mru_syn: every SYN without ACK, from either side.
+            if (f.FirstAckNs == 0) f.LastSynNs = ts;
+        }
+        else if (syn && ack)
+        {
+            if (f.SynAckSide < 0) f.SynAckSide = (sbyte)side;
+            if (f.SynAckNs == 0 && f.LastSynNs != 0 && side != f.SynSide) f.SynAckNs = ts;
+        }
+        else if (ack)
+        {
+            // tcp.analysis.initial_rtt: the first packet with ACK and without SYN, in either
+            // direction, after the most recent SYN, minus that SYN.
+            if (f.FirstAckNs == 0 && f.LastSynNs != 0) f.FirstAckNs = ts;
+            if (f.HandshakeAckNs == 0 && f.SynAckNs != 0 && side == f.SynSide) f.HandshakeAckNs = ts;
+        }
+        if ((fl & TcpFlags.Rst) != 0)
+        {
+            f.SawRst = true;
+            if (f.RstSide < 0) f.RstSide = (sbyte)side;
+            if (f.SynAckNs == 0 && f.SynSide >= 0 && side != f.SynSide) f.RstBeforeHandshake = true;
+            f.Closed = true;
+            f.EndReason = FlowEndReason.Rst;
+        }
+        if ((fl & TcpFlags.Fin) != 0)
+        {
+            f.FinSeen[side] = true;
+            if (f.FinSeen[0] && f.FinSeen[1] && !f.Closed)
+            {
+                f.Closed = true;
+                f.EndReason = FlowEndReason.Fin;
+            }
+        }
+    }
+
+    private void MaybeSweep(long nowNs)
+    {
+        if (nowNs < _nextSweepNs) return;
+        if (_nextSweepNs != long.MinValue) Sweep(nowNs);
+        _nextSweepNs = nowNs + _timeouts.SweepIntervalNs;
+    }
+
+    /// <summary>Closes flows idle for longer than their timeout at capture time <paramref name="nowNs"/>.</summary>
+    public void Sweep(long nowNs)
+    {
+        _sweepScratch.Clear();
+        foreach (var (key, f) in _active)
+        {
+            long idle = nowNs - f.LastSeenNs;
+            long limit = f.Closed ? _timeouts.ClosedLingerNs : f.IsTcp ? _timeouts.TcpIdleNs : _timeouts.UdpIdleNs;
+            if (idle > limit) _sweepScratch.Add(key);
+        }
+        foreach (var key in _sweepScratch)
+        {
+            var f = _active[key];
+            _active.Remove(key);
+            Finish(f, f.Closed ? f.EndReason : FlowEndReason.IdleTimeout);
+        }
+    }
+
+    private void Finish(Flow f, FlowEndReason reason)
+    {
+        f.EndReason = reason;
+        _finished.Add(f);
+    }
+
+    /// <summary>Moves every active flow to <see cref="Finished"/> (end of capture) and returns all flows in creation order.</summary>
+    public IReadOnlyList<Flow> Complete()
+    {
+        foreach (var f in _active.Values) Finish(f, f.Closed ? f.EndReason : FlowEndReason.CaptureEnd);
+        _active.Clear();
+        _finished.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
+        return _finished;
+    }
+
+    /// <summary>Every flow, finished and active, without closing any (for periodic output while capturing).</summary>
+    public List<Flow> Snapshot()
+    {
+        var all = new List<Flow>(_finished.Count + _active.Count);
+        all.AddRange(_finished);
+        all.AddRange(_active.Values);
+        all.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
+        return all;
+    }
+}

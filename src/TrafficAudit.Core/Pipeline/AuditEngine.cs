@@ -1,0 +1,218 @@
+using System.Text;
+using TrafficAudit.Analyzers;
+using TrafficAudit.Capture;
+using TrafficAudit.Catalogue;
+using TrafficAudit.Classification;
+using TrafficAudit.Decode;
+using TrafficAudit.Flows;
+
+namespace TrafficAudit.Pipeline;
+
+/// <summary>
+/// One engine for every source (files or a live interface): frames in, decoded packets through
+/// the flow table and payload analyzers; <see cref="Complete"/> classifies the flows.
+/// <see cref="Process"/> is the hot path and allocates only when a flow starts.
+/// </summary>
+public sealed class AuditEngine
+{
+    /// <summary>Payload packets per flow looked at for hints (SIP, TLS SNI, RTP).</summary>
+    private const int MaxPayloadsInspected = 32;
+
+    private readonly PortCatalogue _catalogue;
+    private readonly AuditOptions _options;
+    private readonly PacketDecoder _decoder;
+    private readonly FlowTable _flows;
+    private readonly Dictionary<IpAddress, string> _dnsNames = new();
+    private readonly List<(string Name, IpAddress Address)> _dnsScratch = new();
+    private DecodedPacket _packet;
+    private long _lastTs = long.MinValue;
+
+    public AuditEngine(PortCatalogue catalogue, AuditOptions options)
+    {
+        _catalogue = catalogue;
+        _options = options;
+        _decoder = new PacketDecoder(Anomalies);
+        _flows = new FlowTable(options.Timeouts);
+    }
+
+    public AnomalyCounters Anomalies { get; } = new();
+    public CaptureStatistics Statistics { get; } = new();
+    public FlowTable Flows => _flows;
+
+    public void Process(in FrameHeader header, ReadOnlySpan<byte> frame)
+    {
+        var st = Statistics;
+        st.Frames++;
+        st.CapturedBytes += frame.Length;
+        long ts = header.TimestampNs;
+        if (ts < _lastTs) st.OutOfOrderTimestamps++; else _lastTs = ts;
+        if (ts < st.FirstNs) st.FirstNs = ts;
+        if (ts > st.LastNs) st.LastNs = ts;
+        Anomalies.CurrentFrame = header.FrameNumber;
+        Anomalies.CurrentFileIndex = header.FileIndex;
+
+        switch (_decoder.Decode(header.LinkType, frame, ts, ref _packet, out var buffer))
+        {
+            case DecodeStatus.Ok: break;
+            case DecodeStatus.NotIp: st.NonIpFrames++; return;
+            case DecodeStatus.FragmentPending: st.FragmentsHeld++; return;
+            default: st.MalformedFrames++; return;
+        }
+        st.IpPackets++;
+        ref readonly DecodedPacket p = ref _packet;
+        if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
+
+        Flow flow = _flows.Track(in p, ts, out int side);
+        if (p.PayloadLength > 0 && flow.PayloadsInspected < MaxPayloadsInspected)
+        {
+            flow.PayloadsInspected++;
+            InspectPayload(flow, side, in p, buffer.Slice(p.PayloadOffset, p.PayloadLength));
+        }
+    }
+
+    private void InspectPayload(Flow flow, int side, in DecodedPacket p, ReadOnlySpan<byte> payload)
+    {
+        if (p.Protocol == IpProtocol.Udp)
+        {
+            if (p.SrcPort == 53 || p.SrcPort == 5353) CollectDnsNames(payload);
+            if (!flow.Rtp.Decided) flow.Rtp.Inspect(payload, side);
+            if (!flow.IsSip && SipText.LooksLikeSip(payload)) flow.IsSip = true;
+        }
+        else if (p.Protocol == IpProtocol.Tcp)
+        {
+            if (!flow.IsSip && SipText.LooksLikeSip(payload)) flow.IsSip = true;
+            if (!flow.IsTls && payload.Length >= 6 && payload[0] == 0x16 && payload[1] == 0x03)
+            {
+                flow.IsTls = true;
+                if (TlsClientHello.TryGetServerName(payload, out var name) && name is not null) flow.ServerName = name;
+            }
+        }
+    }
+
+    private void CollectDnsNames(ReadOnlySpan<byte> payload)
+    {
+        _dnsScratch.Clear();
+        if (!DnsMessage.TryReadAnswers(payload, _dnsScratch)) return;
+        foreach (var (name, address) in _dnsScratch) _dnsNames[address] = name;
+    }
+
+    /// <summary>Ends the run: closes every flow, finds the Imagicle nodes, classifies and numbers the flows.</summary>
+    public AuditResult Complete(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+        => Build(_flows.Complete(), interfaces, errors);
+
+    /// <summary>The result so far, without ending any flow (periodic output while capturing live).</summary>
+    public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+        => Build(_flows.Snapshot(), interfaces, errors);
+
+    private AuditResult Build(IReadOnlyList<Flow> flows, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    {
+        var oriented = new List<(Flow Flow, int ClientSide, string By)>(flows.Count);
+        foreach (var f in flows) oriented.Add((f, ChooseClientSide(f, out var by), by));
+
+        IReadOnlyList<DetectedNode> nodes;
+        if (_options.Servers.Count > 0)
+            nodes = _options.Servers.Select(s => new DetectedNode(s, "given with --server")).ToList();
+        else
+            nodes = DetectNodes(oriented);
+        var nodeSet = nodes.Select(n => n.Address).ToHashSet();
+
+        var classifier = new FlowClassifier(_catalogue);
+        var records = new List<FlowRecord>(flows.Count);
+        foreach (var (f, c, by) in oriented)
+        {
+            int s = 1 - c;
+            var clientIp = f.Address(c);
+            var serverIp = f.Address(s);
+            string? serverName = f.ServerName ?? (_dnsNames.TryGetValue(serverIp, out var n) ? n : null);
+            var facts = new FlowFacts(f.Key.Protocol, clientIp, f.Port(c), serverIp, f.Port(s),
+                f.Rtp.IsRtp, f.Rtp.IsRtcp, false, f.IsSip, f.IsTls, serverName,
+                nodeSet.Contains(clientIp), nodeSet.Contains(serverIp));
+            var cls = classifier.Classify(in facts);
+            bool handshake = f.SynSide >= 0;
+            records.Add(new FlowRecord
+            {
+                FlowId = records.Count + 1,
+                FirstSeenNs = f.FirstSeenNs,
+                LastSeenNs = f.LastSeenNs,
+                Transport = f.Key.Protocol,
+                ClientIp = clientIp,
+                ClientPort = f.Port(c),
+                ServerIp = serverIp,
+                ServerPort = f.Port(s),
+                Vlan = f.Key.Vlan,
+                Service = cls.Service,
+                Applications = cls.Applications,
+                Direction = cls.Direction,
+                PacketsC2S = f.Packets[c],
+                PacketsS2C = f.Packets[s],
+                BytesC2S = f.Bytes[c],
+                BytesS2C = f.Bytes[s],
+                TcpState = f.HandshakeState,
+                SynRetries = f.SynRetries,
+                HandshakeRttNs = f.FirstAckNs != 0 && f.LastSynNs != 0 ? f.FirstAckNs - f.LastSynNs : -1,
+                ServerRttNs = handshake && f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : -1,
+                ClientRttNs = f.HandshakeAckNs != 0 && f.SynAckNs != 0 ? f.HandshakeAckNs - f.SynAckNs : -1,
+                MatchedRule = cls.MatchedRule,
+                Infrastructure = cls.Infrastructure,
+                IcmpUnreachable = f.IcmpUnreachable,
+                ServerName = serverName,
+                EndReason = f.EndReason,
+                ClientBy = by,
+                Source = f,
+            });
+        }
+        return new AuditResult
+        {
+            Flows = records,
+            Nodes = nodes,
+            Statistics = Statistics,
+            Anomalies = Anomalies.Entries,
+            Interfaces = interfaces,
+            Errors = errors,
+        };
+    }
+
+    /// <summary>
+    /// The client is the side that sent the SYN; without one, the side on the ephemeral port
+    /// according to the catalogue; else the first sender.
+    /// </summary>
+    private int ChooseClientSide(Flow f, out string by)
+    {
+        if (f.SynSide >= 0) { by = "syn"; return f.SynSide; }
+        if (f.SynAckSide >= 0) { by = "synack"; return 1 - f.SynAckSide; }
+        if (f.Key.Protocol is IpProtocol.Tcp or IpProtocol.Udp)
+        {
+            bool s0 = _catalogue.IsServicePort(f.Key.Protocol, f.Port(0));
+            bool s1 = _catalogue.IsServicePort(f.Key.Protocol, f.Port(1));
+            if (s0 != s1) { by = "catalogue"; return s0 ? 1 : 0; }
+        }
+        by = "first_sender";
+        return 0;
+    }
+
+    private static IReadOnlyList<DetectedNode> DetectNodes(List<(Flow Flow, int ClientSide, string By)> flows)
+    {
+        var observed = new List<ObservedFlow>(flows.Count);
+        foreach (var (f, c, _) in flows)
+        {
+            int s = 1 - c;
+            bool answered = f.IsTcp ? f.HandshakeState is TcpHandshakeState.Established or TcpHandshakeState.Midstream : f.Packets[s] > 0;
+            observed.Add(new ObservedFlow(f.Key.Protocol, f.Address(c), f.Port(c), f.Address(s), f.Port(s), answered, f.Packets[c], f.Packets[s]));
+        }
+        return NodeDetector.Detect(observed);
+    }
+}
+
+/// <summary>An Imagicle node and why we believe it is one.</summary>
+public sealed record DetectedNode(IpAddress Address, string Reason);
+
+/// <summary>Everything one run produced, for the outputs.</summary>
+public sealed class AuditResult
+{
+    public required IReadOnlyList<FlowRecord> Flows { get; init; }
+    public required IReadOnlyList<DetectedNode> Nodes { get; init; }
+    public required CaptureStatistics Statistics { get; init; }
+    public required IReadOnlyList<AnomalyCounters.Entry> Anomalies { get; init; }
+    public required IReadOnlyList<CaptureInterface> Interfaces { get; init; }
+    public required IReadOnlyList<CaptureReadError> Errors { get; init; }
+}

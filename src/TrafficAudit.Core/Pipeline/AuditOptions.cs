@@ -1,0 +1,12 @@
+using TrafficAudit.Decode;
+using TrafficAudit.Flows;
+
+namespace TrafficAudit.Pipeline;
+
+/// <summary>What the engine needs to know before the first packet.</summary>
+public sealed record AuditOptions
+{
+    /// <summary>Imagicle nodes given by the user (--server); empty means detect them.</summary>
+    public IReadOnlyList<IpAddress> Servers { get; init; } = [];
+    public FlowTimeouts Timeouts { get; init; } = new();
+}

@@ -1,0 +1,49 @@
+using TrafficAudit.Decode;
+using TrafficAudit.Flows;
+
+namespace TrafficAudit.Pipeline;
+
+/// <summary>
+/// One finished, classified conversation from the client's point of view: a row of flows.csv.
+/// Times are nanoseconds since the Unix epoch; durations are nanoseconds, -1 when not measured.
+/// </summary>
+public sealed record FlowRecord
+{
+    public required int FlowId { get; init; }
+    public required long FirstSeenNs { get; init; }
+    public required long LastSeenNs { get; init; }
+    public required IpProtocol Transport { get; init; }
+    public required IpAddress ClientIp { get; init; }
+    public required ushort ClientPort { get; init; }
+    public required IpAddress ServerIp { get; init; }
+    public required ushort ServerPort { get; init; }
+    public required ushort Vlan { get; init; }
+    public required string Service { get; init; }
+    /// <summary>Imagicle application ids, ';'-joined.</summary>
+    public required string Applications { get; init; }
+    /// <summary>IN, OUT, NODE or NONE, from the Imagicle server's point of view.</summary>
+    public required string Direction { get; init; }
+    public required long PacketsC2S { get; init; }
+    public required long PacketsS2C { get; init; }
+    /// <summary>IP-layer bytes (IP header and payload) sent by the client.</summary>
+    public required long BytesC2S { get; init; }
+    public required long BytesS2C { get; init; }
+    public required TcpHandshakeState TcpState { get; init; }
+    public required int SynRetries { get; init; }
+    /// <summary>Wireshark's tcp.analysis.initial_rtt: first ACK without SYN after the most recent SYN, minus that SYN.</summary>
+    public required long HandshakeRttNs { get; init; }
+    /// <summary>SYN to SYN/ACK: capture point to server and back.</summary>
+    public required long ServerRttNs { get; init; }
+    /// <summary>SYN/ACK to the client's ACK: capture point to client and back.</summary>
+    public required long ClientRttNs { get; init; }
+    /// <summary>Catalogue rule id that matched, or empty.</summary>
+    public required string MatchedRule { get; init; }
+    public required bool Infrastructure { get; init; }
+    public required int IcmpUnreachable { get; init; }
+    public required string? ServerName { get; init; }
+    public required FlowEndReason EndReason { get; init; }
+    /// <summary>How the client side was chosen: syn, synack, catalogue or first_sender.</summary>
+    public required string ClientBy { get; init; }
+    /// <summary>The live flow this record came from (for analyzers that need its hints).</summary>
+    public Flow? Source { get; init; }
+}

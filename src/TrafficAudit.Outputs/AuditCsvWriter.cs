@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text;
+using CsvHelper;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Outputs;
+
+/// <summary>
+/// Writes the audit's CSV files into an output folder. Each file is written to a temporary file
+/// in the same folder and then renamed over the target, so a reader never sees half a file.
+/// </summary>
+public static class AuditCsvWriter
+{
+    /// <summary>RFC 4180, UTF-8 without BOM, invariant culture; text cells that a spreadsheet would run as a formula are escaped.</summary>
+    public static CsvWriterOptions Options { get; } = new()
+    {
+        FormatProvider = CultureInfo.InvariantCulture,
+        Injection = CsvInjection.Escape,
+        NewLine = "\r\n",
+    };
+
+    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files)
+    {
+        Directory.CreateDirectory(outDir);
+        WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(FlowRow.From));
+        WriteAtomically(Path.Combine(outDir, "anomalies.csv"), result.Anomalies.Select(a => new AnomalyRow
+        {
+            Name = a.Name,
+            Count = a.Count,
+            FirstPacket = a.FirstFrame,
+            FirstFile = a.FirstFileIndex < files.Count ? Path.GetFileName(files[a.FirstFileIndex]) : "",
+        }));
+    }
+
+    /// <summary>Writes records of a [CsvRecord] type to <paramref name="path"/> through a temporary file and a rename.</summary>
+    public static void WriteAtomically<T>(string path, IEnumerable<T> rows)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string tmp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Environment.ProcessId + ".tmp");
+        try
+        {
+            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16))
+            using (var csv = CsvWriter.Create(stream, Options))
+            {
+                csv.WriteHeader<T>();
+                csv.WriteRecords(rows);
+                csv.Flush();
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test. Installs what the tests need first (idempotent; apt-get only as root).
+# Ends with the line "N passed, N failed" and exits non-zero on any failure or when no test ran.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use. libpcap0.8: live capture through SharpPcap.
+packages=(libpcap0.8)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing: ${missing[*]}"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null \
+      || echo "warning: could not install ${missing[*]}; tests that need them report inconclusive"
+  else
+    echo "warning: not root, cannot install ${missing[*]}; tests that need them report inconclusive"
+  fi
+fi
+
+log=$(mktemp)
+dotnet build TrafficAudit.sln -c Release -nologo -v q 2>&1 | tail -n 30
+if [ "${PIPESTATUS[0]}" -ne 0 ]; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi
+dotnet test --project tests/TrafficAudit.Tests/TrafficAudit.Tests.csproj -c Release --no-build "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+passed=$(grep -E '^\s*succeeded:' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+failed=$(grep -E '^\s*failed:' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+skipped=$(grep -E '^\s*skipped:' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+rm -f "$log"
+passed=${passed:-0}; failed=${failed:-0}; skipped=${skipped:-0}
+if [ "$rc" -ne 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$passed" = 0 ]; then echo "no test ran"; exit 1; fi
+exit "$rc"
