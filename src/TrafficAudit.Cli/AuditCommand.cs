@@ -16,7 +16,7 @@ public static class AuditCommand
         ["--server"] = "--server", ["-s"] = "--server",
         ["--catalogue"] = "--catalogue", ["--catalog"] = "--catalogue",
     };
-    private static readonly Dictionary<string, string> FlagOptions = new() { ["--quiet"] = "--quiet", ["-q"] = "--quiet" };
+    private static readonly Dictionary<string, string> FlagOptions = new() { ["--quiet"] = "--quiet", ["-q"] = "--quiet", ["--stats"] = "--stats" };
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -63,6 +63,8 @@ public static class AuditCommand
         }
 
         // 3. The hot loop.
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var clock = Stopwatch.StartNew();
         using IFrameSource source = sources.Count == 1 ? sources[0] : new MergedFrameSource(sources);
         var progress = new ProgressReporter(stderr, files);
         while (source.MoveNext())
@@ -71,6 +73,8 @@ public static class AuditCommand
             if ((engine.Statistics.Frames & 0x3FFFF) == 0) progress.Report(engine.Statistics.Frames, source.BytesRead);
         }
         progress.Done(engine.Statistics.Frames);
+        clock.Stop();
+        long allocatedLoop = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
         // 4. What was read is always audited and written, even when a file ended early.
         foreach (var err in source.Errors)
@@ -86,6 +90,16 @@ public static class AuditCommand
             return ExitCodes.Usage;
         }
         if (!quiet) ConsoleSummary.Write(stdout, result, files, outDir, servers.Count > 0);
+        if (a.Flag("--stats"))
+        {
+            // Measurement for tools/bench.sh: the read/decode/flow loop alone, and the whole process.
+            long frames = Math.Max(1, engine.Statistics.Frames);
+            using var self = Process.GetCurrentProcess();
+            stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"stats: frames={engine.Statistics.Frames} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
+                $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
+                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={result.Flows.Count}"));
+        }
         return ExitCodes.Ok;
     }
 

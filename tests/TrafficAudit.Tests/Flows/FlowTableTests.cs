@@ -1,0 +1,151 @@
+using TrafficAudit.Decode;
+using TrafficAudit.Flows;
+
+namespace TrafficAudit.Tests.Flows;
+
+[TestClass]
+public sealed class FlowTableTests
+{
+    private static readonly IpAddress Client = IpAddress.Parse("10.0.0.10");
+    private static readonly IpAddress Server = IpAddress.Parse("10.0.1.5");
+    private const long Ms = 1_000_000;
+
+    private static DecodedPacket Tcp(bool fromClient, TcpFlags flags, int ipLength = 40) => new()
+    {
+        IpVersion = 4,
+        Protocol = IpProtocol.Tcp,
+        Src = fromClient ? Client : Server,
+        Dst = fromClient ? Server : Client,
+        SrcPort = fromClient ? (ushort)50000 : (ushort)8443,
+        DstPort = fromClient ? (ushort)8443 : (ushort)50000,
+        TcpFlags = flags,
+        IpLength = ipLength,
+    };
+
+    private static Flow Feed(FlowTable t, params (long TimeMs, DecodedPacket Packet)[] packets)
+    {
+        Flow? f = null;
+        foreach (var (time, p) in packets) f = t.Track(in p, time * Ms, out _);
+        return f!;
+    }
+
+    [TestMethod]
+    public void Track_ThreeWayHandshake_MeasuresBothHalvesAndInitialRtt()
+    {
+        var t = new FlowTable();
+        var f = Feed(t,
+            (1000, Tcp(true, TcpFlags.Syn)),
+            (1030, Tcp(false, TcpFlags.Syn | TcpFlags.Ack)),
+            (1032, Tcp(true, TcpFlags.Ack)),
+            (1040, Tcp(true, TcpFlags.Ack | TcpFlags.Psh, 140)));
+        Assert.AreEqual(TcpHandshakeState.Established, f.HandshakeState);
+        Assert.AreEqual(0, f.SynSide);
+        Assert.AreEqual(32 * Ms, f.FirstAckNs - f.LastSynNs);
+        Assert.AreEqual(30 * Ms, f.SynAckNs - f.LastSynNs);
+        Assert.AreEqual(2 * Ms, f.HandshakeAckNs - f.SynAckNs);
+        Assert.AreEqual(3, f.Packets[0]);
+        Assert.AreEqual(1, f.Packets[1]);
+        Assert.AreEqual(40 + 40 + 140, f.Bytes[0]);
+        Assert.AreEqual(1, t.ActiveCount);
+    }
+
+    [TestMethod]
+    public void Track_RetransmittedSyn_MeasuresFromTheMostRecentSyn()
+    {
+        var t = new FlowTable();
+        var f = Feed(t,
+            (0, Tcp(true, TcpFlags.Syn)),
+            (1000, Tcp(true, TcpFlags.Syn)),
+            (3000, Tcp(true, TcpFlags.Syn)),
+            (3020, Tcp(false, TcpFlags.Syn | TcpFlags.Ack)),
+            (3021, Tcp(true, TcpFlags.Ack)));
+        Assert.AreEqual(2, f.SynRetries);
+        Assert.AreEqual(21 * Ms, f.FirstAckNs - f.LastSynNs);
+        Assert.AreEqual(TcpHandshakeState.Established, f.HandshakeState);
+    }
+
+    [TestMethod]
+    public void Track_SynsWithoutAnswer_AreUnanswered()
+    {
+        var t = new FlowTable();
+        var f = Feed(t, (0, Tcp(true, TcpFlags.Syn)), (1000, Tcp(true, TcpFlags.Syn)));
+        Assert.AreEqual(TcpHandshakeState.Unanswered, f.HandshakeState);
+        Assert.AreEqual(1, f.SynRetries);
+        Assert.AreEqual(0, f.FirstAckNs);
+    }
+
+    [TestMethod]
+    public void Track_RstAnsweringSyn_IsRefused_AndWiresharkStillTakesTheRstAckAsFirstAck()
+    {
+        var t = new FlowTable();
+        var f = Feed(t, (0, Tcp(true, TcpFlags.Syn)), (5, Tcp(false, TcpFlags.Rst | TcpFlags.Ack)));
+        Assert.AreEqual(TcpHandshakeState.Refused, f.HandshakeState);
+        Assert.AreEqual(5 * Ms, f.FirstAckNs - f.LastSynNs);
+        Assert.IsTrue(f.Closed);
+    }
+
+    [TestMethod]
+    public void Track_NoSyn_IsMidstream()
+    {
+        var t = new FlowTable();
+        var f = Feed(t, (0, Tcp(false, TcpFlags.Ack | TcpFlags.Psh)), (5, Tcp(true, TcpFlags.Ack)));
+        Assert.AreEqual(TcpHandshakeState.Midstream, f.HandshakeState);
+        Assert.AreEqual(-1, f.SynSide);
+    }
+
+    [TestMethod]
+    public void Track_IcmpUnreachableForUdp_TiesBackToTheFlow()
+    {
+        var t = new FlowTable();
+        var udp = new DecodedPacket { IpVersion = 4, Protocol = IpProtocol.Udp, Src = Client, Dst = Server, SrcPort = 5064, DstPort = 5064, IpLength = 300 };
+        var f = t.Track(in udp, 0, out _);
+        var icmp = new DecodedPacket
+        {
+            IpVersion = 4, Protocol = IpProtocol.Icmp, Src = Server, Dst = Client, IcmpType = 3, IcmpCode = 3, IcmpUnreachable = true,
+            InnerSrc = Client, InnerDst = Server, InnerProtocol = IpProtocol.Udp, InnerSrcPort = 5064, InnerDstPort = 5064,
+        };
+        Assert.IsTrue(t.TrackUnreachable(in icmp, 10 * Ms));
+        Assert.AreEqual(1, f.IcmpUnreachable);
+    }
+
+    [TestMethod]
+    public void Track_NewSynAfterFinishedConnection_StartsANewFlow()
+    {
+        var t = new FlowTable();
+        var first = Feed(t,
+            (0, Tcp(true, TcpFlags.Syn)),
+            (1, Tcp(false, TcpFlags.Syn | TcpFlags.Ack)),
+            (2, Tcp(true, TcpFlags.Ack)),
+            (3, Tcp(true, TcpFlags.Fin | TcpFlags.Ack)),
+            (4, Tcp(false, TcpFlags.Fin | TcpFlags.Ack)),
+            (5, Tcp(true, TcpFlags.Ack)));
+        var second = Feed(t, (100, Tcp(true, TcpFlags.Syn)));
+        Assert.AreNotSame(first, second);
+        Assert.AreEqual(FlowEndReason.Fin, first.EndReason);
+        Assert.AreEqual(2, t.Complete().Count);
+    }
+
+    [TestMethod]
+    public void Sweep_IdleUdpFlow_LeavesTheTableAfterItsTimeout()
+    {
+        var t = new FlowTable(new FlowTimeouts { UdpIdleNs = 60_000 * Ms, SweepIntervalNs = 1000 * Ms });
+        var udp = new DecodedPacket { IpVersion = 4, Protocol = IpProtocol.Udp, Src = Client, Dst = Server, SrcPort = 40000, DstPort = 53, IpLength = 60 };
+        t.Track(in udp, 0, out _);
+        var other = udp with { SrcPort = 40001 };
+        t.Track(in other, 30_000 * Ms, out _);
+        t.Track(in other, 61_000 * Ms, out _);
+        Assert.AreEqual(1, t.ActiveCount);
+        Assert.AreEqual(1, t.Finished.Count);
+        Assert.AreEqual(FlowEndReason.IdleTimeout, t.Finished[0].EndReason);
+    }
+
+    [TestMethod]
+    public void FlowKey_IsTheSameInBothDirections()
+    {
+        var k1 = FlowKey.Create(Client, 1, Server, 2, IpProtocol.Udp, 0, out bool aFirst);
+        var k2 = FlowKey.Create(Server, 2, Client, 1, IpProtocol.Udp, 0, out bool aSecond);
+        Assert.AreEqual(k1, k2);
+        Assert.AreEqual(k1.GetHashCode(), k2.GetHashCode());
+        Assert.AreNotEqual(aFirst, aSecond);
+    }
+}
