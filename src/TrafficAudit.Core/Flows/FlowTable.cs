@@ -27,6 +27,7 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
     private readonly List<Flow> _finished = new();
     private readonly List<FlowKey> _sweepScratch = new();
     private long _nextSweepNs = long.MinValue;
+    private long _previousNs = long.MinValue;
     private long _sequence;
 
     public int ActiveCount => _active.Count;
@@ -124,8 +125,12 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
         }
     }
 
-    private void MaybeSweep(long nowNs)
+    private void MaybeSweep(long timestampNs)
     {
+        // The sweep clock only moves when two consecutive packets agree: one frame with a bogus
+        // timestamp years ahead (seen in real captures) must not expire every flow at once.
+        long nowNs = Math.Min(timestampNs, _previousNs);
+        _previousNs = timestampNs;
         if (nowNs < _nextSweepNs) return;
         if (_nextSweepNs != long.MinValue) Sweep(nowNs);
         _nextSweepNs = nowNs + _timeouts.SweepIntervalNs;

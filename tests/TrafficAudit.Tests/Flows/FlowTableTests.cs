@@ -134,9 +134,22 @@ public sealed class FlowTableTests
         var other = udp with { SrcPort = 40001 };
         t.Track(in other, 30_000 * Ms, out _);
         t.Track(in other, 61_000 * Ms, out _);
+        t.Track(in other, 62_000 * Ms, out _);
         Assert.AreEqual(1, t.ActiveCount);
         Assert.AreEqual(1, t.Finished.Count);
         Assert.AreEqual(FlowEndReason.IdleTimeout, t.Finished[0].EndReason);
+    }
+
+    [TestMethod]
+    public void Sweep_OneFrameWithABogusFutureTimestamp_ExpiresNothing()
+    {
+        var t = new FlowTable(new FlowTimeouts { SweepIntervalNs = 1000 * Ms });
+        var f = Feed(t,
+            (1000, Tcp(true, TcpFlags.Syn)),
+            (1000L + 50L * 365 * 86_400_000, Tcp(false, TcpFlags.Syn | TcpFlags.Ack)), // decades ahead
+            (1002, Tcp(true, TcpFlags.Ack)));
+        Assert.AreEqual(0, t.Finished.Count);
+        Assert.AreEqual(2 * Ms, f.FirstAckNs - f.LastSynNs);
     }
 
     [TestMethod]
