@@ -17,6 +17,8 @@ public static class CaptureFile
     private const byte GzipId1 = 0x1F;
     private const byte GzipId2 = 0x8B;
     private const int PeekLength = 16;
+    /// <summary>Decompressed bytes asked for per read: corrupt data then loses at most this much before the error.</summary>
+    private const int GzipReadChunk = 64 * 1024;
 
     /// <summary>
     /// Opens <paramref name="path"/> ("-" for standard input).
@@ -76,15 +78,10 @@ public static class CaptureFile
                 // Hand the bytes already read plus the rest of the stream to the decompressor.
                 var compressed = new PrefixedStream(input.Buffer[input.Offset..(input.Offset + input.Available)], input.Available, stream, leaveOpen);
                 var gzip = new GZipStream(compressed, CompressionMode.Decompress);
-                input = new CaptureInput(gzip);
-                try
-                {
-                    input.Ensure(PeekLength);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new CaptureFormatException(name, "gzip-compressed but the compressed data is corrupt: " + e.Message);
-                }
+                input = new CaptureInput(gzip, maxRead: GzipReadChunk);
+                input.Ensure(PeekLength);
+                if (input.Available < 4 && input.ReadFailure is not null)
+                    throw new CaptureFormatException(name, "gzip-compressed but the compressed data is corrupt: " + input.ReadFailure);
                 return OpenDecompressed(input, name, fileIndex, anomalies, compressed: true);
             }
             return OpenDecompressed(input, name, fileIndex, anomalies, compressed: false);

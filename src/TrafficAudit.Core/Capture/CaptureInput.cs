@@ -20,9 +20,13 @@ internal sealed class CaptureInput : IDisposable
     private long _consumedBefore;   // stream bytes that lie before _buffer[0]
     private bool _eof;
 
-    public CaptureInput(Stream stream, bool leaveOpen = false, int bufferSize = DefaultBufferSize)
+    private readonly int _maxRead;
+
+    /// <param name="maxRead">Largest single read; a decompressor that fails loses the output of the failing read, so it is asked for less at a time.</param>
+    public CaptureInput(Stream stream, bool leaveOpen = false, int bufferSize = DefaultBufferSize, int maxRead = int.MaxValue)
     {
         _stream = stream;
+        _maxRead = maxRead;
         _leaveOpen = leaveOpen;
         _buffer = new byte[Math.Max(bufferSize, 64)];
     }
@@ -34,6 +38,9 @@ internal sealed class CaptureInput : IDisposable
     public int Available => _end - _offset;
     /// <summary>Byte offset in the (decompressed) stream of the next unread byte.</summary>
     public long Position => _consumedBefore + _offset;
+
+    /// <summary>Why the stream stopped early (corrupt compressed data, I/O error), or null at a normal end.</summary>
+    public string? ReadFailure { get; private set; }
 
     public ReadOnlySpan<byte> Span(int count) => new(_buffer, _offset, count);
 
@@ -70,7 +77,17 @@ internal sealed class CaptureInput : IDisposable
         }
         while (_end - _offset < count)
         {
-            int n = _stream.Read(_buffer, _end, _buffer.Length - _end);
+            int n;
+            try
+            {
+                n = _stream.Read(_buffer, _end, Math.Min(_buffer.Length - _end, _maxRead));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                // Corrupt gzip data or a failing device: what was read stays usable; the reader reports it.
+                ReadFailure = e.Message;
+                n = 0;
+            }
             if (n <= 0) { _eof = true; return false; }
             _end += n;
         }
