@@ -1,0 +1,75 @@
+using TrafficAudit.Decode;
+
+namespace TrafficAudit.Capture;
+
+/// <summary>What the pcap and pcapng readers share: the input window, the current frame, errors and interfaces.</summary>
+public abstract class FrameSourceBase : IFrameSource
+{
+    /// <summary>Largest caplen accepted before a record is judged corrupt (Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD).</summary>
+    public const int MaxCaptureLength = 256 * 1024;
+
+    private protected readonly CaptureInput Input;
+    private protected readonly AnomalyCounters? Anomalies;
+    private protected readonly List<CaptureReadError> ErrorList = [];
+    private protected readonly List<CaptureInterface> InterfaceList = [];
+    private protected FrameHeader Current;
+    private protected int DataOffset;
+    private protected bool Finished;
+    private protected long FrameCount;
+
+    private protected FrameSourceBase(CaptureInput input, string file, int fileIndex, AnomalyCounters? anomalies)
+    {
+        Input = input;
+        File = file;
+        FileIndex = fileIndex;
+        Anomalies = anomalies;
+    }
+
+    public string File { get; }
+    public int FileIndex { get; }
+
+    public abstract bool MoveNext();
+
+    public FrameHeader Header => Current;
+    public ReadOnlySpan<byte> Data => new(Input.Buffer, DataOffset, Current.CapturedLength);
+    public IReadOnlyList<CaptureReadError> Errors => ErrorList;
+    public IReadOnlyList<CaptureInterface> Interfaces => InterfaceList;
+    public long BytesRead => Input.Position;
+
+    /// <summary>Stops reading: records why and where, and makes every later <see cref="MoveNext"/> return false.</summary>
+    private protected bool Fail(long offset, string message)
+    {
+        if (Input.ReadFailure is not null) message += $" (reading stopped: {Input.ReadFailure})";
+        ErrorList.Add(new CaptureReadError(File, offset, message));
+        Finished = true;
+        Current = default;
+        return false;
+    }
+
+    private protected bool EndOfFile()
+    {
+        if (Input.ReadFailure is not null) return Fail(Input.Position, "input ended early");
+        Finished = true;
+        Current = default;
+        return false;
+    }
+
+    /// <summary>Counts an anomaly against the frame about to be delivered (off the hot path).</summary>
+    private protected void Count(string name)
+    {
+        if (Anomalies is null) return;
+        long savedFrame = Anomalies.CurrentFrame;
+        int savedFile = Anomalies.CurrentFileIndex;
+        Anomalies.CurrentFrame = FrameCount + 1;
+        Anomalies.CurrentFileIndex = FileIndex;
+        Anomalies.Increment(name);
+        Anomalies.CurrentFrame = savedFrame;
+        Anomalies.CurrentFileIndex = savedFile;
+    }
+
+    public void Dispose()
+    {
+        Input.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
