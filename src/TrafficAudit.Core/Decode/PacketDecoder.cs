@@ -159,7 +159,12 @@ public sealed class PacketDecoder
             case LinkType.Ppp:
             {
                 // RFC 1662 framing: optional FF 03, then a 2-byte protocol (1 byte when compressed: odd first byte).
-                if (data.Length >= 2 && data[0] == PppAddressAllStations && data[1] == PppControlUnnumbered) off = 2;
+                // 0xFF is never a protocol byte (the first protocol byte is even), so it always starts FF 03.
+                if (data.Length >= 1 && data[0] == PppAddressAllStations)
+                {
+                    if (data.Length < 2) return Bad("ppp_truncated");
+                    if (data[1] == PppControlUnnumbered) off = 2;
+                }
                 if (data.Length - off < 1) return Bad("ppp_truncated");
                 ushort pppProtocol;
                 if ((data[off] & 1) != 0) pppProtocol = data[off++];
