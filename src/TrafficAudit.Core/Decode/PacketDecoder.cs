@@ -98,6 +98,8 @@ public sealed class PacketDecoder
     /// Decodes one frame. On Ok, PayloadOffset/PayloadLength index into <paramref name="buffer"/>,
     /// which is <paramref name="frame"/> itself or the reassembly buffer (valid until the next call).
     /// On FragmentPending the IP-level fields describe the fragment just stored (no ports).
+    /// A reassembled datagram has Reassembled = true and IpLength = the original datagram's size
+    /// (for IPv6 without the fragment header, which the buffer keeps as an atomic fragment header).
     /// </summary>
     public DecodeStatus Decode(LinkType linkType, ReadOnlySpan<byte> frame, long timestampNs,
                                ref DecodedPacket packet, out ReadOnlySpan<byte> buffer)
@@ -391,7 +393,8 @@ public sealed class PacketDecoder
                             ipStart = 0;
                             off = newOffset;
                             end = newLength;
-                            packet.IpLength = newLength;
+                            // The original packet (RFC 8200 4.5) had no fragment header; the buffer keeps an atomic one.
+                            packet.IpLength = newLength - Ipv6FragmentHeaderLength;
                             packet.Reassembled = true;
                             break; // the fragmentable part may start with more extension headers
                         }
