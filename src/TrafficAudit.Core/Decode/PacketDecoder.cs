@@ -295,6 +295,7 @@ public sealed class PacketDecoder
                     packet.IpLength = total;
                     ipVersion = 4;
                     ipStart = off;
+                    extensions = 0;
                     off += headerLength;
 
                     ushort fragment = BinaryPrimitives.ReadUInt16BigEndian(h[6..]);
@@ -579,12 +580,16 @@ public sealed class PacketDecoder
         {
             var p = (IpProtocol)next;
             if (p is not (IpProtocol.HopByHop or IpProtocol.Ipv6Route or IpProtocol.Ipv6Options or IpProtocol.Ipv6Fragment)) break;
-            if (q.Length - off < 8) { next = (byte)IpProtocol.Ipv6NoNext; break; }
-            int length = p == IpProtocol.Ipv6Fragment ? 8 : (q[off + 1] + 1) * 8;
+            int length = q.Length - off < 8 ? int.MaxValue : p == IpProtocol.Ipv6Fragment ? 8 : (q[off + 1] + 1) * 8;
+            if (length > q.Length - off)
+            {
+                // The quote ends inside an extension header: report that header's type, no ports.
+                firstFragment = false;
+                break;
+            }
             if (p == IpProtocol.Ipv6Fragment) firstFragment = (BinaryPrimitives.ReadUInt16BigEndian(q[(off + 2)..]) & 0xFFF8) == 0;
             next = q[off];
             off += length;
-            if (off > q.Length) { off = q.Length; firstFragment = false; break; }
         }
         packet.InnerProtocol = (IpProtocol)next;
         ReadQuotedPorts(q[off..], firstFragment, ref packet);

@@ -192,6 +192,20 @@ public sealed class IpAndTransportDecodeTests
     }
 
     [TestMethod]
+    public void Decode_Icmpv6QuoteEndingInsideExtensionHeader_ReportsHeaderTypeWithoutPorts()
+    {
+        // The quoted packet's hop-by-hop header claims 8 bytes but only 4 were quoted.
+        var quote = PacketBuilder.Ipv6("2001:db8::1", "2001:db8::2", IpProtocol.HopByHop, [17, 0, 1, 4]);
+        var icmp = new byte[] { 1, 4, 0, 0, 0, 0, 0, 0 }.Concat(quote).ToArray();
+        var frame = PacketBuilder.Ethernet(0x86DD, PacketBuilder.Ipv6("2001:db8::2", "2001:db8::1", IpProtocol.Icmpv6, icmp));
+        var p = DecodeAllWays(LinkType.Ethernet, frame, DecodeStatus.Ok);
+        Assert.IsTrue(p.IcmpUnreachable);
+        Assert.AreEqual(A6, p.InnerSrc);
+        Assert.AreEqual(IpProtocol.HopByHop, p.InnerProtocol);
+        Assert.AreEqual((ushort)0, p.InnerDstPort);
+    }
+
+    [TestMethod]
     public void Decode_IcmpShorterThanEightBytes_CountsIcmpTruncated()
     {
         var icmp = PacketBuilder.Ipv4("10.0.0.2", "10.0.0.1", IpProtocol.Icmp, [8, 0, 0, 0, 0, 1]);
