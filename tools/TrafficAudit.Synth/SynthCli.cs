@@ -87,7 +87,7 @@ public static class SynthCli
             sum = BenchGenerator.Generate(fs, opts);
         sw.Stop();
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {path}: {sum.Packets} packets ({sum.RtpPackets} RTP, {sum.OtherPackets} other), {sum.Bytes / 1e6:F1} MB of frames in {sw.Elapsed.TotalSeconds:F2} s ({sum.Packets / sw.Elapsed.TotalSeconds / 1e6:F2} M packets/s)"));
+            $"wrote {path}: {sum.Packets} packets ({sum.RtpPackets} RTP, {sum.OtherPackets} other), {sum.Bytes / 1e6:F1} MB of frames, {sum.CaptureSeconds:F1} s of traffic, in {sw.Elapsed.TotalSeconds:F2} s ({sum.Packets / sw.Elapsed.TotalSeconds / 1e6:F2} M packets/s)"));
         return ExitOk;
     }
 

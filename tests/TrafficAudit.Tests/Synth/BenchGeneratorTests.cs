@@ -35,6 +35,7 @@ public sealed class BenchGeneratorTests
         Assert.AreEqual(packets, summary.Packets);
         Assert.AreEqual(summary.Packets, summary.RtpPackets + summary.OtherPackets);
         Assert.AreEqual(records.Sum(r => (long)r.Frame.Length), summary.Bytes);
+        if (packets > 1) Assert.AreEqual((records[^1].UnixMicros - records[0].UnixMicros) / 1e6, summary.CaptureSeconds, 1e-9);
     }
 
     [TestMethod]

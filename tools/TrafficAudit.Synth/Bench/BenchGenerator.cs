@@ -13,7 +13,7 @@ public sealed record BenchOptions(long Packets, int Calls = 200, int Seed = 1)
     public const int MaxCalls = 16_000;
 }
 
-/// <summary>What the generator wrote.</summary>
+/// <summary>What the generator wrote; <see cref="CaptureSeconds"/> is last minus first record time.</summary>
 public sealed record BenchSummary(long Packets, long RtpPackets, long OtherPackets, long Bytes, double CaptureSeconds);
 
 /// <summary>
@@ -60,6 +60,8 @@ public static class BenchGenerator
         private readonly byte[] _buf = new byte[4 << 20];
         private int _pos;
         private long _lastT;
+        public long FirstT = -1;
+        public long LastT => _lastT;
         public long Count;
         public long Bytes;
 
@@ -68,6 +70,7 @@ public static class BenchGenerator
             if (_pos + PcapFileWriter.RecordHeaderLength + length > _buf.Length) Flush();
             if (unixMicros < _lastT) unixMicros = _lastT;  // keep records in time order
             _lastT = unixMicros;
+            if (FirstT < 0) FirstT = unixMicros;
             PcapFileWriter.WriteRecordHeader(_buf.AsSpan(_pos), unixMicros, length);
             var frame = _buf.AsSpan(_pos + PcapFileWriter.RecordHeaderLength, length);
             _pos += PcapFileWriter.RecordHeaderLength + length;
@@ -181,7 +184,7 @@ public static class BenchGenerator
         }
         o.Flush();
         stream.Flush();
-        return new BenchSummary(o.Count, rtp, other, o.Bytes, 0);
+        return new BenchSummary(o.Count, rtp, other, o.Bytes, o.Count == 0 ? 0 : (o.LastT - o.FirstT) / 1e6);
     }
 
     private static Stream1 NewStream(Random rng, Host src, ushort srcPort, Host dst, ushort dstPort, byte pt)
