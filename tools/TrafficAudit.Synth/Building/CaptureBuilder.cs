@@ -128,9 +128,8 @@ public sealed class CaptureBuilder
     private void Finish(Flow f, bool fromClient, long t, int off, Host src, Host dst, int l4)
     {
         if (t < 0) throw new InvalidOperationException("negative time");
-        var src0 = src;
         var ipId = f.NextIpId(fromClient);
-        byte ttl = src0.IsNode || src0.Subnet == _localSubnet ? (byte)128 : (byte)63;
+        byte ttl = src.IsNode || src.Subnet == _localSubnet ? (byte)128 : (byte)63;
         Frames.WriteIPv4(_scratch.AsSpan(off), src.Ip, dst.Ip, f.Protocol, ipId, l4, ttl,
             dscp: f.Service is "rtp" or "rtcp" or "t38" ? (byte)46 : f.Service.StartsWith("sip", StringComparison.Ordinal) ? (byte)24 : (byte)0);
         int ipLen = Frames.IPv4HeaderLength + l4;
