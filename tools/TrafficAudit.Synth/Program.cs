@@ -1,1 +1,1 @@
-return 0;
+return TrafficAudit.Synth.SynthCli.Run(args, Console.Out, Console.Error);
