@@ -35,6 +35,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
         {
             Expect(ref r);
             if (r.TokenType == JsonTokenType.EndObject) break;
+            long namePos = _bomLength + r.TokenStartIndex;
             string name = PropertyName(ref r, seen);
             Expect(ref r);
             switch (name)
@@ -45,7 +46,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
                     break;
                 case "source": title = String(ref r, name); break;
                 case "entries": entries = Entries(ref r); break;
-                default: throw Error(ref r, $"unknown field '{name}' at the top level");
+                default: throw Error(namePos, $"unknown field '{name}' at the top level");
             }
         }
         if (Next(ref r)) throw Error(ref r, "unexpected content after the catalogue object");
@@ -86,6 +87,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
         {
             Expect(ref r);
             if (r.TokenType == JsonTokenType.EndObject) break;
+            long namePos = _bomLength + r.TokenStartIndex;
             string name = PropertyName(ref r, seen);
             Expect(ref r);
             switch (name)
@@ -143,7 +145,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
                         IsServerNamePattern(s) ? s : throw Error(ref rr, $"'{s}' is not a server name or '*.domain' pattern (lower case)"));
                     break;
                 case "bindings": bindings = Bindings(ref r); break;
-                default: throw Error(ref r, $"unknown field '{name}' in entry {index + 1}");
+                default: throw Error(namePos, $"unknown field '{name}' in entry {index + 1}");
             }
         }
         string where = id is null ? $"entry {index + 1}" : $"entry '{id}'";
@@ -202,6 +204,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
         {
             Expect(ref r);
             if (r.TokenType == JsonTokenType.EndObject) break;
+            long namePos = _bomLength + r.TokenStartIndex;
             string name = PropertyName(ref r, seen);
             Expect(ref r);
             switch (name)
@@ -225,7 +228,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
                 case "remotePorts": remote = Ports(ref r, name); break;
                 case "payloadOnly": payloadOnly = Bool(ref r, name); break;
                 case "priority": priority = Int(ref r, name); break;
-                default: throw Error(ref r, $"unknown field '{name}' in a binding");
+                default: throw Error(namePos, $"unknown field '{name}' in a binding");
             }
         }
         if (transport is null) throw Error(start, "binding is missing required field 'transport'");

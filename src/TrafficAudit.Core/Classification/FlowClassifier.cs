@@ -19,14 +19,16 @@ namespace TrafficAudit.Classification;
 /// <item>Payload evidence on UDP: IsT38, then IsRtcp, then IsRtp select the payload-only rows (RTP/T.38);
 ///   their port ranges (node &gt;= 5000, peer &gt; 1024) decide whether a rule allows the flow. When none does,
 ///   the service is still rtp/rtcp/t38 but MatchedRule is "". A port is never enough for these services.</item>
-/// <item>Port rows. A row can match with the node as server (orientation A: Imagicle ports against the server
-///   port, remote ports against the client port; vendor direction IN, IN/OUT or NODE) or with the node as client
-///   (orientation B: vendor direction OUT or IN/OUT; cluster rows list the listener's ports, so never B).
-///   Flow direction IN allows only A, OUT only B, NODE and NONE both. When IsSip, only SIP rows are considered.
-///   Among matches the best is, in order: infrastructure rows; for NODE flows, cluster (NODE) rows; other rows;
-///   then: a listed (not "any") port on the server side; higher binding priority; fewer ports in the two
-///   port lists; earlier in the catalogue. Rows tied on everything but catalogue order are all reported in
-///   Applications. Rows with "any" on both sides (HA full connectivity) apply only to NODE flows.</item>
+/// <item>Port rows. A row can match with the node as server (orientation A; vendor direction IN, IN/OUT or
+///   NODE) or as client (orientation B; vendor direction OUT or IN/OUT; cluster rows list the listener's ports,
+///   so never B). Flow direction IN allows only A, OUT only B, NODE and NONE both. In an orientation a row
+///   matches when the node's port is in its Imagicle list, or (OUT and IN/OUT rows) the peer's port is in its
+///   remote list ("any" never matches on its own). When IsSip, only SIP rows are considered. The best match is,
+///   in order: infrastructure rows; for NODE flows, cluster rows; other rows; then both port lists matched,
+///   the node's port matched (the server's port when no node or both nodes are known), only the peer's port;
+///   higher binding priority; smaller matching port ranges; earlier in the catalogue. Rows tied on everything
+///   but catalogue order all contribute to Applications. Rows with "any" on both sides (HA full
+///   connectivity) apply only to NODE flows, after every other row.</item>
 /// <item>When no row allows the flow in its direction, the service is still named from the best row that would
 ///   match with the direction ignored (e.g. RDP from a workstation to a node is "rdp"), with MatchedRule "".</item>
 /// <item>IsSip without a matching row gives "sip"; anything else "unknown".</item>
@@ -49,12 +51,12 @@ public sealed class FlowClassifier
     }
 
     /// <summary>Lower is better, compared field by field; <see cref="EntryIndex"/> only orders exact ties.</summary>
-    private readonly record struct Score(int Tier, int ServerAny, int NegPriority, int Width, int EntryIndex) : IComparable<Score>
+    private readonly record struct Score(int Tier, int Side, int NegPriority, int Width, int EntryIndex) : IComparable<Score>
     {
         public int CompareWithoutOrder(Score o)
         {
             int c = Tier.CompareTo(o.Tier);
-            if (c == 0) c = ServerAny.CompareTo(o.ServerAny);
+            if (c == 0) c = Side.CompareTo(o.Side);
             if (c == 0) c = NegPriority.CompareTo(o.NegPriority);
             if (c == 0) c = Width.CompareTo(o.Width);
             return c;
@@ -293,7 +295,6 @@ public sealed class FlowClassifier
     /// <summary>Scores the candidate in the orientations the flow direction and the row's vendor direction allow.</summary>
     private static bool TryScore(Candidate c, in FlowFacts f, FlowDir dir, out Score score)
     {
-        var b = c.Binding;
         var vd = c.Entry.Direction;
         score = default;
         bool found = false;
@@ -301,24 +302,67 @@ public sealed class FlowClassifier
         if (c.BothAny && dir != FlowDir.Node) return false;
         int tier = c.Entry.Infrastructure ? 0 : (vd == VendorDirection.Node && dir == FlowDir.Node) ? 1 : c.BothAny ? 3 : 2;
 
-        // Orientation A: the node is the server.
-        if (dir is FlowDir.In or FlowDir.Node or FlowDir.None
-            && (vd is VendorDirection.In or VendorDirection.InOut || (vd == VendorDirection.Node && dir != FlowDir.In))
-            && b.ImagiclePorts.Contains(f.ServerPort) && b.RemotePorts.Contains(f.ClientPort))
+        // Orientation A: the node is the server (vendor IN, IN/OUT, or NODE: cluster rows list the listener's ports).
+        if (dir is FlowDir.In or FlowDir.Node or FlowDir.None && vd is not VendorDirection.Out
+            && TryScoreOrientation(c, f, dir, nodeIsServer: true, tier, out var sa))
         {
-            score = new Score(tier, b.ImagiclePorts.IsAny ? 1 : 0, -b.Priority, b.ImagiclePorts.Count + b.RemotePorts.Count, c.Entry.Index);
+            score = sa;
             found = true;
         }
-        // Orientation B: the node is the client.
-        if (dir is FlowDir.Out or FlowDir.Node or FlowDir.None
-            && vd is VendorDirection.Out or VendorDirection.InOut
-            && b.ImagiclePorts.Contains(f.ClientPort) && b.RemotePorts.Contains(f.ServerPort))
+        // Orientation B: the node is the client (vendor OUT or IN/OUT).
+        if (dir is FlowDir.Out or FlowDir.Node or FlowDir.None && vd is VendorDirection.Out or VendorDirection.InOut
+            && TryScoreOrientation(c, f, dir, nodeIsServer: false, tier, out var sb)
+            && (!found || sb.CompareTo(score) < 0))
         {
-            var s = new Score(tier, b.RemotePorts.IsAny ? 1 : 0, -b.Priority, b.ImagiclePorts.Count + b.RemotePorts.Count, c.Entry.Index);
-            if (!found || s.CompareTo(score) < 0) score = s;
+            score = sb;
             found = true;
         }
         return found;
+    }
+
+    /// <summary>
+    /// One orientation. Payload-only bindings (RTP/T.38) need both port lists to hold (node &gt;= 5000, peer &gt; 1024).
+    /// Other bindings match when a listed (not "any") port is found on its side: the node's port in the
+    /// Imagicle list, or the peer's port in the remote list (the vendor's SIP rows give the same port on both
+    /// sides; either end may be the one using it). IN and NODE rows only count the node's side. The better match
+    /// is: both sides listed, then the primary side (the node's port when the direction is known; the server's
+    /// port when it is not, or when both ends are nodes), then only the other side.
+    /// </summary>
+    private static bool TryScoreOrientation(Candidate c, in FlowFacts f, FlowDir dir, bool nodeIsServer, int tier, out Score score)
+    {
+        var b = c.Binding;
+        ushort nodePort = nodeIsServer ? f.ServerPort : f.ClientPort;
+        ushort remotePort = nodeIsServer ? f.ClientPort : f.ServerPort;
+        score = default;
+        if (c.BothAny)
+        {
+            score = new Score(tier, 3, -b.Priority, 2 * 65536, c.Entry.Index);
+            return true;
+        }
+        if (b.PayloadOnly)
+        {
+            if (!b.ImagiclePorts.Contains(nodePort) || !b.RemotePorts.Contains(remotePort)) return false;
+            score = new Score(tier, 0, -b.Priority, RangeSize(b.ImagiclePorts, nodePort) + RangeSize(b.RemotePorts, remotePort), c.Entry.Index);
+            return true;
+        }
+        bool nodeHit = b.ImagiclePorts.IsSpecific && b.ImagiclePorts.Contains(nodePort);
+        bool remoteHit = c.Entry.Direction is not (VendorDirection.In or VendorDirection.Node)
+            && b.RemotePorts.IsSpecific && b.RemotePorts.Contains(remotePort);
+        if (!nodeHit && !remoteHit) return false;
+        bool primaryIsNode = dir is FlowDir.In or FlowDir.Out || nodeIsServer;
+        bool primaryHit = primaryIsNode ? nodeHit : remoteHit;
+        int side = nodeHit && remoteHit ? 0 : primaryHit ? 1 : 2;
+        int width = (nodeHit ? RangeSize(b.ImagiclePorts, nodePort) : 65536) + (remoteHit ? RangeSize(b.RemotePorts, remotePort) : 65536);
+        score = new Score(tier, side, -b.Priority, width, c.Entry.Index);
+        return true;
+    }
+
+    /// <summary>Size of the range in <paramref name="set"/> that holds <paramref name="port"/> (65536 for any).</summary>
+    private static int RangeSize(PortSet set, ushort port)
+    {
+        if (set.IsAny) return 65536;
+        foreach (var r in set.Ranges) if (r.Contains(port)) return r.Count;
+        return 65536;
     }
 
     private static string DirText(FlowDir d) => d switch
