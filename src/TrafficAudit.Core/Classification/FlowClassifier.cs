@@ -300,10 +300,11 @@ public sealed class FlowClassifier
         bool found = false;
         // Rows with "any" on both sides (HA full connectivity) only describe node-to-node flows.
         if (c.BothAny && dir != FlowDir.Node) return false;
-        int tier = c.Entry.Infrastructure ? 0 : (vd == VendorDirection.Node && dir == FlowDir.Node) ? 1 : c.BothAny ? 3 : 2;
+        int tier = c.Entry.Infrastructure ? 0 : c.BothAny ? 3 : (vd == VendorDirection.Node && dir == FlowDir.Node) ? 1 : 2;
 
         // Orientation A: the node is the server (vendor IN, IN/OUT, or NODE: cluster rows list the listener's ports).
-        if (dir is FlowDir.In or FlowDir.Node or FlowDir.None && vd is not VendorDirection.Out
+        if (dir is FlowDir.In or FlowDir.Node or FlowDir.None
+            && (vd is VendorDirection.In or VendorDirection.InOut || (vd == VendorDirection.Node && dir != FlowDir.In))
             && TryScoreOrientation(c, f, dir, nodeIsServer: true, tier, out var sa))
         {
             score = sa;
