@@ -1,0 +1,402 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace TrafficAudit.Catalogue;
+
+/// <summary>
+/// Reads catalogue JSON with <see cref="Utf8JsonReader"/> directly (not the serializer), so that every
+/// value's byte offset is known (<see cref="Utf8JsonReader.TokenStartIndex"/>) and semantic errors can
+/// name their line and column. The offset is turned into a 1-based line (counting '\n') and a 1-based
+/// column counting UTF-8 code points from the line start. Syntax errors come from the reader's
+/// <see cref="JsonException"/> (0-based LineNumber and BytePositionInLine), converted the same way.
+/// Unknown fields are errors (a misspelt field would otherwise be silently ignored).
+/// </summary>
+internal sealed class CatalogueReader(byte[] json, string file)
+{
+    private static readonly JsonReaderOptions Options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = false };
+    private readonly byte[] _json = json;
+    private readonly string _file = file;
+    private int _bomLength;
+
+    public PortCatalogue Read()
+    {
+        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
+        _bomLength = _json.AsSpan().StartsWith(bom) ? 3 : 0;
+        var r = new Utf8JsonReader(_json.AsSpan(_bomLength), Options);
+        if (!Next(ref r)) throw Error(_bomLength, "the catalogue is empty");
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "expected a JSON object at the top level");
+        long rootStart = r.TokenStartIndex;
+        int? version = null;
+        string? title = null;
+        List<CatalogueEntry>? entries = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndObject) break;
+            long namePos = _bomLength + r.TokenStartIndex;
+            string name = PropertyName(ref r, seen);
+            Expect(ref r);
+            switch (name)
+            {
+                case "version":
+                    version = Int(ref r, name);
+                    if (version != 1) throw Error(ref r, $"unsupported catalogue version {version} (this program reads version 1)");
+                    break;
+                case "source": title = String(ref r, name); break;
+                case "entries": entries = Entries(ref r); break;
+                default: throw Error(namePos, $"unknown field '{name}' at the top level");
+            }
+        }
+        if (Next(ref r)) throw Error(ref r, "unexpected content after the catalogue object");
+        if (version is null) throw Error(rootStart, "missing required field 'version'");
+        if (entries is null) throw Error(rootStart, "missing required field 'entries'");
+        return new PortCatalogue(_file, title, entries);
+    }
+
+    private List<CatalogueEntry> Entries(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, "'entries' must be an array");
+        var list = new List<CatalogueEntry>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndArray) break;
+            list.Add(Entry(ref r, list.Count, ids));
+        }
+        if (list.Count == 0) throw Error(ref r, "'entries' is empty");
+        return list;
+    }
+
+    private CatalogueEntry Entry(ref Utf8JsonReader r, int index, HashSet<string> ids)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each entry must be an object");
+        long start = r.TokenStartIndex;
+        string? id = null, section = null, protocol = null, service = null, description = null;
+        VendorDirection? direction = null;
+        List<string>? apps = null;
+        bool optional = false, infrastructure = false;
+        int? maxRtt = null, bandwidth = null;
+        List<PendingBinding>? bindings = null;
+        List<IpPrefix> networks = [];
+        List<string> serverNames = [];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndObject) break;
+            long namePos = _bomLength + r.TokenStartIndex;
+            string name = PropertyName(ref r, seen);
+            Expect(ref r);
+            switch (name)
+            {
+                case "id":
+                    id = String(ref r, name);
+                    if (!IsSlug(id)) throw Error(ref r, $"rule id '{id}' must be lower-case letters, digits and '-'");
+                    if (!ids.Add(id)) throw Error(ref r, $"duplicate rule id '{id}'");
+                    break;
+                case "section":
+                    section = String(ref r, name);
+                    if (!PortCatalogue.Sections.Contains(section)) throw Error(ref r, $"unknown section '{section}' (expected one of: {string.Join(", ", PortCatalogue.Sections)})");
+                    break;
+                case "protocol":
+                    protocol = String(ref r, name);
+                    if (protocol.Length == 0) throw Error(ref r, "'protocol' is empty");
+                    break;
+                case "service":
+                    service = String(ref r, name);
+                    if (!IsSlug(service)) throw Error(ref r, $"service id '{service}' must be lower-case letters, digits and '-'");
+                    break;
+                case "direction":
+                    string d = String(ref r, name);
+                    direction = d switch
+                    {
+                        "IN" => VendorDirection.In,
+                        "OUT" => VendorDirection.Out,
+                        "IN/OUT" => VendorDirection.InOut,
+                        "NODE" => VendorDirection.Node,
+                        _ => throw Error(ref r, $"unknown direction '{d}' (expected IN, OUT, IN/OUT or NODE)"),
+                    };
+                    break;
+                case "applications":
+                    apps = StringArray(ref r, name, (string s, ref Utf8JsonReader rr) =>
+                    {
+                        if (!PortCatalogue.ApplicationIds.Contains(s)) throw Error(ref rr, $"unknown application id '{s}'");
+                        return s;
+                    });
+                    if (apps.Count == 0) throw Error(ref r, "'applications' is empty");
+                    break;
+                case "optional": optional = Bool(ref r, name); break;
+                case "infrastructure": infrastructure = Bool(ref r, name); break;
+                case "maxRttMs": maxRtt = NullableInt(ref r, name, 1, 10_000); break;
+                case "bandwidthKbpsPerCall": bandwidth = NullableInt(ref r, name, 1, 10_000_000); break;
+                case "description":
+                    description = String(ref r, name);
+                    if (description.Length == 0) throw Error(ref r, "'description' is empty");
+                    break;
+                case "remoteNetworks":
+                    networks = StringArray(ref r, name, (string s, ref Utf8JsonReader rr) =>
+                        IpPrefix.TryParse(s, out var p) ? p : throw Error(ref rr, $"'{s}' is not a network like 52.112.0.0/14"));
+                    break;
+                case "serverNames":
+                    serverNames = StringArray(ref r, name, (string s, ref Utf8JsonReader rr) =>
+                        IsServerNamePattern(s) ? s : throw Error(ref rr, $"'{s}' is not a server name or '*.domain' pattern (lower case)"));
+                    break;
+                case "bindings": bindings = Bindings(ref r); break;
+                default: throw Error(namePos, $"unknown field '{name}' in entry {index + 1}");
+            }
+        }
+        string where = id is null ? $"entry {index + 1}" : $"entry '{id}'";
+        if (id is null) throw Error(start, $"{where} is missing required field 'id'");
+        if (section is null) throw Error(start, $"{where} is missing required field 'section'");
+        if (protocol is null) throw Error(start, $"{where} is missing required field 'protocol'");
+        if (service is null) throw Error(start, $"{where} is missing required field 'service'");
+        if (direction is null) throw Error(start, $"{where} is missing required field 'direction'");
+        if (apps is null) throw Error(start, $"{where} is missing required field 'applications'");
+        if (description is null) throw Error(start, $"{where} is missing required field 'description'");
+        if (bindings is null) throw Error(start, $"{where} is missing required field 'bindings'");
+        return new CatalogueEntry
+        {
+            Id = id, Section = section, Protocol = protocol, Service = service, Direction = direction.Value,
+            Applications = apps, Optional = optional, Infrastructure = infrastructure, MaxRttMs = maxRtt,
+            BandwidthKbpsPerCall = bandwidth, Description = description, RemoteNetworks = networks,
+            ServerNames = serverNames, Index = index,
+            Bindings = bindings.Select(b => b.Build(service)).ToArray(),
+        };
+    }
+
+    private sealed record PendingBinding(CatalogueTransport Transport, string? Service, PortSet ImagiclePorts, PortSet RemotePorts, bool PayloadOnly, int Priority)
+    {
+        public CatalogueBinding Build(string entryService) => new()
+        {
+            Transport = Transport, Service = Service ?? entryService, ImagiclePorts = ImagiclePorts,
+            RemotePorts = RemotePorts, PayloadOnly = PayloadOnly, Priority = Priority,
+        };
+    }
+
+    private List<PendingBinding> Bindings(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, "'bindings' must be an array");
+        var list = new List<PendingBinding>();
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndArray) break;
+            list.Add(Binding(ref r));
+        }
+        if (list.Count == 0) throw Error(ref r, "'bindings' is empty");
+        return list;
+    }
+
+    private PendingBinding Binding(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each binding must be an object");
+        long start = r.TokenStartIndex;
+        CatalogueTransport? transport = null;
+        string? service = null;
+        PortSet? imagicle = null, remote = null;
+        bool payloadOnly = false;
+        int priority = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndObject) break;
+            long namePos = _bomLength + r.TokenStartIndex;
+            string name = PropertyName(ref r, seen);
+            Expect(ref r);
+            switch (name)
+            {
+                case "transport":
+                    string t = String(ref r, name);
+                    transport = t switch
+                    {
+                        "tcp" => CatalogueTransport.Tcp,
+                        "udp" => CatalogueTransport.Udp,
+                        "tls-over-tcp" => CatalogueTransport.TlsOverTcp,
+                        "icmp" => CatalogueTransport.Icmp,
+                        _ => throw Error(ref r, $"unknown transport '{t}' (expected tcp, udp, tls-over-tcp or icmp)"),
+                    };
+                    break;
+                case "service":
+                    service = String(ref r, name);
+                    if (!IsSlug(service)) throw Error(ref r, $"service id '{service}' must be lower-case letters, digits and '-'");
+                    break;
+                case "imagiclePorts": imagicle = Ports(ref r, name); break;
+                case "remotePorts": remote = Ports(ref r, name); break;
+                case "payloadOnly": payloadOnly = Bool(ref r, name); break;
+                case "priority": priority = Int(ref r, name); break;
+                default: throw Error(namePos, $"unknown field '{name}' in a binding");
+            }
+        }
+        if (transport is null) throw Error(start, "binding is missing required field 'transport'");
+        if (imagicle is null) throw Error(start, "binding is missing required field 'imagiclePorts'");
+        if (remote is null) throw Error(start, "binding is missing required field 'remotePorts'");
+        if (transport == CatalogueTransport.Icmp && (!imagicle.IsAny || !remote.IsAny)) throw Error(start, "an icmp binding has no ports: use \"any\" on both sides");
+        if (payloadOnly && transport != CatalogueTransport.Udp) throw Error(start, "'payloadOnly' bindings must be udp (RTP, RTCP, T.38)");
+        return new PendingBinding(transport.Value, service, imagicle, remote, payloadOnly, priority);
+    }
+
+    /// <summary>"any", "unspecified", or "p", "a-b" items separated by commas; ports 1-65535.</summary>
+    private PortSet Ports(ref Utf8JsonReader r, string field)
+    {
+        string text = String(ref r, field);
+        if (text == "any") return PortSet.Any;
+        if (text == "unspecified") return PortSet.Unspecified;
+        var ranges = new List<PortRange>();
+        foreach (var raw in text.Split(','))
+        {
+            string item = raw.Trim();
+            int dash = item.IndexOf('-');
+            string a = dash < 0 ? item : item[..dash];
+            string? b = dash < 0 ? null : item[(dash + 1)..];
+            ushort first = Port(ref r, field, a, item);
+            ushort last = b is null ? first : Port(ref r, field, b, item);
+            if (last < first) throw Error(ref r, $"bad port range '{item}' in '{field}': first port is above the last");
+            ranges.Add(new PortRange(first, last));
+        }
+        return PortSet.Of([.. ranges]);
+    }
+
+    private ushort Port(ref Utf8JsonReader r, string field, string text, string item)
+    {
+        if (text.Length == 0 || text.Length > 6 || !text.All(char.IsAsciiDigit))
+            throw Error(ref r, $"bad port '{item}' in '{field}' (expected any, unspecified, or ports and ranges like 5060,16384-32766)");
+        int p = int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+        if (p < 1 || p > 65535) throw Error(ref r, $"port {p} in '{field}' is out of range 1-65535");
+        return (ushort)p;
+    }
+
+    private delegate T ItemParser<T>(string s, ref Utf8JsonReader r);
+
+    private List<T> StringArray<T>(ref Utf8JsonReader r, string field, ItemParser<T> parse)
+    {
+        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, $"'{field}' must be an array of strings");
+        var list = new List<T>();
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndArray) break;
+            list.Add(parse(String(ref r, field), ref r));
+        }
+        return list;
+    }
+
+    private string PropertyName(ref Utf8JsonReader r, HashSet<string> seen)
+    {
+        string name = r.GetString()!;
+        if (!seen.Add(name)) throw Error(ref r, $"field '{name}' appears twice");
+        return name;
+    }
+
+    private string String(ref Utf8JsonReader r, string field)
+        => r.TokenType == JsonTokenType.String ? r.GetString()! : throw Error(ref r, $"'{field}' must be a string");
+
+    private bool Bool(ref Utf8JsonReader r, string field) => r.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        _ => throw Error(ref r, $"'{field}' must be true or false"),
+    };
+
+    private int Int(ref Utf8JsonReader r, string field)
+        => r.TokenType == JsonTokenType.Number && r.TryGetInt32(out int v) ? v : throw Error(ref r, $"'{field}' must be an integer");
+
+    private int? NullableInt(ref Utf8JsonReader r, string field, int min, int max)
+    {
+        if (r.TokenType == JsonTokenType.Null) return null;
+        int v = Int(ref r, field);
+        if (v < min || v > max) throw Error(ref r, $"'{field}' = {v} is out of range {min}-{max}");
+        return v;
+    }
+
+    private static bool IsSlug(string s)
+    {
+        if (s.Length == 0 || s[0] == '-' || s[^1] == '-') return false;
+        foreach (char c in s) if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')) return false;
+        return true;
+    }
+
+    /// <summary>"name.example" or "*.example": lower-case DNS labels; a '*' only as the whole first label.</summary>
+    private static bool IsServerNamePattern(string s)
+    {
+        string rest = s.StartsWith("*.", StringComparison.Ordinal) ? s[2..] : s;
+        if (rest.Length == 0 || rest.Length > 253) return false;
+        foreach (var label in rest.Split('.'))
+        {
+            if (label.Length is 0 or > 63 || label[0] == '-' || label[^1] == '-') return false;
+            foreach (char c in label) if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-' || c == '_')) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Reads the next token; a syntax error becomes a <see cref="CatalogueException"/> at the reader's position.</summary>
+    private bool Next(ref Utf8JsonReader r)
+    {
+        try
+        {
+            return r.Read();
+        }
+        catch (JsonException ex)
+        {
+            var (line, col) = FromLineAndByte(ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0);
+            throw new CatalogueException(_file, line, col, "malformed JSON: " + StripPosition(ex.Message), ex);
+        }
+    }
+
+    private void Expect(ref Utf8JsonReader r)
+    {
+        if (!Next(ref r)) throw Error(_json.Length, "unexpected end of the catalogue");
+    }
+
+    /// <summary>The reader's messages end with "LineNumber: n | BytePositionInLine: m."; we give our own 1-based position.</summary>
+    private static string StripPosition(string message)
+    {
+        int i = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return i > 0 ? message[..i].TrimEnd() : message;
+    }
+
+    private CatalogueException Error(ref Utf8JsonReader r, string problem) => Error(_bomLength + r.TokenStartIndex, problem);
+
+    /// <summary>An error at byte offset <paramref name="offset"/> of the file.</summary>
+    private CatalogueException Error(long offset, string problem)
+    {
+        var (line, col) = FromOffset(offset);
+        return new CatalogueException(_file, line, col, problem);
+    }
+
+    private (int Line, int Column) FromOffset(long offset)
+    {
+        offset = Math.Clamp(offset, 0, _json.Length);
+        int line = 1;
+        int lineStart = _bomLength;
+        for (int i = _bomLength; i < offset; i++)
+            if (_json[i] == (byte)'\n') { line++; lineStart = i + 1; }
+        return (line, 1 + CodePoints(lineStart, (int)offset));
+    }
+
+    /// <summary>From the reader's 0-based line and byte-in-line (counted after any BOM) to 1-based line and character column.</summary>
+    private (int Line, int Column) FromLineAndByte(long line0, long byteInLine)
+    {
+        int lineStart = _bomLength;
+        for (long l = 0; l < line0; l++)
+        {
+            int nl = Array.IndexOf(_json, (byte)'\n', lineStart);
+            if (nl < 0) break;
+            lineStart = nl + 1;
+        }
+        int end = (int)Math.Min(_json.Length, lineStart + byteInLine);
+        int column = 1 + CodePoints(lineStart, end);
+        return ((int)line0 + 1, column);
+    }
+
+    /// <summary>Characters (UTF-8 code points: bytes that are not 10xxxxxx continuations) in [from, to).</summary>
+    private int CodePoints(int from, int to)
+    {
+        int n = 0;
+        for (int i = from; i < to; i++) if ((_json[i] & 0xC0) != 0x80) n++;
+        return n;
+    }
+}

@@ -1,0 +1,117 @@
+using TrafficAudit.Decode;
+
+namespace TrafficAudit.Catalogue;
+
+/// <summary>
+/// The Imagicle port catalogue: every row of the vendor's port tables, plus infrastructure rows, as
+/// loaded from JSON (embedded copy or a file given by the user). Immutable once loaded.
+/// </summary>
+public sealed class PortCatalogue
+{
+    /// <summary>Logical name of the embedded catalogue (see TrafficAudit.Core.csproj).</summary>
+    public const string EmbeddedResourceName = "TrafficAudit.Catalogue.imagicle-catalogue.json";
+    /// <summary>Name used in error messages for the embedded catalogue.</summary>
+    public const string EmbeddedSourceName = "imagicle-catalogue.json (embedded)";
+
+    /// <summary>Stable application ids; "all" stands for every application.</summary>
+    public static IReadOnlySet<string> ApplicationIds { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "all", "digital-fax", "advanced-queuing", "call-recording", "voicemail", "hotel-link", "attendant-console",
+        "manager-assistant", "contact-manager", "phone-lock", "ivr-manager", "call-analytics", "voice-analytics",
+        "virtual-agents", "virtual-receptionist",
+    };
+
+    /// <summary>The vendor tables, in page order, plus "infrastructure" for our own rows.</summary>
+    public static IReadOnlyList<string> Sections { get; } =
+    [
+        "company-infrastructure", "console-clients", "teams", "cloud-services", "calling-platform",
+        "phones-and-devices", "cluster", "other", "internet", "infrastructure",
+    ];
+
+    // Ports that are the listening side of some row, per transport: index 0 TCP, 1 UDP.
+    private readonly bool[] _tcpService = new bool[65536];
+    private readonly bool[] _udpService = new bool[65536];
+    private readonly Dictionary<string, CatalogueEntry> _byId;
+
+    internal PortCatalogue(string sourceName, string? title, IReadOnlyList<CatalogueEntry> entries)
+    {
+        SourceName = sourceName;
+        Title = title;
+        Entries = entries;
+        _byId = entries.ToDictionary(e => e.Id, StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            foreach (var b in e.Bindings)
+            {
+                if (b.PayloadOnly) continue; // RTP's ">= 5000" must not make every high port a service port
+                var table = b.Transport switch
+                {
+                    CatalogueTransport.Tcp or CatalogueTransport.TlsOverTcp => _tcpService,
+                    CatalogueTransport.Udp => _udpService,
+                    _ => null,
+                };
+                if (table is null) continue;
+                Mark(table, b.ImagiclePorts);
+                Mark(table, b.RemotePorts);
+            }
+        }
+    }
+
+    private static void Mark(bool[] table, PortSet set)
+    {
+        if (!set.IsSpecific) return;
+        foreach (var r in set.Ranges)
+            for (int p = r.First; p <= r.Last; p++) table[p] = true;
+    }
+
+    /// <summary>File name (or <see cref="EmbeddedSourceName"/>) the catalogue was read from.</summary>
+    public string SourceName { get; }
+    /// <summary>The catalogue's "source" text, when given.</summary>
+    public string? Title { get; }
+    /// <summary>Entries in file order (<see cref="CatalogueEntry.Index"/> is the position here).</summary>
+    public IReadOnlyList<CatalogueEntry> Entries { get; }
+
+    public CatalogueEntry? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>
+    /// True when <paramref name="port"/> is a named server-side port of some row for this transport
+    /// (specific ports on either side of a binding; "any" and payload-only ranges such as RTP's
+    /// &gt;= 5000 do not count). Used to tell client from server when no SYN was seen.
+    /// Note: the cluster IPC range 52000-52999 counts, and overlaps Windows' ephemeral range.
+    /// </summary>
+    public bool IsServicePort(IpProtocol transport, ushort port) => transport switch
+    {
+        IpProtocol.Tcp => _tcpService[port],
+        IpProtocol.Udp => _udpService[port],
+        _ => false,
+    };
+
+    /// <summary>The catalogue shipped inside TrafficAudit.Core.</summary>
+    public static PortCatalogue LoadEmbedded()
+    {
+        using var s = typeof(PortCatalogue).Assembly.GetManifestResourceStream(EmbeddedResourceName)
+            ?? throw new CatalogueException(EmbeddedSourceName, 0, 0, $"embedded resource '{EmbeddedResourceName}' is missing from {typeof(PortCatalogue).Assembly.GetName().Name}");
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return Parse(ms.GetBuffer().AsSpan(0, (int)ms.Length), EmbeddedSourceName);
+    }
+
+    /// <summary>Reads a catalogue file. Any problem throws <see cref="CatalogueException"/> naming file, line and column.</summary>
+    public static PortCatalogue LoadFile(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CatalogueException(path, 0, 0, "cannot read the catalogue: " + ex.Message, ex);
+        }
+        return Parse(bytes, path);
+    }
+
+    /// <summary>Parses catalogue JSON (UTF-8, comments allowed); <paramref name="sourceName"/> is used in error messages.</summary>
+    public static PortCatalogue Parse(ReadOnlySpan<byte> utf8Json, string sourceName)
+        => new CatalogueReader(utf8Json.ToArray(), sourceName).Read();
+}

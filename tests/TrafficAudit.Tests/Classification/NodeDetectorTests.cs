@@ -1,0 +1,98 @@
+using TrafficAudit.Classification;
+using TrafficAudit.Decode;
+
+namespace TrafficAudit.Tests.Classification;
+
+[TestClass]
+public sealed class NodeDetectorTests
+{
+    private static readonly IpAddress Node = IpAddress.Parse("10.0.0.10");
+    private static readonly IpAddress Standby = IpAddress.Parse("10.0.0.11");
+    private static readonly IpAddress Cucm = IpAddress.Parse("10.1.1.5");
+
+    private static IpAddress Pc(int i) => IpAddress.Parse($"10.2.2.{i}");
+
+    private static ObservedFlow Tcp(IpAddress c, int cp, IpAddress s, int sp, bool answered = true)
+        => new(IpProtocol.Tcp, c, (ushort)cp, s, (ushort)sp, answered, 5, answered ? 5 : 0);
+
+    private static ObservedFlow Udp(IpAddress c, int cp, IpAddress s, int sp, long fromServer = 3)
+        => new(IpProtocol.Udp, c, (ushort)cp, s, (ushort)sp, false, 3, fromServer);
+
+    [TestMethod]
+    public void Detect_CtiServer_IsNodeWithClientCount()
+    {
+        var nodes = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234), Tcp(Pc(2), 50002, Node, 51234), Tcp(Pc(3), 50003, Node, 51234), Tcp(Pc(3), 50004, Node, 51234)]);
+        var n = nodes.Single();
+        Assert.AreEqual(Node, n.Address);
+        Assert.AreEqual("terminates CTI TCP 51234 from 3 clients", n.Reason);
+        Assert.IsFalse(n.Explicit);
+    }
+
+    [TestMethod]
+    public void Detect_UnansweredCtiAttempts_AreNotEvidence()
+        => Assert.AreEqual(0, NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234, answered: false)]).Count);
+
+    [TestMethod]
+    public void Detect_SipOnImagiclePort_BothWays()
+    {
+        var nodes = NodeDetector.Detect([Udp(Cucm, 5060, Node, 5062), Udp(Standby, 5070, Cucm, 5060)]);
+        CollectionAssert.AreEqual(new[] { Node, Standby }, nodes.Select(n => n.Address).ToArray());
+        Assert.AreEqual("terminates SIP UDP 5062 from 1 client", nodes[0].Reason);
+        Assert.AreEqual("sends SIP from UDP 5070 to 1 peer", nodes[1].Reason);
+    }
+
+    [TestMethod]
+    public void Detect_OnlyStandardSipAndWeb_FindsNoNode()
+    {
+        var nodes = NodeDetector.Detect([Udp(Cucm, 5060, Pc(1), 5060), Tcp(Pc(1), 50000, Cucm, 443), Tcp(Pc(1), 50000, Cucm, 80)]);
+        Assert.AreEqual(0, nodes.Count);
+    }
+
+    [TestMethod]
+    public void Detect_SamePortBothEnds_CountsOnlyTheAnsweringServer()
+    {
+        var nodes = NodeDetector.Detect([Udp(Cucm, 5064, Node, 5064)]);
+        Assert.AreEqual(Node, nodes.Single().Address);
+    }
+
+    [TestMethod]
+    public void Detect_HaIpcServedToANode_PromotesTheStandby()
+    {
+        var nodes = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51235), Tcp(Node, 50100, Standby, 52010)]);
+        CollectionAssert.AreEqual(new[] { Node, Standby }, nodes.Select(n => n.Address).ToArray());
+        Assert.AreEqual("serves HA IPC TCP 52000-52999 to node 10.0.0.10", nodes[1].Reason);
+    }
+
+    [TestMethod]
+    public void Detect_BrokerPortAlone_DoesNotMakeANode()
+    {
+        var nodes = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51235), Tcp(Node, 50100, Standby, 5672), Tcp(Pc(4), 50100, Pc(5), 52010)]);
+        Assert.AreEqual(Node, nodes.Single().Address);
+    }
+
+    [TestMethod]
+    public void Detect_BrokerBetweenTwoNodes_AddsToTheReason()
+    {
+        var nodes = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51235), Udp(Cucm, 5060, Standby, 5062), Tcp(Node, 50100, Standby, 5672)]);
+        Assert.AreEqual(2, nodes.Count);
+        StringAssert.Contains(nodes[1].Reason, "terminates SIP UDP 5062 from 1 client");
+        StringAssert.Contains(nodes[1].Reason, "serves message broker TCP 5672 to node 10.0.0.10");
+    }
+
+    [TestMethod]
+    public void Detect_ExplicitServers_BypassDetection()
+    {
+        var nodes = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234)], [Cucm, Cucm]);
+        var n = nodes.Single();
+        Assert.AreEqual(Cucm, n.Address);
+        Assert.IsTrue(n.Explicit);
+        Assert.AreEqual("given with --server", n.Reason);
+    }
+
+    [TestMethod]
+    public void Detect_CtiClientSide_IsNotANode()
+    {
+        var nodes = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234)]);
+        Assert.IsFalse(nodes.Any(n => n.Address == Pc(1)));
+    }
+}
