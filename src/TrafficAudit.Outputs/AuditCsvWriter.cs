@@ -17,6 +17,8 @@ public static class AuditCsvWriter
         FormatProvider = CultureInfo.InvariantCulture,
         Injection = CsvInjection.Escape,
         NewLine = "\r\n",
+        TrueValue = "true",
+        FalseValue = "false",
     };
 
     public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files)

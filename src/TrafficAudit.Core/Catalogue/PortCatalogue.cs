@@ -96,6 +96,15 @@ public sealed class PortCatalogue
         return Parse(ms.GetBuffer().AsSpan(0, (int)ms.Length), EmbeddedSourceName);
     }
 
+    /// <summary>Writes the embedded catalogue's JSON text, as a starting point for a --catalogue file.</summary>
+    public static void WriteEmbeddedJson(TextWriter writer)
+    {
+        using var s = typeof(PortCatalogue).Assembly.GetManifestResourceStream(EmbeddedResourceName)
+            ?? throw new InvalidOperationException($"embedded resource '{EmbeddedResourceName}' is missing");
+        using var reader = new StreamReader(s);
+        writer.Write(reader.ReadToEnd());
+    }
+
     /// <summary>Reads a catalogue file. Any problem throws <see cref="CatalogueException"/> naming file, line and column.</summary>
     public static PortCatalogue LoadFile(string path)
     {

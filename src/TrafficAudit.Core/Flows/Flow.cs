@@ -43,6 +43,8 @@ public sealed class Flow
     /// <summary>Side that sent the SYN without ACK (-1 none).</summary>
     public sbyte SynSide = -1;
     public int SynCount;
+    /// <summary>Sequence number of the most recent SYN: a SYN with the same number is a retransmission, not a new connection.</summary>
+    public uint LastSynSeq;
     /// <summary>Most recent SYN (Wireshark's ts_mru_syn).</summary>
     public long LastSynNs;
     /// <summary>First SYN/ACK after the most recent SYN.</summary>
@@ -54,6 +56,8 @@ public sealed class Flow
     /// <summary>ACK from the SYN side after the SYN/ACK (completes the three-way handshake).</summary>
     public long HandshakeAckNs;
     public bool RstBeforeHandshake;
+    /// <summary>Time of the RST that refused the SYN (0 = none).</summary>
+    public long RefusingRstNs;
     public sbyte RstSide = -1;
     public bool SawRst;
     public readonly bool[] FinSeen = new bool[2];
@@ -68,6 +72,10 @@ public sealed class Flow
     public RtpProbe Rtp;
     public bool IsSip;
     public bool IsTls;
+    /// <summary>The client sent an HTTP/1.x request line.</summary>
+    public bool IsHttp;
+    /// <summary>Authority of an HTTP CONNECT request (the flow goes through a proxy), e.g. "api.imagicle.com:443".</summary>
+    public string? HttpConnectTarget;
     public string? ServerName;
     /// <summary>Payload packets inspected for hints so far (hints stop after a few).</summary>
     public byte PayloadsInspected;

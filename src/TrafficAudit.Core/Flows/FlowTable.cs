@@ -78,8 +78,10 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
     private static bool ShouldStartOver(Flow flow, in DecodedPacket p, long ts)
     {
         // A fresh SYN on a connection that already ended is a new connection on the same ports
-        // (Wireshark starts a new tcp.stream there too).
+        // (Wireshark starts a new tcp.stream there too). A SYN with the sequence number of the
+        // last one is the same attempt sent again (a client retrying after each RST).
         if (p.Protocol != IpProtocol.Tcp || (p.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack)) != TcpFlags.Syn) return false;
+        if (flow.SynCount > 0 && p.TcpSeq == flow.LastSynSeq) return false;
         return flow.Closed || (flow.HandshakeAckNs != 0 && flow.FinSeen[0] && flow.FinSeen[1]);
     }
 
@@ -90,7 +92,11 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
         if (syn && !ack)
         {
             if (f.SynSide < 0) f.SynSide = (sbyte)side;
-            if (side == f.SynSide) f.SynCount++;
+            if (side == f.SynSide)
+            {
+                f.SynCount++;
+                f.LastSynSeq = p.TcpSeq;
+            }
             // Wireshark's ts_mru_syn: every SYN without ACK, from either side.
             if (f.FirstAckNs == 0) f.LastSynNs = ts;
         }
@@ -110,7 +116,11 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
         {
             f.SawRst = true;
             if (f.RstSide < 0) f.RstSide = (sbyte)side;
-            if (f.SynAckNs == 0 && f.SynSide >= 0 && side != f.SynSide) f.RstBeforeHandshake = true;
+            if (f.SynAckNs == 0 && f.SynSide >= 0 && side != f.SynSide && !f.RstBeforeHandshake)
+            {
+                f.RstBeforeHandshake = true;
+                f.RefusingRstNs = ts;
+            }
             f.Closed = true;
             f.EndReason = FlowEndReason.Rst;
         }

@@ -81,6 +81,11 @@ public sealed class AuditEngine
         else if (p.Protocol == IpProtocol.Tcp)
         {
             if (!flow.IsSip && SipText.LooksLikeSip(payload)) flow.IsSip = true;
+            if (!flow.IsHttp && !flow.IsSip && HttpText.TryReadRequestLine(payload, out bool connect, out var target))
+            {
+                flow.IsHttp = true;
+                if (connect) flow.HttpConnectTarget = target;
+            }
             if (!flow.IsTls && payload.Length >= 6 && payload[0] == 0x16 && payload[1] == 0x03)
             {
                 flow.IsTls = true;
@@ -109,11 +114,7 @@ public sealed class AuditEngine
         var oriented = new List<(Flow Flow, int ClientSide, string By)>(flows.Count);
         foreach (var f in flows) oriented.Add((f, ChooseClientSide(f, out var by), by));
 
-        IReadOnlyList<DetectedNode> nodes;
-        if (_options.Servers.Count > 0)
-            nodes = _options.Servers.Select(s => new DetectedNode(s, "given with --server")).ToList();
-        else
-            nodes = DetectNodes(oriented);
+        IReadOnlyList<DetectedNode> nodes = DetectNodes(oriented, _options.Servers);
         var nodeSet = nodes.Select(n => n.Address).ToHashSet();
 
         var classifier = new FlowClassifier(_catalogue);
@@ -128,6 +129,8 @@ public sealed class AuditEngine
                 f.Rtp.IsRtp, f.Rtp.IsRtcp, false, f.IsSip, f.IsTls, serverName,
                 nodeSet.Contains(clientIp), nodeSet.Contains(serverIp));
             var cls = classifier.Classify(in facts);
+            // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
+            string service = cls.Service == "unknown" && f.IsHttp ? "http" : cls.Service;
             bool handshake = f.SynSide >= 0;
             records.Add(new FlowRecord
             {
@@ -140,7 +143,7 @@ public sealed class AuditEngine
                 ServerIp = serverIp,
                 ServerPort = f.Port(s),
                 Vlan = f.Key.Vlan,
-                Service = cls.Service,
+                Service = service,
                 Applications = cls.Applications,
                 Direction = cls.Direction,
                 PacketsC2S = f.Packets[c],
@@ -150,7 +153,8 @@ public sealed class AuditEngine
                 TcpState = f.HandshakeState,
                 SynRetries = f.SynRetries,
                 HandshakeRttNs = f.FirstAckNs != 0 && f.LastSynNs != 0 ? f.FirstAckNs - f.LastSynNs : -1,
-                ServerRttNs = handshake && f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : -1,
+                // SYN to the server's answer: its SYN/ACK, or the RST that refused the connection.
+                ServerRttNs = !handshake ? -1 : f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : f.RefusingRstNs != 0 ? f.RefusingRstNs - f.LastSynNs : -1,
                 ClientRttNs = f.HandshakeAckNs != 0 && f.SynAckNs != 0 ? f.HandshakeAckNs - f.SynAckNs : -1,
                 MatchedRule = cls.MatchedRule,
                 Infrastructure = cls.Infrastructure,
@@ -190,7 +194,7 @@ public sealed class AuditEngine
         return 0;
     }
 
-    private static IReadOnlyList<DetectedNode> DetectNodes(List<(Flow Flow, int ClientSide, string By)> flows)
+    private static IReadOnlyList<DetectedNode> DetectNodes(List<(Flow Flow, int ClientSide, string By)> flows, IReadOnlyList<IpAddress> explicitServers)
     {
         var observed = new List<ObservedFlow>(flows.Count);
         foreach (var (f, c, _) in flows)
@@ -199,12 +203,9 @@ public sealed class AuditEngine
             bool answered = f.IsTcp ? f.HandshakeState is TcpHandshakeState.Established or TcpHandshakeState.Midstream : f.Packets[s] > 0;
             observed.Add(new ObservedFlow(f.Key.Protocol, f.Address(c), f.Port(c), f.Address(s), f.Port(s), answered, f.Packets[c], f.Packets[s]));
         }
-        return NodeDetector.Detect(observed);
+        return NodeDetector.Detect(observed, explicitServers.Count > 0 ? explicitServers.ToList() : null);
     }
 }
-
-/// <summary>An Imagicle node and why we believe it is one.</summary>
-public sealed record DetectedNode(IpAddress Address, string Reason);
 
 /// <summary>Everything one run produced, for the outputs.</summary>
 public sealed class AuditResult

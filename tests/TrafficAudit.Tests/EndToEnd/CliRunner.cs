@@ -7,7 +7,7 @@ internal static class CliRunner
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr, string OutDir)
     {
-        public string[] FlowsCsv => File.ReadAllLines(Path.Combine(OutDir, "flows.csv"));
+        public string[] FlowsCsv => System.IO.File.ReadAllLines(Path.Combine(OutDir, "flows.csv"));
         public string File(string name) => Path.Combine(OutDir, name);
     }
 

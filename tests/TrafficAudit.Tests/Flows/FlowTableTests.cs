@@ -78,7 +78,7 @@ public sealed class FlowTableTests
     public void Track_RstAnsweringSyn_IsRefused_AndWiresharkStillTakesTheRstAckAsFirstAck()
     {
         var t = new FlowTable();
-        var f = Feed(t, (0, Tcp(true, TcpFlags.Syn)), (5, Tcp(false, TcpFlags.Rst | TcpFlags.Ack)));
+        var f = Feed(t, (1000, Tcp(true, TcpFlags.Syn)), (1005, Tcp(false, TcpFlags.Rst | TcpFlags.Ack)));
         Assert.AreEqual(TcpHandshakeState.Refused, f.HandshakeState);
         Assert.AreEqual(5 * Ms, f.FirstAckNs - f.LastSynNs);
         Assert.IsTrue(f.Closed);
@@ -119,10 +119,25 @@ public sealed class FlowTableTests
             (3, Tcp(true, TcpFlags.Fin | TcpFlags.Ack)),
             (4, Tcp(false, TcpFlags.Fin | TcpFlags.Ack)),
             (5, Tcp(true, TcpFlags.Ack)));
-        var second = Feed(t, (100, Tcp(true, TcpFlags.Syn)));
+        var newSyn = Tcp(true, TcpFlags.Syn);
+        newSyn.TcpSeq = 777;
+        var second = Feed(t, (100, newSyn));
         Assert.AreNotSame(first, second);
         Assert.AreEqual(FlowEndReason.Fin, first.EndReason);
         Assert.AreEqual(2, t.Complete().Count);
+    }
+
+    [TestMethod]
+    public void Track_SameSynRetriedAfterEachRst_StaysOneRefusedFlowWithRetries()
+    {
+        var t = new FlowTable();
+        var f = Feed(t,
+            (1000, Tcp(true, TcpFlags.Syn)), (1050, Tcp(false, TcpFlags.Rst | TcpFlags.Ack)),
+            (1500, Tcp(true, TcpFlags.Syn)), (1550, Tcp(false, TcpFlags.Rst | TcpFlags.Ack)));
+        Assert.AreEqual(1, t.ActiveCount);
+        Assert.AreEqual(1, f.SynRetries);
+        Assert.AreEqual(TcpHandshakeState.Refused, f.HandshakeState);
+        Assert.AreEqual(50 * Ms, f.FirstAckNs - 1000 * Ms);
     }
 
     [TestMethod]

@@ -159,7 +159,8 @@ public sealed class SiteScenarioTests
         foreach (var f in Truth.Flows.Where(f => f.TcpState == "established" && f.HandshakeRttMs is not null))
             Assert.AreEqual(f.HandshakeRttMs!.Value, f.ServerRttMs!.Value + f.ClientRttMs!.Value, 1e-9, $"{f.ClientIp}:{f.ClientPort}");
         Assert.IsTrue(Truth.Flows.Where(f => f.Transport == "tcp" && f.TcpState is "established").All(f => f.HandshakeRttMs is not null));
-        Assert.IsTrue(Truth.Flows.Where(f => f.TcpState is "unanswered" or "refused" or "midstream").All(f => f.HandshakeRttMs is null));
+        Assert.IsTrue(Truth.Flows.Where(f => f.TcpState is "unanswered" or "midstream").All(f => f.HandshakeRttMs is null));
+        Assert.IsTrue(Truth.Flows.Where(f => f.TcpState is "refused").All(f => f.HandshakeRttMs == f.ServerRttMs));
     }
 
     /// <summary>tshark's tcp.analysis.initial_rtt for each stream (TestData/Synth/imagicle-site.tshark-initial-rtt.txt).</summary>
@@ -190,7 +191,7 @@ public sealed class SiteScenarioTests
                 case "refused":
                     // Wireshark takes the RST/ACK as the first ACK after the SYN.
                     Assert.IsTrue(has, $"tshark has no initial_rtt for refused {key}");
-                    Assert.AreEqual(f.ServerRttMs!.Value, ms, 1e-6, key);
+                    Assert.AreEqual(f.HandshakeRttMs!.Value, ms, 1e-6, key);
                     break;
                 default:
                     Assert.IsFalse(has, $"tshark found an initial_rtt for {f.TcpState} flow {key}");

@@ -92,7 +92,9 @@ public sealed class Flow
             Direction = Direction,
             TcpState = TcpState,
             SynRetries = SynRetries,
-            HandshakeRttMs = HandshakeAckTime is null ? null : Ms(SynTime, HandshakeAckTime),
+            // Wireshark's tcp.analysis.initial_rtt: the first ACK without SYN after the SYN, which
+            // for a refused connection is the RST/ACK.
+            HandshakeRttMs = Ms(SynTime, HandshakeAckTime ?? RstTime),
             ServerRttMs = Ms(SynTime, SynAckTime ?? RstTime),
             ClientRttMs = HandshakeAckTime is null ? null : Ms(SynAckTime, HandshakeAckTime),
             PacketsC2s = PacketsC2s,
