@@ -18,7 +18,7 @@ public static class AuditCommand
     };
     private static readonly Dictionary<string, string> FlagOptions = new() { ["--quiet"] = "--quiet", ["-q"] = "--quiet", ["--stats"] = "--stats" };
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
         // 1. Everything that can be wrong with the command line or configuration fails here,
         //    before the first packet is read (exit code 2).
@@ -36,9 +36,8 @@ public static class AuditCommand
         bool quiet = a.Flag("--quiet");
 
         using var loggerFactory = LoggerFactory.Create(b => b
-            .AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = false; })
-            .AddFilter(l => l >= LogLevel.Warning)
-            .SetMinimumLevel(LogLevel.Warning));
+            .SetMinimumLevel(LogLevel.Information)
+            .AddProvider(new TextWriterLoggerProvider(stderr, LogLevel.Warning)));
         var log = loggerFactory.CreateLogger("trafficaudit");
 
         // 2. Open every file first: a file that is not a capture stops the run before anything is read (exit 3).
@@ -47,7 +46,10 @@ public static class AuditCommand
         var engine = new AuditEngine(catalogue, new AuditOptions { Servers = servers });
         try
         {
-            for (int i = 0; i < files.Count; i++) sources.Add(CaptureFile.Open(files[i], i, engine.Anomalies));
+            for (int i = 0; i < files.Count; i++)
+                sources.Add(files[i] == CaptureFile.StandardInputPath && stdin is not null
+                    ? CaptureFile.Open(stdin, "(standard input)", i, engine.Anomalies, leaveOpen: true)
+                    : CaptureFile.Open(files[i], i, engine.Anomalies));
         }
         catch (CaptureFormatException e)
         {

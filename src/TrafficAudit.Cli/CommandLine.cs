@@ -32,7 +32,8 @@ public static class CommandLine
           3  a capture could not be read (not a capture file, missing, unreadable)
         """;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="stdin">Standard input for '-' (tests pass their own stream); null for the process's.</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
         try
         {
@@ -49,7 +50,7 @@ public static class CommandLine
             var rest = args.AsSpan(1).ToArray();
             return args[0] switch
             {
-                "audit" => AuditCommand.Run(rest, stdout, stderr),
+                "audit" => AuditCommand.Run(rest, stdout, stderr, stdin),
                 "catalogue" or "catalog" => CatalogueCommand.Run(rest, stdout, stderr),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };

@@ -21,7 +21,8 @@ internal static class CliRunner
         var o = new StringWriter();
         var e = new StringWriter();
         int rc = CommandLine.Run(full, o, e);
-        string dir = hasOut ? full[Array.IndexOf(full, "--out") + 1] : outDir;
+        int at = Array.IndexOf(full, "--out");
+        string dir = at >= 0 && at + 1 < full.Length ? full[at + 1] : outDir;
         return new Result(rc, o.ToString(), e.ToString(), dir);
     }
 }
