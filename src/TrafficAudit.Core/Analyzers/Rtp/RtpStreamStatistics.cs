@@ -1,0 +1,458 @@
+using System.Runtime.CompilerServices;
+
+namespace TrafficAudit.Analyzers.Rtp;
+
+/// <summary>
+/// Statistics of one RTP stream (one SSRC from one source address/port to one destination), fed one
+/// packet at a time in capture order. It has two layers:
+/// <list type="bullet">
+/// <item>Wireshark's figures, computed the way tshark 4.0's RTP Stream Analysis computes them
+/// (ui/tap-rtp-analysis.c, <c>-z rtp,streams</c>), including its quirks, so they can be checked
+/// against tshark: packets, expected, lost (negative with duplicates), sequence errors, min/mean/max
+/// delta, min/mean/max jitter, skew, the problem flag, bandwidth over a 1-second window.</item>
+/// <item>Our own figures on top: duplicates, distinct loss (never negative), out-of-order packets,
+/// loss bursts, mean and peak bandwidth at the IP and Ethernet layers, a per-second time series.</item>
+/// </list>
+/// A mutable struct: keep it in a dictionary value and update it by reference
+/// (<c>CollectionsMarshal.GetValueRefOrAddDefault</c>). No allocation per packet; per stream, one
+/// 300-entry bandwidth ring and one time series are allocated on the first packet.
+/// </summary>
+public struct RtpStreamStatistics
+{
+    /// <summary>Entries in Wireshark's bandwidth history ring (BUFF_BW); packets beyond it within one second overwrite old entries, as in Wireshark.</summary>
+    public const int BandwidthRingSize = 300;
+    /// <summary>Sequence numbers remembered for duplicate and reordering detection.</summary>
+    public const int SequenceWindow = 1024;
+    /// <summary>Ethernet II header (14) and FCS (4) added to an IP packet: 80 kbit/s of G.711 at 20 ms is 87.2 kbit/s on the wire.</summary>
+    public const int EthernetOverhead = 18;
+
+    private const double BandwidthWindowMs = 1000;
+    private const long OneSecondNs = 1_000_000_000;
+
+    // ---------------- Wireshark's state (names follow its meaning, not its spelling) ----------------
+    private bool _started;
+    private ushort _startSeq;        // first sequence number
+    private ushort _stopSeq;         // sequence number of the latest packet (not the highest)
+    private ushort _lastSeq;         // last sequence number accepted as "in order"
+    private bool _underStart;        // a wrap has been counted and we are still below the start sequence
+    private int _seqCycles;
+    private uint _firstTimestamp;
+    private double _timeMs;          // arrival of the last packet that was in time sequence
+    private double _startMs;
+    private double _lastNominalMs;
+    private byte _lastPayloadType;
+    private int _regularPayloadType; // last non-comfort-noise payload type
+    private uint _totalNr;
+    private uint _sequenceErrors;
+    private double _deltaMs, _jitterMs, _diffMs, _skewMs, _maxSkewMs;
+    private double _maxDeltaMs, _minDeltaMs, _meanDeltaMs;
+    private double _maxJitterMs, _minJitterMs, _meanJitterMs;
+    private long _firstFrame, _maxDeltaFrame;
+    private bool _problem;
+    private RtpPacketFlags _flags;
+    private BandwidthSample[]? _bwRing;
+    private int _bwStart, _bwIndex;
+    private uint _bwBytes;
+    private double _bandwidthKbps, _maxBandwidthKbps;
+
+    // ---------------- our state ----------------
+    private long _firstNs, _lastNs;
+    private long _ipBytes;
+    private int _firstIpBytes;
+    private SequenceBits _seen;      // bit (ext & 1023) set when that extended sequence number was received
+    private long _maxExt, _minExt;   // extended sequence numbers (RFC 3550 A.1 style, nearest to the highest)
+    private long _scanFrom;          // positions below this have left the window and are in _bursts
+    private long _openRun;           // missing positions counted at the window's lower edge, run still open
+    private RtpLossBursts _bursts;
+    private long _duplicates, _outOfOrder, _lateBeyondWindow;
+    private long _second;            // current 1-second bucket for the peak bandwidth
+    private long _secondIpBytes, _secondPackets, _peakSecondIpBytes, _peakSecondEthernetBytes;
+    private RtpTimeSeries? _series;
+
+    private struct BandwidthSample
+    {
+        public double TimeMs;
+        public int Bytes;
+    }
+
+    [InlineArray(SequenceWindow / 64)]
+    private struct SequenceBits
+    {
+        private ulong _word;
+    }
+
+    /// <summary>
+    /// Adds one packet of this stream. <paramref name="timestampNs"/> is the capture time
+    /// (ns since the Unix epoch); packets must come in capture order.
+    /// </summary>
+    public void Add(long timestampNs, in RtpPacketInfo p)
+    {
+        if (!_started)
+        {
+            AddFirst(timestampNs, p);
+            return;
+        }
+        double now = (timestampNs - _firstNs) / 1e6; // ms since the stream's first packet
+        AnalyseLikeWireshark(now, p);
+        TrackSequence(p.SequenceNumber);
+        TrackBandwidth(timestampNs, p.IpLength);
+        _series!.Add(timestampNs, p.IpLength, CountsForJitter(p.ClockRate) ? _jitterMs : -1);
+        _lastNs = timestampNs;
+    }
+
+    private void AddFirst(long timestampNs, in RtpPacketInfo p)
+    {
+        _started = true;
+        _firstNs = _lastNs = timestampNs;
+        _startSeq = _stopSeq = _lastSeq = p.SequenceNumber;
+        _firstTimestamp = p.Timestamp;
+        _timeMs = _startMs = 0;
+        _lastNominalMs = 0;
+        _lastPayloadType = p.PayloadType;
+        _regularPayloadType = p.PayloadType;
+        _minDeltaMs = -1; // Wireshark's "none yet", printed as -1.000
+        _minJitterMs = -1;
+        _totalNr = 1;
+        _firstFrame = p.FrameNumber;
+        _flags = RtpPacketFlags.First | (p.Marker ? RtpPacketFlags.Marker : 0);
+
+        _bwRing = new BandwidthSample[BandwidthRingSize];
+        _bwRing[0] = new BandwidthSample { TimeMs = 0, Bytes = p.IpLength };
+        _bwIndex = 1;
+        _bwBytes = (uint)p.IpLength;
+        _bandwidthKbps = _maxBandwidthKbps = _bwBytes * 8 / 1000.0;
+
+        _maxExt = _minExt = _scanFrom = 0x10000L + p.SequenceNumber; // room below for packets older than the first
+        SetSeen(_maxExt);
+
+        _ipBytes = _firstIpBytes = p.IpLength;
+        _second = 0;
+        _secondIpBytes = p.IpLength;
+        _secondPackets = 1;
+        _series = new RtpTimeSeries(timestampNs);
+        _series.Add(timestampNs, p.IpLength, -1);
+    }
+
+    // ============================== Wireshark's analysis ==============================
+
+    private void AnalyseLikeWireshark(double now, in RtpPacketInfo p)
+    {
+        RtpPacketFlags flags = RtpPacketFlags.None;
+        ushort seq = p.SequenceNumber;
+
+        // Wireshark 4.0 judges the RTP timestamp against the stream's FIRST timestamp, not the previous
+        // one: a packet is "in time sequence" when it lies less than 2^31 ticks after the first (modulo
+        // 2^32). Its two-branch test is off by one on the wrapped side; (ts - first) mod 2^32 <= 2^31 there.
+        uint ahead = p.Timestamp - _firstTimestamp;
+        bool inTimeSequence = p.Timestamp >= _firstTimestamp ? ahead < 0x8000_0000u : ahead - 1 < 0x8000_0000u;
+        if (!inTimeSequence) flags |= RtpPacketFlags.WrongTimestamp;
+
+        // Sequence cycles for "expected": a number below the start one means one more wrap, counted
+        // once until the numbers climb above the start again.
+        if (inTimeSequence)
+        {
+            if (!_underStart && (seq < _startSeq || (seq == 0 && _stopSeq == 65535)))
+            {
+                _seqCycles++;
+                _underStart = true;
+            }
+            else if (_underStart && seq > _startSeq)
+            {
+                _underStart = false;
+            }
+        }
+
+        // Sequence errors: anything but "previous + 1" (with 65535 -> 0 allowed). A forward jump, or a
+        // backward one of more than 0xFF00 (taken as a wrap whose packets were lost, Wireshark issue 5958),
+        // moves the reference on; a late or repeated packet leaves it.
+        if (inTimeSequence && (seq == _lastSeq + 1 || (_lastSeq == 65535 && seq == 0)))
+        {
+            _lastSeq = seq;
+        }
+        else if (inTimeSequence && (seq > _lastSeq + 1 || _lastSeq - seq > 0xFF00))
+        {
+            _lastSeq = seq;
+            _sequenceErrors++;
+            flags |= RtpPacketFlags.WrongSequence;
+        }
+        else if (seq < _lastSeq + 1)
+        {
+            _sequenceErrors++;
+            flags |= RtpPacketFlags.WrongSequence;
+        }
+
+        if (RtpClock.IsComfortNoise(p.PayloadType)) flags |= RtpPacketFlags.ComfortNoise;
+        if (RtpClock.IsComfortNoise(_lastPayloadType)) flags |= RtpPacketFlags.FollowsComfortNoise;
+        if (p.PayloadType != _lastPayloadType) flags |= RtpPacketFlags.PayloadChange;
+        _lastPayloadType = p.PayloadType;
+
+        // Clocks below 1000 Hz would make Wireshark divide by zero; none of its tables has one.
+        uint clock = p.ClockRate >= 1000 ? p.ClockRate : 0;
+        double currentJitter = 0;
+        if (inTimeSequence)
+        {
+            _deltaMs = now - _timeMs;
+            if (clock != 0)
+            {
+                // Ticks since the first packet (mod 2^32), in ms. Wireshark divides by the clock in whole
+                // kHz (integer division), so a 44100 Hz clock counts as 44 ticks per ms.
+                double nominalMs = (double)(p.Timestamp - _firstTimestamp) / (clock / 1000);
+                // RFC 3550 A.8: D = (arrival - previous arrival) - (nominal - previous nominal); J += (|D| - J) / 16
+                double expectedMs = _timeMs + (nominalMs - _lastNominalMs);
+                _diffMs = Math.Abs(now - expectedMs);
+                currentJitter = (15 * _jitterMs + _diffMs) / 16;
+                _jitterMs = currentJitter;
+                _lastNominalMs = nominalMs;
+                // Skew: how far the RTP clock has run ahead of the arrivals since the first packet.
+                _skewMs = nominalMs - (now - _startMs);
+                if (Math.Abs(_skewMs) > Math.Abs(_maxSkewMs)) _maxSkewMs = _skewMs;
+            }
+        }
+
+        if (p.Marker) flags |= RtpPacketFlags.Marker;
+
+        const RtpPacketFlags notRegular = RtpPacketFlags.Marker | RtpPacketFlags.ComfortNoise
+            | RtpPacketFlags.WrongTimestamp | RtpPacketFlags.FollowsComfortNoise;
+        if ((flags & notRegular) == 0)
+        {
+            if (_deltaMs > _maxDeltaMs)
+            {
+                _maxDeltaMs = _deltaMs;
+                _maxDeltaFrame = p.FrameNumber;
+            }
+            if (_minDeltaMs == -1 || _deltaMs < _minDeltaMs) _minDeltaMs = _deltaMs;
+            // Wireshark's running mean weighs by the packets seen so far (all of them, skipped ones too),
+            // not by the packets that counted: mean = (mean * (n - 1) + x) / n with n = packets before this one.
+            _meanDeltaMs = (_meanDeltaMs * (_totalNr - 1) + _deltaMs) / _totalNr;
+            if (clock != 0)
+            {
+                if (_jitterMs > _maxJitterMs) _maxJitterMs = _jitterMs;
+                _meanJitterMs = (_meanJitterMs * (_totalNr - 1) + currentJitter) / _totalNr;
+                if (_minJitterMs == -1 || _jitterMs < _minJitterMs) _minJitterMs = _jitterMs;
+            }
+        }
+
+        if ((flags & RtpPacketFlags.ComfortNoise) == 0)
+        {
+            if (p.PayloadType != _regularPayloadType) flags |= RtpPacketFlags.RegularPayloadChange;
+            _regularPayloadType = p.PayloadType;
+        }
+
+        if ((flags & (RtpPacketFlags.WrongTimestamp | RtpPacketFlags.WrongSequence)) != 0) _problem = true;
+        if (inTimeSequence) _timeMs = now;
+        _stopSeq = seq;
+        _totalNr++;
+        _flags = flags;
+
+        // Bandwidth over the last second: RTP + IP/UDP bytes of the packets no more than 1000 ms older.
+        var ring = _bwRing!;
+        ring[_bwIndex] = new BandwidthSample { TimeMs = now, Bytes = p.IpLength };
+        while (ring[_bwStart].TimeMs + BandwidthWindowMs < now)
+        {
+            _bwBytes -= (uint)ring[_bwStart].Bytes;
+            if (++_bwStart == BandwidthRingSize) _bwStart = 0;
+        }
+        _bwBytes += (uint)p.IpLength;
+        _bandwidthKbps = _bwBytes * 8 / 1000.0;
+        if (_bandwidthKbps > _maxBandwidthKbps) _maxBandwidthKbps = _bandwidthKbps;
+        if (++_bwIndex == BandwidthRingSize) _bwIndex = 0;
+    }
+
+    private readonly bool CountsForJitter(uint clockRate) =>
+        clockRate >= 1000 && (_flags & (RtpPacketFlags.Marker | RtpPacketFlags.ComfortNoise
+            | RtpPacketFlags.WrongTimestamp | RtpPacketFlags.FollowsComfortNoise)) == 0;
+
+    // ============================== our sequence bookkeeping ==============================
+
+    private void TrackSequence(ushort seq)
+    {
+        // Extend the 16-bit number to the one nearest the highest seen so far.
+        long ext = _maxExt + (short)(ushort)(seq - (ushort)_maxExt);
+        if (ext > _maxExt)
+        {
+            AccountUpTo(ext - SequenceWindow);
+            if (ext - _maxExt >= SequenceWindow) _seen = default;
+            else for (long q = _maxExt + 1; q <= ext; q++) ClearSeen(q);
+            _maxExt = ext;
+            SetSeen(ext);
+        }
+        else if (ext <= _maxExt - SequenceWindow)
+        {
+            _lateBeyondWindow++; // too old to tell a late packet from a duplicate
+        }
+        else if (ext < _minExt)
+        {
+            // Older than the first packet: the stream really started earlier.
+            _minExt = ext;
+            if (ext < _scanFrom) _scanFrom = ext;
+            SetSeen(ext);
+            _outOfOrder++;
+        }
+        else if (IsSeen(ext))
+        {
+            _duplicates++;
+        }
+        else
+        {
+            SetSeen(ext);
+            _outOfOrder++;
+        }
+    }
+
+    /// <summary>Moves the window's lower edge past <paramref name="upTo"/>, closing loss runs.</summary>
+    private void AccountUpTo(long upTo)
+    {
+        if (upTo < _scanFrom) return;
+        long inBitmap = Math.Min(upTo, _maxExt);
+        for (long q = _scanFrom; q <= inBitmap; q++)
+        {
+            if (IsSeen(q))
+            {
+                _bursts = _bursts.WithRun(_openRun);
+                _openRun = 0;
+            }
+            else
+            {
+                _openRun++;
+            }
+        }
+        long never = upTo - Math.Max(_scanFrom, _maxExt + 1) + 1; // beyond the old highest: never received
+        if (never > 0) _openRun += never;
+        _scanFrom = upTo + 1;
+    }
+
+    private readonly bool IsSeen(long ext) => (_seen[(int)((ext >> 6) & (SequenceWindow / 64 - 1))] & (1UL << (int)(ext & 63))) != 0;
+    private void SetSeen(long ext) => _seen[(int)((ext >> 6) & (SequenceWindow / 64 - 1))] |= 1UL << (int)(ext & 63);
+    private void ClearSeen(long ext) => _seen[(int)((ext >> 6) & (SequenceWindow / 64 - 1))] &= ~(1UL << (int)(ext & 63));
+
+    private void TrackBandwidth(long timestampNs, int ipBytes)
+    {
+        _ipBytes += ipBytes;
+        long second = Math.Max(0, (timestampNs - _firstNs) / OneSecondNs);
+        if (second > _second)
+        {
+            ClosePeakSecond();
+            _second = second;
+            _secondIpBytes = 0;
+            _secondPackets = 0;
+        }
+        _secondIpBytes += ipBytes; // a packet stamped earlier than the current second is charged to it
+        _secondPackets++;
+    }
+
+    private void ClosePeakSecond()
+    {
+        _peakSecondIpBytes = Math.Max(_peakSecondIpBytes, _secondIpBytes);
+        _peakSecondEthernetBytes = Math.Max(_peakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets);
+    }
+
+    // ============================== Wireshark's figures ==============================
+
+    /// <summary>True once a packet was added.</summary>
+    public readonly bool HasPackets => _started;
+    /// <summary>Packets received, duplicates included (tshark's "Pkts").</summary>
+    public readonly long Packets => _totalNr;
+    /// <summary>Wireshark's expected count: latest sequence number + 65536 × wraps − first + 1. It uses the latest packet, not the highest, so a late last packet lowers it.</summary>
+    public readonly long ExpectedPackets => _started ? _stopSeq + _seqCycles * 0x10000L - _startSeq + 1 : 0;
+    /// <summary>Wireshark's lost = expected − received; negative when duplicates outnumber losses (tshark's "Lost").</summary>
+    public readonly long Lost => ExpectedPackets - _totalNr;
+    /// <summary>Wireshark's loss percentage (lost × 100 / expected), 0 when nothing is expected.</summary>
+    public readonly double LostPercent => ExpectedPackets == 0 ? 0 : Lost * 100.0 / ExpectedPackets;
+    /// <summary>Packets whose sequence number was not the previous one plus one.</summary>
+    public readonly long SequenceErrors => _sequenceErrors;
+    /// <summary>tshark's "Problems?" mark: some packet had a wrong sequence number or timestamp.</summary>
+    public readonly bool Problem => _problem;
+    /// <summary>What the last packet was flagged with.</summary>
+    public readonly RtpPacketFlags LastFlags => _flags;
+    /// <summary>Frame number of the first packet.</summary>
+    public readonly long FirstFrame => _firstFrame;
+    /// <summary>Largest gap (ms) between a regular packet and the packet before it that was in time sequence; 0 when none.</summary>
+    public readonly double MaxDeltaMs => _maxDeltaMs;
+    /// <summary>Frame number of the packet that ended the largest gap (0 when none).</summary>
+    public readonly long MaxDeltaFrame => _maxDeltaFrame;
+    /// <summary>Smallest such gap in ms, or −1 when no packet counted.</summary>
+    public readonly double MinDeltaMs => _minDeltaMs;
+    /// <summary>Wireshark's running mean of the gaps (see the comment at its formula), ms.</summary>
+    public readonly double MeanDeltaMs => _meanDeltaMs;
+    /// <summary>Jitter (RFC 3550 A.8, ms) after the last packet.</summary>
+    public readonly double JitterMs => _jitterMs;
+    /// <summary>Highest jitter (ms) over the packets that count; 0 when none.</summary>
+    public readonly double MaxJitterMs => _maxJitterMs;
+    /// <summary>Lowest jitter (ms), or −1 when no packet counted (no clock).</summary>
+    public readonly double MinJitterMs => _minJitterMs;
+    /// <summary>Wireshark's running mean of the smoothed jitter J, ms (same weighting as <see cref="MeanDeltaMs"/>).</summary>
+    public readonly double MeanJitterMs => _meanJitterMs;
+    /// <summary>|D| of the last packet that had a clock: arrival minus expected arrival, ms.</summary>
+    public readonly double LastDifferenceMs => _diffMs;
+    /// <summary>Skew after the last packet: RTP time elapsed minus arrival time elapsed since the first packet, ms.</summary>
+    public readonly double SkewMs => _skewMs;
+    /// <summary>Skew with the largest magnitude seen (signed), ms.</summary>
+    public readonly double MaxSkewMs => _maxSkewMs;
+    /// <summary>Wireshark's bandwidth after the last packet: IP-layer bits of the packets in the last 1000 ms, kbit/s.</summary>
+    public readonly double BandwidthKbps => _bandwidthKbps;
+    /// <summary>Highest value <see cref="BandwidthKbps"/> took.</summary>
+    public readonly double MaxBandwidthKbps => _maxBandwidthKbps;
+
+    // ============================== our figures ==============================
+
+    /// <summary>Capture time of the first packet, ns since the Unix epoch.</summary>
+    public readonly long FirstArrivalNs => _firstNs;
+    /// <summary>Capture time of the last packet, ns since the Unix epoch.</summary>
+    public readonly long LastArrivalNs => _lastNs;
+    /// <summary>Last minus first arrival, ns.</summary>
+    public readonly long DurationNs => _lastNs - _firstNs;
+    /// <summary>Packets whose sequence number had already been received (within the window).</summary>
+    public readonly long Duplicates => _duplicates;
+    /// <summary>Packets that arrived after a higher sequence number, first copies only.</summary>
+    public readonly long OutOfOrder => _outOfOrder;
+    /// <summary>Packets older than the window (more than <see cref="SequenceWindow"/> behind the highest): neither distinct nor duplicate.</summary>
+    public readonly long LateBeyondWindow => _lateBeyondWindow;
+    /// <summary>Different sequence numbers received.</summary>
+    public readonly long DistinctPackets => _totalNr - _duplicates - _lateBeyondWindow;
+    /// <summary>Highest minus lowest extended sequence number, plus one.</summary>
+    public readonly long ExpectedDistinct => _started ? _maxExt - _minExt + 1 : 0;
+    /// <summary>Sequence numbers never received: <see cref="ExpectedDistinct"/> − <see cref="DistinctPackets"/>, never negative.</summary>
+    public readonly long LostDistinct => Math.Max(0, ExpectedDistinct - DistinctPackets);
+    /// <summary>Share of expected packets lost, 0..1.</summary>
+    public readonly double LossRatio => ExpectedDistinct == 0 ? 0 : (double)LostDistinct / ExpectedDistinct;
+    /// <summary>IP-layer bytes of all packets (RTP + 28 or 48).</summary>
+    public readonly long IpBytes => _ipBytes;
+    /// <summary>Ethernet-layer bytes of all packets (IP + <see cref="EthernetOverhead"/>).</summary>
+    public readonly long EthernetBytes => _ipBytes + EthernetOverhead * _totalNr;
+    /// <summary>
+    /// Mean IP-layer bandwidth, kbit/s: the bytes that arrived after the first packet over the time from the
+    /// first packet to the last, so a constant stream gives its exact rate (G.711 at 20 ms: 80.0). 0 for one packet.
+    /// </summary>
+    public readonly double MeanIpKbps => DurationNs <= 0 ? 0 : (_ipBytes - _firstIpBytes) * 8e6 / DurationNs;
+    /// <summary>Mean Ethernet-layer bandwidth, kbit/s, measured like <see cref="MeanIpKbps"/> (G.711 at 20 ms: 87.2).</summary>
+    public readonly double MeanEthernetKbps => DurationNs <= 0 ? 0 : (EthernetBytes - _firstIpBytes - EthernetOverhead) * 8e6 / DurationNs;
+    /// <summary>Busiest whole second (1-second buckets from the first packet) at the IP layer, kbit/s.</summary>
+    public readonly double PeakIpKbps => Math.Max(_peakSecondIpBytes, _secondIpBytes) * 8 / 1000.0;
+    /// <summary>Busiest second at the Ethernet layer, kbit/s.</summary>
+    public readonly double PeakEthernetKbps => Math.Max(_peakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets) * 8 / 1000.0;
+    /// <summary>Per-second packets, IP bytes and jitter maximum, for charts; null before the first packet.</summary>
+    public readonly RtpTimeSeries? TimeSeries => _series;
+
+    /// <summary>
+    /// Loss bursts up to now: the runs already closed, plus those inside the current window (scanned
+    /// without changing the state). The highest sequence number is always received, so every run is closed.
+    /// </summary>
+    public readonly RtpLossBursts GetLossBursts()
+    {
+        var result = _bursts;
+        long run = _openRun;
+        for (long q = _scanFrom; q <= _maxExt && _started; q++)
+        {
+            if (IsSeen(q))
+            {
+                result = result.WithRun(run);
+                run = 0;
+            }
+            else
+            {
+                run++;
+            }
+        }
+        return result.WithRun(run);
+    }
+}

@@ -1,0 +1,79 @@
+namespace TrafficAudit.Analyzers.Rtp;
+
+/// <summary>One bucket of <see cref="RtpTimeSeries"/>.</summary>
+public struct RtpSeriesBucket
+{
+    /// <summary>Packets that arrived in the bucket.</summary>
+    public int Packets;
+    /// <summary>IP-layer bytes (RTP + IP/UDP headers) that arrived in the bucket.</summary>
+    public long IpBytes;
+    /// <summary>Highest Wireshark jitter (ms) among the bucket's packets that count for jitter; 0 when none.</summary>
+    public double MaxJitterMs;
+
+    internal void Merge(in RtpSeriesBucket other)
+    {
+        Packets += other.Packets;
+        IpBytes += other.IpBytes;
+        if (other.MaxJitterMs > MaxJitterMs) MaxJitterMs = other.MaxJitterMs;
+    }
+}
+
+/// <summary>
+/// Per-stream time series for report charts: 1-second buckets from the stream's first packet. It
+/// holds at most <see cref="MaxBuckets"/> buckets (4 hours at 1 s); a longer stream merges neighbouring
+/// buckets pairwise and doubles <see cref="BucketWidthNs"/>, so memory stays bounded. The array grows
+/// by doubling while the stream lasts, never per packet.
+/// </summary>
+public sealed class RtpTimeSeries
+{
+    /// <summary>4 hours of 1-second buckets.</summary>
+    public const int MaxBuckets = 4 * 3600;
+    private const long OneSecondNs = 1_000_000_000;
+    private const int InitialCapacity = 64;
+
+    private RtpSeriesBucket[] _buckets = new RtpSeriesBucket[InitialCapacity];
+    private int _count;
+
+    public RtpTimeSeries(long originNs) => OriginNs = originNs;
+
+    /// <summary>Start of bucket 0 (arrival of the stream's first packet), ns since the Unix epoch.</summary>
+    public long OriginNs { get; }
+    /// <summary>Width of every bucket: 1 s, doubled each time the series had to be coarsened.</summary>
+    public long BucketWidthNs { get; private set; } = OneSecondNs;
+    /// <summary>Buckets from <see cref="OriginNs"/> up to the last packet.</summary>
+    public ReadOnlySpan<RtpSeriesBucket> Buckets => _buckets.AsSpan(0, _count);
+
+    /// <summary>Records one packet. <paramref name="jitterMs"/> is negative when the packet does not count for jitter.</summary>
+    public void Add(long timestampNs, int ipBytes, double jitterMs)
+    {
+        long offset = timestampNs - OriginNs;
+        if (offset < 0) offset = 0; // a capture clock that steps back: charge the first bucket
+        long index = offset / BucketWidthNs;
+        while (index >= MaxBuckets)
+        {
+            Coarsen();
+            index = offset / BucketWidthNs;
+        }
+        int i = (int)index;
+        if (i >= _buckets.Length) Array.Resize(ref _buckets, Math.Min(MaxBuckets, Math.Max(_buckets.Length * 2, i + 1)));
+        if (i >= _count) _count = i + 1;
+        ref var b = ref _buckets[i];
+        b.Packets++;
+        b.IpBytes += ipBytes;
+        if (jitterMs > b.MaxJitterMs) b.MaxJitterMs = jitterMs;
+    }
+
+    private void Coarsen()
+    {
+        int merged = (_count + 1) / 2;
+        for (int i = 0; i < merged; i++)
+        {
+            var b = _buckets[2 * i];
+            if (2 * i + 1 < _count) b.Merge(_buckets[2 * i + 1]);
+            _buckets[i] = b;
+        }
+        Array.Clear(_buckets, merged, _count - merged);
+        _count = merged;
+        BucketWidthNs *= 2;
+    }
+}
