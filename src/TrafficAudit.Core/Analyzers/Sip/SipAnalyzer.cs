@@ -88,7 +88,8 @@ public sealed class SipAnalyzer : ISipMessageSink
         long dupBefore = stream.DuplicateSegments;
         stream.Push(seq, flags, payload, this, _anomalies);
         _tcpDuplicates += stream.DuplicateSegments - dupBefore;
-        if (!stream.IsSip) { _tcp.Remove(key); return; }
+        // A connection that is not SIP stays known (without buffers) until it closes, so its
+        // later segments are rejected at the dictionary lookup.
         if (close)
         {
             if (stream.HasPartialMessage) _anomalies.Increment("sip_tcp_incomplete_message");

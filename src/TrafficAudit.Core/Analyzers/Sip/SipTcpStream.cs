@@ -200,12 +200,11 @@ internal sealed class SipTcpStream(int maxPending)
 
             if (_resync)
             {
-                int start = FindStartLine(rest, out bool needMore);
+                int start = FindStartLine(rest);
                 if (start < 0)
                 {
-                    // Keep a possibly incomplete last line; drop the rest.
-                    if (needMore) { int lastLf = rest.LastIndexOf(Lf); return lastLf < 0 ? pos : pos + lastLf + 1; }
-                    return d.Length;
+                    // Keep a tail that may hold the beginning of a start line; drop the rest.
+                    return Math.Max(pos, d.Length - MaxStartLine);
                 }
                 _resync = false;
                 pos += start;
@@ -276,17 +275,28 @@ internal sealed class SipTcpStream(int maxPending)
         return d.Length <= 20;
     }
 
-    /// <summary>Offset of the next line that starts a SIP message, or -1 (needMore: a last line is still incomplete).</summary>
-    private static int FindStartLine(ReadOnlySpan<byte> d, out bool needMore)
+    /// <summary>
+    /// Offset of the next SIP start line, or -1. A start line may follow a body that did not end
+    /// with a line break, so candidates are found from the "SIP/2.0" they contain: at the start of
+    /// a status line, or after the request URI (then back over the URI and the method token).
+    /// </summary>
+    private static int FindStartLine(ReadOnlySpan<byte> d)
     {
-        needMore = false;
-        int i = 0;
-        while (i < d.Length)
+        ReadOnlySpan<byte> version = "SIP/2.0"u8;
+        int from = 0;
+        while (from < d.Length)
         {
-            int lf = d[i..].IndexOf(Lf);
-            if (lf < 0) { needMore = true; return -1; }
-            if (SipText.LooksLikeSip(d[i..])) return i;
-            i += lf + 1;
+            int k = d[from..].IndexOf(version);
+            if (k < 0) return -1;
+            int idx = from + k;
+            from = idx + 1;
+            if (SipText.LooksLikeSip(d[idx..])) return idx;
+            if (idx < 2 || d[idx - 1] != (byte)' ') continue;
+            int uriStart = d[..(idx - 1)].LastIndexOf((byte)' ') + 1;
+            if (uriStart < 2) continue;
+            int methodStart = uriStart - 1;
+            while (methodStart > 0 && d[methodStart - 1] is >= (byte)'A' and <= (byte)'Z') methodStart--;
+            if (SipText.LooksLikeSip(d[methodStart..])) return methodStart;
         }
         return -1;
     }
