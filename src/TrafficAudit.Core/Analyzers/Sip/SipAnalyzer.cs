@@ -124,7 +124,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         var key = new TxKey(SipSpan.Hash(branch, callHash), m.CSeqNumber, SipSpan.Hash(m.CSeqMethodName));
         _calls.TryGetValue(callHash, out var call);
 
-        if (m.IsRequest) HandleRequest(ref m, key, branch, ref call, callHash);
+        if (m.IsRequest) { if (!HandleRequest(ref m, key, branch, ref call, callHash)) return; }
         else if (!HandleResponse(ref m, data[..Math.Min(data.Length, m.HeaderLength + m.Body.Length)], key, call)) return;
 
         if (call is null) { SweepIfDue(); return; }
@@ -135,7 +135,8 @@ public sealed class SipAnalyzer : ISipMessageSink
         SweepIfDue();
     }
 
-    private void HandleRequest(ref SipMessage m, TxKey key, ReadOnlySpan<byte> branch, ref CallState? call, ulong callHash)
+    /// <returns>False for a copy of a request already seen (nothing more to do).</returns>
+    private bool HandleRequest(ref SipMessage m, TxKey key, ReadOnlySpan<byte> branch, ref CallState? call, ulong callHash)
     {
         ref var tx = ref CollectionsMarshal.GetValueRefOrAddDefault(_transactions, key, out bool exists);
         if (exists)
@@ -149,7 +150,7 @@ public sealed class SipAnalyzer : ISipMessageSink
                 if (call is not null) call.Call.Retransmissions++;
             }
             else _anomalies.Increment("sip_transaction_other_sender");
-            return;
+            return false;
         }
 
         bool newCall = false;
@@ -176,7 +177,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             IsAck = m.Method == SipMethod.Ack,
             IsOptions = m.Method == SipMethod.Options,
         };
-        if (call is null || newCall) return;
+        if (call is null || newCall) return true;
 
         var c = call.Call;
         switch (m.Method)
@@ -199,6 +200,7 @@ public sealed class SipAnalyzer : ISipMessageSink
                 if (!c.Answered && !c.CancelNs.HasValue) { c.CancelNs = _ts; c.EndReason = SipCallEnd.Cancel; }
                 break;
         }
+        return true;
     }
 
     /// <returns>False for a retransmitted response (nothing more to do).</returns>
