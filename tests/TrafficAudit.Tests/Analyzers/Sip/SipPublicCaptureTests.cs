@@ -91,6 +91,52 @@ public sealed class SipPublicCaptureTests
         }
     }
 
+    /// <summary>
+    /// Facts of the first call of a capture beyond tshark's message list, each checked by reading
+    /// the capture's SDP with tshark (-Y sdp -T fields -e frame.number -e sip.Method -e sip.Status-Code -e sdp.media).
+    /// </summary>
+    [TestMethod]
+    [DataRow("wireshark-wiki/sip-rtp-g711.pcap", "Udp", "PCMU/8000", false, false, 0, "Bye")]
+    [DataRow("wireshark-wiki/sip-rtp-g722.pcap", "Udp", "G722/8000", false, false, 0, "Bye")]
+    [DataRow("wireshark-wiki/sip-rtp-g729a.pcap", "Udp", "G729/8000", false, false, 0, "Bye")]
+    [DataRow("wireshark-wiki/SIP_CALL_RTP_G711", "Udp", "pcma/8000", false, false, 0, "CaptureEnd")]
+    [DataRow("wireshark-wiki/T38.pcap", "Udp", "G729/8000,t38", true, true, 1, "Bye")]
+    [DataRow("wireshark-wiki/LtoZ_rtpFilter_fail_2.pcap", "Udp", "PCMU/8000,t38", true, true, 1, "Bye")]
+    // The T.38 re-INVITE (CSeq 3) is refused with 488 and the call goes back to audio (CSeq 4).
+    [DataRow("wireshark-wiki/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap", "Udp", "PCMA/8000", false, true, 3, "Bye")]
+    [DataRow("wireshark-wiki/SIP_DTMF2.cap", "Udp", "", false, false, 0, "Failed")]
+    [DataRow("wireshark-wiki/Asterisk_ZFONE_XLITE.pcap", "Udp", "PCMU/8000", false, false, 1, "Bye")]
+    [DataRow("sngrep/ipv6frag.pcap", "Udp", "AMR-WB/16000", false, false, 0, "Bye")]
+    [DataRow("sngrep/ipip.pcap", "Tcp", "PCMU/8000", false, false, 0, "Bye")]
+    [DataRow("heplify/sip_ipv4_tcp.pcap", "Tcp", "PCMA/8000", false, false, 0, "Bye")]
+    [DataRow("heplify/sip_ipv6_udp.pcap", "Udp", "pcmu/8000", false, false, 0, "Bye")]
+    public void Analyze_PublicCapture_FirstCallFacts(string relative, string transport, string codecs, bool t38, bool t38Offered, int reInvites, string end)
+    {
+        var (result, _) = Analyze(TestPaths.PublicCapture(relative));
+        var c = result.Calls[0];
+        Assert.AreEqual(transport, c.Transport.ToString());
+        Assert.AreEqual(codecs, string.Join(",", c.Codecs));
+        Assert.AreEqual(t38, c.T38);
+        Assert.AreEqual(t38Offered, c.T38Offered);
+        Assert.AreEqual(reInvites, c.ReInviteCount);
+        Assert.AreEqual(end, c.EndReason.ToString());
+        // Every media endpoint is an address and port an SDP of the call announced.
+        foreach (var e in c.MediaEndpoints)
+            Assert.IsTrue(c.MediaChanges.Any(m => m.Sdp.Media.Any(x => x.Address == e.Address && x.Port == e.Port && x.Kind == e.Kind)));
+    }
+
+    [TestMethod]
+    public void Analyze_FragmentedIpv6Invite_HasIpv6MediaEndpoints()
+    {
+        var (result, anomalies) = Analyze(TestPaths.PublicCapture("sngrep/ipv6frag.pcap"));
+        var c = result.Calls.Single();
+        Assert.IsFalse(c.CallerIp.IsV4);
+        Assert.AreEqual(IpAddress.Parse("fd17:625c:f037:2:a00:27ff:feb9:1521"), c.CallerIp);
+        Assert.AreEqual(15060, c.CallerPort);
+        Assert.IsTrue(c.MediaEndpoints.Any(e => e.Address == IpAddress.Parse("fd17:625c:f037:2:a00:27ff:feb9:1521") && e.Port == 15062));
+        Assert.AreEqual(0, anomalies["sip_truncated_body"]);
+    }
+
     private static long ParseSecondsToNs(string s)
     {
         var parts = s.Split('.');
