@@ -35,7 +35,7 @@ public sealed class SipAnalyzer : ISipMessageSink
     private readonly List<CallState> _callOrder = new();
     private readonly Dictionary<TxKey, TxState> _transactions = new();
     private readonly List<SipTransactionStat> _closed = new();
-    private readonly Dictionary<(IpAddress, IpAddress), OptionsAccumulator> _options2 = new();
+    private readonly Dictionary<(IpAddress, IpAddress), OptionsAccumulator> _optionsPings = new();
     private readonly Dictionary<StreamKey, SipTcpStream> _tcp = new();
     private readonly Dictionary<string, int> _requestCounts = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, string> _methodNames = new();
@@ -341,7 +341,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         if (t.IsAck) return;
         if (t.IsOptions)
         {
-            ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(_options2, (t.RequesterIp, t.ResponderIp), out bool exists);
+            ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(_optionsPings, (t.RequesterIp, t.ResponderIp), out bool exists);
             if (!exists) acc = new OptionsAccumulator { FirstNs = t.RequestNs };
             acc!.Add(t);
         }
@@ -372,7 +372,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             calls.Add(c);
         }
         _closed.Sort((a, b) => a.RequestNs != b.RequestNs ? a.RequestNs.CompareTo(b.RequestNs) : a.RequestFrame.CompareTo(b.RequestFrame));
-        var pings = _options2.Select(kv => kv.Value.ToStat(kv.Key.Item1, kv.Key.Item2))
+        var pings = _optionsPings.Select(kv => kv.Value.ToStat(kv.Key.Item1, kv.Key.Item2))
             .OrderBy(p => p.RequesterIp).ThenBy(p => p.ResponderIp).ToList();
         return new SipAnalysisResult
         {

@@ -114,7 +114,7 @@ public sealed class SipCall
     public List<SipMediaEndpoint> MediaEndpoints { get; } = new();
     /// <summary>codecs: the primary codec (first payload that is not telephone-event/CN) of each active m= line of every answer, e.g. "PCMA/8000", "t38"; the first offer's when nothing answered.</summary>
     public List<string> Codecs { get; } = new();
-    /// <summary>SIP messages of this Call-ID, retransmissions included.</summary>
+    /// <summary>SIP messages of this Call-ID, retransmissions and copies of a request from another sender not included.</summary>
     public int Messages { get; internal set; }
 
     private double? Ms(long? ns) => ns is { } t ? (t - StartNs) / 1e6 : null;
