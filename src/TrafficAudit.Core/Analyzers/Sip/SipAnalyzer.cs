@@ -1,0 +1,474 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using TrafficAudit.Analyzers.Sdp;
+using TrafficAudit.Decode;
+
+namespace TrafficAudit.Analyzers.Sip;
+
+/// <summary>Limits of the SIP analyzer.</summary>
+public sealed record SipAnalyzerOptions
+{
+    /// <summary>Bytes held per TCP direction (unframed + out-of-order) before <c>sip_tcp_buffer_overflow</c>.</summary>
+    public int MaxTcpPendingBytes { get; init; } = 64 * 1024;
+    /// <summary>TCP directions followed at once; more are ignored (<c>sip_tcp_stream_limit</c>).</summary>
+    public int MaxTcpStreams { get; init; } = 100_000;
+    /// <summary>
+    /// A transaction is closed this long after its last message (capture time). RFC 3261 Timer B/F
+    /// is 64·T1 = 32 s; twice that still catches late retransmissions.
+    /// </summary>
+    public long TransactionLingerNs { get; init; } = 64_000_000_000L;
+    /// <summary>Transactions kept for <see cref="SipAnalysisResult.Transactions"/>; later ones still feed the OPTIONS figures.</summary>
+    public int MaxTransactionsKept { get; init; } = 1_000_000;
+}
+
+/// <summary>
+/// SIP analyzer for one run: reads SIP over UDP and TCP, matches transactions (top Via branch +
+/// CSeq number and method), follows calls by Call-ID and collects OPTIONS keepalive figures.
+/// Feed it the payloads of flows that may be SIP; anything else is rejected after a few byte
+/// comparisons. Malformed messages are named anomalies, never exceptions.
+/// </summary>
+public sealed class SipAnalyzer : ISipMessageSink
+{
+    private readonly AnomalyCounters _anomalies;
+    private readonly SipAnalyzerOptions _options;
+    private readonly Dictionary<ulong, CallState> _calls = new();
+    private readonly List<CallState> _callOrder = new();
+    private readonly Dictionary<TxKey, TxState> _transactions = new();
+    private readonly List<SipTransactionStat> _closed = new();
+    private readonly Dictionary<(IpAddress, IpAddress), OptionsAccumulator> _optionsPings = new();
+    private readonly Dictionary<StreamKey, SipTcpStream> _tcp = new();
+    private readonly Dictionary<string, int> _requestCounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, string> _methodNames = new();
+    private readonly Dictionary<int, int> _responseCounts = new();
+    private long _messages, _retransmissions, _tcpDuplicates, _lastTs = long.MinValue, _nextSweepNs = long.MinValue;
+
+    // The packet being handled (set before a message is handed to HandleMessage).
+    private long _ts, _frame;
+    private IpAddress _src, _dst;
+    private ushort _srcPort, _dstPort;
+    private SipTransport _transport;
+
+    public SipAnalyzer(AnomalyCounters anomalies, SipAnalyzerOptions? options = null)
+    {
+        _anomalies = anomalies;
+        _options = options ?? new SipAnalyzerOptions();
+    }
+
+    /// <summary>Calls seen so far (in order of their first INVITE).</summary>
+    public int CallCount => _callOrder.Count;
+    /// <summary>SIP messages parsed so far.</summary>
+    public long MessageCount => _messages;
+
+    /// <summary>One UDP datagram. Not SIP: returns after a cheap check.</summary>
+    public void OnUdp(long tsNs, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, ReadOnlySpan<byte> payload, long frameNumber)
+    {
+        if (!SipText.LooksLikeSip(payload)) return; // also skips CRLF keepalives
+        SetPacket(tsNs, src, srcPort, dst, dstPort, SipTransport.Udp, frameNumber);
+        HandleMessage(payload, datagram: true);
+    }
+
+    /// <summary>
+    /// One TCP segment (any flags; empty payloads with SYN/FIN/RST too). Segments of a direction
+    /// are put back in order and cut into messages by Content-Length. A connection whose first data
+    /// is not SIP is ignored from then on.
+    /// </summary>
+    public void OnTcp(long tsNs, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, uint seq, TcpFlags flags, ReadOnlySpan<byte> payload, long frameNumber)
+    {
+        var key = new StreamKey(src, dst, srcPort, dstPort);
+        bool close = (flags & (TcpFlags.Fin | TcpFlags.Rst)) != 0;
+        if (!_tcp.TryGetValue(key, out var stream))
+        {
+            bool syn = (flags & TcpFlags.Syn) != 0;
+            if (close || (!syn && !SipText.LooksLikeSip(payload))) return;
+            if (_tcp.Count >= _options.MaxTcpStreams) { _anomalies.Increment("sip_tcp_stream_limit"); return; }
+            stream = new SipTcpStream(_options.MaxTcpPendingBytes);
+            _tcp.Add(key, stream);
+        }
+        SetPacket(tsNs, src, srcPort, dst, dstPort, SipTransport.Tcp, frameNumber);
+        long dupBefore = stream.DuplicateSegments;
+        stream.Push(seq, flags, payload, this, _anomalies);
+        _tcpDuplicates += stream.DuplicateSegments - dupBefore;
+        // A connection that is not SIP stays known (without buffers) until it closes, so its
+        // later segments are rejected at the dictionary lookup.
+        if (close)
+        {
+            if (stream.HasPartialMessage) _anomalies.Increment("sip_tcp_incomplete_message");
+            _tcp.Remove(key);
+        }
+    }
+
+    void ISipMessageSink.OnStreamMessage(ReadOnlySpan<byte> message) => HandleMessage(message, datagram: false);
+
+    private void SetPacket(long ts, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, SipTransport transport, long frame)
+    {
+        _ts = ts; _src = src; _srcPort = srcPort; _dst = dst; _dstPort = dstPort; _transport = transport; _frame = frame;
+        if (ts > _lastTs) _lastTs = ts;
+    }
+
+    private void HandleMessage(ReadOnlySpan<byte> data, bool datagram)
+    {
+        if (!SipMessageReader.TryParse(data, datagram, _anomalies, out var m)) return;
+        _messages++;
+        if (m.IsRequest) CollectionsMarshal.GetValueRefOrAddDefault(_requestCounts, MethodName(m.MethodName), out _)++;
+        else CollectionsMarshal.GetValueRefOrAddDefault(_responseCounts, m.StatusCode, out _)++;
+
+        if (m.CallId.IsEmpty) { _anomalies.Increment("sip_missing_call_id"); return; }
+        if (!m.HasCSeq) { _anomalies.Increment("sip_missing_cseq"); return; }
+        ReadOnlySpan<byte> branch = default, viaTransport, sentBy;
+        if (m.TopVia.IsEmpty) _anomalies.Increment("sip_missing_via");
+        else if (!SipSpan.TryReadVia(m.TopVia, out viaTransport, out sentBy, out branch)) _anomalies.Increment("sip_bad_via");
+
+        ulong callHash = SipSpan.Hash(m.CallId);
+        // A transaction is one request and its responses (RFC 3261 §17.1.3/§17.2.3): top Via
+        // branch and CSeq method; CSeq number and Call-ID too, for pre-RFC 3261 branches.
+        var key = new TxKey(SipSpan.Hash(branch, callHash), m.CSeqNumber, SipSpan.Hash(m.CSeqMethodName));
+        _calls.TryGetValue(callHash, out var call);
+
+        if (m.IsRequest) { if (!HandleRequest(ref m, key, branch, ref call, callHash)) return; }
+        else if (!HandleResponse(ref m, data[..Math.Min(data.Length, m.HeaderLength + m.Body.Length)], key, call)) return;
+
+        if (call is null) { SweepIfDue(); return; }
+        call.Call.Messages++;
+        AddUserAgent(call.Call, m.IsRequest ? m.UserAgent : m.Server);
+        if (!m.UserAgent.IsEmpty && !m.IsRequest) AddUserAgent(call.Call, m.UserAgent);
+        if (m.HasSdpBody || (m.ContentType.IsEmpty && m.Body.StartsWith("v=0"u8))) RecordSdp(call, ref m);
+        SweepIfDue();
+    }
+
+    /// <returns>False for a copy of a request already seen (nothing more to do).</returns>
+    private bool HandleRequest(ref SipMessage m, TxKey key, ReadOnlySpan<byte> branch, ref CallState? call, ulong callHash)
+    {
+        ref var tx = ref CollectionsMarshal.GetValueRefOrAddDefault(_transactions, key, out bool exists);
+        if (exists)
+        {
+            var t = tx!;
+            t.LastNs = _ts;
+            if (t.RequesterIp == _src && t.RequesterPort == _srcPort)
+            {
+                t.RequestRetransmissions++;
+                _retransmissions++;
+                if (call is not null) call.Call.Retransmissions++;
+            }
+            else _anomalies.Increment("sip_transaction_other_sender");
+            return false;
+        }
+
+        bool newCall = false;
+        if (call is null && m.Method == SipMethod.Invite)
+        {
+            if (!SipSpan.NameAddrParam(m.To, "tag"u8).IsEmpty) _anomalies.Increment("sip_reinvite_unknown_call");
+            else
+            {
+                call = NewCall(ref m);
+                _calls.Add(callHash, call);
+                _callOrder.Add(call);
+                newCall = true;
+            }
+        }
+        tx = new TxState
+        {
+            CallId = call?.Call.CallId ?? SipSpan.ToText(m.CallId),
+            Method = MethodName(m.MethodName),
+            CSeq = m.CSeqNumber,
+            Branch = SipSpan.ToText(branch),
+            Transport = _transport,
+            RequesterIp = _src, RequesterPort = _srcPort, ResponderIp = _dst, ResponderPort = _dstPort,
+            RequestNs = _ts, RequestFrame = _frame, LastNs = _ts,
+            IsAck = m.Method == SipMethod.Ack,
+            IsOptions = m.Method == SipMethod.Options,
+        };
+        if (call is null || newCall) return true;
+
+        var c = call.Call;
+        switch (m.Method)
+        {
+            case SipMethod.Invite:
+                // Inside an established dialog (or carrying a To tag) an INVITE is a re-INVITE;
+                // before the answer it is the same call retried (authentication) or forked on.
+                // Counted once per (From tag, CSeq): proxies forward it with a new branch on each hop.
+                if ((c.Answered || !SipSpan.NameAddrParam(m.To, "tag"u8).IsEmpty)
+                    && call.ReInvites.Add((SipSpan.Hash(SipSpan.NameAddrParam(m.From, "tag"u8)), m.CSeqNumber))) c.ReInviteCount++;
+                break;
+            case SipMethod.Ack:
+                if (c.AnswerNs.HasValue && !c.AckNs.HasValue) c.AckNs = _ts;
+                break;
+            case SipMethod.Bye:
+                if (!c.ByeNs.HasValue) { c.ByeNs = _ts; c.EndNs = _ts; }
+                c.EndReason = SipCallEnd.Bye;
+                break;
+            case SipMethod.Cancel:
+                if (!c.Answered && !c.CancelNs.HasValue) { c.CancelNs = _ts; c.EndReason = SipCallEnd.Cancel; }
+                break;
+        }
+        return true;
+    }
+
+    /// <returns>False for a retransmitted response (nothing more to do).</returns>
+    private bool HandleResponse(ref SipMessage m, ReadOnlySpan<byte> whole, TxKey key, CallState? call)
+    {
+        if (_transactions.TryGetValue(key, out var t))
+        {
+            t.LastNs = _ts;
+            // A retransmitted response is the same message again (RFC 3261 §17.2.1); two reliable
+            // 18x (RFC 3262, new RSeq) or forked answers differ and are new responses.
+            ulong h = SipSpan.Hash(whole, (ulong)m.StatusCode);
+            var seen = t.ResponseHashes ??= new List<ulong>(2);
+            if (seen.Contains(h))
+            {
+                t.ResponseRetransmissions++;
+                _retransmissions++;
+                if (call is not null) call.Call.Retransmissions++;
+                return false;
+            }
+            seen.Add(h);
+            if (!t.FirstResponseNs.HasValue) { t.FirstResponseNs = _ts; t.FirstStatus = m.StatusCode; }
+            if (m.StatusCode >= 200 && !t.FinalResponseNs.HasValue) { t.FinalResponseNs = _ts; t.FinalStatus = m.StatusCode; }
+        }
+        else _anomalies.Increment("sip_response_without_request");
+
+        if (call is null || m.CSeqMethod != SipMethod.Invite) return true;
+        var c = call.Call;
+        if (c.Answered) return true; // responses to re-INVITEs do not change the call's set-up figures
+        int code = m.StatusCode;
+        if (code < 200)
+        {
+            if (code == 100) c.Trying100Ns ??= _ts;
+            else if (code is >= 180 and < 190) c.Ringing18xNs ??= _ts;
+        }
+        else if (code < 300)
+        {
+            c.AnswerNs = _ts;
+            c.FinalStatus = code;
+            c.FinalReason = SipSpan.ToText(m.ReasonPhrase);
+            c.ToTag = SipSpan.ToText(SipSpan.NameAddrParam(m.To, "tag"u8));
+            if (c.EndReason != SipCallEnd.Bye) c.EndReason = SipCallEnd.CaptureEnd; // a CANCEL that crossed the 200 lost
+        }
+        else
+        {
+            c.FinalStatus = code;
+            c.FinalReason = SipSpan.ToText(m.ReasonPhrase);
+            if (c.EndReason != SipCallEnd.Cancel) c.EndReason = SipCallEnd.Failed;
+        }
+        return true;
+    }
+
+    private CallState NewCall(ref SipMessage m)
+    {
+        var call = new SipCall
+        {
+            CallId = SipSpan.ToText(m.CallId),
+            FromUri = SipSpan.ToText(SipSpan.NameAddrUri(m.From)),
+            ToUri = SipSpan.ToText(SipSpan.NameAddrUri(m.To)),
+            Transport = _transport,
+            CallerIp = _src, CallerPort = _srcPort, CalleeIp = _dst, CalleePort = _dstPort,
+            StartNs = _ts, StartFrame = _frame,
+        };
+        call.FromTag = SipSpan.ToText(SipSpan.NameAddrParam(m.From, "tag"u8));
+        return new CallState(call);
+    }
+
+    private void RecordSdp(CallState state, ref SipMessage m)
+    {
+        var sdp = SdpParser.Parse(m.Body, _anomalies);
+        if (sdp is null) return;
+        var c = state.Call;
+        // Requests from the caller carry its From tag; responses to them come from the callee.
+        bool fromTagIsCaller = AsciiEquals(SipSpan.NameAddrParam(m.From, "tag"u8), c.FromTag);
+        var side = m.IsRequest == fromTagIsCaller ? SipSide.Caller : SipSide.Callee;
+        string what = m.IsRequest ? Encoding.ASCII.GetString(m.MethodName) : m.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        c.MediaChanges.Add(new SipMediaChange(_ts, _frame, side, what, !m.IsRequest || m.Method == SipMethod.Ack, sdp));
+        if (c.OfferedSdp is null) { c.OfferedSdp = sdp; state.OfferSide = side; }
+        else if (c.AnsweredSdp is null && side != state.OfferSide) c.AnsweredSdp = sdp;
+
+        // An SDP in a response or an ACK answers an offer (RFC 3264; ACK: late offer in the 2xx).
+        bool answer = !m.IsRequest || m.Method == SipMethod.Ack;
+        foreach (var media in sdp.Media)
+        {
+            if (media.Port != 0 && media.IsT38)
+            {
+                c.T38Offered = true;
+                if (answer) c.T38 = true;
+            }
+            if (media.Port == 0 || media.Address.IsEmpty) continue;
+            bool known = false;
+            foreach (var e in c.MediaEndpoints)
+                if (e.Address == media.Address && e.Port == media.Port && e.Kind == media.Kind && e.Side == side) { known = true; break; }
+            if (known) continue;
+            c.MediaEndpoints.Add(new SipMediaEndpoint
+            {
+                Address = media.Address, Port = media.Port, Kind = media.Kind, Protocol = media.Protocol, Side = side,
+                Payloads = media.Payloads, PtimeMs = media.PtimeMs, Direction = media.Direction, FirstSeenNs = _ts,
+            });
+        }
+    }
+
+    private static void AddUserAgent(SipCall c, ReadOnlySpan<byte> ua)
+    {
+        ua = SipSpan.Trim(ua);
+        if (ua.IsEmpty) return;
+        foreach (var s in c.UserAgents) if (AsciiEquals(ua, s)) return;
+        c.UserAgents.Add(SipSpan.ToText(ua));
+    }
+
+    private static bool AsciiEquals(ReadOnlySpan<byte> a, string b)
+    {
+        if (a.Length != b.Length) return false;
+        for (int i = 0; i < a.Length; i++) if (a[i] != b[i]) return false;
+        return true;
+    }
+
+    private string MethodName(ReadOnlySpan<byte> name)
+    {
+        ulong h = SipSpan.Hash(name);
+        ref var s = ref CollectionsMarshal.GetValueRefOrAddDefault(_methodNames, h, out bool exists);
+        if (!exists) s = Encoding.ASCII.GetString(name);
+        return s!;
+    }
+
+    private void SweepIfDue()
+    {
+        if (_lastTs < _nextSweepNs) return;
+        _nextSweepNs = _lastTs + _options.TransactionLingerNs / 4;
+        long cutoff = _lastTs - _options.TransactionLingerNs;
+        List<TxKey>? old = null;
+        foreach (var (k, t) in _transactions) if (t.LastNs < cutoff) (old ??= new()).Add(k);
+        if (old is null) return;
+        foreach (var k in old) { Close(_transactions[k]); _transactions.Remove(k); }
+    }
+
+    private void Close(TxState t)
+    {
+        if (t.IsAck) return;
+        if (t.IsOptions)
+        {
+            ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(_optionsPings, (t.RequesterIp, t.ResponderIp), out bool exists);
+            if (!exists) acc = new OptionsAccumulator { FirstNs = t.RequestNs };
+            acc!.Add(t);
+        }
+        if (_closed.Count >= _options.MaxTransactionsKept) { _anomalies.Increment("sip_transactions_not_kept"); return; }
+        _closed.Add(t.ToStat());
+    }
+
+    /// <summary>Ends the run; the capture end is the last timestamp this analyzer saw.</summary>
+    public SipAnalysisResult Complete() => Complete(_lastTs);
+
+    /// <summary>
+    /// Ends the run. Calls without BYE last until <paramref name="captureEndNs"/> (the capture's
+    /// last frame, from the pipeline). Open transactions are closed as they are.
+    /// </summary>
+    public SipAnalysisResult Complete(long captureEndNs)
+    {
+        foreach (var t in _transactions.Values) Close(t);
+        _transactions.Clear();
+        foreach (var (_, s) in _tcp) if (s.HasPartialMessage) _anomalies.Increment("sip_tcp_incomplete_message");
+        _tcp.Clear();
+
+        var calls = new List<SipCall>(_callOrder.Count);
+        foreach (var state in _callOrder)
+        {
+            var c = state.Call;
+            if (!c.ByeNs.HasValue) c.EndNs = Math.Max(captureEndNs, c.StartNs);
+            FillCodecs(c);
+            calls.Add(c);
+        }
+        _closed.Sort((a, b) => a.RequestNs != b.RequestNs ? a.RequestNs.CompareTo(b.RequestNs) : a.RequestFrame.CompareTo(b.RequestFrame));
+        var pings = _optionsPings.Select(kv => kv.Value.ToStat(kv.Key.Item1, kv.Key.Item2))
+            .OrderBy(p => p.RequesterIp).ThenBy(p => p.ResponderIp).ToList();
+        return new SipAnalysisResult
+        {
+            Calls = calls,
+            Transactions = _closed,
+            OptionsPings = pings,
+            RequestCounts = new Dictionary<string, int>(_requestCounts, StringComparer.Ordinal),
+            ResponseCounts = new Dictionary<int, int>(_responseCounts),
+            Messages = _messages,
+            Retransmissions = _retransmissions,
+            TcpDuplicateSegments = _tcpDuplicates,
+        };
+    }
+
+    /// <summary>
+    /// Primary codec of each active m= line of every answer (SDP in a response or ACK), in order;
+    /// with no answer at all, of the first offer.
+    /// </summary>
+    private static void FillCodecs(SipCall c)
+    {
+        c.Codecs.Clear();
+        bool anyAnswer = c.MediaChanges.Exists(x => x.IsAnswer);
+        foreach (var change in c.MediaChanges)
+        {
+            if (anyAnswer && !change.IsAnswer) continue;
+            foreach (var media in change.Sdp.Media)
+            {
+                if (media.Port == 0 || media.PrimaryCodec is not { } p) continue;
+                string name = p.ClockRate > 0 ? $"{p.EncodingName}/{p.ClockRate}" : p.EncodingName;
+                if (!c.Codecs.Contains(name, StringComparer.OrdinalIgnoreCase)) c.Codecs.Add(name);
+            }
+            if (!anyAnswer) break;
+        }
+    }
+
+    private sealed class CallState(SipCall call)
+    {
+        public readonly SipCall Call = call;
+        public SipSide OfferSide;
+        public readonly HashSet<(ulong FromTag, uint CSeq)> ReInvites = new();
+    }
+
+    private readonly record struct TxKey(ulong BranchHash, uint CSeq, ulong MethodHash);
+
+    private readonly record struct StreamKey(IpAddress Src, IpAddress Dst, ushort SrcPort, ushort DstPort);
+
+    private sealed class TxState
+    {
+        public required string CallId;
+        public required string Method;
+        public uint CSeq;
+        public required string Branch;
+        public SipTransport Transport;
+        public IpAddress RequesterIp, ResponderIp;
+        public ushort RequesterPort, ResponderPort;
+        public long RequestNs, RequestFrame, LastNs;
+        public long? FirstResponseNs, FinalResponseNs;
+        public int FirstStatus, FinalStatus, RequestRetransmissions, ResponseRetransmissions;
+        public List<ulong>? ResponseHashes;
+        public bool IsAck, IsOptions;
+
+        public SipTransactionStat ToStat() => new()
+        {
+            CallId = CallId, Method = Method, CSeq = CSeq, Branch = Branch, Transport = Transport,
+            RequesterIp = RequesterIp, RequesterPort = RequesterPort, ResponderIp = ResponderIp, ResponderPort = ResponderPort,
+            RequestNs = RequestNs, RequestFrame = RequestFrame,
+            FirstResponseNs = FirstResponseNs, FirstStatus = FirstStatus, FinalResponseNs = FinalResponseNs, FinalStatus = FinalStatus,
+            RequestRetransmissions = RequestRetransmissions, ResponseRetransmissions = ResponseRetransmissions,
+        };
+    }
+
+    private sealed class OptionsAccumulator
+    {
+        public long FirstNs, LastNs;
+        public int Count, Answered, LastStatus;
+        public double Min = double.MaxValue, Max, Sum;
+
+        public void Add(TxState t)
+        {
+            Count++;
+            if (t.RequestNs < FirstNs) FirstNs = t.RequestNs;
+            if (t.RequestNs > LastNs) LastNs = t.RequestNs;
+            if (t.FirstResponseNs is not { } r) return;
+            double ms = (r - t.RequestNs) / 1e6;
+            Answered++;
+            Sum += ms;
+            if (ms < Min) Min = ms;
+            if (ms > Max) Max = ms;
+            LastStatus = t.FinalStatus != 0 ? t.FinalStatus : t.FirstStatus;
+        }
+
+        public OptionsPingStat ToStat(IpAddress requester, IpAddress responder) => new()
+        {
+            RequesterIp = requester, ResponderIp = responder, Count = Count, Answered = Answered,
+            MinResponseMs = Answered > 0 ? Min : null, MeanResponseMs = Answered > 0 ? Sum / Answered : null,
+            MaxResponseMs = Answered > 0 ? Max : null, LastStatus = LastStatus, FirstNs = FirstNs, LastNs = LastNs,
+        };
+    }
+}
