@@ -14,11 +14,18 @@ public struct RtpProbe
     /// <summary>Packets looked at per flow before giving up.</summary>
     public const int MaxInspected = 32;
 
-    private uint _ssrc0, _ssrc1;
-    private ushort _seq0, _seq1;
-    private byte _run0, _run1;
+    // Two SSRC slots per direction: a sender may interleave two sources (audio and RFC 4733 events
+    // with their own SSRC), and each keeps its own run of advancing sequence numbers.
+    private Slot _a0, _b0, _a1, _b1;
     private byte _inspected;
     private byte _rtcpValid;
+
+    private struct Slot
+    {
+        public uint Ssrc;
+        public ushort Seq;
+        public byte Run;
+    }
 
     public bool IsRtp { get; private set; }
     public bool IsRtcp { get; private set; }
@@ -37,20 +44,27 @@ public struct RtpProbe
             if (++_rtcpValid >= 2) IsRtcp = true;
             return;
         }
+        ref Slot a = ref side == 0 ? ref _a0 : ref _a1;
+        ref Slot b = ref side == 0 ? ref _b0 : ref _b1;
         if (!TryReadRtpHeader(payload, out uint ssrc, out ushort seq, out byte pt))
         {
-            if (side == 0) _run0 = 0; else _run1 = 0;
+            a.Run = 0;
+            b.Run = 0;
             return;
         }
-        ref uint lastSsrc = ref side == 0 ? ref _ssrc0 : ref _ssrc1;
-        ref ushort lastSeq = ref side == 0 ? ref _seq0 : ref _seq1;
-        ref byte run = ref side == 0 ? ref _run0 : ref _run1;
-        ushort advance = (ushort)(seq - lastSeq);
-        if (run > 0 && ssrc == lastSsrc && advance is >= 1 and <= 100) run++;
-        else run = 1;
-        lastSsrc = ssrc;
-        lastSeq = seq;
-        if (run >= PacketsToConfirm)
+        ref Slot slot = ref a.Run > 0 && a.Ssrc == ssrc ? ref a
+            : ref b.Run > 0 && b.Ssrc == ssrc ? ref b
+            : ref a.Run <= b.Run ? ref a : ref b;
+        if (slot.Run > 0 && slot.Ssrc == ssrc)
+        {
+            ushort advance = (ushort)(seq - slot.Seq);
+            if (advance == 0) return; // a duplicate (SPAN ports copy packets): neither proof nor disproof
+            slot.Run = advance <= 100 ? (byte)Math.Min(slot.Run + 1, 255) : (byte)1;
+        }
+        else slot.Run = 1;
+        slot.Ssrc = ssrc;
+        slot.Seq = seq;
+        if (slot.Run >= PacketsToConfirm)
         {
             IsRtp = true;
             Ssrc = ssrc;

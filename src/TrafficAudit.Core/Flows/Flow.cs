@@ -77,6 +77,11 @@ public sealed class Flow
     /// <summary>Authority of an HTTP CONNECT request (the flow goes through a proxy), e.g. "api.imagicle.com:443".</summary>
     public string? HttpConnectTarget;
     public string? ServerName;
+    /// <summary>VoIP state of this flow (RTP streams, SDP bindings); null until it carries media or SIP.</summary>
+    public object? Voip;
+    /// <summary>Packets on this flow that SDP said carry T.38 (UDPTL).</summary>
+    public long T38Packets;
+
     /// <summary>Payload packets inspected for hints so far (hints stop after a few).</summary>
     public byte PayloadsInspected;
 

@@ -22,6 +22,7 @@ public sealed class AuditEngine
     private readonly AuditOptions _options;
     private readonly PacketDecoder _decoder;
     private readonly FlowTable _flows;
+    private readonly VoipTracker _voip;
     private readonly Dictionary<IpAddress, string> _dnsNames = new();
     private readonly List<(string Name, IpAddress Address)> _dnsScratch = new();
     private DecodedPacket _packet;
@@ -33,6 +34,7 @@ public sealed class AuditEngine
         _options = options;
         _decoder = new PacketDecoder(Anomalies);
         _flows = new FlowTable(options.Timeouts);
+        _voip = new VoipTracker(Anomalies);
     }
 
     public AnomalyCounters Anomalies { get; } = new();
@@ -63,12 +65,24 @@ public sealed class AuditEngine
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
         Flow flow = _flows.Track(in p, ts, out int side);
+        var payload = buffer.Slice(p.PayloadOffset, p.PayloadLength);
         if (p.PayloadLength > 0 && flow.PayloadsInspected < MaxPayloadsInspected)
         {
             flow.PayloadsInspected++;
-            InspectPayload(flow, side, in p, buffer.Slice(p.PayloadOffset, p.PayloadLength));
+            InspectPayload(flow, side, in p, payload);
+        }
+        if (p.Protocol == IpProtocol.Udp)
+        {
+            if (p.PayloadLength > 0) _voip.OnUdp(flow, side, in p, payload, ts, header.FrameNumber);
+        }
+        else if (p.Protocol == IpProtocol.Tcp && (flow.IsSip || IsSipPort(p.SrcPort) || IsSipPort(p.DstPort)))
+        {
+            _voip.Sip.OnTcp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, p.TcpSeq, p.TcpFlags, payload, header.FrameNumber);
         }
     }
+
+    /// <summary>The vendor's SIP ports (5060-5071): TCP segments there go to SIP reassembly from the SYN on.</summary>
+    private static bool IsSipPort(ushort port) => port is >= 5060 and <= 5071;
 
     private void InspectPayload(Flow flow, int side, in DecodedPacket p, ReadOnlySpan<byte> payload)
     {
@@ -126,7 +140,7 @@ public sealed class AuditEngine
             var serverIp = f.Address(s);
             string? serverName = f.ServerName ?? (_dnsNames.TryGetValue(serverIp, out var n) ? n : null);
             var facts = new FlowFacts(f.Key.Protocol, clientIp, f.Port(c), serverIp, f.Port(s),
-                f.Rtp.IsRtp, f.Rtp.IsRtcp, false, f.IsSip, f.IsTls, serverName,
+                f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsSip, f.IsTls, serverName,
                 nodeSet.Contains(clientIp), nodeSet.Contains(serverIp));
             var cls = classifier.Classify(in facts);
             // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
@@ -165,9 +179,14 @@ public sealed class AuditEngine
                 Source = f,
             });
         }
+        var sip = _voip.Sip.Complete(Statistics.LastNs);
+        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, sip, records, Statistics.LastNs);
         return new AuditResult
         {
             Flows = records,
+            Streams = streams,
+            Calls = calls,
+            Voip = voip,
             Nodes = nodes,
             Statistics = Statistics,
             Anomalies = Anomalies.Entries,
@@ -211,6 +230,9 @@ public sealed class AuditEngine
 public sealed class AuditResult
 {
     public required IReadOnlyList<FlowRecord> Flows { get; init; }
+    public required IReadOnlyList<RtpStreamRecord> Streams { get; init; }
+    public required IReadOnlyList<CallRecord> Calls { get; init; }
+    public required VoipSummary Voip { get; init; }
     public required IReadOnlyList<DetectedNode> Nodes { get; init; }
     public required CaptureStatistics Statistics { get; init; }
     public required IReadOnlyList<AnomalyCounters.Entry> Anomalies { get; init; }

@@ -42,8 +42,7 @@ public sealed class SiteTruthTests
             {
                 if ((expected ?? "") != f[column]) problems.Add($"{key}: {column} is '{f[column]}', truth '{expected}'");
             }
-            // T.38 is recognised from the SDP that negotiates it (VoIP analysis), not from the packets alone.
-            if (Str(t, "expected_service") != "t38") Check("service", Str(t, "expected_service"));
+            Check("service", Str(t, "expected_service"));
             Check("direction", Str(t, "direction"));
             Check("vlan", Str(t, "vlan") ?? "0");
             Check("tcp_state", Str(t, "tcp_state"));
@@ -58,6 +57,37 @@ public sealed class SiteTruthTests
         Assert.AreEqual(0, problems.Count, string.Join("\n", problems));
         Assert.AreEqual(truth.GetProperty("flows").GetArrayLength(), compared);
         Assert.AreEqual(compared, flows.Count, "flows.csv has flows the generator did not write");
+    }
+
+    [TestMethod]
+    public void Audit_Site_ReportsEveryGeneratedCallAndRtpStreamAsGenerated()
+    {
+        var (_, truth, run) = Site.Value;
+        var calls = Csv.Read(run.File("calls.csv"));
+        var streams = Csv.Read(run.File("rtp_streams.csv"));
+        var problems = new List<string>();
+        foreach (var call in truth.GetProperty("calls").EnumerateArray())
+        {
+            string id = call.GetProperty("call_id").GetString()!;
+            var c = calls.SingleOrDefault(r => r["call_id"] == id);
+            if (c is null) { problems.Add($"call {id} missing"); continue; }
+            if (c["answered"] != "true") problems.Add($"call {id} not answered");
+            foreach (var st in call.GetProperty("rtp_streams").EnumerateArray())
+            {
+                string ssrc = "0x" + Convert.ToUInt32(st.GetProperty("ssrc").ToString().Replace("0x", ""), 16).ToString("X8", CultureInfo.InvariantCulture);
+                var s = streams.SingleOrDefault(r => r["ssrc"] == ssrc);
+                if (s is null) { problems.Add($"stream {ssrc} of {id} missing"); continue; }
+                if (s["call_id"] != id) problems.Add($"stream {ssrc}: call_id '{s["call_id"]}', truth {id}");
+                if (s["sdp_matched"] != "true") problems.Add($"stream {ssrc} not matched to SDP");
+                if (s["packets"] != st.GetProperty("packets").ToString()) problems.Add($"stream {ssrc}: packets {s["packets"]}, truth {st.GetProperty("packets")}");
+                if (s["lost"] != st.GetProperty("lost").ToString()) problems.Add($"stream {ssrc}: lost {s["lost"]}, truth {st.GetProperty("lost")}");
+            }
+            int expectedStreams = call.GetProperty("rtp_streams").GetArrayLength();
+            if (c["streams"] != expectedStreams.ToString(CultureInfo.InvariantCulture)) problems.Add($"call {id}: {c["streams"]} streams, truth {expectedStreams}");
+            if (c["one_way"] != (expectedStreams == 1 ? "true" : "false")) problems.Add($"call {id}: one_way {c["one_way"]}");
+        }
+        Assert.AreEqual(0, problems.Count, string.Join("\n", problems));
+        Assert.AreEqual(truth.GetProperty("calls").GetArrayLength(), calls.Count);
     }
 
     [TestMethod]

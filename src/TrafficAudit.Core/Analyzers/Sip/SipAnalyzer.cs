@@ -40,6 +40,7 @@ public sealed class SipAnalyzer : ISipMessageSink
     private readonly Dictionary<string, int> _requestCounts = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, string> _methodNames = new();
     private readonly Dictionary<int, int> _responseCounts = new();
+    private readonly Dictionary<(IpAddress, int), SipMediaBinding> _media = new();
     private long _messages, _retransmissions, _tcpDuplicates, _lastTs = long.MinValue, _nextSweepNs = long.MinValue;
 
     // The packet being handled (set before a message is handed to HandleMessage).
@@ -56,6 +57,20 @@ public sealed class SipAnalyzer : ISipMessageSink
 
     /// <summary>Calls seen so far (in order of their first INVITE).</summary>
     public int CallCount => _callOrder.Count;
+
+    /// <summary>Goes up whenever an SDP announces or changes a media endpoint, so callers can cache look-ups.</summary>
+    public int MediaVersion { get; private set; }
+
+    /// <summary>
+    /// The call and endpoint that the latest SDP announced at <paramref name="address"/>:<paramref name="port"/>
+    /// (offers count too, as Wireshark sets up media from any SDP it sees).
+    /// </summary>
+    public bool TryFindMedia(IpAddress address, int port, out SipMediaBinding binding)
+    {
+        if (_media.TryGetValue((address, port), out var b)) { binding = b; return true; }
+        binding = default;
+        return false;
+    }
     /// <summary>SIP messages parsed so far.</summary>
     public long MessageCount => _messages;
 
@@ -290,15 +305,21 @@ public sealed class SipAnalyzer : ISipMessageSink
                 if (answer) c.T38 = true;
             }
             if (media.Port == 0 || media.Address.IsEmpty) continue;
-            bool known = false;
+            SipMediaEndpoint? known = null;
             foreach (var e in c.MediaEndpoints)
-                if (e.Address == media.Address && e.Port == media.Port && e.Kind == media.Kind && e.Side == side) { known = true; break; }
-            if (known) continue;
-            c.MediaEndpoints.Add(new SipMediaEndpoint
+                if (e.Address == media.Address && e.Port == media.Port && e.Kind == media.Kind && e.Side == side) { known = e; break; }
+            if (known is null)
             {
-                Address = media.Address, Port = media.Port, Kind = media.Kind, Protocol = media.Protocol, Side = side,
-                Payloads = media.Payloads, PtimeMs = media.PtimeMs, Direction = media.Direction, FirstSeenNs = _ts,
-            });
+                known = new SipMediaEndpoint
+                {
+                    Address = media.Address, Port = media.Port, Kind = media.Kind, Protocol = media.Protocol, Side = side,
+                    Payloads = media.Payloads, PtimeMs = media.PtimeMs, Direction = media.Direction, FirstSeenNs = _ts,
+                };
+                c.MediaEndpoints.Add(known);
+            }
+            // The latest SDP for an address and port decides what arrives there from now on (audio, or T.38 after a switch).
+            _media[(media.Address, media.Port)] = new SipMediaBinding(c, known, media.IsT38, media.Payloads);
+            MediaVersion++;
         }
     }
 

@@ -42,6 +42,9 @@ public sealed record SipMediaEndpoint
     public long FirstSeenNs { get; init; }
 }
 
+/// <summary>What the latest SDP said about one media address and port: the call, the endpoint, T.38 or not, and its payload map.</summary>
+public readonly record struct SipMediaBinding(SipCall Call, SipMediaEndpoint Endpoint, bool IsT38, IReadOnlyList<SdpPayload> Payloads);
+
 /// <summary>One SDP seen in a call (offer or answer), in time order: the history of media changes (re-INVITE, T.38 switch).</summary>
 /// <param name="Message">Request method or status code of the message that carried it.</param>
 /// <param name="IsAnswer">Carried by a response or an ACK (an answer, RFC 3264), else by a request (an offer).</param>
@@ -103,6 +106,8 @@ public sealed class SipCall
     public bool T38 { get; internal set; }
     /// <summary>Any SDP of the call (offer or answer) proposed T.38, accepted or not.</summary>
     public bool T38Offered { get; internal set; }
+    /// <summary>UDPTL (T.38) packets sent to an address and port that this call's SDP gave to T.38.</summary>
+    public long T38Packets { get; set; }
     /// <summary>user_agents: distinct User-Agent and Server values, in order of appearance.</summary>
     public List<string> UserAgents { get; } = new();
     /// <summary>The first SDP offer and the answer to it (null when not seen: late offer without answer, or none).</summary>

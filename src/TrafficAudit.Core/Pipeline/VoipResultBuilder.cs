@@ -1,0 +1,174 @@
+using TrafficAudit.Analyzers.Rtp;
+using TrafficAudit.Analyzers.Sip;
+using TrafficAudit.Decode;
+
+namespace TrafficAudit.Pipeline;
+
+/// <summary>Turns the VoIP tracker's state into stream and call records at the end of a run (or a live flush).</summary>
+internal static class VoipResultBuilder
+{
+    public static (IReadOnlyList<RtpStreamRecord> Streams, IReadOnlyList<CallRecord> Calls, VoipSummary Summary) Build(
+        VoipTracker voip, SipAnalysisResult sip, IReadOnlyList<FlowRecord> flows, long captureEndNs)
+    {
+        // Keep a stream when its flow proved to be RTP or an SDP announced it: stray datagrams that
+        // merely start with version 2 bits are not streams.
+        var kept = voip.Streams
+            .Where(s => s.Stats.HasPackets && (s.Flow.Rtp.IsRtp || s.Call is not null))
+            .OrderBy(s => s.Stats.FirstArrivalNs).ThenBy(s => s.Sequence)
+            .ToList();
+        var streams = new List<RtpStreamRecord>(kept.Count);
+        foreach (var s in kept) streams.Add(ToRecord(s, streams.Count + 1));
+
+        var flowIndex = new Dictionary<(IpAddress, ushort, IpAddress, ushort), FlowRecord>();
+        foreach (var f in flows)
+        {
+            flowIndex.TryAdd((f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), f);
+            flowIndex.TryAdd((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), f);
+        }
+
+        var byCall = streams.Where(s => s.CallId.Length > 0).GroupBy(s => s.CallId).ToDictionary(g => g.Key, g => g.ToList());
+        var calls = new List<CallRecord>(sip.Calls.Count);
+        foreach (var c in sip.Calls)
+        {
+            var media = byCall.TryGetValue(c.CallId, out var l) ? l : [];
+            flowIndex.TryGetValue((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), out var signalling);
+            var outStreams = media.Where(m => m.CallDirection == "out").ToList();
+            var inStreams = media.Where(m => m.CallDirection == "in").ToList();
+            long expected = media.Sum(m => m.Expected);
+            calls.Add(new CallRecord
+            {
+                Sip = c,
+                Service = signalling?.Service ?? (c.Transport == SipTransport.Tls ? "sip-tls" : "sip"),
+                Applications = signalling?.Applications ?? "",
+                Codec = media.Count > 0 ? string.Join(";", media.Select(m => m.Codec).Where(x => x.Length > 0).Distinct()) : string.Join(";", c.Codecs),
+                Streams = media,
+                MediaIpKbpsOut = MeanKbps(outStreams, ip: true),
+                MediaIpKbpsIn = MeanKbps(inStreams, ip: true),
+                MediaEthKbpsOut = MeanKbps(outStreams, ip: false),
+                MediaEthKbpsIn = MeanKbps(inStreams, ip: false),
+                PeakIpKbpsOut = outStreams.Count == 0 ? -1 : outStreams.Max(m => m.PeakIpKbps),
+                PeakIpKbpsIn = inStreams.Count == 0 ? -1 : inStreams.Max(m => m.PeakIpKbps),
+                MaxJitterMs = media.Count == 0 ? -1 : media.Max(m => m.MaxJitterMs),
+                LostPct = expected == 0 ? 0 : media.Sum(m => m.Lost) * 100.0 / expected,
+                Mos = media.Count == 0 ? -1 : media.Min(m => m.Mos),
+                OneWay = (outStreams.Count > 0) != (inStreams.Count > 0),
+            });
+        }
+
+        return (streams, calls, Summarise(calls, streams, flows, sip, captureEndNs));
+    }
+
+    /// <summary>Mean over a direction: bytes after each stream's first packet over the time the direction was active.</summary>
+    private static double MeanKbps(List<RtpStreamRecord> streams, bool ip)
+    {
+        if (streams.Count == 0) return -1;
+        long first = streams.Min(s => s.FirstSeenNs), last = streams.Max(s => s.LastSeenNs);
+        if (last <= first) return 0;
+        double bytes = streams.Sum(s => ip ? s.IpBytesAfterFirst : s.IpBytesAfterFirst + (s.Packets - 1) * (double)RtpStreamStatistics.EthernetOverhead);
+        return bytes * 8e6 / (last - first);
+    }
+
+    private static RtpStreamRecord ToRecord(RtpStreamState s, int id)
+    {
+        ref readonly var st = ref s.Stats;
+        string codec = s.Codec ?? "";
+        var impairment = codec.Length > 0 ? CodecImpairment.ForEncodingName(codec) : CodecImpairment.ForPayloadType(s.FirstPayloadType);
+        double? oneWay = s.RttSamples > 0 ? s.RttSumMs / s.RttSamples / 2 : null;
+        var call = s.Call;
+        string direction = "";
+        if (call is not null && s.Endpoint is { } ep)
+        {
+            bool endpointIsDestination = ep.Address == s.Key.Dst && ep.Port == s.Key.DstPort;
+            bool towardCallee = endpointIsDestination ? ep.Side == SipSide.Callee : ep.Side == SipSide.Caller;
+            direction = towardCallee ? "out" : "in";
+        }
+        return new RtpStreamRecord
+        {
+            StreamId = id,
+            CallId = call?.CallId ?? "",
+            Ssrc = s.Key.Ssrc,
+            SrcIp = s.Key.Src,
+            SrcPort = s.Key.SrcPort,
+            DstIp = s.Key.Dst,
+            DstPort = s.Key.DstPort,
+            Vlan = s.Flow.Key.Vlan,
+            PayloadType = s.FirstPayloadType,
+            Codec = codec,
+            ClockRate = s.ClockRate,
+            FirstSeenNs = st.FirstArrivalNs,
+            LastSeenNs = st.LastArrivalNs,
+            Packets = st.Packets,
+            Expected = st.ExpectedDistinct,
+            Lost = st.LostDistinct,
+            LostPct = st.LossRatio * 100,
+            Duplicates = st.Duplicates,
+            OutOfOrder = st.OutOfOrder,
+            MaxDeltaMs = st.MaxDeltaMs,
+            MeanDeltaMs = st.MeanDeltaMs,
+            MaxJitterMs = st.MaxJitterMs,
+            MeanJitterMs = st.MeanJitterMs,
+            IpKbps = st.MeanIpKbps,
+            EthKbps = st.MeanEthernetKbps,
+            PeakIpKbps = st.PeakIpKbps,
+            Mos = RtpQuality.EstimateMos(in st, impairment, oneWay),
+            SdpMatched = call is not null,
+            WiresharkExpected = st.ExpectedPackets,
+            WiresharkLost = st.Lost,
+            SequenceErrors = st.SequenceErrors,
+            LossBursts = st.GetLossBursts(),
+            CallDirection = direction,
+            RtcpReports = s.RtcpReports,
+            RtcpJitterMs = s.RtcpMaxJitterMs,
+            RtcpCumulativeLost = s.RtcpCumulativeLost,
+            RtcpMaxFractionLostPct = s.RtcpMaxFractionLostPct,
+            RtcpRttMs = s.RttSamples > 0 ? s.RttSumMs / s.RttSamples : -1,
+            RtcpRttMaxMs = s.RttMaxMs,
+            IpBytesAfterFirst = (long)Math.Round(st.MeanIpKbps * st.DurationNs / 8e6),
+            TimeSeries = st.TimeSeries,
+        };
+    }
+
+    private static VoipSummary Summarise(List<CallRecord> calls, List<RtpStreamRecord> streams, IReadOnlyList<FlowRecord> flows, SipAnalysisResult sip, long captureEndNs)
+    {
+        // Simultaneous calls: answered calls from their 2xx to their end (BYE or capture end).
+        var events = new List<(long T, int D)>();
+        foreach (var c in calls)
+        {
+            if (c.Sip.AnswerNs is not { } a) continue;
+            events.Add((a, +1));
+            events.Add((c.Sip.ByeNs ?? c.Sip.EndNs, -1));
+        }
+        int current = 0, peak = 0;
+        long peakAt = 0;
+        foreach (var (t, d) in events.OrderBy(e => e.T).ThenBy(e => e.D))
+        {
+            current += d;
+            if (current > peak) { peak = current; peakAt = t; }
+        }
+
+        // Aggregate media bandwidth: every stream's 1-second buckets summed by the second they start in.
+        var perSecond = new Dictionary<long, long>();
+        foreach (var s in streams)
+        {
+            if (s.TimeSeries is not { } series) continue;
+            var buckets = series.Buckets;
+            for (int i = 0; i < buckets.Length; i++)
+            {
+                long second = (series.OriginNs + i * series.BucketWidthNs) / 1_000_000_000;
+                perSecond[second] = perSecond.GetValueOrDefault(second) + buckets[i].IpBytes * 1_000_000_000 / series.BucketWidthNs;
+            }
+        }
+        var top = perSecond.Count == 0 ? default : perSecond.MaxBy(kv => kv.Value);
+        return new VoipSummary
+        {
+            PeakConcurrentCalls = peak,
+            PeakConcurrentCallsAtNs = peakAt,
+            PeakMediaIpKbps = top.Value * 8 / 1000.0,
+            PeakMediaIpKbpsAtNs = top.Key * 1_000_000_000,
+            SipTlsFlows = flows.Count(f => f.Service == "sip-tls"),
+            OptionsPings = sip.OptionsPings,
+            Transactions = sip.Transactions,
+            SipMessages = sip.Messages,
+        };
+    }
+}

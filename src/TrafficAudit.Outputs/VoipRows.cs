@@ -1,0 +1,220 @@
+using System.Globalization;
+using CsvHelper;
+using TrafficAudit.Analyzers.Sip;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Outputs;
+
+/// <summary>Fixed-decimal, invariant formatting shared by the CSV rows.</summary>
+internal static class Fmt
+{
+    public static string F(double v, int decimals) => double.IsFinite(v) ? v.ToString("F" + decimals, CultureInfo.InvariantCulture) : "";
+    /// <summary>Empty for "not measured" (negative sentinel).</summary>
+    public static string Opt(double v, int decimals) => v < 0 ? "" : F(v, decimals);
+    public static string Opt(double? v, int decimals) => v is { } x ? F(x, decimals) : "";
+    public static string Bool(bool b) => b ? "true" : "false";
+}
+
+/// <summary>
+/// A row of rtp_streams.csv. The first 27 columns are the contract: stream_id; call_id (empty when no
+/// SDP tied the stream to a call); ssrc (0x + 8 upper-case hex digits); src_ip, src_port, dst_ip,
+/// dst_port; payload_type (of the first packet); codec (rtpmap name or static name); clock_rate (Hz,
+/// 0 when unknown: no jitter then, as in Wireshark); first_seen, last_seen (UTC ISO 8601 µs); packets
+/// (received, duplicates included); expected (distinct sequence numbers the stream spans); lost
+/// (expected - distinct received, never negative); lost_pct; duplicates; out_of_order; max_delta_ms,
+/// mean_delta_ms, max_jitter_ms, mean_jitter_ms (computed exactly as Wireshark's RTP Stream Analysis,
+/// 3 decimals); ip_kbps, eth_kbps (mean bandwidth at the IP and Ethernet layers, kbit/s, 1 decimal);
+/// peak_ip_kbps (highest 1-second bucket); mos (E-model estimate, see README); sdp_matched. Added:
+/// wireshark_expected and wireshark_lost (Wireshark's figures: lost = expected - packets, negative with
+/// duplicates), sequence_errors, loss_bursts, longest_burst, call_direction (out: caller to callee, in:
+/// callee to caller), vlan, rtcp_reports, rtcp_jitter_ms (highest jitter the receiver reported),
+/// rtcp_cumulative_lost, rtcp_max_fraction_lost_pct, rtcp_rtt_ms and rtcp_rtt_max_ms (LSR/DLSR round
+/// trip from the capture point to the receiver and back).
+/// </summary>
+[CsvRecord]
+public sealed partial class RtpStreamRow
+{
+    [CsvColumn("stream_id")] public int StreamId { get; set; }
+    [CsvColumn("call_id")] public string CallId { get; set; } = "";
+    [CsvColumn("ssrc")] public string Ssrc { get; set; } = "";
+    [CsvColumn("src_ip")] public string SrcIp { get; set; } = "";
+    [CsvColumn("src_port")] public int SrcPort { get; set; }
+    [CsvColumn("dst_ip")] public string DstIp { get; set; } = "";
+    [CsvColumn("dst_port")] public int DstPort { get; set; }
+    [CsvColumn("payload_type")] public int PayloadType { get; set; }
+    [CsvColumn("codec")] public string Codec { get; set; } = "";
+    [CsvColumn("clock_rate")] public long ClockRate { get; set; }
+    [CsvColumn("first_seen")] public string FirstSeen { get; set; } = "";
+    [CsvColumn("last_seen")] public string LastSeen { get; set; } = "";
+    [CsvColumn("packets")] public long Packets { get; set; }
+    [CsvColumn("expected")] public long Expected { get; set; }
+    [CsvColumn("lost")] public long Lost { get; set; }
+    [CsvColumn("lost_pct")] public string LostPct { get; set; } = "";
+    [CsvColumn("duplicates")] public long Duplicates { get; set; }
+    [CsvColumn("out_of_order")] public long OutOfOrder { get; set; }
+    [CsvColumn("max_delta_ms")] public string MaxDeltaMs { get; set; } = "";
+    [CsvColumn("mean_delta_ms")] public string MeanDeltaMs { get; set; } = "";
+    [CsvColumn("max_jitter_ms")] public string MaxJitterMs { get; set; } = "";
+    [CsvColumn("mean_jitter_ms")] public string MeanJitterMs { get; set; } = "";
+    [CsvColumn("ip_kbps")] public string IpKbps { get; set; } = "";
+    [CsvColumn("eth_kbps")] public string EthKbps { get; set; } = "";
+    [CsvColumn("peak_ip_kbps")] public string PeakIpKbps { get; set; } = "";
+    [CsvColumn("mos")] public string Mos { get; set; } = "";
+    [CsvColumn("sdp_matched")] public string SdpMatched { get; set; } = "";
+    [CsvColumn("wireshark_expected")] public long WiresharkExpected { get; set; }
+    [CsvColumn("wireshark_lost")] public long WiresharkLost { get; set; }
+    [CsvColumn("sequence_errors")] public long SequenceErrors { get; set; }
+    [CsvColumn("loss_bursts")] public long LossBursts { get; set; }
+    [CsvColumn("longest_burst")] public long LongestBurst { get; set; }
+    [CsvColumn("call_direction")] public string CallDirection { get; set; } = "";
+    [CsvColumn("vlan")] public int Vlan { get; set; }
+    [CsvColumn("rtcp_reports")] public int RtcpReports { get; set; }
+    [CsvColumn("rtcp_jitter_ms")] public string RtcpJitterMs { get; set; } = "";
+    [CsvColumn("rtcp_cumulative_lost")] public int RtcpCumulativeLost { get; set; }
+    [CsvColumn("rtcp_max_fraction_lost_pct")] public string RtcpMaxFractionLostPct { get; set; } = "";
+    [CsvColumn("rtcp_rtt_ms")] public string RtcpRttMs { get; set; } = "";
+    [CsvColumn("rtcp_rtt_max_ms")] public string RtcpRttMaxMs { get; set; } = "";
+
+    public static RtpStreamRow From(RtpStreamRecord s) => new()
+    {
+        StreamId = s.StreamId,
+        CallId = s.CallId,
+        Ssrc = "0x" + s.Ssrc.ToString("X8", CultureInfo.InvariantCulture),
+        SrcIp = s.SrcIp.ToString(),
+        SrcPort = s.SrcPort,
+        DstIp = s.DstIp.ToString(),
+        DstPort = s.DstPort,
+        PayloadType = s.PayloadType,
+        Codec = s.Codec,
+        ClockRate = s.ClockRate,
+        FirstSeen = NsTime.Iso(s.FirstSeenNs),
+        LastSeen = NsTime.Iso(s.LastSeenNs),
+        Packets = s.Packets,
+        Expected = s.Expected,
+        Lost = s.Lost,
+        LostPct = Fmt.F(s.LostPct, 2),
+        Duplicates = s.Duplicates,
+        OutOfOrder = s.OutOfOrder,
+        MaxDeltaMs = Fmt.F(s.MaxDeltaMs, 3),
+        MeanDeltaMs = Fmt.F(s.MeanDeltaMs, 3),
+        MaxJitterMs = Fmt.F(s.MaxJitterMs, 3),
+        MeanJitterMs = Fmt.F(s.MeanJitterMs, 3),
+        IpKbps = Fmt.F(s.IpKbps, 1),
+        EthKbps = Fmt.F(s.EthKbps, 1),
+        PeakIpKbps = Fmt.F(s.PeakIpKbps, 1),
+        Mos = Fmt.F(s.Mos, 2),
+        SdpMatched = Fmt.Bool(s.SdpMatched),
+        WiresharkExpected = s.WiresharkExpected,
+        WiresharkLost = s.WiresharkLost,
+        SequenceErrors = s.SequenceErrors,
+        LossBursts = s.LossBursts.Bursts,
+        LongestBurst = s.LossBursts.LongestBurst,
+        CallDirection = s.CallDirection,
+        Vlan = s.Vlan,
+        RtcpReports = s.RtcpReports,
+        RtcpJitterMs = Fmt.Opt(s.RtcpJitterMs, 3),
+        RtcpCumulativeLost = s.RtcpCumulativeLost,
+        RtcpMaxFractionLostPct = s.RtcpReports > 0 ? Fmt.F(s.RtcpMaxFractionLostPct, 2) : "",
+        RtcpRttMs = Fmt.Opt(s.RtcpRttMs, 3),
+        RtcpRttMaxMs = Fmt.Opt(s.RtcpRttMaxMs, 3),
+    };
+}
+
+/// <summary>
+/// A row of calls.csv. The first 23 columns are the contract: call_id; from_uri, to_uri; sip_transport
+/// (udp, tcp, tls); caller_ip, callee_ip (sender and receiver of the first INVITE); service (of the
+/// signalling flow); start (first INVITE, UTC); answered, ended (BYE, CANCEL or a final failure seen);
+/// final_status (last final response code); response_100_ms, post_dial_delay_ms (INVITE to first 18x),
+/// answer_ms (INVITE to 200), all from the first INVITE; duration_s (200 to BYE, or to the end of the
+/// capture); codec; streams (RTP streams tied to the call); media_ip_kbps_out and media_ip_kbps_in (mean
+/// IP-layer kbit/s sent by the caller and by the callee); max_jitter_ms; lost_pct; mos (lowest stream);
+/// one_way (RTP in one direction only). Added: caller_port, callee_port, final_reason, end_reason,
+/// media_eth_kbps_out/in, peak_ip_kbps_out/in, retransmissions, reinvites, t38 (answer accepted T.38),
+/// t38_packets, applications, user_agents.
+/// </summary>
+[CsvRecord]
+public sealed partial class CallRow
+{
+    [CsvColumn("call_id")] public string CallId { get; set; } = "";
+    [CsvColumn("from_uri")] public string FromUri { get; set; } = "";
+    [CsvColumn("to_uri")] public string ToUri { get; set; } = "";
+    [CsvColumn("sip_transport")] public string SipTransport { get; set; } = "";
+    [CsvColumn("caller_ip")] public string CallerIp { get; set; } = "";
+    [CsvColumn("callee_ip")] public string CalleeIp { get; set; } = "";
+    [CsvColumn("service")] public string Service { get; set; } = "";
+    [CsvColumn("start")] public string Start { get; set; } = "";
+    [CsvColumn("answered")] public string Answered { get; set; } = "";
+    [CsvColumn("ended")] public string Ended { get; set; } = "";
+    [CsvColumn("final_status")] public string FinalStatus { get; set; } = "";
+    [CsvColumn("response_100_ms")] public string Response100Ms { get; set; } = "";
+    [CsvColumn("post_dial_delay_ms")] public string PostDialDelayMs { get; set; } = "";
+    [CsvColumn("answer_ms")] public string AnswerMs { get; set; } = "";
+    [CsvColumn("duration_s")] public string DurationS { get; set; } = "";
+    [CsvColumn("codec")] public string Codec { get; set; } = "";
+    [CsvColumn("streams")] public int Streams { get; set; }
+    [CsvColumn("media_ip_kbps_out")] public string MediaIpKbpsOut { get; set; } = "";
+    [CsvColumn("media_ip_kbps_in")] public string MediaIpKbpsIn { get; set; } = "";
+    [CsvColumn("max_jitter_ms")] public string MaxJitterMs { get; set; } = "";
+    [CsvColumn("lost_pct")] public string LostPct { get; set; } = "";
+    [CsvColumn("mos")] public string Mos { get; set; } = "";
+    [CsvColumn("one_way")] public string OneWay { get; set; } = "";
+    [CsvColumn("caller_port")] public int CallerPort { get; set; }
+    [CsvColumn("callee_port")] public int CalleePort { get; set; }
+    [CsvColumn("final_reason")] public string FinalReason { get; set; } = "";
+    [CsvColumn("end_reason")] public string EndReason { get; set; } = "";
+    [CsvColumn("media_eth_kbps_out")] public string MediaEthKbpsOut { get; set; } = "";
+    [CsvColumn("media_eth_kbps_in")] public string MediaEthKbpsIn { get; set; } = "";
+    [CsvColumn("peak_ip_kbps_out")] public string PeakIpKbpsOut { get; set; } = "";
+    [CsvColumn("peak_ip_kbps_in")] public string PeakIpKbpsIn { get; set; } = "";
+    [CsvColumn("retransmissions")] public int Retransmissions { get; set; }
+    [CsvColumn("reinvites")] public int ReInvites { get; set; }
+    [CsvColumn("t38")] public string T38 { get; set; } = "";
+    [CsvColumn("t38_packets")] public long T38Packets { get; set; }
+    [CsvColumn("applications")] public string Applications { get; set; } = "";
+    [CsvColumn("user_agents")] public string UserAgents { get; set; } = "";
+
+    public static CallRow From(CallRecord r)
+    {
+        var c = r.Sip;
+        return new CallRow
+        {
+            CallId = c.CallId,
+            FromUri = c.FromUri,
+            ToUri = c.ToUri,
+            SipTransport = c.Transport switch { Analyzers.Sip.SipTransport.Tcp => "tcp", Analyzers.Sip.SipTransport.Tls => "tls", _ => "udp" },
+            CallerIp = c.CallerIp.ToString(),
+            CalleeIp = c.CalleeIp.ToString(),
+            Service = r.Service,
+            Start = NsTime.Iso(c.StartNs),
+            Answered = Fmt.Bool(c.Answered),
+            Ended = Fmt.Bool(c.Ended),
+            FinalStatus = c.FinalStatus == 0 ? "" : c.FinalStatus.ToString(CultureInfo.InvariantCulture),
+            Response100Ms = Fmt.Opt(c.Response100Ms, 3),
+            PostDialDelayMs = Fmt.Opt(c.PostDialDelayMs, 3),
+            AnswerMs = Fmt.Opt(c.AnswerMs, 3),
+            DurationS = Fmt.Opt(c.DurationS, 3),
+            Codec = r.Codec,
+            Streams = r.Streams.Count,
+            MediaIpKbpsOut = Fmt.Opt(r.MediaIpKbpsOut, 1),
+            MediaIpKbpsIn = Fmt.Opt(r.MediaIpKbpsIn, 1),
+            MaxJitterMs = Fmt.Opt(r.MaxJitterMs, 3),
+            LostPct = r.Streams.Count == 0 ? "" : Fmt.F(r.LostPct, 2),
+            Mos = Fmt.Opt(r.Mos, 2),
+            OneWay = Fmt.Bool(r.OneWay),
+            CallerPort = c.CallerPort,
+            CalleePort = c.CalleePort,
+            FinalReason = c.FinalReason,
+            EndReason = c.EndReason switch { SipCallEnd.Bye => "bye", SipCallEnd.Cancel => "cancel", SipCallEnd.Failed => "failed", _ => "capture_end" },
+            MediaEthKbpsOut = Fmt.Opt(r.MediaEthKbpsOut, 1),
+            MediaEthKbpsIn = Fmt.Opt(r.MediaEthKbpsIn, 1),
+            PeakIpKbpsOut = Fmt.Opt(r.PeakIpKbpsOut, 1),
+            PeakIpKbpsIn = Fmt.Opt(r.PeakIpKbpsIn, 1),
+            Retransmissions = c.Retransmissions,
+            ReInvites = c.ReInviteCount,
+            T38 = Fmt.Bool(c.T38),
+            T38Packets = c.T38Packets,
+            Applications = r.Applications,
+            UserAgents = string.Join(" | ", c.UserAgents),
+        };
+    }
+}
