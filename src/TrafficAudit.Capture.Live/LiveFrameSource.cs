@@ -211,7 +211,7 @@ public sealed unsafe class LiveFrameSource : IFrameSource
     /// <summary>True when timestamps come with ns precision rather than µs.</summary>
     public bool NanosecondTimestamps => _nanosecond;
 
-    public FrameHeader Header => _header;
+    public ref readonly FrameHeader Header => ref _header;
     public ReadOnlySpan<byte> Data => new(_buffer, 0, _header.CapturedLength);
     public IReadOnlyList<CaptureReadError> Errors => _errors;
     public IReadOnlyList<CaptureInterface> Interfaces => _interfaces;

@@ -30,7 +30,7 @@ public abstract class FrameSourceBase : IFrameSource
 
     public abstract bool MoveNext();
 
-    public FrameHeader Header => Current;
+    public ref readonly FrameHeader Header => ref Current;
     public ReadOnlySpan<byte> Data => new(Input.Buffer, DataOffset, Current.CapturedLength);
     public IReadOnlyList<CaptureReadError> Errors => ErrorList;
     public IReadOnlyList<CaptureInterface> Interfaces => InterfaceList;

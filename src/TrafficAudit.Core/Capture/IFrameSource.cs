@@ -58,7 +58,7 @@ public interface IFrameSource : IDisposable
 {
     /// <summary>Advances to the next frame. False at the end, or when reading stopped on an error (see <see cref="Error"/>).</summary>
     bool MoveNext();
-    FrameHeader Header { get; }
+    ref readonly FrameHeader Header { get; }
     ReadOnlySpan<byte> Data { get; }
     /// <summary>Set when reading stopped early on a truncated or corrupt file; frames before it were delivered.</summary>
     IReadOnlyList<CaptureReadError> Errors { get; }

@@ -44,7 +44,8 @@ public sealed class MergedFrameSource : IFrameSource
         return best >= 0;
     }
 
-    public FrameHeader Header => _current >= 0 ? _sources[_current].Header : default;
+    public ref readonly FrameHeader Header => ref _current >= 0 ? ref _sources[_current].Header : ref _none;
+    private readonly FrameHeader _none;
     public ReadOnlySpan<byte> Data => _current >= 0 ? _sources[_current].Data : default;
 
     /// <summary>Errors of every source, in source order.</summary>

@@ -32,10 +32,11 @@ public sealed class Flow
     public required bool FirstSenderIsA { get; init; }
     public long Sequence { get; init; }
 
-    public readonly long[] Packets = new long[2];
-    public readonly long[] Bytes = new long[2];
-    public readonly long[] FirstNs = new long[2];
-    public readonly long[] LastNs = new long[2];
+    // Per direction (index = side), kept inline in the object so one packet touches one cache line.
+    public PerSide<long> Packets;
+    public PerSide<long> Bytes;
+    public PerSide<long> FirstNs;
+    public PerSide<long> LastNs;
     public long FirstSeenNs;
     public long LastSeenNs;
 
@@ -60,7 +61,7 @@ public sealed class Flow
     public long RefusingRstNs;
     public sbyte RstSide = -1;
     public bool SawRst;
-    public readonly bool[] FinSeen = new bool[2];
+    public PerSide<bool> FinSeen;
     public bool Closed;
     public FlowEndReason EndReason;
 
@@ -106,4 +107,18 @@ public sealed class Flow
 
     /// <summary>SYNs sent again after the first.</summary>
     public int SynRetries => SynCount > 0 ? SynCount - 1 : 0;
+}
+
+/// <summary>
+/// Two values, one per direction of a flow, stored inline (no array object). Plain fields rather
+/// than an [InlineArray]: indexing one by a variable goes through a generic CoreLib helper that
+/// ReadyToRun code cannot inline (it showed in the profile of the hot loop).
+/// </summary>
+public struct PerSide<T>
+{
+    private T _side0;
+    private T _side1;
+
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    public ref T this[int side] => ref side == 0 ? ref _side0 : ref _side1;
 }

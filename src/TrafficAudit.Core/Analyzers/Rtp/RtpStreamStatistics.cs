@@ -75,10 +75,13 @@ public struct RtpStreamStatistics
         public int Bytes;
     }
 
-    [InlineArray(SequenceWindow / 64)]
-    private struct SequenceBits
+    /// <summary>The window's bits, inline in the struct (a fixed buffer: indexing it needs no generic helper).</summary>
+    private unsafe struct SequenceBits
     {
-        private ulong _word;
+        private fixed ulong _words[SequenceWindow / 64];
+
+        [System.Diagnostics.CodeAnalysis.UnscopedRef]
+        public ref ulong this[int i] => ref _words[i];
     }
 
     /// <summary>
