@@ -43,7 +43,7 @@ public static class AuditCommand
         // 2. Open every file first: a file that is not a capture stops the run before anything is read (exit 3).
         var files = a.Positional;
         var sources = new List<IFrameSource>();
-        var engine = new AuditEngine(catalogue, new AuditOptions { Servers = servers });
+        using var engine = new AuditEngine(catalogue, new AuditOptions { Servers = servers });
         try
         {
             for (int i = 0; i < files.Count; i++)

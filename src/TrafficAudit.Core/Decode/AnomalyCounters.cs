@@ -12,8 +12,8 @@ public sealed class AnomalyCounters
         public string Name { get; } = name;
         public long Count { get; internal set; }
         /// <summary>Frame number (1-based, within its file) of the first packet that raised it.</summary>
-        public long FirstFrame { get; } = firstFrame;
-        public int FirstFileIndex { get; } = firstFile;
+        public long FirstFrame { get; internal set; } = firstFrame;
+        public int FirstFileIndex { get; internal set; } = firstFile;
     }
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -32,6 +32,29 @@ public sealed class AnomalyCounters
             _entries.Add(name, e);
         }
         e.Count += count;
+    }
+
+    /// <summary>
+    /// Adds another set of counters (kept by a stage that ran on its own thread) into this one; the
+    /// first occurrence is the earlier of the two.
+    /// </summary>
+    public void Merge(AnomalyCounters other)
+    {
+        foreach (var o in other._entries.Values)
+        {
+            if (!_entries.TryGetValue(o.Name, out var e))
+            {
+                _entries.Add(o.Name, new Entry(o.Name, o.FirstFrame, o.FirstFileIndex) { Count = o.Count });
+                continue;
+            }
+            e.Count += o.Count;
+            if (o.FirstFileIndex < e.FirstFileIndex || (o.FirstFileIndex == e.FirstFileIndex && o.FirstFrame < e.FirstFrame))
+            {
+                e.FirstFrame = o.FirstFrame;
+                e.FirstFileIndex = o.FirstFileIndex;
+            }
+        }
+        other._entries.Clear();
     }
 
     public long this[string name] => _entries.TryGetValue(name, out var e) ? e.Count : 0;

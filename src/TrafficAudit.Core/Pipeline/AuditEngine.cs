@@ -13,7 +13,7 @@ namespace TrafficAudit.Pipeline;
 /// the flow table and payload analyzers; <see cref="Complete"/> classifies the flows.
 /// <see cref="Process"/> is the hot path and allocates only when a flow starts.
 /// </summary>
-public sealed class AuditEngine
+public sealed class AuditEngine : IDisposable
 {
     /// <summary>Payload packets per flow looked at for hints (SIP, TLS SNI, RTP).</summary>
     private const int MaxPayloadsInspected = 32;
@@ -23,6 +23,7 @@ public sealed class AuditEngine
     private readonly PacketDecoder _decoder;
     private readonly FlowTable _flows;
     private readonly VoipTracker _voip;
+    private readonly VoipPipeline _voipStage;
     private readonly Dictionary<IpAddress, string> _dnsNames = new();
     private readonly List<(string Name, IpAddress Address)> _dnsScratch = new();
     private DecodedPacket _packet;
@@ -34,10 +35,14 @@ public sealed class AuditEngine
         _options = options;
         _decoder = new PacketDecoder(Anomalies);
         _flows = new FlowTable(options.Timeouts);
-        _voip = new VoipTracker(Anomalies);
+        _voip = new VoipTracker(new AnomalyCounters());
+        _voipStage = new VoipPipeline(_voip, options.ParallelVoip ?? Environment.ProcessorCount > 1);
     }
 
     public AnomalyCounters Anomalies { get; } = new();
+
+    /// <summary>Stops the VoIP worker thread, if any.</summary>
+    public void Dispose() => _voipStage.Dispose();
     public CaptureStatistics Statistics { get; } = new();
     public FlowTable Flows => _flows;
 
@@ -71,13 +76,17 @@ public sealed class AuditEngine
             flow.PayloadsInspected++;
             InspectPayload(flow, side, in p, payload);
         }
-        if (p.Protocol == IpProtocol.Udp)
+        bool udp = p.Protocol == IpProtocol.Udp;
+        if ((udp && p.PayloadLength > 0) ||
+            (p.Protocol == IpProtocol.Tcp && (flow.IsSip || IsSipPort(p.SrcPort) || IsSipPort(p.DstPort))))
         {
-            if (p.PayloadLength > 0) _voip.OnUdp(flow, side, in p, payload, ts, header.FrameNumber);
-        }
-        else if (p.Protocol == IpProtocol.Tcp && (flow.IsSip || IsSipPort(p.SrcPort) || IsSipPort(p.DstPort)))
-        {
-            _voip.Sip.OnTcp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, p.TcpSeq, p.TcpFlags, payload, header.FrameNumber);
+            var vp = new VoipPacket
+            {
+                TimestampNs = ts, Frame = header.FrameNumber, FileIndex = header.FileIndex, Src = p.Src, Dst = p.Dst, SrcPort = p.SrcPort, DstPort = p.DstPort,
+                IpVersion = p.IpVersion, Side = (byte)side, IsTcp = !udp, TcpFlags = p.TcpFlags, TcpSeq = p.TcpSeq,
+                FlowIsSip = flow.IsSip, FlowIsRtp = flow.Rtp.IsRtp, FlowRtpDecided = flow.Rtp.Decided,
+            };
+            _voipStage.Add(flow, in vp, payload);
         }
     }
 
@@ -117,11 +126,19 @@ public sealed class AuditEngine
 
     /// <summary>Ends the run: closes every flow, finds the Imagicle nodes, classifies and numbers the flows.</summary>
     public AuditResult Complete(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
-        => Build(_flows.Complete(), interfaces, errors);
+    {
+        _voipStage.Drain();
+        var result = Build(_flows.Complete(), interfaces, errors);
+        _voipStage.Dispose();
+        return result;
+    }
 
     /// <summary>The result so far, without ending any flow (periodic output while capturing live).</summary>
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
-        => Build(_flows.Snapshot(), interfaces, errors);
+    {
+        _voipStage.Drain();
+        return Build(_flows.Snapshot(), interfaces, errors);
+    }
 
     private AuditResult Build(IReadOnlyList<Flow> flows, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
@@ -181,6 +198,7 @@ public sealed class AuditEngine
         }
         var sip = _voip.Sip.Complete(Statistics.LastNs);
         var (streams, calls, voip) = VoipResultBuilder.Build(_voip, sip, records, Statistics.LastNs);
+        Anomalies.Merge(_voip.Anomalies);
         return new AuditResult
         {
             Flows = records,

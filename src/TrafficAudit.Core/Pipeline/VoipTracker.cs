@@ -58,10 +58,21 @@ public sealed class VoipTracker
     private readonly Dictionary<(uint Ssrc, uint Ntp), long> _senderReports = new();
     private long _streamSequence;
 
-    public VoipTracker(AnomalyCounters anomalies) => _sip = new SipAnalyzer(anomalies);
+    /// <param name="anomalies">Counters of this stage only: it may run on its own thread; the engine merges them at the end.</param>
+    public VoipTracker(AnomalyCounters anomalies)
+    {
+        Anomalies = anomalies;
+        _sip = new SipAnalyzer(anomalies);
+    }
+
+    public AnomalyCounters Anomalies { get; }
 
     public SipAnalyzer Sip => _sip;
     public IEnumerable<RtpStreamState> Streams => _streams.Values;
+
+    /// <summary>One TCP segment of a flow that may carry SIP.</summary>
+    public void OnTcp(in VoipPacket p, ReadOnlySpan<byte> payload) =>
+        _sip.OnTcp(p.TimestampNs, p.Src, p.SrcPort, p.Dst, p.DstPort, p.TcpSeq, p.TcpFlags, payload, p.Frame);
 
     /// <summary>Per-flow VoIP state: last stream per direction and the SDP bindings of its two endpoints.</summary>
     private sealed class FlowVoip
@@ -83,10 +94,16 @@ public sealed class VoipTracker
         public RtpPacketInfo Info;
     }
 
-    public void OnUdp(Flow flow, int side, in DecodedPacket p, ReadOnlySpan<byte> payload, long ts, long frame)
+    /// <summary>
+    /// One UDP datagram. <paramref name="p"/> carries the flow's hints as they stood when the packet
+    /// was decoded (the decoding stage may run ahead on another thread), so results never depend on timing.
+    /// </summary>
+    public void OnUdp(Flow flow, in VoipPacket p, ReadOnlySpan<byte> payload)
     {
-        if (flow.IsSip || !flow.Rtp.IsRtp) _sip.OnUdp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, payload, frame);
-        if (flow.IsSip) return;
+        long ts = p.TimestampNs, frame = p.Frame;
+        int side = p.Side;
+        if (p.FlowIsSip || !p.FlowIsRtp) _sip.OnUdp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, payload, frame);
+        if (p.FlowIsSip) return;
 
         var v = flow.Voip as FlowVoip;
         if (_sip.MediaVersion > 0 && (v is null || v.MediaVersion != _sip.MediaVersion))
@@ -108,7 +125,7 @@ public sealed class VoipTracker
 
         if (payload.Length < 8 || (payload[0] >> 6) != 2) return;
         if (RtpProbe.LooksLikeRtcp(payload)) { OnRtcp(payload, ts); return; }
-        if (flow.Rtp.Decided && !flow.Rtp.IsRtp && bound is null) return;
+        if (p.FlowRtpDecided && !p.FlowIsRtp && bound is null) return;
         if (!RtpProbe.TryReadRtpHeader(payload, out uint ssrc, out ushort seq, out byte pt)) return;
 
         v ??= (FlowVoip)(flow.Voip ??= new FlowVoip());
@@ -120,7 +137,7 @@ public sealed class VoipTracker
             if (!_streams.TryGetValue(key, out stream))
             {
                 var first = new RtpPacketInfo(seq, ReadTimestamp(payload), (payload[1] & 0x80) != 0, pt, payload.Length, p.IpVersion == 6, 0, frame);
-                bool trusted = flow.Rtp.IsRtp || bound is not null;
+                bool trusted = p.FlowIsRtp || bound is not null;
                 int slot = FindHeld(v, side, ssrc);
                 if (!trusted && slot < 0)
                 {

@@ -44,7 +44,7 @@ public sealed class RtpStreamsOracleTests
 
     internal static AuditResult Audit(string path)
     {
-        var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
+        using var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
         using var source = CaptureFile.Open(path, 0, engine.Anomalies);
         while (source.MoveNext()) engine.Process(source.Header, source.Data);
         return engine.Complete(source.Interfaces, source.Errors);

@@ -1,0 +1,160 @@
+using TrafficAudit.Decode;
+using TrafficAudit.Flows;
+
+namespace TrafficAudit.Pipeline;
+
+/// <summary>What the VoIP stage needs of one packet, copied out of the decoded packet and its flow.</summary>
+public struct VoipPacket
+{
+    public long TimestampNs;
+    public long Frame;
+    public int FileIndex;
+    public IpAddress Src;
+    public IpAddress Dst;
+    public ushort SrcPort;
+    public ushort DstPort;
+    public byte IpVersion;
+    public byte Side;
+    public bool IsTcp;
+    public TcpFlags TcpFlags;
+    public uint TcpSeq;
+    // The flow's payload hints when this packet was decoded.
+    public bool FlowIsSip;
+    public bool FlowIsRtp;
+    public bool FlowRtpDecided;
+}
+
+/// <summary>
+/// Runs the <see cref="VoipTracker"/> as a second pipeline stage. On a machine with more than one
+/// core the decoding stage (read, decode, flow table) hands packets over in batches to a worker
+/// thread that does SIP, RTP and RTCP analysis, so the two halves of the per-packet work overlap.
+/// Packets keep their order and carry the flow hints of their decoding time, so the results are
+/// the same, byte for byte, as with the single-threaded mode (a test checks this). Batches and their
+/// payload arenas are recycled: nothing is allocated per packet.
+/// </summary>
+public sealed class VoipPipeline : IDisposable
+{
+    private const int BatchPackets = 4096;
+    private const int BatchBytes = BatchPackets * 256;
+    private const int BatchesInFlight = 4;
+
+    private sealed class Batch
+    {
+        public readonly VoipPacket[] Packets = new VoipPacket[BatchPackets];
+        public readonly Flow?[] Flows = new Flow?[BatchPackets];
+        public readonly int[] Offsets = new int[BatchPackets + 1];
+        public byte[] Bytes = new byte[BatchBytes];
+        public int Count;
+        public int Used;
+    }
+
+    private readonly VoipTracker _tracker;
+    private readonly bool _parallel;
+    private readonly System.Collections.Concurrent.BlockingCollection<Batch>? _full;
+    private readonly System.Collections.Concurrent.BlockingCollection<Batch>? _free;
+    private readonly Thread? _worker;
+    private Batch? _current;
+    private int _pending; // batches handed over and not yet finished
+    private readonly object _gate = new();
+    private Exception? _failure;
+
+    public VoipPipeline(VoipTracker tracker, bool parallel)
+    {
+        _tracker = tracker;
+        _parallel = parallel;
+        if (!parallel) return;
+        _full = new(BatchesInFlight);
+        _free = new(BatchesInFlight + 1);
+        for (int i = 0; i <= BatchesInFlight; i++) _free.Add(new Batch());
+        _current = _free.Take();
+        _worker = new Thread(Work) { IsBackground = true, Name = "trafficaudit-voip" };
+        _worker.Start();
+    }
+
+    public VoipTracker Tracker => _tracker;
+
+    public void Add(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
+    {
+        if (!_parallel)
+        {
+            Run(flow, in packet, payload);
+            return;
+        }
+        var b = _current!;
+        if (b.Count == BatchPackets || b.Used + payload.Length > b.Bytes.Length)
+        {
+            if (b.Count > 0) { Hand(b); b = _current!; }
+            if (payload.Length > b.Bytes.Length) b.Bytes = new byte[payload.Length]; // a reassembled jumbo datagram: rare
+        }
+        b.Packets[b.Count] = packet;
+        b.Flows[b.Count] = flow;
+        payload.CopyTo(b.Bytes.AsSpan(b.Used));
+        b.Offsets[b.Count] = b.Used;
+        b.Used += payload.Length;
+        b.Count++;
+        b.Offsets[b.Count] = b.Used;
+    }
+
+    private void Run(Flow flow, in VoipPacket p, ReadOnlySpan<byte> payload)
+    {
+        _tracker.Anomalies.CurrentFrame = p.Frame;
+        _tracker.Anomalies.CurrentFileIndex = p.FileIndex;
+        if (p.IsTcp) _tracker.OnTcp(in p, payload);
+        else _tracker.OnUdp(flow, in p, payload);
+    }
+
+    private void Hand(Batch b)
+    {
+        lock (_gate) _pending++;
+        _full!.Add(b);
+        _current = _free!.Take();
+    }
+
+    private void Work()
+    {
+        foreach (var b in _full!.GetConsumingEnumerable())
+        {
+            try
+            {
+                if (_failure is null)
+                    for (int i = 0; i < b.Count; i++)
+                        Run(b.Flows[i]!, in b.Packets[i], b.Bytes.AsSpan(b.Offsets[i], b.Offsets[i + 1] - b.Offsets[i]));
+            }
+            catch (Exception e)
+            {
+                _failure ??= e;
+            }
+            Array.Clear(b.Flows, 0, b.Count);
+            b.Count = 0;
+            b.Used = 0;
+            _free!.Add(b);
+            lock (_gate)
+            {
+                _pending--;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    /// <summary>Waits until every packet added so far has been analysed (before reading results).</summary>
+    public void Drain()
+    {
+        if (!_parallel) return;
+        if (_current!.Count > 0) Hand(_current);
+        lock (_gate)
+            while (_pending > 0) Monitor.Wait(_gate);
+        if (_failure is { } e) throw new InvalidOperationException("VoIP analysis failed: " + e.Message, e);
+    }
+
+    private bool _disposed;
+
+    public void Dispose()
+    {
+        if (!_parallel || _disposed) return;
+        _disposed = true;
+        _full!.CompleteAdding();
+        _worker!.Join();
+        _full.Dispose();
+        _free!.Dispose();
+    }
+}
