@@ -67,6 +67,7 @@ public static class AuditCommand
         // 3. The hot loop.
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
+        var loopStartedAtUtc = DateTime.UtcNow;
         using IFrameSource source = sources.Count == 1 ? sources[0] : new MergedFrameSource(sources);
         var progress = new ProgressReporter(stderr, files);
         while (source.MoveNext())
@@ -76,6 +77,7 @@ public static class AuditCommand
         }
         progress.Done(engine.Statistics.Frames);
         clock.Stop();
+        var loopEndedAtUtc = DateTime.UtcNow;
         long allocatedLoop = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
         // 4. What was read is always audited and written, even when a file ended early.
@@ -98,7 +100,7 @@ public static class AuditCommand
             long frames = Math.Max(1, engine.Statistics.Frames);
             using var self = Process.GetCurrentProcess();
             stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"stats: frames={engine.Statistics.Frames} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
+                $"stats: frames={engine.Statistics.Frames} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
                 $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={result.Flows.Count}"));
         }

@@ -29,8 +29,33 @@ public static class ConsoleSummary
 
         var states = r.Flows.Where(f => f.TcpState != Flows.TcpHandshakeState.None).GroupBy(f => f.TcpState).OrderBy(g => g.Key);
         o.WriteLine("TCP connections: " + string.Join(", ", states.Select(g => $"{FlowRow.TcpStateName(g.Key)} {g.Count()}")));
+        WriteVoip(o, r);
         if (r.Anomalies.Count > 0)
             o.WriteLine("Anomalies: " + string.Join(", ", r.Anomalies.OrderByDescending(a => a.Count).Take(8).Select(a => $"{a.Name} {a.Count}")) + (r.Anomalies.Count > 8 ? ", ..." : ""));
-        o.WriteLine($"Written: {Path.Combine(outDir, "flows.csv")} ({r.Flows.Count} flows), {Path.Combine(outDir, "anomalies.csv")}");
+        o.WriteLine($"Written: {Path.Combine(outDir, "flows.csv")} ({r.Flows.Count} flows), rtp_streams.csv ({r.Streams.Count} streams), calls.csv ({r.Calls.Count} calls), anomalies.csv");
     }
+
+    private static void WriteVoip(TextWriter o, AuditResult r)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (r.Calls.Count == 0 && r.Streams.Count == 0 && r.Voip.SipTlsFlows == 0) return;
+        int answered = r.Calls.Count(c => c.Sip.Answered);
+        o.WriteLine(string.Create(inv, $"Calls: {r.Calls.Count} ({answered} answered, {r.Calls.Count(c => c.OneWay)} one-way media), peak {r.Voip.PeakConcurrentCalls} simultaneous; SIP messages {r.Voip.SipMessages}, SIP over TLS flows {r.Voip.SipTlsFlows} (not decrypted)"));
+        foreach (var c in r.Calls.Take(20))
+        {
+            var sip = c.Sip;
+            string status = sip.FinalStatus == 0 ? "no final answer" : $"{sip.FinalStatus} {sip.FinalReason}";
+            o.WriteLine(string.Create(inv, $"  {Short(sip.CallId),-28} {sip.CallerIp} -> {sip.CalleeIp} {status,-16} {c.Codec,-10} answer {Ms(sip.AnswerMs)} dur {(sip.DurationS is { } d ? d.ToString("F1", inv) + " s" : "-")} kbps out/in {Kbps(c.MediaIpKbpsOut)}/{Kbps(c.MediaIpKbpsIn)} jitter {Ms(c.MaxJitterMs < 0 ? null : c.MaxJitterMs)} loss {c.LostPct:F2}% MOS {(c.Mos < 0 ? "-" : c.Mos.ToString("F2", inv))}{(c.OneWay ? " ONE-WAY" : "")}"));
+        }
+        if (r.Calls.Count > 20) o.WriteLine($"  ... {r.Calls.Count - 20} more in calls.csv");
+        int matched = r.Streams.Count(s => s.SdpMatched);
+        o.WriteLine(string.Create(inv, $"RTP streams: {r.Streams.Count} ({matched} matched to SDP, {r.Streams.Count - matched} found by their headers), peak media {r.Voip.PeakMediaIpKbps:F1} kbit/s at the IP layer"));
+        var worst = r.Streams.OrderByDescending(s => s.MaxJitterMs).Take(3).ToList();
+        foreach (var s in worst)
+            o.WriteLine(string.Create(inv, $"  0x{s.Ssrc:X8} {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} {s.Codec} {s.Packets} pkts lost {s.Lost} dup {s.Duplicates} max jitter {s.MaxJitterMs:F3} ms {s.IpKbps:F1} kbit/s"));
+    }
+
+    private static string Short(string callId) => callId.Length <= 28 ? callId : callId[..25] + "...";
+    private static string Ms(double? ms) => ms is { } v ? v.ToString("F1", CultureInfo.InvariantCulture) + " ms" : "-";
+    private static string Kbps(double v) => v < 0 ? "-" : v.ToString("F1", CultureInfo.InvariantCulture);
 }
