@@ -27,6 +27,7 @@ public static class AuditCsvWriter
         WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(FlowRow.From));
         WriteAtomically(Path.Combine(outDir, "rtp_streams.csv"), result.Streams.Select(RtpStreamRow.From));
         WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(CallRow.From));
+        WriteAtomically(Path.Combine(outDir, "sip_options.csv"), result.Voip.OptionsPings.Select(SipOptionsRow.From));
         WriteAtomically(Path.Combine(outDir, "anomalies.csv"), result.Anomalies.Select(a => new AnomalyRow
         {
             Name = a.Name,

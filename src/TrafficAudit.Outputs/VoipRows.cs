@@ -66,6 +66,7 @@ public sealed partial class RtpStreamRow
     [CsvColumn("sequence_errors")] public long SequenceErrors { get; set; }
     [CsvColumn("loss_bursts")] public long LossBursts { get; set; }
     [CsvColumn("longest_burst")] public long LongestBurst { get; set; }
+    [CsvColumn("burst_histogram")] public string BurstHistogram { get; set; } = "";
     [CsvColumn("call_direction")] public string CallDirection { get; set; } = "";
     [CsvColumn("vlan")] public int Vlan { get; set; }
     [CsvColumn("rtcp_reports")] public int RtcpReports { get; set; }
@@ -109,6 +110,8 @@ public sealed partial class RtpStreamRow
         SequenceErrors = s.SequenceErrors,
         LossBursts = s.LossBursts.Bursts,
         LongestBurst = s.LossBursts.LongestBurst,
+        BurstHistogram = s.LossBursts.Bursts == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
+            $"1:{s.LossBursts.Length1};2:{s.LossBursts.Length2};3-5:{s.LossBursts.Length3To5};6-10:{s.LossBursts.Length6To10};>10:{s.LossBursts.LengthOver10}"),
         CallDirection = s.CallDirection,
         Vlan = s.Vlan,
         RtcpReports = s.RtcpReports,
@@ -217,4 +220,40 @@ public sealed partial class CallRow
             UserAgents = string.Join(" | ", c.UserAgents),
         };
     }
+}
+
+/// <summary>
+/// A row of sip_options.csv: SIP OPTIONS keepalives per requester and responder (trunk health):
+/// requester_ip, responder_ip, pings (transactions, retransmissions not counted again), answered,
+/// unanswered, min_response_ms, mean_response_ms, max_response_ms, last_status, first_seen, last_seen.
+/// </summary>
+[CsvRecord]
+public sealed partial class SipOptionsRow
+{
+    [CsvColumn("requester_ip")] public string RequesterIp { get; set; } = "";
+    [CsvColumn("responder_ip")] public string ResponderIp { get; set; } = "";
+    [CsvColumn("pings")] public int Pings { get; set; }
+    [CsvColumn("answered")] public int Answered { get; set; }
+    [CsvColumn("unanswered")] public int Unanswered { get; set; }
+    [CsvColumn("min_response_ms")] public string MinResponseMs { get; set; } = "";
+    [CsvColumn("mean_response_ms")] public string MeanResponseMs { get; set; } = "";
+    [CsvColumn("max_response_ms")] public string MaxResponseMs { get; set; } = "";
+    [CsvColumn("last_status")] public string LastStatus { get; set; } = "";
+    [CsvColumn("first_seen")] public string FirstSeen { get; set; } = "";
+    [CsvColumn("last_seen")] public string LastSeen { get; set; } = "";
+
+    public static SipOptionsRow From(OptionsPingStat o) => new()
+    {
+        RequesterIp = o.RequesterIp.ToString(),
+        ResponderIp = o.ResponderIp.ToString(),
+        Pings = o.Count,
+        Answered = o.Answered,
+        Unanswered = o.Unanswered,
+        MinResponseMs = Fmt.Opt(o.MinResponseMs, 3),
+        MeanResponseMs = Fmt.Opt(o.MeanResponseMs, 3),
+        MaxResponseMs = Fmt.Opt(o.MaxResponseMs, 3),
+        LastStatus = o.LastStatus == 0 ? "" : o.LastStatus.ToString(CultureInfo.InvariantCulture),
+        FirstSeen = NsTime.Iso(o.FirstNs),
+        LastSeen = NsTime.Iso(o.LastNs),
+    };
 }

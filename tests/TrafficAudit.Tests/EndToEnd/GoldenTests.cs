@@ -9,7 +9,7 @@ namespace TrafficAudit.Tests.EndToEnd;
 [TestClass]
 public sealed class GoldenTests
 {
-    private static readonly string[] OutputFiles = ["flows.csv", "rtp_streams.csv", "calls.csv", "anomalies.csv"];
+    private static readonly string[] OutputFiles = ["flows.csv", "rtp_streams.csv", "calls.csv", "sip_options.csv", "anomalies.csv"];
 
     private static bool Accepting => Environment.GetEnvironmentVariable("TRAFFICAUDIT_ACCEPT_GOLDENS") == "1";
 
