@@ -65,12 +65,8 @@ public sealed class SipAnalyzer : ISipMessageSink
     /// The call and endpoint that the latest SDP announced at <paramref name="address"/>:<paramref name="port"/>
     /// (offers count too, as Wireshark sets up media from any SDP it sees).
     /// </summary>
-    public bool TryFindMedia(IpAddress address, int port, out SipMediaBinding binding)
-    {
-        if (_media.TryGetValue((address, port), out var b)) { binding = b; return true; }
-        binding = default;
-        return false;
-    }
+    public bool TryFindMedia(IpAddress address, int port, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SipMediaBinding? binding) =>
+        _media.TryGetValue((address, port), out binding);
     /// <summary>SIP messages parsed so far.</summary>
     public long MessageCount => _messages;
 

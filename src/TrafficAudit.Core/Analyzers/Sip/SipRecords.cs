@@ -43,7 +43,7 @@ public sealed record SipMediaEndpoint
 }
 
 /// <summary>What the latest SDP said about one media address and port: the call, the endpoint, T.38 or not, and its payload map.</summary>
-public readonly record struct SipMediaBinding(SipCall Call, SipMediaEndpoint Endpoint, bool IsT38, IReadOnlyList<SdpPayload> Payloads);
+public sealed record SipMediaBinding(SipCall Call, SipMediaEndpoint Endpoint, bool IsT38, IReadOnlyList<SdpPayload> Payloads);
 
 /// <summary>One SDP seen in a call (offer or answer), in time order: the history of media changes (re-INVITE, T.38 switch).</summary>
 /// <param name="Message">Request method or status code of the message that carried it.</param>
