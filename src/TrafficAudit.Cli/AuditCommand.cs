@@ -10,13 +10,8 @@ namespace TrafficAudit.Cli;
 /// <summary>`trafficaudit audit FILE... --out DIR`: the offline audit.</summary>
 public static class AuditCommand
 {
-    private static readonly Dictionary<string, string> ValueOptions = new()
-    {
-        ["--out"] = "--out", ["-o"] = "--out",
-        ["--server"] = "--server", ["-s"] = "--server",
-        ["--catalogue"] = "--catalogue", ["--catalog"] = "--catalogue",
-    };
-    private static readonly Dictionary<string, string> FlagOptions = new() { ["--quiet"] = "--quiet", ["-q"] = "--quiet", ["--stats"] = "--stats" };
+    private static readonly Dictionary<string, string> ValueOptions = AuditSetup.With(AuditSetup.ValueOptions, new Dictionary<string, string>());
+    private static readonly Dictionary<string, string> FlagOptions = AuditSetup.With(AuditSetup.FlagOptions, new Dictionary<string, string> { ["--stats"] = "--stats" });
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
@@ -25,15 +20,8 @@ public static class AuditCommand
         var a = Arguments.Parse(args, ValueOptions, FlagOptions);
         if (a.Positional.Count == 0) throw new UsageException("audit needs at least one capture file ('-' for standard input)");
         if (a.Positional.Count(p => p == "-") > 1) throw new UsageException("standard input ('-') can be given only once");
-        string outDir = a.Value("--out") ?? "trafficaudit-out";
-        var servers = new List<IpAddress>();
-        foreach (var s in a.Values("--server"))
-        {
-            if (!IpAddress.TryParse(s, out var ip)) throw new UsageException($"--server '{s}' is not an IP address");
-            servers.Add(ip);
-        }
-        var catalogue = CatalogueCommand.LoadCatalogue(a.Value("--catalogue"));
-        bool quiet = a.Flag("--quiet");
+        var setup = AuditSetup.From(a);
+        string outDir = setup.OutDir;
 
         using var loggerFactory = LoggerFactory.Create(b => b
             .SetMinimumLevel(LogLevel.Information)
@@ -43,7 +31,7 @@ public static class AuditCommand
         // 2. Open every file first: a file that is not a capture stops the run before anything is read (exit 3).
         var files = a.Positional;
         var sources = new List<IFrameSource>();
-        using var engine = new AuditEngine(catalogue, new AuditOptions { Servers = servers });
+        using var engine = setup.CreateEngine();
         try
         {
             for (int i = 0; i < files.Count; i++)
@@ -84,16 +72,7 @@ public static class AuditCommand
         foreach (var err in source.Errors)
             log.LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
         var result = engine.Complete(source.Interfaces, source.Errors);
-        try
-        {
-            AuditCsvWriter.WriteAll(outDir, result, files);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            stderr.WriteLine($"trafficaudit: cannot write to {outDir}: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        if (!quiet) ConsoleSummary.Write(stdout, result, files, outDir, servers.Count > 0);
+        if (!setup.WriteOutputs(result, files, final: true, stdout, stderr)) return ExitCodes.Usage;
         if (a.Flag("--stats"))
         {
             // Measurement for tools/bench.sh: the read/decode/flow loop alone, and the whole process.

@@ -21,6 +21,23 @@ public static class CommandLine
               --catalogue FILE replaces the built-in port catalogue (JSON, as printed by
                                'trafficaudit catalogue --json')
               --quiet          no console summary
+          trafficaudit live -i IFACE [-f "BPF FILTER"] [--duration SECONDS] [--flush SECONDS]
+                            [--out DIR] [--server IP]... [--catalogue FILE] [--quiet]
+                            [--write FILE.pcapng [--ring-size MB] [--ring-files N]]
+                            [--snaplen BYTES] [--buffer MB]
+              Captures on IFACE (promiscuous, through libpcap) and audits it with the same engine as
+              'audit'. Prints a status line every second on stderr (packets/s, flows, calls in
+              progress, kernel and interface drops); rewrites the CSVs in DIR atomically every
+              --flush seconds (default 10) and in full when the capture ends: after --duration,
+              on Ctrl+C or SIGTERM. Needs root, or CAP_NET_RAW and CAP_NET_ADMIN.
+              -f FILTER        capture filter in tcpdump syntax, e.g. "udp or tcp port 5061"
+              --write FILE     also keeps the captured packets in pcapng (readable by Wireshark and
+                               by 'trafficaudit audit'); with --ring-size MB a new file starts each
+                               MB (named FILE_NNNNN_YYYYMMDDhhmmss.pcapng) and --ring-files N keeps
+                               only the newest N
+              --snaplen BYTES  bytes kept per frame (default 9000); --buffer MB kernel ring (default 32)
+          trafficaudit interfaces
+              Lists the capture interfaces: state, link type, addresses.
           trafficaudit catalogue [--catalogue FILE] [--json]
               Prints the port catalogue the audit classifies flows with.
           trafficaudit --version | --help
@@ -29,7 +46,8 @@ public static class CommandLine
           0  the audit ran
           1  reserved: findings at or above the failure level
           2  usage or configuration error (nothing was read)
-          3  a capture could not be read (not a capture file, missing, unreadable)
+          3  a capture could not be read (not a capture file, missing, unreadable), or live
+             capture is not possible here (libpcap missing, no privilege, interface down)
         """;
 
     /// <param name="stdin">Standard input for '-' (tests pass their own stream); null for the process's.</param>
@@ -52,6 +70,8 @@ public static class CommandLine
             {
                 "audit" => AuditCommand.Run(rest, stdout, stderr, stdin),
                 "catalogue" or "catalog" => CatalogueCommand.Run(rest, stdout, stderr),
+                "live" => LiveCommand.Run(rest, stdout, stderr),
+                "interfaces" => InterfacesCommand.Run(rest, stdout, stderr),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

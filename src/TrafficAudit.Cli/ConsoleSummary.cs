@@ -7,16 +7,22 @@ namespace TrafficAudit.Cli;
 /// <summary>The human summary printed after an audit.</summary>
 public static class ConsoleSummary
 {
-    public static void Write(TextWriter o, AuditResult r, IReadOnlyList<string> files, string outDir, bool serversGiven)
+    /// <param name="sourceTitle">What was audited when it is not files (a live capture); null for files.</param>
+    public static void Write(TextWriter o, AuditResult r, IReadOnlyList<string> files, string outDir, bool serversGiven, string? sourceTitle = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var st = r.Statistics;
-        o.WriteLine($"TrafficAudit {CommandLine.Version}: {files.Count} capture file(s)");
-        foreach (var f in files) o.WriteLine($"  {f}");
+        if (sourceTitle is not null) o.WriteLine($"TrafficAudit {CommandLine.Version}: {sourceTitle}");
+        else
+        {
+            o.WriteLine($"TrafficAudit {CommandLine.Version}: {files.Count} capture file(s)");
+            foreach (var f in files) o.WriteLine($"  {f}");
+        }
         o.WriteLine(string.Create(inv, $"Packets read: {st.Frames:N0} (IP {st.IpPackets:N0}, non-IP {st.NonIpFrames:N0}, malformed {st.MalformedFrames:N0}, fragments held {st.FragmentsHeld:N0})"));
         if (st.Frames > 0)
             o.WriteLine($"Capture time: {NsTime.Iso(st.FirstNs)} to {NsTime.Iso(st.LastNs)} ({st.Duration.TotalSeconds.ToString("F1", inv)} s)");
         foreach (var e in r.Errors) o.WriteLine($"Incomplete: {e}");
+        WriteCaptureLoss(o, r.Interfaces);
 
         o.WriteLine(serversGiven ? "Imagicle nodes (given):" : "Imagicle nodes (detected):");
         if (r.Nodes.Count == 0) o.WriteLine("  none detected: no host terminates an Imagicle-specific port; use --server IP");
@@ -32,7 +38,25 @@ public static class ConsoleSummary
         WriteVoip(o, r);
         if (r.Anomalies.Count > 0)
             o.WriteLine("Anomalies: " + string.Join(", ", r.Anomalies.OrderByDescending(a => a.Count).Take(8).Select(a => $"{a.Name} {a.Count}")) + (r.Anomalies.Count > 8 ? ", ..." : ""));
-        o.WriteLine($"Written: {Path.Combine(outDir, "flows.csv")} ({r.Flows.Count} flows), rtp_streams.csv ({r.Streams.Count} streams), calls.csv ({r.Calls.Count} calls), anomalies.csv");
+        o.WriteLine($"Written: {Path.Combine(outDir, "flows.csv")} ({r.Flows.Count} flows), rtp_streams.csv ({r.Streams.Count} streams), calls.csv ({r.Calls.Count} calls), sip_options.csv, anomalies.csv");
+    }
+
+    /// <summary>
+    /// Packets the capture itself lost, per interface, as libpcap (live) or a pcapng Interface
+    /// Statistics Block (files) reports them: "Capture drops: lo kernel 0, interface 0". Nothing when
+    /// no interface carries the counters (classic pcap files).
+    /// </summary>
+    public static void WriteCaptureLoss(TextWriter o, IReadOnlyList<Capture.CaptureInterface> interfaces)
+    {
+        var parts = new List<string>();
+        foreach (var i in interfaces)
+        {
+            if (i.OsDropped is null && i.InterfaceDropped is null) continue;
+            string name = i.Name ?? $"interface {i.Index}";
+            parts.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{name} kernel {(i.OsDropped is { } k ? k.ToString("N0", CultureInfo.InvariantCulture) : "?")}, interface {(i.InterfaceDropped is { } d ? d.ToString("N0", CultureInfo.InvariantCulture) : "?")}"));
+        }
+        if (parts.Count > 0) o.WriteLine("Capture drops: " + string.Join("; ", parts));
     }
 
     private static void WriteVoip(TextWriter o, AuditResult r)

@@ -1,5 +1,6 @@
 using System.Text;
 using TrafficAudit.Analyzers;
+using TrafficAudit.Analyzers.Sip;
 using TrafficAudit.Capture;
 using TrafficAudit.Catalogue;
 using TrafficAudit.Classification;
@@ -128,19 +129,33 @@ public sealed class AuditEngine : IDisposable
     public AuditResult Complete(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         _voipStage.Drain();
-        var result = Build(_flows.Complete(), interfaces, errors);
+        var result = Build(_flows.Complete(), _voip.Sip.Complete(Statistics.LastNs), interfaces, errors);
         _voipStage.Dispose();
         return result;
     }
 
-    /// <summary>The result so far, without ending any flow (periodic output while capturing live).</summary>
+    /// <summary>
+    /// The result so far, without ending any flow, SIP transaction or call (periodic output while
+    /// capturing live): processing may go on, and a later <see cref="Complete"/> gives the same
+    /// result as a run that never took a snapshot.
+    /// </summary>
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         _voipStage.Drain();
-        return Build(_flows.Snapshot(), interfaces, errors);
+        return Build(_flows.Snapshot(), _voip.Sip.Snapshot(Statistics.LastNs), interfaces, errors);
     }
 
-    private AuditResult Build(IReadOnlyList<Flow> flows, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    /// <summary>SIP calls seen whose end (BYE, CANCEL, final failure) has not been seen yet; cheap enough for a per-second status line.</summary>
+    public int CallsInProgress
+    {
+        get
+        {
+            _voipStage.Drain(); // the SIP analyzer may be working on another thread
+            return _voip.Sip.CallsInProgress;
+        }
+    }
+
+    private AuditResult Build(IReadOnlyList<Flow> flows, SipAnalysisResult sip, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         var oriented = new List<(Flow Flow, int ClientSide, string By)>(flows.Count);
         foreach (var f in flows) oriented.Add((f, ChooseClientSide(f, out var by), by));
@@ -196,7 +211,6 @@ public sealed class AuditEngine : IDisposable
                 Source = f,
             });
         }
-        var sip = _voip.Sip.Complete(Statistics.LastNs);
         var (streams, calls, voip) = VoipResultBuilder.Build(_voip, sip, records, Statistics.LastNs);
         Anomalies.Merge(_voip.Anomalies);
         return new AuditResult

@@ -369,6 +369,45 @@ public sealed class SipAnalyzer : ISipMessageSink
     /// <summary>Ends the run; the capture end is the last timestamp this analyzer saw.</summary>
     public SipAnalysisResult Complete() => Complete(_lastTs);
 
+    /// <summary>Calls whose INVITE was seen and that have not ended (no BYE, CANCEL or final failure yet).</summary>
+    public int CallsInProgress
+    {
+        get
+        {
+            int n = 0;
+            foreach (var state in _callOrder) if (!state.Call.Ended) n++;
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// The result so far without ending anything (periodic output of a live capture): open
+    /// transactions are reported as they stand but stay open, TCP reassembly keeps its buffers and
+    /// no end-of-run anomaly is counted, so a later <see cref="Complete(long)"/> gives exactly what
+    /// it would have given without this call. Calls without BYE last until <paramref name="captureEndNs"/>
+    /// in this result only: <see cref="Complete(long)"/> sets their end again.
+    /// </summary>
+    public SipAnalysisResult Snapshot(long captureEndNs)
+    {
+        var transactions = new List<SipTransactionStat>(_closed.Count + _transactions.Count);
+        transactions.AddRange(_closed);
+        var pings = new Dictionary<(IpAddress, IpAddress), OptionsAccumulator>(_optionsPings.Count);
+        foreach (var (k, acc) in _optionsPings) pings[k] = acc.Copy();
+        foreach (var t in _transactions.Values)
+        {
+            // The same bookkeeping as Close, on copies.
+            if (t.IsAck) continue;
+            if (t.IsOptions)
+            {
+                ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(pings, (t.RequesterIp, t.ResponderIp), out bool exists);
+                if (!exists) acc = new OptionsAccumulator { FirstNs = t.RequestNs };
+                acc!.Add(t);
+            }
+            if (transactions.Count < _options.MaxTransactionsKept) transactions.Add(t.ToStat());
+        }
+        return BuildResult(captureEndNs, transactions, pings);
+    }
+
     /// <summary>
     /// Ends the run. Calls without BYE last until <paramref name="captureEndNs"/> (the capture's
     /// last frame, from the pipeline). Open transactions are closed as they are.
@@ -379,7 +418,11 @@ public sealed class SipAnalyzer : ISipMessageSink
         _transactions.Clear();
         foreach (var (_, s) in _tcp) if (s.HasPartialMessage) _anomalies.Increment("sip_tcp_incomplete_message");
         _tcp.Clear();
+        return BuildResult(captureEndNs, _closed, _optionsPings);
+    }
 
+    private SipAnalysisResult BuildResult(long captureEndNs, List<SipTransactionStat> transactions, Dictionary<(IpAddress, IpAddress), OptionsAccumulator> optionsPings)
+    {
         var calls = new List<SipCall>(_callOrder.Count);
         foreach (var state in _callOrder)
         {
@@ -388,13 +431,13 @@ public sealed class SipAnalyzer : ISipMessageSink
             FillCodecs(c);
             calls.Add(c);
         }
-        _closed.Sort((a, b) => a.RequestNs != b.RequestNs ? a.RequestNs.CompareTo(b.RequestNs) : a.RequestFrame.CompareTo(b.RequestFrame));
-        var pings = _optionsPings.Select(kv => kv.Value.ToStat(kv.Key.Item1, kv.Key.Item2))
+        transactions.Sort((a, b) => a.RequestNs != b.RequestNs ? a.RequestNs.CompareTo(b.RequestNs) : a.RequestFrame.CompareTo(b.RequestFrame));
+        var pings = optionsPings.Select(kv => kv.Value.ToStat(kv.Key.Item1, kv.Key.Item2))
             .OrderBy(p => p.RequesterIp).ThenBy(p => p.ResponderIp).ToList();
         return new SipAnalysisResult
         {
             Calls = calls,
-            Transactions = _closed,
+            Transactions = transactions,
             OptionsPings = pings,
             RequestCounts = new Dictionary<string, int>(_requestCounts, StringComparer.Ordinal),
             ResponseCounts = new Dictionary<int, int>(_responseCounts),
@@ -466,6 +509,8 @@ public sealed class SipAnalyzer : ISipMessageSink
         public long FirstNs, LastNs;
         public int Count, Answered, LastStatus;
         public double Min = double.MaxValue, Max, Sum;
+
+        public OptionsAccumulator Copy() => (OptionsAccumulator)MemberwiseClone();
 
         public void Add(TxState t)
         {

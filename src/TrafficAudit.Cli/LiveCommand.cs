@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using TrafficAudit.Capture.Live;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Cli;
+
+/// <summary>
+/// `trafficaudit live -i IFACE ...`: audits what an interface captures, through the same engine and
+/// the same post-processing (<see cref="AuditSetup.WriteOutputs"/>) as `audit`. Prints a status line
+/// every second on stderr, rewrites the CSVs every --flush seconds, and writes them in full when the
+/// capture ends (--duration, Ctrl+C, SIGTERM). Optionally keeps the raw frames in pcapng (--write),
+/// as one file or a ring (--ring-size, --ring-files).
+/// </summary>
+public static class LiveCommand
+{
+    private static readonly Dictionary<string, string> ValueOptions = AuditSetup.With(AuditSetup.ValueOptions, new Dictionary<string, string>
+    {
+        ["--interface"] = "--interface", ["-i"] = "--interface",
+        ["--filter"] = "--filter", ["-f"] = "--filter",
+        ["--duration"] = "--duration", ["-d"] = "--duration",
+        ["--flush"] = "--flush",
+        ["--write"] = "--write", ["-w"] = "--write",
+        ["--ring-size"] = "--ring-size",
+        ["--ring-files"] = "--ring-files",
+        ["--snaplen"] = "--snaplen",
+        ["--buffer"] = "--buffer",
+    });
+    private static readonly Dictionary<string, string> FlagOptions = AuditSetup.With(AuditSetup.FlagOptions, new Dictionary<string, string>());
+
+    private const double DefaultFlushSeconds = 10;
+    private const long StatusIntervalMs = 1000;
+
+    /// <summary>Everything the command line asked for, checked before the interface is opened.</summary>
+    internal sealed record Settings(
+        LiveCaptureOptions Capture,
+        TimeSpan? Duration,
+        TimeSpan Flush,
+        PcapNgRingOptions? Write);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        var a = Arguments.Parse(args, ValueOptions, FlagOptions);
+        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}' (live reads an interface: -i IFACE)");
+        var setup = AuditSetup.From(a);
+        var settings = ReadSettings(a);
+
+        LiveFrameSource source;
+        try
+        {
+            source = LiveFrameSource.Open(settings.Capture, cancellationToken);
+        }
+        catch (LiveCaptureException e)
+        {
+            return Fail(e, stderr);
+        }
+
+        using var signals = new StopOnSignals(source);
+        using (source)
+        {
+            return Capture(source, setup, settings, stdout, stderr);
+        }
+    }
+
+    /// <summary>Prints a capture problem as one sentence; configuration mistakes exit 2, an environment that cannot capture 3.</summary>
+    internal static int Fail(LiveCaptureException e, TextWriter stderr)
+    {
+        stderr.WriteLine($"trafficaudit: {e.Message}");
+        return e.Problem is LiveCaptureProblem.BadFilter or LiveCaptureProblem.BadOptions or LiveCaptureProblem.NoSuchInterface
+            ? ExitCodes.Usage
+            : ExitCodes.CaptureUnreadable;
+    }
+
+    internal static Settings ReadSettings(Arguments a)
+    {
+        string iface = a.Value("--interface") ?? throw new UsageException("live needs an interface: -i IFACE (see 'trafficaudit interfaces')");
+        TimeSpan? duration = a.Value("--duration") is { } d ? TimeSpan.FromSeconds(PositiveSeconds("--duration", d)) : null;
+        var flush = TimeSpan.FromSeconds(a.Value("--flush") is { } f ? PositiveSeconds("--flush", f) : DefaultFlushSeconds);
+        int snap = a.Value("--snaplen") is { } s ? Integer("--snaplen", s, LiveCaptureOptions.MinSnapLength, LiveCaptureOptions.MaxSnapLength) : LiveCaptureOptions.DefaultSnapLength;
+        int bufferMb = a.Value("--buffer") is { } b ? Integer("--buffer", b, 1, 2047) : LiveCaptureOptions.DefaultBufferSize >> 20;
+
+        PcapNgRingOptions? write = null;
+        string? ringSize = a.Value("--ring-size"), ringFiles = a.Value("--ring-files");
+        if (a.Value("--write") is { } path)
+        {
+            if (path.Length == 0) throw new UsageException("--write needs a file name");
+            // dumpcap counts its -b filesize in kB of 1000 bytes; --ring-size is in MB of 1,000,000.
+            long sizeBytes = ringSize is null ? 0 : Integer("--ring-size", ringSize, 1, 1_000_000) * 1_000_000L;
+            int files = ringFiles is null ? 0 : Integer("--ring-files", ringFiles, 1, 100_000);
+            if (files > 0 && sizeBytes == 0) throw new UsageException("--ring-files needs --ring-size (a ring switches files by size)");
+            write = new PcapNgRingOptions { Path = path, RingSizeBytes = sizeBytes, RingFiles = files };
+        }
+        else if (ringSize is not null || ringFiles is not null) throw new UsageException("--ring-size and --ring-files go with --write FILE.pcapng");
+
+        var capture = new LiveCaptureOptions
+        {
+            Interface = iface,
+            Filter = a.Value("--filter"),
+            SnapLength = snap,
+            BufferSize = bufferMb << 20,
+        };
+        return new Settings(capture, duration, flush, write);
+    }
+
+    private static double PositiveSeconds(string option, string text)
+    {
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0) || v > 365 * 86400.0)
+            throw new UsageException($"{option} '{text}' is not a number of seconds above 0");
+        return v;
+    }
+
+    private static int Integer(string option, string text, int min, int max)
+    {
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+            throw new UsageException($"{option} '{text}' is not a whole number in {min}..{max}");
+        return v;
+    }
+
+    private static int Capture(LiveFrameSource source, AuditSetup setup, Settings settings, TextWriter stdout, TextWriter stderr)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string[] inputs = [source.InterfaceName];
+        string title = $"live capture on {source.InterfaceName}" + (source.Filter is null ? "" : $" (filter \"{source.Filter}\")");
+        foreach (var w in source.Warnings) stderr.WriteLine($"trafficaudit: warning: libpcap setting not applied: {w}");
+
+        PcapNgRingWriter? writer = null;
+        int writerInterface = 0;
+        if (settings.Write is { } wo)
+        {
+            try
+            {
+                string? dir = Path.GetDirectoryName(Path.GetFullPath(wo.Path));
+                if (dir is not null) Directory.CreateDirectory(dir);
+                writer = new PcapNgRingWriter(wo);
+                writerInterface = writer.AddInterface(source.LinkType, source.Options.SnapLength, source.InterfaceName);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                stderr.WriteLine($"trafficaudit: cannot write {wo.Path}: {e.Message}");
+                return ExitCodes.Usage;
+            }
+        }
+
+        var engine = setup.CreateEngine();
+        // The folder is checked (and the CSVs exist, empty) before the first packet.
+        if (!setup.WriteOutputs(engine.Snapshot(source.Interfaces, source.Errors), inputs, final: false, stdout, stderr))
+        {
+            writer?.Dispose();
+            return ExitCodes.Usage;
+        }
+        string flushText = settings.Flush.TotalSeconds.ToString("0.###", inv);
+        string durationText = settings.Duration is { } dd ? ", for " + dd.TotalSeconds.ToString("0.###", inv) + " s" : "";
+        string writeText = writer is not null ? ", packets to " + settings.Write!.Path : "";
+        stderr.WriteLine($"trafficaudit: {title}: writing {setup.OutDir} every {flushText} s{durationText}{writeText}; Ctrl+C to stop");
+
+        var status = new StatusLine(stderr, engine, source, setup.Quiet);
+        long startMs = Environment.TickCount64;
+        long endMs = settings.Duration is { } du ? startMs + (long)du.TotalMilliseconds : long.MaxValue;
+        long flushMs = (long)settings.Flush.TotalMilliseconds;
+        long nextFlush = startMs + flushMs;
+        long nextStatus = startMs + StatusIntervalMs;
+        while (true)
+        {
+            if (source.TryMoveNext(out bool timedOut))
+            {
+                engine.Process(in source.Header, source.Data);
+                if (writer is not null) writer = WriteFrame(writer, writerInterface, source, stderr);
+            }
+            else if (!timedOut) break;
+
+            // A coarse monotonic clock read (a few ns): cheap enough for every frame, so the status
+            // line keeps its second under a trickle of packets as well as under a flood.
+            long now = Environment.TickCount64;
+            if (now < nextStatus && now < nextFlush && now < endMs) continue;
+            if (now >= endMs) { source.Stop(); continue; }
+            if (now >= nextStatus)
+            {
+                status.Write(now);
+                nextStatus = now + StatusIntervalMs - (now - nextStatus) % StatusIntervalMs;
+            }
+            if (now >= nextFlush)
+            {
+                source.RefreshStatistics();
+                setup.WriteOutputs(engine.Snapshot(source.Interfaces, source.Errors), inputs, final: false, stdout, stderr);
+                if (writer is not null)
+                {
+                    writer.SetStatistics(writerInterface, source.Interfaces[0]);
+                    writer = FlushWriter(writer, stderr);
+                }
+                nextFlush = Environment.TickCount64 + flushMs;
+            }
+        }
+
+        // The end: every frame seen goes into the final CSVs, whatever stopped the capture.
+        source.RefreshStatistics();
+        status.Write(Environment.TickCount64);
+        IReadOnlyList<string> written = [];
+        if (writer is not null)
+        {
+            writer.SetStatistics(writerInterface, source.Interfaces[0]);
+            try
+            {
+                writer.Dispose();
+                written = writer.Files;
+            }
+            catch (IOException e)
+            {
+                stderr.WriteLine($"trafficaudit: warning: writing {settings.Write!.Path} failed: {e.Message}");
+            }
+        }
+        foreach (var err in source.Errors)
+            stderr.WriteLine($"trafficaudit: warning: {err.Message}; the frames before it were audited");
+        var result = engine.Complete(source.Interfaces, source.Errors);
+        if (!setup.WriteOutputs(result, inputs, final: true, stdout, stderr, title)) return ExitCodes.Usage;
+        if (!setup.Quiet)
+        {
+            stdout.WriteLine(string.Create(inv,
+                $"Capture: {source.FramesCaptured:N0} frames audited, {source.ReceivedPackets:N0} received by the filter, {source.DroppedPackets:N0} dropped by the kernel, {source.InterfaceDroppedPackets:N0} by the interface"));
+            if (written.Count > 0) stdout.WriteLine("Packets written: " + string.Join(", ", written));
+        }
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Writes one frame; a disk error stops the packet file (with a warning), never the audit.</summary>
+    private static PcapNgRingWriter? WriteFrame(PcapNgRingWriter writer, int id, LiveFrameSource source, TextWriter stderr)
+    {
+        try
+        {
+            writer.WritePacket(id, in source.Header, source.Data);
+            return writer;
+        }
+        catch (IOException e)
+        {
+            return Abandon(writer, stderr, e);
+        }
+    }
+
+    private static PcapNgRingWriter? FlushWriter(PcapNgRingWriter writer, TextWriter stderr)
+    {
+        try
+        {
+            writer.Flush();
+            return writer;
+        }
+        catch (IOException e)
+        {
+            return Abandon(writer, stderr, e);
+        }
+    }
+
+    private static PcapNgRingWriter? Abandon(PcapNgRingWriter writer, TextWriter stderr, IOException e)
+    {
+        stderr.WriteLine($"trafficaudit: warning: packet file stopped after {writer.PacketsWritten:N0} packets: {e.Message}; the audit goes on");
+        try { writer.Dispose(); } catch (IOException) { }
+        return null;
+    }
+
+    /// <summary>
+    /// The per-second status on stderr:
+    /// "live lo 14:03:07  1,204 pkt/s  12,000 packets  35 flows  2 calls in progress  drops 0 (kernel 0, interface 0)".
+    /// </summary>
+    private sealed class StatusLine(TextWriter stderr, AuditEngine engine, LiveFrameSource source, bool quiet)
+    {
+        private long _lastMs = Environment.TickCount64;
+        private long _lastFrames;
+
+        public void Write(long nowMs)
+        {
+            long frames = engine.Statistics.Frames;
+            double seconds = Math.Max(1, nowMs - _lastMs) / 1000.0;
+            double rate = (frames - _lastFrames) / seconds;
+            _lastMs = nowMs;
+            _lastFrames = frames;
+            if (quiet) return;
+            ulong drops = source.DroppedPackets + source.InterfaceDroppedPackets;
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"live {source.InterfaceName} {DateTime.Now:HH:mm:ss}  {rate,9:N0} pkt/s  {frames:N0} packets  {engine.Flows.TotalFlows:N0} flows  {engine.CallsInProgress:N0} calls in progress  drops {drops:N0} (kernel {source.DroppedPackets:N0}, interface {source.InterfaceDroppedPackets:N0})"));
+        }
+    }
+
+    /// <summary>Ctrl+C (SIGINT) and SIGTERM end the capture cleanly; a second signal ends the process as usual.</summary>
+    private sealed class StopOnSignals : IDisposable
+    {
+        private readonly List<PosixSignalRegistration> _registrations = new();
+        private int _signals;
+
+        public StopOnSignals(LiveFrameSource source)
+        {
+            foreach (var signal in (PosixSignal[])[PosixSignal.SIGINT, PosixSignal.SIGTERM])
+            {
+                try
+                {
+                    _registrations.Add(PosixSignalRegistration.Create(signal, ctx =>
+                    {
+                        if (Interlocked.Increment(ref _signals) > 1) return;   // the second one is not cancelled
+                        ctx.Cancel = true;
+                        source.Stop();
+                    }));
+                }
+                catch (PlatformNotSupportedException) { }
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var r in _registrations) r.Dispose();
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using TrafficAudit.Capture;
+using TrafficAudit.Catalogue;
+using TrafficAudit.Outputs;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Tests.Pipeline;
+
+/// <summary>
+/// A live capture flushes <see cref="AuditEngine.Snapshot"/> results while frames keep coming; the
+/// final <see cref="AuditEngine.Complete"/> must not depend on how many snapshots were taken.
+/// </summary>
+[TestClass]
+public sealed class AuditEngineSnapshotTests
+{
+    /// <summary>Audits <paramref name="path"/>, taking a snapshot every <paramref name="every"/> frames (0 = never), and writes the CSVs to a new folder.</summary>
+    private static (string Dir, int Snapshots, int MaxCallsSeenInSnapshot) AuditWithSnapshots(string path, int every)
+    {
+        var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
+        using var source = CaptureFile.Open(path, 0, engine.Anomalies);
+        int snapshots = 0, maxCalls = 0;
+        while (source.MoveNext())
+        {
+            engine.Process(source.Header, source.Data);
+            if (every > 0 && engine.Statistics.Frames % every == 0)
+            {
+                var partial = engine.Snapshot(source.Interfaces, source.Errors);
+                snapshots++;
+                maxCalls = Math.Max(maxCalls, partial.Calls.Count);
+                Assert.AreEqual(partial.Calls.Count(c => !c.Sip.Ended), engine.CallsInProgress, "calls in progress agree with the snapshot");
+            }
+        }
+        var result = engine.Complete(source.Interfaces, source.Errors);
+        string dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        AuditCsvWriter.WriteAll(dir, result, [path]);
+        return (dir, snapshots, maxCalls);
+    }
+
+    private static void AssertSameOutputs(string path, int every)
+    {
+        var (plain, _, _) = AuditWithSnapshots(path, 0);
+        var (flushed, snapshots, maxCalls) = AuditWithSnapshots(path, every);
+        Assert.IsTrue(snapshots > 3, "snapshots taken");
+        foreach (var csv in (string[])["flows.csv", "calls.csv", "rtp_streams.csv", "anomalies.csv"])
+        {
+            var expected = File.ReadAllLines(Path.Combine(plain, csv));
+            var actual = File.ReadAllLines(Path.Combine(flushed, csv));
+            CollectionAssert.AreEqual(expected, actual, $"{csv} after {snapshots} snapshots (every {every} frames)");
+        }
+        Assert.IsTrue(maxCalls > 0, "the snapshots saw calls while they were going on");
+        Directory.Delete(plain, true);
+        Directory.Delete(flushed, true);
+    }
+
+    [TestMethod]
+    public void Snapshot_EveryFewFramesOfSiteCapture_FinalResultUnchanged()
+        => AssertSameOutputs(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"), 37);
+
+    [TestMethod]
+    public void Snapshot_DuringSipOverTcp_FinalResultUnchanged()
+        => AssertSameOutputs(TestPaths.PublicCapture("heplify/sip_ipv4_tcp.pcap"), 3);
+
+    [TestMethod]
+    public void Snapshot_DuringSipCallSwitchingToT38_FinalResultUnchanged()
+        => AssertSameOutputs(TestPaths.PublicCapture("wireshark-wiki/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap"), 101);
+}
