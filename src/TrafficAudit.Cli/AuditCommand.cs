@@ -4,6 +4,7 @@ using TrafficAudit.Capture;
 using TrafficAudit.Decode;
 using TrafficAudit.Outputs;
 using TrafficAudit.Pipeline;
+using TrafficAudit.Policy;
 
 namespace TrafficAudit.Cli;
 
@@ -15,6 +16,8 @@ public static class AuditCommand
         ["--out"] = "--out", ["-o"] = "--out",
         ["--server"] = "--server", ["-s"] = "--server",
         ["--catalogue"] = "--catalogue", ["--catalog"] = "--catalogue",
+        ["--profile"] = "--profile", ["-p"] = "--profile",
+        ["--fail-on"] = "--fail-on",
     };
     private static readonly Dictionary<string, string> FlagOptions = new() { ["--quiet"] = "--quiet", ["-q"] = "--quiet", ["--stats"] = "--stats" };
 
@@ -33,6 +36,24 @@ public static class AuditCommand
             servers.Add(ip);
         }
         var catalogue = CatalogueCommand.LoadCatalogue(a.Value("--catalogue"));
+        FindingSeverity? failOn = ParseFailOn(a.Value("--fail-on") ?? "error");
+        DeploymentProfile? profile = null;
+        if (a.Value("--profile") is { } profilePath)
+        {
+            try
+            {
+                profile = ProfileLoader.LoadFile(profilePath);
+            }
+            catch (ProfileException e)
+            {
+                throw new UsageException("bad profile: " + e.Message);
+            }
+            if (profile.Nodes.Count > 0)
+            {
+                if (servers.Count > 0) throw new UsageException("the nodes are given twice: use --server or the profile's \"nodes\", not both");
+                servers.AddRange(profile.Nodes);
+            }
+        }
         bool quiet = a.Flag("--quiet");
 
         using var loggerFactory = LoggerFactory.Create(b => b
@@ -82,16 +103,23 @@ public static class AuditCommand
         foreach (var err in source.Errors)
             log.LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
         var result = engine.Complete(source.Interfaces, source.Errors);
+        // 5. Policy: once, on the finished result (mechanism above, policy here).
+        var verdict = Verdict.Evaluate(result, catalogue, profile);
         try
         {
             AuditCsvWriter.WriteAll(outDir, result, files);
+            AuditCsvWriter.WriteVerdict(outDir, verdict);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"trafficaudit: cannot write to {outDir}: {e.Message}");
             return ExitCodes.Usage;
         }
-        if (!quiet) ConsoleSummary.Write(stdout, result, files, outDir, servers.Count > 0);
+        if (!quiet)
+        {
+            ConsoleSummary.Write(stdout, result, files, outDir, servers.Count > 0);
+            ConsoleVerdict.Write(stdout, verdict, outDir);
+        }
         if (a.Flag("--stats"))
         {
             // Measurement for tools/bench.sh: the read/decode/flow loop alone, and the whole process.
@@ -102,8 +130,18 @@ public static class AuditCommand
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
                 $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={result.Flows.Count}"));
         }
-        return ExitCodes.Ok;
+        return verdict.FailsAt(failOn) ? ExitCodes.Findings : ExitCodes.Ok;
     }
+
+    /// <summary>--fail-on error|warning|info|never: the lowest severity that makes the exit code 1.</summary>
+    private static FindingSeverity? ParseFailOn(string text) => text switch
+    {
+        "error" => FindingSeverity.Error,
+        "warning" => FindingSeverity.Warning,
+        "info" => FindingSeverity.Info,
+        "never" or "none" => null,
+        _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never"),
+    };
 
     /// <summary>Progress on stderr, only once reading has taken more than two seconds.</summary>
     private sealed class ProgressReporter(TextWriter stderr, IReadOnlyList<string> files)
