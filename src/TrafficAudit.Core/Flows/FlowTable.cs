@@ -56,7 +56,7 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
         Flow flow = slot!;
         side = flow.Side(srcIsA);
 
-        if (p.IpId != 0 && flow.Packets[side] != 0) TrackDuplicate(flow, in p, timestampNs, side);
+        if (p.IpId != 0) TrackDuplicate(flow, in p, timestampNs, side);
         if (flow.Packets[side]++ == 0) flow.FirstNs[side] = timestampNs;
         flow.Bytes[side] += p.IpLength;
         flow.LastNs[side] = timestampNs;
@@ -98,7 +98,7 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
     private static void TrackDuplicate(Flow f, in DecodedPacket p, long ts, int side)
     {
         ulong identity = (ulong)p.IpId << 48 | (ulong)p.IpChecksum << 32 | (uint)p.IpLength;
-        if (identity == f.LastIpIdentity[side] && ts - f.LastNs[side] <= DuplicateWindowNs) f.DuplicatePackets++;
+        if (identity == f.LastIpIdentity[side] && f.Packets[side] != 0 && ts - f.LastNs[side] <= DuplicateWindowNs) f.DuplicatePackets++;
         f.LastIpIdentity[side] = identity;
     }
 

@@ -163,7 +163,7 @@ public static class FindingRules
             if (s.RtcpRttMs <= 0 || !(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp))) continue;
             double ms = Math.Max(s.RtcpRttMs, s.RtcpRttMaxMs);
             if (ms <= 80) continue;
-            yield return StreamFinding(FindingKinds.OverLatency, s) with
+            yield return StreamFinding(ctx, FindingKinds.OverLatency, s) with
             {
                 Measured = Math.Round(ms, 3), Threshold = 80, Unit = "ms",
                 Method = "RTCP LSR/DLSR (RFC 3550 6.4.1)",
@@ -245,7 +245,7 @@ public static class FindingRules
         foreach (var s in ctx.Result.Streams)
         {
             if (!(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) || s.MaxJitterMs <= limit) continue;
-            yield return StreamFinding(FindingKinds.HighJitter, s) with
+            yield return StreamFinding(ctx, FindingKinds.HighJitter, s) with
             {
                 Measured = Math.Round(s.MaxJitterMs, 3), Threshold = limit, Unit = "ms",
                 Method = "RTP interarrival jitter at the capture point (RFC 3550 A.8), maximum",
@@ -261,7 +261,7 @@ public static class FindingRules
         foreach (var s in ctx.Result.Streams)
         {
             if (!(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) || Math.Round(s.LostPct, 2) <= limit) continue;
-            yield return StreamFinding(FindingKinds.PacketLoss, s) with
+            yield return StreamFinding(ctx, FindingKinds.PacketLoss, s) with
             {
                 Measured = Math.Round(s.LostPct, 2), Threshold = limit, Unit = "%",
                 Method = "RTP sequence numbers expected minus received",
@@ -439,6 +439,20 @@ public static class FindingRules
         Rule = "rtp-t38-calling-platform",
         Message = "",
     };
+
+    private static Finding StreamFinding(PolicyContext ctx, string kind, RtpStreamRecord s)
+    {
+        var flow = ctx.Result.Flows.FirstOrDefault(f => f.Transport == IpProtocol.Udp
+            && ((f.ClientIp == s.SrcIp && f.ClientPort == s.SrcPort && f.ServerIp == s.DstIp && f.ServerPort == s.DstPort)
+             || (f.ServerIp == s.SrcIp && f.ServerPort == s.SrcPort && f.ClientIp == s.DstIp && f.ClientPort == s.DstPort)));
+        return StreamFinding(kind, s) with
+        {
+            Service = flow?.Service ?? "rtp",
+            Applications = flow?.Applications ?? "",
+            Rule = flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
+            FlowIds = flow is null ? [] : [flow.FlowId],
+        };
+    }
 
     private static Finding StreamFinding(string kind, RtpStreamRecord s) => new()
     {
