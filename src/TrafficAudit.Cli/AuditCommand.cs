@@ -72,7 +72,9 @@ public static class AuditCommand
         foreach (var err in source.Errors)
             log.LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
         var result = engine.Complete(source.Interfaces, source.Errors);
-        if (!setup.WriteOutputs(result, files, final: true, stdout, stderr)) return ExitCodes.Usage;
+        // 5. Policy and outputs: once, on the finished result (mechanism above, policy here).
+        var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr);
+        if (verdict is null) return ExitCodes.Usage;
         if (a.Flag("--stats"))
         {
             // Measurement for tools/bench.sh: the read/decode/flow loop alone, and the whole process.
@@ -83,7 +85,7 @@ public static class AuditCommand
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
                 $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={result.Flows.Count}"));
         }
-        return ExitCodes.Ok;
+        return verdict.FailsAt(setup.FailOn) ? ExitCodes.Findings : ExitCodes.Ok;
     }
 
     /// <summary>Progress on stderr, only once reading has taken more than two seconds.</summary>

@@ -2,12 +2,14 @@ using TrafficAudit.Catalogue;
 using TrafficAudit.Decode;
 using TrafficAudit.Outputs;
 using TrafficAudit.Pipeline;
+using TrafficAudit.Policy;
 
 namespace TrafficAudit.Cli;
 
 /// <summary>
 /// What `audit` and `live` share: the options that shape the audit (--out, --server, --catalogue,
-/// --quiet), the engine built from them, and the post-processing of a result (<see cref="WriteOutputs"/>).
+/// --profile, --fail-on, --quiet), the engine built from them, and the post-processing of a result
+/// (<see cref="WriteOutputs"/>: policy, CSVs, console).
 /// One engine, two sources: a command only adds how frames are read.
 /// </summary>
 public sealed class AuditSetup
@@ -18,6 +20,8 @@ public sealed class AuditSetup
         ["--out"] = "--out", ["-o"] = "--out",
         ["--server"] = "--server", ["-s"] = "--server",
         ["--catalogue"] = "--catalogue", ["--catalog"] = "--catalogue",
+        ["--profile"] = "--profile", ["-p"] = "--profile",
+        ["--fail-on"] = "--fail-on",
     };
 
     /// <summary>Flags common to every auditing command.</summary>
@@ -26,13 +30,19 @@ public sealed class AuditSetup
         ["--quiet"] = "--quiet", ["-q"] = "--quiet",
     };
 
-    private AuditSetup(string outDir, IReadOnlyList<IpAddress> servers, PortCatalogue catalogue, bool quiet)
+    private AuditSetup(string outDir, IReadOnlyList<IpAddress> servers, PortCatalogue catalogue, bool quiet, DeploymentProfile? profile, FindingSeverity? failOn)
     {
         OutDir = outDir;
         Servers = servers;
         Catalogue = catalogue;
         Quiet = quiet;
+        Profile = profile;
+        FailOn = failOn;
     }
+
+    public DeploymentProfile? Profile { get; }
+    /// <summary>Lowest severity that makes the exit code 1; null: never.</summary>
+    public FindingSeverity? FailOn { get; }
 
     public string OutDir { get; }
     public IReadOnlyList<IpAddress> Servers { get; }
@@ -58,30 +68,65 @@ public sealed class AuditSetup
             servers.Add(ip);
         }
         var catalogue = CatalogueCommand.LoadCatalogue(a.Value("--catalogue"));
-        return new AuditSetup(outDir, servers, catalogue, a.Flag("--quiet"));
+        FindingSeverity? failOn = ParseFailOn(a.Value("--fail-on") ?? "error");
+        DeploymentProfile? profile = null;
+        if (a.Value("--profile") is { } profilePath)
+        {
+            try
+            {
+                profile = ProfileLoader.LoadFile(profilePath);
+            }
+            catch (ProfileException e)
+            {
+                throw new UsageException("bad profile: " + e.Message);
+            }
+            if (profile.Nodes.Count > 0)
+            {
+                if (servers.Count > 0) throw new UsageException("the nodes are given twice: use --server or the profile's \"nodes\", not both");
+                servers.AddRange(profile.Nodes);
+            }
+        }
+        return new AuditSetup(outDir, servers, catalogue, a.Flag("--quiet"), profile, failOn);
     }
+
+    /// <summary>--fail-on error|warning|info|never: the lowest severity that makes the exit code 1.</summary>
+    private static FindingSeverity? ParseFailOn(string text) => text switch
+    {
+        "error" => FindingSeverity.Error,
+        "warning" => FindingSeverity.Warning,
+        "info" => FindingSeverity.Info,
+        "never" or "none" => null,
+        _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never"),
+    };
 
     public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions { Servers = Servers.ToList() });
 
     /// <summary>
     /// The post-processing of a result, the same for a file audit and for a live capture (each
-    /// periodic flush and the final one): the CSV files (each replaced atomically) and, when
-    /// <paramref name="final"/> and not --quiet, the console summary. Findings plug in here, for both.
-    /// Returns false, with the reason on <paramref name="stderr"/>, when the folder cannot be written.
+    /// periodic flush and the final one): the policy verdict (findings, expected-flow matrix), the
+    /// CSV files (each replaced atomically) and, when <paramref name="final"/> and not --quiet, the
+    /// console summary and verdict. Returns null, with the reason on <paramref name="stderr"/>, when
+    /// the folder cannot be written.
     /// </summary>
     /// <param name="inputs">The capture files, or the live interface's label: anomalies.csv names them.</param>
-    public bool WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null)
+    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null)
     {
+        var verdict = Verdict.Evaluate(result, Catalogue, Profile);
         try
         {
             AuditCsvWriter.WriteAll(OutDir, result, inputs);
+            AuditCsvWriter.WriteVerdict(OutDir, verdict);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"trafficaudit: cannot write to {OutDir}: {e.Message}");
-            return false;
+            return null;
         }
-        if (final && !Quiet) ConsoleSummary.Write(stdout, result, inputs, OutDir, Servers.Count > 0, sourceTitle);
-        return true;
+        if (final && !Quiet)
+        {
+            ConsoleSummary.Write(stdout, result, inputs, OutDir, Servers.Count > 0, sourceTitle);
+            ConsoleVerdict.Write(stdout, verdict, OutDir);
+        }
+        return verdict;
     }
 }

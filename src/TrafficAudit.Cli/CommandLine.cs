@@ -12,22 +12,30 @@ public static class CommandLine
         trafficaudit - audit packet captures of Imagicle UC Suite sites against the vendor's port table
 
         Usage:
-          trafficaudit audit FILE... [--out DIR] [--server IP]... [--catalogue FILE] [--quiet]
+          trafficaudit audit FILE... [--out DIR] [--profile FILE] [--fail-on LEVEL]
+                                     [--server IP]... [--catalogue FILE] [--quiet]
               Reads pcap, pcapng or gzip-compressed capture files ('-' reads standard input),
-              merged by timestamp, and writes DIR/flows.csv and DIR/anomalies.csv
-              (DIR defaults to ./trafficaudit-out).
+              merged by timestamp, and writes DIR/flows.csv, rtp_streams.csv, calls.csv,
+              sip_options.csv, anomalies.csv, findings.csv and expected_flows.csv
+              (DIR defaults to ./trafficaudit-out); prints a verdict.
+              --profile FILE   the deployment profile (JSON: nodes, applications, peers by role,
+                               allow entries, thresholds; see the README); its "nodes" replace
+                               --server. Without it only what needs no expectations is checked
+              --fail-on LEVEL  error (default), warning, info or never: exit 1 when a finding
+                               is at or above LEVEL
               --server IP      an Imagicle node (repeat for an HA cluster); without it the nodes
                                are detected from who terminates Imagicle-specific ports
               --catalogue FILE replaces the built-in port catalogue (JSON, as printed by
                                'trafficaudit catalogue --json')
-              --quiet          no console summary
+              --quiet          no console summary or verdict
           trafficaudit live -i IFACE [-f "BPF FILTER"] [--duration SECONDS] [--flush SECONDS]
-                            [--out DIR] [--server IP]... [--catalogue FILE] [--quiet]
+                            [--out DIR] [--profile FILE] [--fail-on LEVEL]
+                            [--server IP]... [--catalogue FILE] [--quiet]
                             [--write FILE.pcapng [--ring-size MB] [--ring-files N]]
                             [--snaplen BYTES] [--buffer MB]
               Captures on IFACE (promiscuous, through libpcap) and audits it with the same engine as
-              'audit'. Prints a status line every second on stderr (packets/s, flows, calls in
-              progress, kernel and interface drops); rewrites the CSVs in DIR atomically every
+              'audit' (findings and verdict too). Prints a status line every second on stderr
+              (packets/s, flows, calls in progress, findings, kernel and interface drops); rewrites the CSVs in DIR atomically every
               --flush seconds (default 10) and in full when the capture ends: after --duration,
               on Ctrl+C or SIGTERM. Needs root, or CAP_NET_RAW and CAP_NET_ADMIN.
               -f FILTER        capture filter in tcpdump syntax, e.g. "udp or tcp port 5061"
@@ -43,9 +51,9 @@ public static class CommandLine
           trafficaudit --version | --help
 
         Exit codes:
-          0  the audit ran
-          1  reserved: findings at or above the failure level
-          2  usage or configuration error (nothing was read)
+          0  the audit ran and no finding is at or above --fail-on
+          1  a finding is at or above --fail-on (default: error)
+          2  usage or configuration error, bad profile or catalogue (nothing was read)
           3  a capture could not be read (not a capture file, missing, unreadable), or live
              capture is not possible here (libpcap missing, no privilege, interface down)
         """;

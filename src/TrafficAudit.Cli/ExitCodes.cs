@@ -4,7 +4,7 @@ namespace TrafficAudit.Cli;
 public static class ExitCodes
 {
     public const int Ok = 0;
-    /// <summary>Reserved: a finding at or above the failure level (comes with the findings).</summary>
+    /// <summary>A finding at or above the --fail-on level (default error).</summary>
     public const int Findings = 1;
     public const int Usage = 2;
     public const int CaptureUnreadable = 3;

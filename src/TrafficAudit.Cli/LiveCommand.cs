@@ -144,7 +144,7 @@ public static class LiveCommand
 
         var engine = setup.CreateEngine();
         // The folder is checked (and the CSVs exist, empty) before the first packet.
-        if (!setup.WriteOutputs(engine.Snapshot(source.Interfaces, source.Errors), inputs, final: false, stdout, stderr))
+        if (setup.WriteOutputs(engine.Snapshot(source.Interfaces, source.Errors), inputs, final: false, stdout, stderr) is null)
         {
             writer?.Dispose();
             return ExitCodes.Usage;
@@ -182,7 +182,8 @@ public static class LiveCommand
             if (now >= nextFlush)
             {
                 source.RefreshStatistics();
-                setup.WriteOutputs(engine.Snapshot(source.Interfaces, source.Errors), inputs, final: false, stdout, stderr);
+                if (setup.WriteOutputs(engine.Snapshot(source.Interfaces, source.Errors), inputs, final: false, stdout, stderr) is { } v)
+                    status.Findings = v.Findings.Count;
                 if (writer is not null)
                 {
                     writer.SetStatistics(writerInterface, source.Interfaces[0]);
@@ -212,14 +213,15 @@ public static class LiveCommand
         foreach (var err in source.Errors)
             stderr.WriteLine($"trafficaudit: warning: {err.Message}; the frames before it were audited");
         var result = engine.Complete(source.Interfaces, source.Errors);
-        if (!setup.WriteOutputs(result, inputs, final: true, stdout, stderr, title)) return ExitCodes.Usage;
+        var verdict = setup.WriteOutputs(result, inputs, final: true, stdout, stderr, title);
+        if (verdict is null) return ExitCodes.Usage;
         if (!setup.Quiet)
         {
             stdout.WriteLine(string.Create(inv,
                 $"Capture: {source.FramesCaptured:N0} frames audited, {source.ReceivedPackets:N0} received by the filter, {source.DroppedPackets:N0} dropped by the kernel, {source.InterfaceDroppedPackets:N0} by the interface"));
             if (written.Count > 0) stdout.WriteLine("Packets written: " + string.Join(", ", written));
         }
-        return ExitCodes.Ok;
+        return verdict.FailsAt(setup.FailOn) ? ExitCodes.Findings : ExitCodes.Ok;
     }
 
     /// <summary>Writes one frame; a disk error stops the packet file (with a warning), never the audit.</summary>
@@ -265,6 +267,9 @@ public static class LiveCommand
         private long _lastMs = Environment.TickCount64;
         private long _lastFrames;
 
+        /// <summary>Findings at the last flush (the policy runs at each flush, not every second).</summary>
+        public int Findings { get; set; }
+
         public void Write(long nowMs)
         {
             long frames = engine.Statistics.Frames;
@@ -275,7 +280,7 @@ public static class LiveCommand
             if (quiet) return;
             ulong drops = source.DroppedPackets + source.InterfaceDroppedPackets;
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"live {source.InterfaceName} {DateTime.Now:HH:mm:ss}  {rate,9:N0} pkt/s  {frames:N0} packets  {engine.Flows.TotalFlows:N0} flows  {engine.CallsInProgress:N0} calls in progress  drops {drops:N0} (kernel {source.DroppedPackets:N0}, interface {source.InterfaceDroppedPackets:N0})"));
+                $"live {source.InterfaceName} {DateTime.Now:HH:mm:ss}  {rate,9:N0} pkt/s  {frames:N0} packets  {engine.Flows.TotalFlows:N0} flows  {engine.CallsInProgress:N0} calls in progress  {Findings:N0} findings  drops {drops:N0} (kernel {source.DroppedPackets:N0}, interface {source.InterfaceDroppedPackets:N0})"));
         }
     }
 

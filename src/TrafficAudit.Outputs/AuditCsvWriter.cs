@@ -37,6 +37,16 @@ public static class AuditCsvWriter
         }));
     }
 
+    /// <summary>Writes findings.csv, and expected_flows.csv when the verdict has a matrix (a profile was given; else an old one is removed).</summary>
+    public static void WriteVerdict(string outDir, TrafficAudit.Policy.Verdict verdict)
+    {
+        Directory.CreateDirectory(outDir);
+        WriteAtomically(Path.Combine(outDir, "findings.csv"), verdict.Findings.Select(FindingRow.From));
+        string matrix = Path.Combine(outDir, "expected_flows.csv");
+        if (verdict.Expected is { } rows) WriteAtomically(matrix, rows.Select(ExpectedFlowRow.From));
+        else if (File.Exists(matrix)) File.Delete(matrix);
+    }
+
     /// <summary>Writes records of a [CsvRecord] type to <paramref name="path"/> through a temporary file and a rename.</summary>
     public static void WriteAtomically<T>(string path, IEnumerable<T> rows)
     {

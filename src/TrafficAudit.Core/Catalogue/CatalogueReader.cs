@@ -15,15 +15,14 @@ namespace TrafficAudit.Catalogue;
 internal sealed class CatalogueReader(byte[] json, string file)
 {
     private static readonly JsonReaderOptions Options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = false };
-    private readonly byte[] _json = json;
+    private readonly JsonTextPositions _positions = new(json);
     private readonly string _file = file;
     private int _bomLength;
 
     public PortCatalogue Read()
     {
-        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
-        _bomLength = _json.AsSpan().StartsWith(bom) ? 3 : 0;
-        var r = new Utf8JsonReader(_json.AsSpan(_bomLength), Options);
+        _bomLength = _positions.BomLength;
+        var r = new Utf8JsonReader(_positions.Text, Options);
         if (!Next(ref r)) throw Error(_bomLength, "the catalogue is empty");
         if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "expected a JSON object at the top level");
         long rootStart = r.TokenStartIndex;
@@ -341,21 +340,14 @@ internal sealed class CatalogueReader(byte[] json, string file)
         }
         catch (JsonException ex)
         {
-            var (line, col) = FromLineAndByte(ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0);
-            throw new CatalogueException(_file, line, col, "malformed JSON: " + StripPosition(ex.Message), ex);
+            var (line, col) = _positions.FromLineAndByte(ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0);
+            throw new CatalogueException(_file, line, col, "malformed JSON: " + JsonTextPositions.StripPosition(ex.Message), ex);
         }
     }
 
     private void Expect(ref Utf8JsonReader r)
     {
-        if (!Next(ref r)) throw Error(_json.Length, "unexpected end of the catalogue");
-    }
-
-    /// <summary>The reader's messages end with "LineNumber: n | BytePositionInLine: m."; we give our own 1-based position.</summary>
-    private static string StripPosition(string message)
-    {
-        int i = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        return i > 0 ? message[..i].TrimEnd() : message;
+        if (!Next(ref r)) throw Error(_positions.Length, "unexpected end of the catalogue");
     }
 
     private CatalogueException Error(ref Utf8JsonReader r, string problem) => Error(_bomLength + r.TokenStartIndex, problem);
@@ -363,40 +355,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
     /// <summary>An error at byte offset <paramref name="offset"/> of the file.</summary>
     private CatalogueException Error(long offset, string problem)
     {
-        var (line, col) = FromOffset(offset);
+        var (line, col) = _positions.FromOffset(offset);
         return new CatalogueException(_file, line, col, problem);
-    }
-
-    private (int Line, int Column) FromOffset(long offset)
-    {
-        offset = Math.Clamp(offset, 0, _json.Length);
-        int line = 1;
-        int lineStart = _bomLength;
-        for (int i = _bomLength; i < offset; i++)
-            if (_json[i] == (byte)'\n') { line++; lineStart = i + 1; }
-        return (line, 1 + CodePoints(lineStart, (int)offset));
-    }
-
-    /// <summary>From the reader's 0-based line and byte-in-line (counted after any BOM) to 1-based line and character column.</summary>
-    private (int Line, int Column) FromLineAndByte(long line0, long byteInLine)
-    {
-        int lineStart = _bomLength;
-        for (long l = 0; l < line0; l++)
-        {
-            int nl = Array.IndexOf(_json, (byte)'\n', lineStart);
-            if (nl < 0) break;
-            lineStart = nl + 1;
-        }
-        int end = (int)Math.Min(_json.Length, lineStart + byteInLine);
-        int column = 1 + CodePoints(lineStart, end);
-        return ((int)line0 + 1, column);
-    }
-
-    /// <summary>Characters (UTF-8 code points: bytes that are not 10xxxxxx continuations) in [from, to).</summary>
-    private int CodePoints(int from, int to)
-    {
-        int n = 0;
-        for (int i = from; i < to; i++) if ((_json[i] & 0xC0) != 0x80) n++;
-        return n;
     }
 }

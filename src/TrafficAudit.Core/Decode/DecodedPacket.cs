@@ -69,6 +69,9 @@ public struct DecodedPacket
     /// <summary>Transport protocol of the innermost IP packet (after IPv6 extension headers).</summary>
     public IpProtocol Protocol;
     public byte Ttl;
+    /// <summary>IPv4 identification and header checksum of the innermost header (0 for IPv6): with the length they tell a SPAN copy of a packet from a new packet.</summary>
+    public ushort IpId;
+    public ushort IpChecksum;
     /// <summary>Bytes at the IP layer: IP header(s) + payload, from the IP length field (reassembled size for fragments).</summary>
     public int IpLength;
     /// <summary>True when the datagram was rebuilt from IP fragments.</summary>
@@ -80,6 +83,8 @@ public struct DecodedPacket
     public uint TcpSeq;
     public uint TcpAck;
     public ushort TcpWindow;
+    /// <summary>TCP data bytes on the wire (from the IP length), which may exceed <see cref="PayloadLength"/> when the capture cut the frame (snap length).</summary>
+    public int TcpDataLength;
 
     /// <summary>Offset and length of the transport payload (UDP/TCP data) in the span the decoder returned.</summary>
     public int PayloadOffset;

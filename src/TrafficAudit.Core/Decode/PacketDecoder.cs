@@ -288,6 +288,8 @@ public sealed class PacketDecoder
 
                     packet.IpVersion = 4;
                     packet.Ttl = h[8];
+                    packet.IpId = BinaryPrimitives.ReadUInt16BigEndian(h[4..]);
+                    packet.IpChecksum = BinaryPrimitives.ReadUInt16BigEndian(h[10..]);
                     proto = h[9];
                     packet.Protocol = (IpProtocol)proto;
                     packet.Src = IpAddress.FromV4(BinaryPrimitives.ReadUInt32BigEndian(h[12..]));
@@ -344,6 +346,8 @@ public sealed class PacketDecoder
 
                     packet.IpVersion = 6;
                     packet.Ttl = h[7];
+                    packet.IpId = 0;
+                    packet.IpChecksum = 0;
                     packet.Protocol = (IpProtocol)proto;
                     packet.Src = IpAddress.FromBytes(h.Slice(8, 16));
                     packet.Dst = IpAddress.FromBytes(h.Slice(24, 16));
@@ -512,6 +516,7 @@ public sealed class PacketDecoder
                 packet.TcpWindow = BinaryPrimitives.ReadUInt16BigEndian(h[14..]);
                 packet.PayloadOffset = off + headerLength;
                 packet.PayloadLength = capEnd - packet.PayloadOffset;
+                packet.TcpDataLength = end - packet.PayloadOffset;
                 break;
             }
             case IpProtocol.Icmp or IpProtocol.Icmpv6:

@@ -65,6 +65,17 @@ public sealed class Flow
     public bool Closed;
     public FlowEndReason EndReason;
 
+    // --- capture quality (see FlowTable.TrackCaptureQuality) ---
+    /// <summary>Identity of the last IPv4 packet per side: id, header checksum and total length packed (0 = none).</summary>
+    public PerSide<ulong> LastIpIdentity;
+    /// <summary>Packets identical at the IP layer (id, checksum, length) to the one before them in the same direction within a few ms: copies made by a SPAN setup.</summary>
+    public int DuplicatePackets;
+    /// <summary>Per side: the sequence number after the highest data (SYN and FIN count one) seen from it.</summary>
+    public PerSide<uint> NextSeq;
+    public PerSide<bool> SeqKnown;
+    /// <summary>ACKs that acknowledged data the other side sent but the capture never saw (segments missing from the capture, as Wireshark's "ACKed segment that wasn't captured").</summary>
+    public int AckedUnseen;
+
     /// <summary>ICMP unreachable messages that quoted a packet of this flow.</summary>
     public int IcmpUnreachable;
     public long IcmpUnreachableFirstNs;

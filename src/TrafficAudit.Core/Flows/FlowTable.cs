@@ -56,6 +56,7 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
         Flow flow = slot!;
         side = flow.Side(srcIsA);
 
+        if (p.IpId != 0) TrackDuplicate(flow, in p, timestampNs, side);
         if (flow.Packets[side]++ == 0) flow.FirstNs[side] = timestampNs;
         flow.Bytes[side] += p.IpLength;
         flow.LastNs[side] = timestampNs;
@@ -85,10 +86,48 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
         return flow.Closed || (flow.HandshakeAckNs != 0 && flow.FinSeen[0] && flow.FinSeen[1]);
     }
 
+    /// <summary>Copies from a SPAN session arrive within this time of the original.</summary>
+    public const long DuplicateWindowNs = 5_000_000;
+
+    /// <summary>
+    /// A SPAN session that mirrors both the ingress and the egress port delivers each packet twice, a
+    /// few µs apart, byte for byte the same: same IPv4 id, header checksum and length as the packet
+    /// before it in the same direction. A retransmission carries a new id. Packets with id 0 (some
+    /// stacks send every DF packet with id 0) are not compared. Called before LastNs is updated.
+    /// </summary>
+    private static void TrackDuplicate(Flow f, in DecodedPacket p, long ts, int side)
+    {
+        ulong identity = (ulong)p.IpId << 48 | (ulong)p.IpChecksum << 32 | (uint)p.IpLength;
+        if (identity == f.LastIpIdentity[side] && f.Packets[side] != 0 && ts - f.LastNs[side] <= DuplicateWindowNs) f.DuplicatePackets++;
+        f.LastIpIdentity[side] = identity;
+    }
+
+    /// <summary>
+    /// Sequence space per side, to notice segments the capture missed: an ACK beyond the highest data
+    /// seen from the other side acknowledges bytes that crossed the network but not the capture point
+    /// (a loaded SPAN port drops them). Counted once per gap. Serial-number comparison (RFC 1982).
+    /// </summary>
+    private static void TrackSequence(Flow f, in DecodedPacket p, int side, bool syn, bool ack)
+    {
+        uint end = p.TcpSeq + (uint)p.TcpDataLength + (syn ? 1u : 0u) + ((p.TcpFlags & TcpFlags.Fin) != 0 ? 1u : 0u);
+        if (syn || !f.SeqKnown[side] || (int)(end - f.NextSeq[side]) > 0)
+        {
+            f.NextSeq[side] = end;
+            f.SeqKnown[side] = true;
+        }
+        int other = 1 - side;
+        if (ack && f.SeqKnown[other] && (int)(p.TcpAck - f.NextSeq[other]) > 0)
+        {
+            f.AckedUnseen++;
+            f.NextSeq[other] = p.TcpAck;
+        }
+    }
+
     private static void TrackTcp(Flow f, in DecodedPacket p, long ts, int side)
     {
         TcpFlags fl = p.TcpFlags;
         bool syn = (fl & TcpFlags.Syn) != 0, ack = (fl & TcpFlags.Ack) != 0;
+        if ((fl & TcpFlags.Rst) == 0) TrackSequence(f, in p, side, syn, ack);
         if (syn && !ack)
         {
             if (f.SynSide < 0) f.SynSide = (sbyte)side;

@@ -177,3 +177,54 @@ public sealed class FlowTableTests
         Assert.AreNotEqual(aFirst, aSecond);
     }
 }
+
+[TestClass]
+public sealed class FlowTableCaptureQualityTests
+{
+    private static readonly IpAddress Client = IpAddress.Parse("10.0.0.10");
+    private static readonly IpAddress Server = IpAddress.Parse("10.0.1.5");
+    private const long Us = 1_000;
+
+    private static DecodedPacket Tcp(bool fromClient, TcpFlags flags, uint seq, uint ack, int data, ushort ipId) => new()
+    {
+        IpVersion = 4, Protocol = IpProtocol.Tcp,
+        Src = fromClient ? Client : Server, Dst = fromClient ? Server : Client,
+        SrcPort = fromClient ? (ushort)50000 : (ushort)389, DstPort = fromClient ? (ushort)389 : (ushort)50000,
+        TcpFlags = flags, TcpSeq = seq, TcpAck = ack, TcpDataLength = data, PayloadLength = data,
+        IpLength = 40 + data, IpId = ipId, IpChecksum = (ushort)(0x1000 + ipId),
+    };
+
+    [TestMethod]
+    public void Track_SameIpPacketTwiceWithinMilliseconds_CountsOneDuplicate()
+    {
+        var t = new FlowTable();
+        var syn = Tcp(true, TcpFlags.Syn, 100, 0, 0, 7);
+        t.Track(in syn, 1_000 * Us, out _);
+        var f = t.Track(in syn, 1_012 * Us, out _);
+        Assert.AreEqual(1, f.DuplicatePackets);
+        var later = Tcp(true, TcpFlags.Ack, 101, 1, 0, 8);
+        t.Track(in later, 2_000 * Us, out _);
+        t.Track(in later, 9_000 * Us, out _); // 7 ms later: a retransmission's timing, not a SPAN copy
+        Assert.AreEqual(1, f.DuplicatePackets);
+        var zeroId = Tcp(true, TcpFlags.Ack, 101, 1, 0, 0);
+        t.Track(in zeroId, 9_100 * Us, out _);
+        t.Track(in zeroId, 9_101 * Us, out _);
+        Assert.AreEqual(1, f.DuplicatePackets, "id 0 is never compared");
+    }
+
+    [TestMethod]
+    public void Track_AckBeyondTheDataSeen_CountsASegmentTheCaptureMissed()
+    {
+        var t = new FlowTable();
+        Flow f = t.Track(Tcp(true, TcpFlags.Syn, 1000, 0, 0, 1), 0, out _);
+        t.Track(Tcp(false, TcpFlags.Syn | TcpFlags.Ack, 5000, 1001, 0, 1), 1 * Us, out _);
+        t.Track(Tcp(true, TcpFlags.Ack, 1001, 5001, 0, 2), 2 * Us, out _);
+        t.Track(Tcp(true, TcpFlags.Ack | TcpFlags.Psh, 1001, 5001, 100, 3), 3 * Us, out _);
+        t.Track(Tcp(false, TcpFlags.Ack, 5001, 1101, 0, 2), 4 * Us, out _);
+        Assert.AreEqual(0, f.AckedUnseen);
+        // The client's next 200 bytes (1101-1300) are not in the capture, the server ACKs them.
+        t.Track(Tcp(false, TcpFlags.Ack, 5001, 1301, 0, 3), 6 * Us, out _);
+        t.Track(Tcp(false, TcpFlags.Ack, 5001, 1301, 0, 4), 7 * Us, out _);
+        Assert.AreEqual(1, f.AckedUnseen, "one gap, counted once");
+    }
+}

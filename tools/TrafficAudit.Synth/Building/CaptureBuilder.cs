@@ -23,6 +23,7 @@ public sealed class CaptureBuilder
     private readonly List<Flow> _flows = [];
     private readonly List<Host> _hosts = [];
     private readonly List<CallTruth> _calls = [];
+    private readonly List<FindingTruth> _findings = [];
     private readonly byte[] _scratch = new byte[70_000];
     private readonly uint _localSubnet;
 
@@ -67,6 +68,10 @@ public sealed class CaptureBuilder
         _calls.Add(call);
         return call;
     }
+
+    /// <summary>Records a finding the scenario plants (ground truth for the policy tests).</summary>
+    public void ExpectFinding(string kind, Host? server, int? serverPort, string note)
+        => _findings.Add(new FindingTruth { Kind = kind, ServerIp = server?.Address ?? "", ServerPort = serverPort, Note = note });
 
     /// <summary>Hands out an ephemeral client port (49152-65535) the way Windows does.</summary>
     public ushort EphemeralPort() => (ushort)Rng.Next(49152, 65536);
@@ -133,9 +138,17 @@ public sealed class CaptureBuilder
         Frames.WriteIPv4(_scratch.AsSpan(off), src.Ip, dst.Ip, f.Protocol, ipId, l4, ttl,
             dscp: f.Service is "rtp" or "rtcp" or "t38" ? (byte)46 : f.Service.StartsWith("sip", StringComparison.Ordinal) ? (byte)24 : (byte)0);
         int ipLen = Frames.IPv4HeaderLength + l4;
-        _records.Add(new Record(t, _records.Count, _scratch.AsSpan(0, off + ipLen).ToArray()));
+        var frame = _scratch.AsSpan(0, off + ipLen).ToArray();
+        _records.Add(new Record(t, _records.Count, frame));
         if (fromClient) { f.PacketsC2s++; f.BytesC2s += ipLen; }
         else { f.PacketsS2c++; f.BytesS2c += ipLen; }
+        if (f.SpanDuplicates)
+        {
+            // A SPAN of both the ingress and the egress port: the same frame again, 12 µs later.
+            _records.Add(new Record(t + SpanCopyDelayUs, _records.Count, frame));
+            if (fromClient) { f.PacketsC2s++; f.BytesC2s += ipLen; }
+            else { f.PacketsS2c++; f.BytesS2c += ipLen; }
+        }
         if (t < f.FirstTime)
         {
             f.FirstTime = t;
@@ -143,6 +156,9 @@ public sealed class CaptureBuilder
         }
         if (t > f.LastTime) f.LastTime = t;
     }
+
+    /// <summary>Delay of the second copy of a frame on a flow with <see cref="Flow.SpanDuplicates"/>.</summary>
+    public const long SpanCopyDelayUs = 12;
 
     /// <summary>Sorts the frames by time (stable) and checks the generator's own invariants.</summary>
     public SyntheticCapture Build(string generator, string capturePoint)
@@ -168,6 +184,7 @@ public sealed class CaptureBuilder
             Hosts = _hosts.Select(h => new HostTruth { Ip = h.Address, Role = h.Role }).ToList(),
             Flows = _flows.OrderBy(f => f.FirstTime).ThenBy(f => f.Index).Select(f => f.ToTruth(t0)).ToList(),
             Calls = _calls,
+            ExpectedFindings = _findings,
         };
         return new SyntheticCapture(ordered.Select(r => (StartUnixMicros + r.Time, r.Frame)).ToArray(), truth);
     }
@@ -178,6 +195,8 @@ public sealed class SyntheticCapture(IReadOnlyList<(long UnixMicros, byte[] Fram
 {
     public IReadOnlyList<(long UnixMicros, byte[] Frame)> Frames { get; } = frames;
     public GroundTruth Truth { get; } = truth;
+    /// <summary>The deployment profile the scenario was made for (trafficaudit audit --profile), or null.</summary>
+    public string? ProfileJson { get; set; }
 
     public void WritePcap(Stream stream)
     {
@@ -200,8 +219,13 @@ public sealed class SyntheticCapture(IReadOnlyList<(long UnixMicros, byte[] Fram
         using (var fs = new FileStream(pcapPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
             WritePcap(fs);
         File.WriteAllText(TruthPathFor(pcapPath), Truth.ToJson());
+        if (ProfileJson is not null) File.WriteAllText(ProfilePathFor(pcapPath), ProfileJson);
         return pcapPath;
     }
+
+    /// <summary>captures/x.pcap -> captures/x.profile.json.</summary>
+    public static string ProfilePathFor(string pcapPath)
+        => Path.Combine(Path.GetDirectoryName(pcapPath) ?? "", Path.GetFileNameWithoutExtension(pcapPath) + ".profile.json");
 
     /// <summary>captures/x.pcap -> captures/x.truth.json.</summary>
     public static string TruthPathFor(string pcapPath)

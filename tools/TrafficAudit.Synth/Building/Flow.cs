@@ -38,6 +38,9 @@ public sealed class Flow
     public string Service { get; }
     public string Note { get; set; }
 
+    /// <summary>Every frame of the flow is captured twice (a SPAN session copying two ports).</summary>
+    public bool SpanDuplicates { get; set; }
+
     /// <summary>The first frame may come from the server (midstream captures).</summary>
     public bool ServerMayStart { get; set; }
 

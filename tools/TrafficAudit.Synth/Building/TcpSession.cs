@@ -131,6 +131,24 @@ public sealed class TcpSession
         return this;
     }
 
+    /// <summary>
+    /// The client sends <paramref name="data"/> but the capture point misses it (an overloaded SPAN):
+    /// the sequence numbers move on and the server will acknowledge bytes the capture never saw.
+    /// </summary>
+    public TcpSession SentButNotCaptured(byte[] data)
+    {
+        _clientNext += (uint)data.Length;
+        return this;
+    }
+
+    /// <summary>The server acknowledges everything the client sent so far (a pure ACK after <see cref="ServerDelayUs"/>).</summary>
+    public TcpSession ServerAck()
+    {
+        T += ServerDelayUs;
+        _b.EmitTcp(Flow, false, T, _serverNext, _clientNext, TcpFlag.Ack, DataWindow, default, default);
+        return this;
+    }
+
     /// <summary>Server speaks (banner, push) after <paramref name="afterUs"/>; the client ACKs.</summary>
     public TcpSession ServerPush(byte[] data, long afterUs = 0)
     {

@@ -23,6 +23,8 @@ public sealed class GroundTruth
     [JsonPropertyName("hosts")] public List<HostTruth> Hosts { get; set; } = [];
     [JsonPropertyName("flows")] public List<FlowTruth> Flows { get; set; } = [];
     [JsonPropertyName("calls")] public List<CallTruth> Calls { get; set; } = [];
+    /// <summary>The findings the scenario plants, for an audit with the scenario's profile (NAME.profile.json); an audit must report exactly these.</summary>
+    [JsonPropertyName("expected_findings")] public List<FindingTruth> ExpectedFindings { get; set; } = [];
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -107,4 +109,13 @@ public sealed class RtpStreamTruth
     [JsonPropertyName("marker_first")] public bool MarkerFirst { get; set; }
     /// <summary>Largest arrival offset added to a packet, ms (0 = sent on the 20 ms grid).</summary>
     [JsonPropertyName("max_added_jitter_ms")] public double MaxAddedJitterMs { get; set; }
+}
+
+/// <summary>A finding the generator planted: its kind and the server end of the conversation (empty for capture-wide kinds).</summary>
+public sealed class FindingTruth
+{
+    [JsonPropertyName("kind")] public string Kind { get; set; } = "";
+    [JsonPropertyName("server_ip")] public string ServerIp { get; set; } = "";
+    [JsonPropertyName("server_port")] public int? ServerPort { get; set; }
+    [JsonPropertyName("note")] public string Note { get; set; } = "";
 }

@@ -23,6 +23,17 @@ public static class ScenarioCatalog
         new CleanSiteScenario(),
         new BlockedScenario(),
         new RefusedScenario(),
+        new UnexpectedFlowScenario(),
+        new MissingFlowScenario(),
+        new OverLatencyScenario(),
+        new SlowResponseScenario(),
+        new OneWayMediaScenario(),
+        new OverBandwidthScenario(),
+        new HighJitterScenario(),
+        new PacketLossScenario(),
+        new ProxyInUseScenario(),
+        new CaptureLossScenario(),
+        new DuplicatePacketsScenario(),
     ];
 
     public static IScenario? Find(string name) => All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));

@@ -17,10 +17,36 @@ public abstract class SiteScenarioBase : IScenario
     {
         var b = new CaptureBuilder(seed, localSubnet: 0x0A000000);
         Play(new SiteFlows(b));
-        return b.Build(Generator(seed), CapturePoint);
+        var capture = b.Build(Generator(seed), CapturePoint);
+        capture.ProfileJson = Profile.ToJson();
+        return capture;
     }
 
     protected abstract void Play(SiteFlows s);
+
+    /// <summary>The deployment the capture was made for: audited with it, the capture yields exactly its expected findings.</summary>
+    protected virtual SiteProfile Profile => new(["10.0.0.10"], [], []);
+}
+
+/// <summary>A deployment profile of the site plan, written as NAME.profile.json beside the capture.</summary>
+public sealed record SiteProfile(string[] Nodes, string[] Applications, (string Role, string[] Addresses)[] Peers,
+    string[]? Allow = null, string? Thresholds = null)
+{
+    public string ToJson()
+    {
+        static string List(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(i => $"\"{i}\"")) + "]";
+        var sb = new System.Text.StringBuilder();
+        sb.Append("{\n");
+        sb.Append($"  \"nodes\": {List(Nodes)},\n");
+        sb.Append($"  \"applications\": {List(Applications)},\n");
+        sb.Append("  \"peers\": {");
+        sb.Append(Peers.Length == 0 ? "},\n" : "\n" + string.Join(",\n", Peers.Select(p => $"    \"{p.Role}\": {List(p.Addresses)}")) + "\n  },\n");
+        sb.Append("  \"allow\": [");
+        sb.Append(Allow is null or [] ? "]" : "\n" + string.Join(",\n", Allow.Select(a => "    " + a)) + "\n  ]");
+        sb.Append(Thresholds is null ? "\n" : $",\n  \"thresholds\": {Thresholds}\n");
+        sb.Append("}\n");
+        return sb.ToString();
+    }
 }
 
 /// <summary>The full Imagicle site: every service of the vendor table in use, plus the problems an audit must find.</summary>
@@ -29,6 +55,13 @@ public sealed class SiteScenario : SiteScenarioBase
     public override string Name => "site";
     public override string Description => "Imagicle HA site, ~150 s: SIP/RTP/T.38, CTI, TAPI, AXL, LDAP, mail, HA, cloud, and the problem flows";
     protected override string Generator(int seed) => $"trafficaudit-synth site --seed {seed}";
+
+    protected override SiteProfile Profile => new(
+        ["10.0.0.10", "10.0.0.11"],
+        ["advanced-queuing", "attendant-console", "call-recording", "digital-fax"],
+        [("cucm", ["10.0.1.5", "10.0.1.6"]), ("mail", ["10.0.2.6"]), ("ldap", ["10.0.2.5"]), ("consoles", ["10.2.0.0/24"])],
+        ["{\"transport\": \"tcp\", \"port\": 3389, \"peer\": \"10.50.0.0/24\", \"note\": \"admin RDP\"}"],
+        "{\"call_kbps\": 80, \"jitter_ms\": 30, \"loss_pct\": 1}");
 
     protected override void Play(SiteFlows s)
     {
@@ -69,11 +102,14 @@ public sealed class SiteScenario : SiteScenarioBase
     }
 }
 
-/// <summary>A healthy miniature: one AQ call, TAPI, LDAP and a console client; no finding expected.</summary>
+/// <summary>A healthy miniature: every flow its profile expects, all answered in time; no finding expected.</summary>
 public sealed class CleanSiteScenario : SiteScenarioBase
 {
     public override string Name => "clean-site";
-    public override string Description => "one clean AQ call, TAPI, LDAP, a CTI console: nothing to report";
+    public override string Description => "one clean AQ call, presence, TAPI, AXL, LDAP, a CTI console: nothing to report";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing", "attendant-console"],
+        [("cucm", ["10.0.1.5"]), ("ldap", ["10.0.2.5"]), ("consoles", ["10.2.0.31"])]);
 
     protected override void Play(SiteFlows s)
     {
@@ -82,6 +118,8 @@ public sealed class CleanSiteScenario : SiteScenarioBase
         s.Ldap(S(1));
         s.CtiPlain(S(1.5), S(30));
         s.AqCall(S(2), s.Net.Phone1, RtpSender.PayloadPcmu, 4, note: "PCMU; clean call");
+        s.Axl(S(8), slow: false);
+        s.PresenceSubscribe(S(9), answerAfterUs: 1_200);
     }
 }
 
@@ -89,12 +127,15 @@ public sealed class CleanSiteScenario : SiteScenarioBase
 public sealed class BlockedScenario : SiteScenarioBase
 {
     public override string Name => "blocked";
-    public override string Description => "IMAPS from the node silently dropped (SYN + 2 retransmissions)";
+    public override string Description => "IMAPS from the node silently dropped (SYN + 2 retransmissions); a DNS query without reply";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["digital-fax"], []);
 
     protected override void Play(SiteFlows s)
     {
         s.CloudLicensing(S(0.1));
         s.ImapsUnanswered(S(1));
+        s.DnsUnanswered(S(5), "mail.corp.local");
     }
 }
 
@@ -104,9 +145,161 @@ public sealed class RefusedScenario : SiteScenarioBase
     public override string Name => "refused";
     public override string Description => "POP3S refused by RST; SIP 5064 refused by ICMP port unreachable";
 
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["digital-fax", "advanced-queuing"], []);
+
     protected override void Play(SiteFlows s)
     {
         s.Pop3sRefused(S(0.1));
         s.PresenceUnreachable(S(0.5), tries: 2);
     }
+}
+
+/// <summary>A telnet session accepted by the node (unexpected) and an admin's RDP the profile allows (not reported).</summary>
+public sealed class UnexpectedFlowScenario : SiteScenarioBase
+{
+    public override string Name => "unexpected-flow";
+    public override string Description => "telnet from an unknown host accepted by the node; RDP from the admin network, allowed by the profile";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], [],
+        ["{\"transport\": \"tcp\", \"port\": 3389, \"peer\": \"10.50.0.0/24\", \"note\": \"admin RDP\"}"]);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.Rdp(S(0.1), 3);
+        s.Telnet(S(4));
+    }
+}
+
+/// <summary>The profile names a CUCM, so AXL and TAPI are expected; only TAPI shows up.</summary>
+public sealed class MissingFlowScenario : SiteScenarioBase
+{
+    public override string Name => "missing-flow";
+    public override string Description => "TAPI to CUCM but no AXL, which every installation needs";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], [], [("cucm", ["10.0.1.5"])]);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.Tapi(S(0.1), S(20));
+        s.Expect("missing_flow", s.Net.Cucm, null, "AXL to CUCM never seen");
+    }
+}
+
+/// <summary>AXL over a slow WAN (TCP handshake) and a SIP SUBSCRIBE the CUCM answers after 120 ms (node-sent request).</summary>
+public sealed class OverLatencyScenario : SiteScenarioBase
+{
+    public override string Name => "over-latency";
+    public override string Description => "AXL handshake RTT 162 ms (> 150); SIP SUBSCRIBE from the node answered after 120 ms (> 80)";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.Axl(S(0.1));
+        s.PresenceSubscribe(S(4), answerAfterUs: 120_000);
+        s.Expect("over_latency", s.Net.Cucm, 5064, "SUBSCRIBE answered after 120 ms");
+    }
+}
+
+/// <summary>CUCM's OPTIONS keepalive reaches the node, which takes 150 ms to answer: the node's processing, not the network.</summary>
+public sealed class SlowResponseScenario : SiteScenarioBase
+{
+    public override string Name => "slow-response";
+    public override string Description => "the node answers CUCM's OPTIONS after 150 ms (its own processing time)";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.Options5062WithDelay(S(0.1), fromCucm: true, answerAfterUs: 150_000);
+        s.Options5062WithDelay(S(30), fromCucm: true, answerAfterUs: 900);
+        s.Expect("slow_response", s.Net.Node1, 5062, "OPTIONS answered by the node after 150 ms");
+    }
+}
+
+/// <summary>An AQ call whose SDP says sendrecv but the phone's RTP never arrives.</summary>
+public sealed class OneWayMediaScenario : SiteScenarioBase
+{
+    public override string Name => "one-way-media";
+    public override string Description => "AQ call with RTP from the node only; the phone's media never arrives";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcmu, 5, note: "PCMU; one-way", phoneSilent: true);
+        s.Expect("one_way_media", s.Net.Node1, 5062, "no RTP from the phone");
+    }
+}
+
+/// <summary>A G.711 call (80 kbit/s per direction) against a profile that budgets 64 kbit/s per call (a G.729 site's figure with margin).</summary>
+public sealed class OverBandwidthScenario : SiteScenarioBase
+{
+    public override string Name => "over-bandwidth";
+    public override string Description => "G.711 call (80 kbit/s per direction) on a site whose profile budgets 64 kbit/s per call";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], [], Thresholds: "{\"call_kbps\": 64}");
+
+    protected override void Play(SiteFlows s)
+    {
+        s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcma, 6, note: "PCMA: 80 kbit/s per direction at the IP layer");
+        s.Expect("over_bandwidth", s.Net.Node1, 5062, "80 kbit/s > 64 kbit/s");
+    }
+}
+
+/// <summary>An AQ call whose phone-to-node packets arrive up to 150 ms late at random.</summary>
+public sealed class HighJitterScenario : SiteScenarioBase
+{
+    public override string Name => "high-jitter";
+    public override string Description => "AQ call with up to 150 ms random arrival delay on the phone's stream";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        var call = s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcmu, 6, jitterUs: 150_000, note: "PCMU; heavy jitter phone->node");
+        s.Expect("high_jitter", s.Net.Node1, null, "phone->node jitter far above 30 ms");
+    }
+}
+
+/// <summary>An AQ call that loses 4 % of the phone's packets.</summary>
+public sealed class PacketLossScenario : SiteScenarioBase
+{
+    public override string Name => "packet-loss";
+    public override string Description => "AQ call with 20 of 500 phone->node packets lost (4 %)";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcma, 10, lose: Enumerable.Range(0, 20).Select(i => 50 + i * 20).ToArray(), note: "PCMA; 4 % loss");
+        s.Expect("packet_loss", s.Net.Node1, null, "4 % of the phone's packets lost");
+    }
+}
+
+/// <summary>The node reaches the licensing service through a web proxy (HTTP CONNECT on 3128).</summary>
+public sealed class ProxyInUseScenario : SiteScenarioBase
+{
+    public override string Name => "proxy-in-use";
+    public override string Description => "HTTP CONNECT api.imagicle.com:443 through a proxy on 3128";
+
+    protected override void Play(SiteFlows s) => s.ProxyConnect(S(0.1));
+}
+
+/// <summary>The capture point missed a segment the server acknowledged.</summary>
+public sealed class CaptureLossScenario : SiteScenarioBase
+{
+    public override string Name => "capture-loss";
+    public override string Description => "LDAP session whose last request was not captured but was acknowledged by the server";
+
+    protected override void Play(SiteFlows s) => s.Ldap(S(0.1), captureGap: true);
+}
+
+/// <summary>A SPAN session that copies both directions: every NTP frame twice.</summary>
+public sealed class DuplicatePacketsScenario : SiteScenarioBase
+{
+    public override string Name => "duplicate-packets";
+    public override string Description => "every NTP frame captured twice, 12 µs apart (SPAN of ingress and egress)";
+
+    protected override void Play(SiteFlows s) => s.Ntp(S(0.1), polls: 3, intervalSeconds: 16, spanCopies: true);
 }

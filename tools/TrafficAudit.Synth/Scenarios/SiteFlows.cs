@@ -32,6 +32,9 @@ public sealed class SiteFlows
     }
 
     public SiteTopology Net => _n;
+
+    /// <summary>Records a finding this capture plants (see <see cref="Model.GroundTruth.ExpectedFindings"/>).</summary>
+    public void Expect(string kind, Host? server, int? port, string note) => _b.ExpectFinding(kind, server, port, note);
     private Random Rng => _b.Rng;
 
     /// <summary>Seconds to µs.</summary>
@@ -72,12 +75,15 @@ public sealed class SiteFlows
     /// <summary>OPTIONS keepalive in either direction on the 5062 trunk.</summary>
     public void Options5062(long t, bool fromCucm) => SipDialog.OptionsPing(_b, Trunk5062, fromCucm, t, Around(900));
 
+    /// <summary>OPTIONS keepalive answered after exactly <paramref name="answerAfterUs"/>.</summary>
+    public void Options5062WithDelay(long t, bool fromCucm, long answerAfterUs) => SipDialog.OptionsPing(_b, Trunk5062, fromCucm, t, answerAfterUs);
+
     /// <summary>
     /// An Advanced Queuing call: CUCM INVITEs the node on 5062, the caller's phone sends G.711 to
     /// the node and back for <paramref name="seconds"/>. Loss and jitter are on the phone-to-node stream.
     /// </summary>
     public CallTruth AqCall(long t0, Host phone, byte payloadType, double seconds, int[]? lose = null, int jitterUs = 0,
-        bool rtcp = false, string note = "")
+        bool rtcp = false, string note = "", bool phoneSilent = false)
     {
         var call = _b.AddCall(new CallTruth { SipPort = 5062, Codec = payloadType == 0 ? "PCMU" : "PCMA", Note = note });
         var d = new SipDialog(_b, Trunk5062, callerIsClient: true, "+390212345" + Rng.Next(100, 999), "7000", call);
@@ -97,9 +103,10 @@ public sealed class SiteFlows
         var fromPhone = new RtpSender(_b, rtp, fromClient: false, payloadType);
         long nodeStart = ok + S(0.02), phoneStart = ack + S(0.031);
         fromNode.Send(nodeStart, packets);
-        fromPhone.Send(phoneStart, packets, lose is null ? null : new HashSet<int>(lose), jitterUs);
+        if (!phoneSilent) fromPhone.Send(phoneStart, packets, lose is null ? null : new HashSet<int>(lose), jitterUs);
         call.RtpStreams.Add(fromNode.Truth);
-        call.RtpStreams.Add(fromPhone.Truth);
+        if (!phoneSilent) call.RtpStreams.Add(fromPhone.Truth);
+        else rtp.Note += "; the phone's RTP never reaches the node (one-way audio although the SDP says sendrecv)";
         if (jitterUs > 0) rtp.Note += $"; phone->node packets delayed 0..{jitterUs / 1000.0} ms at random";
         if (lose is not null) rtp.Note += $"; {lose.Length} phone->node packets never sent (seq gaps)";
 
@@ -218,6 +225,22 @@ public sealed class SiteFlows
             _b.EmitIcmp(icmp, true, t + Around(400), 3, 3, quote);
             t += S(0.5) << i; // SIP timer A: 500 ms, doubling
         }
+        Expect("refused_flow", _n.Cucm, 5064, "SIP presence refused by ICMP port unreachable");
+    }
+
+    /// <summary>SIP presence on UDP 5064: the node SUBSCRIBEs, CUCM answers 200 OK after <paramref name="answerAfterUs"/>.</summary>
+    public void PresenceSubscribe(long t0, long answerAfterUs)
+    {
+        var udp = NewFlow(Frames.ProtocolUdp, _n.Node1, 5064, _n.Cucm, 5064, "sip", "SIP presence subscription from the node, answered 200 OK");
+        var callId = SipDialog.Hex(Rng, 8) + "@10.0.0.10";
+        var tag = SipDialog.Hex(Rng, 4);
+        var via = $"SIP/2.0/UDP 10.0.0.10:5064;branch=z9hG4bK{SipDialog.Hex(Rng, 6)}";
+        _b.EmitUdp(udp, true, t0, Ascii($"SUBSCRIBE sip:7000@10.0.1.5:5064 SIP/2.0\r\nVia: {via}\r\n"
+            + $"From: <sip:aq@10.0.0.10>;tag={tag}\r\nTo: <sip:7000@10.0.1.5>\r\nCall-ID: {callId}\r\nCSeq: 1 SUBSCRIBE\r\n"
+            + "Max-Forwards: 70\r\nEvent: presence\r\nExpires: 3600\r\nContact: <sip:aq@10.0.0.10:5064>\r\nContent-Length: 0\r\n\r\n"));
+        _b.EmitUdp(udp, false, t0 + answerAfterUs, Ascii($"SIP/2.0 200 OK\r\nVia: {via}\r\n"
+            + $"From: <sip:aq@10.0.0.10>;tag={tag}\r\nTo: <sip:7000@10.0.1.5>;tag={SipDialog.Hex(Rng, 4)}\r\nCall-ID: {callId}\r\nCSeq: 1 SUBSCRIBE\r\n"
+            + "Expires: 3600\r\nServer: Cisco-CUCM14.0\r\nContent-Length: 0\r\n\r\n"));
     }
 
     // ---------------------------------------------------------------- CUCM interfaces
@@ -247,10 +270,13 @@ public sealed class SiteFlows
     }
 
     /// <summary>AXL over HTTPS (8443) to the CUCM publisher across a slow WAN: RTT over the vendor's 150 ms.</summary>
-    public void Axl(long t0)
+    public void Axl(long t0, bool slow = true)
     {
-        var s = Tcp(_n.Node1, _n.Cucm, 8443, "axl", S(0.161) + Rng.Next(0, 900), Around(60),
-            "AXL SOAP over TLS; CUCM publisher reached over a WAN: handshake RTT above the 150 ms AXL limit");
+        var s = slow
+            ? Tcp(_n.Node1, _n.Cucm, 8443, "axl", S(0.161) + Rng.Next(0, 900), Around(60),
+                "AXL SOAP over TLS; CUCM publisher reached over a WAN: handshake RTT above the 150 ms AXL limit")
+            : Tcp(_n.Node1, _n.Cucm, 8443, "axl", Around(700), Around(60), "AXL SOAP over TLS to the CUCM publisher on the LAN");
+        if (slow) Expect("over_latency", _n.Cucm, 8443, "AXL handshake round trip about 162 ms, above 150 ms");
         s.Connect(t0).Wait(S(0.001))
             .Request(TlsClientHello(Rng, "cucm-pub.corp.local"), TlsServerFlight(Rng, 2600), 800)
             .Wait(S(0.004)).Request(Concat(TlsChangeCipherSpec(), TlsAppData(Rng, 53)), null)
@@ -261,9 +287,14 @@ public sealed class SiteFlows
 
     // ---------------------------------------------------------------- directory and mail
 
-    public void Ldap(long t0)
+    public void Ldap(long t0, bool captureGap = false)
     {
         var s = Tcp(_n.Node1, _n.Ldap, 389, "ldap", Around(700), Around(45), "user synchronisation from Active Directory");
+        if (captureGap)
+        {
+            s.Flow.Note += "; the unbind request crossed the network but not the capture point (the server ACKs bytes never captured)";
+            Expect("capture_loss", null, null, "the LDAP unbind was not captured but was acknowledged");
+        }
         var entries = new List<byte[]>();
         for (int i = 0; i < 12; i++)
         {
@@ -276,8 +307,10 @@ public sealed class SiteFlows
             .Request(LdapMessage(1, LdapBind("CN=svc-imagicle,OU=Service,DC=corp,DC=local", "S3cret!")), LdapMessage(1, LdapResult(0x61)), 2_500)
             .Wait(S(0.002))
             .Request(LdapMessage(2, LdapSearch("OU=Users,DC=corp,DC=local", "sAMAccountName", "displayName", "telephoneNumber", "mail")), Concat([.. entries]), 9_000)
-            .Wait(S(0.002)).Request(LdapMessage(3, [0x42, 0x00]), null)
-            .Close();
+            .Wait(S(0.002));
+        if (captureGap) s.SentButNotCaptured(LdapMessage(3, [0x42, 0x00])).ServerAck();
+        else s.Request(LdapMessage(3, [0x42, 0x00]), null);
+        s.Close();
     }
 
     public void Smtp(long t0)
@@ -310,6 +343,7 @@ public sealed class SiteFlows
     {
         var s = Tcp(_n.Node1, _n.Mail, 993, "imaps", 0, 0, "SYN never answered (firewall drop): 2 retransmissions at +1 s and +3 s");
         s.SynUnanswered(t0, S(1), S(3));
+        Expect("blocked_flow", _n.Mail, 993, "IMAPS SYN never answered");
     }
 
     /// <summary>POP3S to a mail server with the port closed: RST/ACK.</summary>
@@ -317,6 +351,7 @@ public sealed class SiteFlows
     {
         var s = Tcp(_n.Node1, _n.Mail, 995, "pop3s", Around(750), 0, "SYN answered by RST/ACK (port closed)");
         s.Refused(t0);
+        Expect("refused_flow", _n.Mail, 995, "POP3S refused by RST");
     }
 
     // ---------------------------------------------------------------- console clients
@@ -425,9 +460,15 @@ public sealed class SiteFlows
             .Close(clientFirst: false);
     }
 
-    public void Ntp(long t0, int polls, double intervalSeconds)
+    public void Ntp(long t0, int polls, double intervalSeconds, bool spanCopies = false)
     {
         var f = NewFlow(Frames.ProtocolUdp, _n.Node1, 123, _n.Dns, 123, "ntp", "time synchronisation");
+        if (spanCopies)
+        {
+            f.SpanDuplicates = true;
+            f.Note += "; every frame captured twice, 12 µs apart (SPAN of two ports)";
+            Expect("duplicate_packets", null, null, "NTP frames captured twice by the SPAN");
+        }
         for (int i = 0; i < polls; i++)
         {
             long t = t0 + S(i * intervalSeconds), r = t + Around(600);
@@ -447,6 +488,16 @@ public sealed class SiteFlows
         long r = t0 + Around(1800);
         _b.EmitUdp(f, false, r, DnsResponseA(id, name, answer, 300));
         return r;
+    }
+
+    /// <summary>A DNS query from the node that nobody answers (UDP 53 dropped on the way).</summary>
+    public void DnsUnanswered(long t0, string name)
+    {
+        var f = NewFlow(Frames.ProtocolUdp, _n.Node1, _b.EphemeralPort(), _n.Dns, 53, "dns", "DNS queries from the node never answered (UDP 53 dropped)");
+        var id = (ushort)Rng.Next(0, 65536);
+        _b.EmitUdp(f, true, t0, DnsQueryA(id, name));
+        _b.EmitUdp(f, true, t0 + S(1), DnsQueryA(id, name));
+        Expect("blocked_flow", _n.Dns, 53, "DNS query without reply");
     }
 
     /// <summary>Resolve api.imagicle.com then open HTTPS to it with the name in the ClientHello's SNI.</summary>
@@ -471,6 +522,7 @@ public sealed class SiteFlows
             .Wait(S(0.0005)).Request(TlsClientHello(Rng, LicensingName), TlsServerFlight(Rng, 3900), 26_000)
             .Wait(S(0.003)).Request(Concat(TlsChangeCipherSpec(), TlsAppData(Rng, 53), TlsAppData(Rng, 420)), TlsAppData(Rng, 1650), 40_000)
             .Wait(S(0.3)).Close();
+        Expect("proxy_in_use", _n.Proxy, 3128, "HTTP CONNECT through a web proxy");
     }
 
     /// <summary>An unexpected telnet session from 10.9.9.9 that the node accepts.</summary>
@@ -483,5 +535,6 @@ public sealed class SiteFlows
             .ServerRequest(Ascii("password: "), Ascii("********\r\n"), 3_000_000)
             .ServerPush(Ascii("\r\nLogin Failed\r\n"), S(0.8))
             .Wait(S(0.5)).Close(clientFirst: false);
+        Expect("unexpected_flow", _n.Node1, 23, "telnet: no row of the vendor table");
     }
 }

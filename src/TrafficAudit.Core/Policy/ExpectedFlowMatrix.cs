@@ -1,0 +1,224 @@
+using TrafficAudit.Catalogue;
+using TrafficAudit.Decode;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Policy;
+
+/// <summary>Status of one expected flow: observed and healthy, observed but failing, or not observed.</summary>
+public enum ExpectationStatus : byte { Observed, Failing, NotObserved }
+
+/// <summary>
+/// One expectation: the vendor rows (alternatives count as one) that the installed applications need
+/// with one kind of peer. <see cref="Required"/> is false for rows the vendor calls optional and for
+/// connections that exist only when someone acts (see <see cref="ExpectedFlowMatrix.OnDemandRules"/>):
+/// those are reported as NOT SEEN but never as missing.
+/// </summary>
+public sealed record Requirement
+{
+    /// <summary>Stable id: the group name, or the rule id when the row stands alone.</summary>
+    public required string Id { get; init; }
+    /// <summary>What the requirement is, for people ("SIP signalling of Advanced Queuing").</summary>
+    public required string Title { get; init; }
+    /// <summary>Service ids of the rows, ';'-joined.</summary>
+    public required string Service { get; init; }
+    public required IReadOnlyList<CatalogueEntry> Rules { get; init; }
+    /// <summary>Installed applications that need it, ';'-joined ("all" for every installation).</summary>
+    public required string Applications { get; init; }
+    /// <summary>Profile role of the peer ("cucm", "mail"...), "nodes" for cluster rows, "any" for media.</summary>
+    public required string PeerRole { get; init; }
+    public required IReadOnlyList<IpPrefix> Peers { get; init; }
+    /// <summary>Transports and ports on the peer's or the listening side, as the vendor lists them ("tcp/8443,8080").</summary>
+    public required string Ports { get; init; }
+    public required bool Required { get; init; }
+    /// <summary>Media is expected only when the capture holds an answered call.</summary>
+    public bool NeedsCalls { get; init; }
+}
+
+/// <summary>A requirement with what the capture showed: a row of expected_flows.csv.</summary>
+public sealed record ExpectedFlow(Requirement Requirement, ExpectationStatus Status, string Detail, IReadOnlyList<int> FlowIds);
+
+/// <summary>
+/// The expected-flow matrix: from the profile (installed applications, peers by role, nodes) and the
+/// catalogue, every flow the vendor's table says should exist, then each marked against the capture.
+/// Expectations are per site: one node of an HA pair doing it satisfies the requirement.
+/// </summary>
+public static class ExpectedFlowMatrix
+{
+    /// <summary>
+    /// Rows that are alternatives of one another: IMAP4, POP3 or EWS for mail-to-fax; plain or TLS
+    /// variants of one SIP service; the console CTI ports; SIP or H.323 for the fax server; the two RTP rows.
+    /// Rows of one row's own bindings (SMTP 25 or 465, FTP or SFTP) are alternatives already.
+    /// </summary>
+    public static IReadOnlyDictionary<string, (string Group, string Title)> Groups { get; } = new Dictionary<string, (string, string)>(StringComparer.Ordinal)
+    {
+        ["imap4-out"] = ("mail-to-fax", "Mail-to-fax mailbox access (IMAP4, POP3 or EWS)"),
+        ["pop3-out"] = ("mail-to-fax", "Mail-to-fax mailbox access (IMAP4, POP3 or EWS)"),
+        ["ews-out"] = ("mail-to-fax", "Mail-to-fax mailbox access (IMAP4, POP3 or EWS)"),
+        ["cti-51234-console"] = ("console-cti", "Console clients to the CTI server (51234, 51235, 51236 or 21050)"),
+        ["cti-tls-51235-console"] = ("console-cti", "Console clients to the CTI server (51234, 51235, 51236 or 21050)"),
+        ["cti-tls-51236-console-teams"] = ("console-cti", "Console clients to the CTI server (51234, 51235, 51236 or 21050)"),
+        ["mondago-21050-console"] = ("console-cti", "Console clients to the CTI server (51234, 51235, 51236 or 21050)"),
+        ["sip-5060-digital-fax"] = ("fax-signalling", "Digital Fax call signalling (SIP 5060 or H.323)"),
+        ["h323-1720"] = ("fax-signalling", "Digital Fax call signalling (SIP 5060 or H.323)"),
+        ["h323-1721"] = ("fax-signalling", "Digital Fax call signalling (SIP 5060 or H.323)"),
+        ["sip-5062-advanced-queuing"] = ("aq-sip", "Advanced Queuing SIP (5062 or TLS 5063)"),
+        ["sip-tls-5063-advanced-queuing"] = ("aq-sip", "Advanced Queuing SIP (5062 or TLS 5063)"),
+        ["sip-5070-call-recording"] = ("recording-sip", "Call Recording SIP (5070 or TLS 5071)"),
+        ["sip-tls-5071-call-recording"] = ("recording-sip", "Call Recording SIP (5070 or TLS 5071)"),
+        ["sip-5060-manager-assistant"] = ("manager-assistant-sip", "Manager Assistant SIP (5060 or TLS 5061)"),
+        ["sip-tls-5061-manager-assistant"] = ("manager-assistant-sip", "Manager Assistant SIP (5060 or TLS 5061)"),
+        ["rtp-t38-calling-platform"] = ("media", "Voice and fax media (RTP/T.38)"),
+        ["rtp-t38-phones"] = ("media", "Voice and fax media (RTP/T.38)"),
+    };
+
+    /// <summary>
+    /// Rows whose traffic exists only when someone acts or on some suite versions: remote desktop between
+    /// nodes, web access by people, H.323 ("depending on the version"). Never reported missing.
+    /// </summary>
+    public static IReadOnlySet<string> OnDemandRules { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "rdp-cluster", "http-80-web-access", "https-443-web-access", "h323-1720", "h323-1721",
+    };
+
+    /// <summary>The profile role of a row's remote peer; null when the profile cannot name it (phones, internet, Microsoft cloud).</summary>
+    public static string? RoleOf(CatalogueEntry e)
+    {
+        switch (e.Id)
+        {
+            case "ldap-out": return "ldap";
+            case "smtp-out" or "imap4-out" or "pop3-out": return "mail";
+            case "ews-out": return "exchange";
+            case "smb-share": return "file-share";
+            case "pms-link": return "pms";
+        }
+        if (e.Infrastructure || e.Id == "any-ha-nodes") return null;
+        if (e.Section == "cluster") return "nodes";
+        if (e.Service is "rtp" or "t38" or "rtcp") return "any";
+        return e.Section switch
+        {
+            "console-clients" => "consoles",
+            "calling-platform" => "cucm",
+            _ => null,
+        };
+    }
+
+    /// <summary>The requirements of a profile, in catalogue order of their first row.</summary>
+    public static IReadOnlyList<Requirement> Build(PortCatalogue catalogue, DeploymentProfile profile)
+    {
+        var byGroup = new Dictionary<string, List<CatalogueEntry>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var e in catalogue.Entries)
+        {
+            if (!e.Applications.Any(profile.HasApplication)) continue;
+            string? role = RoleOf(e);
+            if (role is null) continue;
+            if (role == "nodes" ? profile.Nodes.Count < 2 : role != "any" && profile.PeersOf(role).Count == 0) continue;
+            string group = Groups.TryGetValue(e.Id, out var g) ? g.Group : e.Id;
+            if (!byGroup.TryGetValue(group, out var list)) { byGroup[group] = list = []; order.Add(group); }
+            list.Add(e);
+        }
+        var result = new List<Requirement>();
+        foreach (var id in order)
+        {
+            var rules = byGroup[id];
+            string role = RoleOf(rules[0])!;
+            var peers = role == "mail" && id == "mail-to-fax"
+                ? [.. profile.PeersOf("mail"), .. profile.PeersOf("exchange")]
+                : role == "nodes" ? profile.Nodes.Select(n => new IpPrefix(n, n.IsV4 ? 32 : 128)).ToList()
+                : role == "any" ? [] : profile.PeersOf(role).ToList();
+            var apps = rules.SelectMany(r => r.Applications).Where(profile.HasApplication).Distinct().ToList();
+            result.Add(new Requirement
+            {
+                Id = id,
+                Title = Groups.TryGetValue(rules[0].Id, out var g) ? g.Title : $"{rules[0].Protocol} ({rules[0].Id})",
+                Service = string.Join(';', rules.SelectMany(r => r.Bindings.Select(b => b.Service)).Distinct()),
+                Rules = rules,
+                Applications = string.Join(';', apps),
+                PeerRole = role,
+                Peers = peers,
+                Ports = string.Join(' ', rules.SelectMany(r => r.Bindings).Select(PortsText).Distinct()),
+                Required = rules.Any(r => !r.Optional && !OnDemandRules.Contains(r.Id)),
+                NeedsCalls = role == "any",
+            });
+        }
+        return result;
+    }
+
+    private static string PortsText(CatalogueBinding b)
+    {
+        string t = b.Transport switch { CatalogueTransport.Udp => "udp", CatalogueTransport.TlsOverTcp => "tls", CatalogueTransport.Icmp => "icmp", _ => "tcp" };
+        // The vendor names the listening side; for OUT rows that is the remote peer.
+        var ports = b.RemotePorts.IsSpecific && !(b.ImagiclePorts.IsSpecific && b.ImagiclePorts.Count <= b.RemotePorts.Count) ? b.RemotePorts : b.ImagiclePorts;
+        return $"{t}/{ports}";
+    }
+
+    /// <summary>True when the flow is one of the requirement's: a row's binding fits its ports and the remote end is one of the peers.</summary>
+    public static bool Matches(Requirement q, FlowRecord f, PolicyContext ctx)
+    {
+        if (!ctx.TouchesNode(f)) return false;
+        bool bothNodes = ctx.IsNode(f.ClientIp) && ctx.IsNode(f.ServerIp);
+        if (q.PeerRole == "nodes" != bothNodes) return false;
+        var (_, nodePort, remote, remotePort) = ctx.Ends(f);
+        if (q.PeerRole is not ("any" or "nodes") && !q.Peers.Any(p => p.Contains(remote))) return false;
+        foreach (var rule in q.Rules)
+        {
+            if (rule.Id == f.MatchedRule) return true;
+            foreach (var b in rule.Bindings)
+                if (BindingFits(b, f, nodePort, remotePort)) return true;
+        }
+        return false;
+    }
+
+    private static bool BindingFits(CatalogueBinding b, FlowRecord f, ushort nodePort, ushort remotePort)
+    {
+        bool transport = b.Transport switch
+        {
+            CatalogueTransport.Udp => f.Transport == IpProtocol.Udp,
+            CatalogueTransport.Tcp or CatalogueTransport.TlsOverTcp => f.Transport == IpProtocol.Tcp,
+            _ => false,
+        };
+        if (!transport) return false;
+        if (b.PayloadOnly) return f.Service == b.Service;
+        // PMS Link: the vendor gives no port; any connection with the PMS is one.
+        if (b.ImagiclePorts.IsUnspecified && b.RemotePorts.IsUnspecified) return true;
+        return b.ImagiclePorts.Contains(nodePort) && b.RemotePorts.Contains(remotePort);
+    }
+
+    /// <summary>Marks each requirement against the capture's flows.</summary>
+    public static IReadOnlyList<ExpectedFlow> Evaluate(IReadOnlyList<Requirement> requirements, PolicyContext ctx)
+    {
+        var rows = new List<ExpectedFlow>(requirements.Count);
+        foreach (var q in requirements)
+        {
+            var ids = new List<int>();
+            int ok = 0, unanswered = 0, refused = 0, over = 0;
+            foreach (var f in ctx.Result.Flows)
+            {
+                if (!Matches(q, f, ctx)) continue;
+                ids.Add(f.FlowId);
+                switch (ctx.Outcome(f))
+                {
+                    case FlowOutcome.Ok: ok++; break;
+                    case FlowOutcome.Unanswered: unanswered++; break;
+                    case FlowOutcome.Refused: refused++; break;
+                    case FlowOutcome.OverBudget: over++; break;
+                }
+            }
+            var parts = new List<string>();
+            if (ok > 0) parts.Add($"{ok} ok");
+            if (unanswered > 0) parts.Add($"{unanswered} unanswered");
+            if (refused > 0) parts.Add($"{refused} refused");
+            if (over > 0) parts.Add($"{over} over the RTT budget");
+            ExpectationStatus status = ids.Count == 0 ? ExpectationStatus.NotObserved
+                : unanswered + refused + over > 0 ? ExpectationStatus.Failing : ExpectationStatus.Observed;
+            string detail = ids.Count > 0 ? string.Join(", ", parts)
+                : !q.Required ? "optional or on demand: not observed"
+                : q.NeedsCalls && !HasAnsweredCall(ctx) ? "no answered call in the capture"
+                : $"not observed in {ctx.CaptureLengthText} of capture";
+            rows.Add(new ExpectedFlow(q, status, detail, ids));
+        }
+        return rows;
+    }
+
+    public static bool HasAnsweredCall(PolicyContext ctx) => ctx.Result.Calls.Any(c => c.Sip.Answered);
+}

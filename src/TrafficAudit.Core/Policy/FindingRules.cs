@@ -1,0 +1,527 @@
+using System.Globalization;
+using TrafficAudit.Analyzers.Sdp;
+using TrafficAudit.Analyzers.Sip;
+using TrafficAudit.Decode;
+using TrafficAudit.Flows;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Policy;
+
+/// <summary>
+/// The finding rules, one small method per kind. Each reads the audit result (flows, calls, streams,
+/// SIP transactions, capture statistics) through the <see cref="PolicyContext"/> and returns raw
+/// findings; <see cref="Verdict"/> merges those with the same <see cref="Finding.Key"/>.
+/// </summary>
+public static class FindingRules
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>Ports web proxies listen on by convention (Squid 3128, Privoxy 8118, 8888); 8080 is not here since AXL uses it.</summary>
+    public static readonly IReadOnlySet<ushort> ProxyPorts = new HashSet<ushort> { 3128, 8118, 8888 };
+
+    public static IEnumerable<Finding> All(PolicyContext ctx, IReadOnlyList<ExpectedFlow>? matrix) =>
+        [
+            .. UnexpectedFlows(ctx), .. MissingFlows(ctx, matrix), .. BlockedFlows(ctx), .. RefusedFlows(ctx),
+            .. OverLatency(ctx), .. SlowResponses(ctx), .. OneWayMedia(ctx), .. OverBandwidth(ctx),
+            .. HighJitter(ctx), .. PacketLoss(ctx), .. ProxyInUse(ctx), .. CaptureLoss(ctx), .. DuplicatePackets(ctx),
+        ];
+
+    // ------------------------------------------------------------------ flows
+
+    /// <summary>
+    /// A flow touching a node that matches no catalogue row of an installed application (rows for "all"
+    /// always count), no infrastructure service and no allow entry. Without a profile: no catalogue row at
+    /// all. Proxy flows are reported as proxy_in_use instead.
+    /// </summary>
+    public static IEnumerable<Finding> UnexpectedFlows(PolicyContext ctx)
+    {
+        foreach (var f in ctx.Result.Flows)
+        {
+            if (!ctx.TouchesNode(f) || f.Infrastructure || IsProxyFlow(ctx, f)) continue;
+            if (f.Transport is IpProtocol.Icmp or IpProtocol.Icmpv6) continue;
+            bool known = ctx.Profile is null
+                ? f.MatchedRule.Length > 0
+                : f.MatchedRule.Length > 0 && f.Applications.Split(';').Any(ctx.Profile.HasApplication);
+            if (known) continue;
+            var (_, _, remote, _) = ctx.Ends(f);
+            if (ctx.Profile is not null && ctx.Profile.Allow.Any(a => a.Matches(f.Transport, f.ServerPort, remote))) continue;
+            string why = f.MatchedRule.Length == 0 ? "matches no row of the vendor's port table"
+                : $"matches only rows of applications not installed ({f.Applications})";
+            yield return FlowFinding(FindingKinds.UnexpectedFlow, f) with
+            {
+                Method = "flow classification against the catalogue, the profile's applications and allow list",
+                Message = $"{Name(f)} {why}; {StateText(f)}; not covered by an allow entry",
+                WiresharkFilter = Conversation(f),
+            };
+        }
+    }
+
+    /// <summary>Expected, required, not observed during the capture (media only when the capture holds an answered call).</summary>
+    public static IEnumerable<Finding> MissingFlows(PolicyContext ctx, IReadOnlyList<ExpectedFlow>? matrix)
+    {
+        if (matrix is null) yield break;
+        bool calls = ExpectedFlowMatrix.HasAnsweredCall(ctx);
+        foreach (var e in matrix)
+        {
+            var q = e.Requirement;
+            if (e.Status != ExpectationStatus.NotObserved || !q.Required || (q.NeedsCalls && !calls)) continue;
+            var peer = q.Peers.Count == 1 && q.Peers[0].PrefixLength == (q.Peers[0].Network.IsV4 ? 32 : 128) ? q.Peers[0].Network : (IpAddress?)null;
+            string peers = q.PeerRole == "any" ? "any peer" : $"{q.PeerRole} {string.Join(", ", q.Peers)}";
+            yield return new Finding
+            {
+                Kind = FindingKinds.MissingFlow,
+                Service = q.Service,
+                Applications = q.Applications,
+                ServerIp = peer,
+                Transport = q.Rules[0].Bindings[0].Transport == Catalogue.CatalogueTransport.Udp ? "udp" : "tcp",
+                Measured = 0,
+                Unit = "flows",
+                Method = "expected-flow matrix (profile and catalogue)",
+                Rule = string.Join(';', q.Rules.Select(r => r.Id)),
+                Message = $"{q.Title}: no {q.Ports} flow between a node and {peers} in {ctx.CaptureLengthText} of capture (some of these flows are periodic: a longer capture may show them)",
+                WiresharkFilter = MissingFilter(ctx, q),
+            };
+        }
+    }
+
+    /// <summary>TCP SYNs never answered; a node's UDP request (SIP, DNS, NTP, LDAP...) without any reply.</summary>
+    public static IEnumerable<Finding> BlockedFlows(PolicyContext ctx)
+    {
+        foreach (var f in ctx.Result.Flows)
+        {
+            if (!Accountable(ctx, f) || ctx.Outcome(f) != FlowOutcome.Unanswered) continue;
+            bool tcp = f.Transport == IpProtocol.Tcp;
+            yield return FlowFinding(FindingKinds.BlockedFlow, f) with
+            {
+                Measured = tcp ? f.SynRetries + 1 : f.PacketsC2S,
+                Unit = tcp ? "syn" : "packets",
+                Method = tcp ? "TCP SYN without SYN/ACK, RST or ICMP" : "UDP request without any reply",
+                Message = tcp
+                    ? $"{Name(f)}: {f.SynRetries + 1} SYN(s) over {Seconds(f.LastSeenNs - f.FirstSeenNs)} never answered (dropped by a firewall or the host is down)"
+                    : $"{Name(f)}: {f.PacketsC2S} datagram(s) from the node never answered",
+                WiresharkFilter = Conversation(f) + (tcp ? " && tcp.flags.syn==1" : ""),
+            };
+        }
+    }
+
+    /// <summary>RST in answer to a SYN, or ICMP unreachable.</summary>
+    public static IEnumerable<Finding> RefusedFlows(PolicyContext ctx)
+    {
+        foreach (var f in ctx.Result.Flows)
+        {
+            if (!Accountable(ctx, f) || ctx.Outcome(f) != FlowOutcome.Refused) continue;
+            bool icmp = f.IcmpUnreachable > 0;
+            string ipField = f.ClientIp.IsV4 ? "ip.addr" : "ipv6.addr";
+            yield return FlowFinding(FindingKinds.RefusedFlow, f) with
+            {
+                Method = icmp ? "ICMP destination unreachable quoting the flow" : "TCP RST in answer to the SYN",
+                Message = icmp
+                    ? $"{Name(f)}: refused by {f.IcmpUnreachable} ICMP unreachable message(s) (nothing listens there, or a firewall rejects)"
+                    : $"{Name(f)}: SYN answered by RST (port closed on the server, or rejected by a firewall)",
+                WiresharkFilter = icmp
+                    ? $"({Conversation(f)}) || (icmp.type==3 && {ipField}=={f.ClientIp} && {ipField}=={f.ServerIp})"
+                    : Conversation(f) + " && (tcp.flags.syn==1 || tcp.flags.reset==1)",
+            };
+        }
+    }
+
+    /// <summary>
+    /// Round trips above the vendor's budget (80 ms SIP, H.323, RTP/T.38, TAPI/JTAPI, CURRI; 150 ms AXL;
+    /// 100 ms between nodes): TCP handshakes (SYN to first ACK: the whole client-server round trip
+    /// wherever the capture point is), SIP requests sent by a node to their first response, RTCP LSR/DLSR.
+    /// </summary>
+    public static IEnumerable<Finding> OverLatency(PolicyContext ctx)
+    {
+        foreach (var f in ctx.Result.Flows)
+        {
+            if (!ctx.TouchesNode(f) || ctx.Outcome(f) != FlowOutcome.OverBudget) continue;
+            int budget = ctx.BudgetMs(f)!.Value;
+            double ms = f.HandshakeRttNs / 1e6;
+            yield return FlowFinding(FindingKinds.OverLatency, f) with
+            {
+                Measured = Math.Round(ms, 3), Threshold = budget, Unit = "ms",
+                Method = "TCP handshake (SYN to first ACK, Wireshark's tcp.analysis.initial_rtt)",
+                Message = $"{Name(f)}: round trip {ms.ToString("F1", Inv)} ms, above the vendor's {budget} ms for {f.Service}",
+                WiresharkFilter = Conversation(f) + $" && tcp.analysis.initial_rtt > {(budget / 1000.0).ToString("0.###", Inv)}",
+            };
+        }
+        foreach (var t in ctx.Result.Voip.Transactions)
+        {
+            if (!ctx.IsNode(t.RequesterIp) || ctx.IsNode(t.ResponderIp) || t.FirstResponseMs is not { } ms) continue;
+            var flow = FlowOf(ctx, t);
+            int budget = flow is null ? 80 : ctx.BudgetMs(flow) ?? 80;
+            if (ms <= budget) continue;
+            yield return SipFinding(FindingKinds.OverLatency, t, flow) with
+            {
+                Measured = Math.Round(ms, 3), Threshold = budget, Unit = "ms",
+                Method = "SIP request sent by the node to its first response",
+                Message = $"SIP {t.Method} from node {t.RequesterIp} to {t.ResponderIp}:{t.ResponderPort}: first response after {ms.ToString("F1", Inv)} ms, above the vendor's {budget} ms (network round trip plus the peer's processing)",
+            };
+        }
+        foreach (var s in ctx.Result.Streams)
+        {
+            if (s.RtcpRttMs <= 0 || !(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp))) continue;
+            double ms = Math.Max(s.RtcpRttMs, s.RtcpRttMaxMs);
+            if (ms <= 80) continue;
+            yield return StreamFinding(ctx, FindingKinds.OverLatency, s) with
+            {
+                Measured = Math.Round(ms, 3), Threshold = 80, Unit = "ms",
+                Method = "RTCP LSR/DLSR (RFC 3550 6.4.1)",
+                Message = $"media {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort}: RTCP round trip up to {ms.ToString("F1", Inv)} ms, above the vendor's 80 ms for RTP",
+                WiresharkFilter = $"rtcp && {AddrField(s.SrcIp)}=={s.SrcIp} && {AddrField(s.DstIp)}=={s.DstIp}",
+            };
+        }
+    }
+
+    /// <summary>
+    /// SIP requests that reached a node and took longer than the service's budget to get a first
+    /// response: the node's own processing time, not the network's, so never over_latency.
+    /// </summary>
+    public static IEnumerable<Finding> SlowResponses(PolicyContext ctx)
+    {
+        foreach (var t in ctx.Result.Voip.Transactions)
+        {
+            if (!ctx.IsNode(t.ResponderIp) || t.FirstResponseMs is not { } ms) continue;
+            var flow = FlowOf(ctx, t);
+            int budget = flow is null ? 80 : ctx.BudgetMs(flow) ?? 80;
+            if (ms <= budget) continue;
+            yield return SipFinding(FindingKinds.SlowResponse, t, flow) with
+            {
+                Measured = Math.Round(ms, 3), Threshold = budget, Unit = "ms",
+                Method = "SIP request received by the node to the node's first response",
+                Message = $"SIP {t.Method} from {t.RequesterIp} to node {t.ResponderIp}:{t.ResponderPort}: the node answered after {ms.ToString("F1", Inv)} ms (its own processing; the budget is {budget} ms)",
+            };
+        }
+    }
+
+    // ------------------------------------------------------------------ calls and media
+
+    /// <summary>
+    /// An answered call whose RTP flowed one way only. Calls whose SDP negotiated one-way media
+    /// (sendonly/recvonly, as CUCM's built-in bridge does for Call Recording) are what was asked for
+    /// and are not reported.
+    /// </summary>
+    public static IEnumerable<Finding> OneWayMedia(PolicyContext ctx)
+    {
+        foreach (var c in ctx.Result.Calls)
+        {
+            if (!c.OneWay || !CallTouchesNode(ctx, c)) continue;
+            if (c.Sip.MediaEndpoints.Any(e => e.Kind == "audio" && e.Direction is SdpDirection.SendOnly or SdpDirection.RecvOnly or SdpDirection.Inactive)) continue;
+            var s = c.Streams[0];
+            string missing = s.CallDirection == "out" ? "callee to caller" : "caller to callee";
+            yield return CallFinding(FindingKinds.OneWayMedia, c) with
+            {
+                Measured = c.Streams.Count, Unit = "streams",
+                Method = "RTP streams of the call (SDP sendrecv)",
+                Message = $"call {c.Sip.CallId}: RTP only from {s.SrcIp}:{s.SrcPort} to {s.DstIp}:{s.DstPort}; nothing {missing} although the SDP asked for both directions (NAT, firewall or routing on the return path)",
+                WiresharkFilter = $"sip.Call-ID==\"{c.Sip.CallId}\" || rtp.ssrc==0x{s.Ssrc:X8}",
+            };
+        }
+    }
+
+    /// <summary>Slack on the per-call budget: a mean over a short call is a few tenths above the codec's rate when packets bunch (G.711 shows 80.1-80.6).</summary>
+    public const double BandwidthTolerance = 1.05;
+
+    /// <summary>A call's mean media rate, per direction at the IP layer, above the per-call budget (with 5 % measurement slack).</summary>
+    public static IEnumerable<Finding> OverBandwidth(PolicyContext ctx)
+    {
+        double limit = ctx.Profile?.Thresholds.CallKbps ?? new PolicyThresholds().CallKbps;
+        foreach (var c in ctx.Result.Calls)
+        {
+            if (!CallTouchesNode(ctx, c)) continue;
+            double kbps = Math.Max(c.MediaIpKbpsOut, c.MediaIpKbpsIn);
+            if (Math.Round(kbps, 1) <= limit * BandwidthTolerance) continue;
+            yield return CallFinding(FindingKinds.OverBandwidth, c) with
+            {
+                Measured = Math.Round(kbps, 1), Threshold = limit, Unit = "kbit/s",
+                Method = "mean RTP bit rate per direction at the IP layer (RTP + UDP + IP headers)",
+                Message = $"call {c.Sip.CallId} ({c.Codec}): media at {kbps.ToString("F1", Inv)} kbit/s per direction, above the {limit.ToString("0.#", Inv)} kbit/s per call budget",
+                WiresharkFilter = $"sip.Call-ID==\"{c.Sip.CallId}\" || " + string.Join(" || ", c.Streams.Select(s => $"rtp.ssrc==0x{s.Ssrc:X8}")),
+            };
+        }
+    }
+
+    /// <summary>An RTP stream to or from a node whose jitter (RFC 3550 A.8, as Wireshark computes it) peaked above the threshold.</summary>
+    public static IEnumerable<Finding> HighJitter(PolicyContext ctx)
+    {
+        double limit = ctx.Profile?.Thresholds.JitterMs ?? new PolicyThresholds().JitterMs;
+        foreach (var s in ctx.Result.Streams)
+        {
+            if (!(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) || s.MaxJitterMs <= limit) continue;
+            yield return StreamFinding(ctx, FindingKinds.HighJitter, s) with
+            {
+                Measured = Math.Round(s.MaxJitterMs, 3), Threshold = limit, Unit = "ms",
+                Method = "RTP interarrival jitter at the capture point (RFC 3550 A.8), maximum",
+                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}): jitter up to {s.MaxJitterMs.ToString("F1", Inv)} ms, mean {s.MeanJitterMs.ToString("F1", Inv)} ms",
+            };
+        }
+    }
+
+    /// <summary>An RTP stream to or from a node that lost more than the threshold (sequence numbers never received).</summary>
+    public static IEnumerable<Finding> PacketLoss(PolicyContext ctx)
+    {
+        double limit = ctx.Profile?.Thresholds.LossPct ?? new PolicyThresholds().LossPct;
+        foreach (var s in ctx.Result.Streams)
+        {
+            if (!(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) || Math.Round(s.LostPct, 2) <= limit) continue;
+            yield return StreamFinding(ctx, FindingKinds.PacketLoss, s) with
+            {
+                Measured = Math.Round(s.LostPct, 2), Threshold = limit, Unit = "%",
+                Method = "RTP sequence numbers expected minus received",
+                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}): {s.Lost} of {s.Expected} packets lost ({s.LostPct.ToString("F2", Inv)} %), in {s.LossBursts.Bursts} burst(s)",
+            };
+        }
+    }
+
+    /// <summary>A node reaching out through a web proxy: HTTP CONNECT, a peer the profile calls a proxy, or HTTP to a proxy port.</summary>
+    public static IEnumerable<Finding> ProxyInUse(PolicyContext ctx)
+    {
+        foreach (var f in ctx.Result.Flows)
+        {
+            if (!IsProxyFlow(ctx, f)) continue;
+            string? target = f.Source?.HttpConnectTarget;
+            yield return FlowFinding(FindingKinds.ProxyInUse, f) with
+            {
+                Method = target is not null ? "HTTP CONNECT request" : ctx.Profile?.IsPeer("proxy", f.ServerIp) == true ? "connection to a peer the profile names as proxy" : "HTTP to a proxy port",
+                Message = $"node {f.ClientIp} goes through the web proxy {f.ServerIp}:{f.ServerPort}" + (target is not null ? $" (CONNECT {target})" : "")
+                    + "; the vendor asks for the proxy settings to be disabled on Imagicle servers (service-to-service traffic may break)",
+                WiresharkFilter = Conversation(f) + (target is not null ? " && http.request.method==\"CONNECT\"" : ""),
+            };
+        }
+    }
+
+    // ------------------------------------------------------------------ the capture itself
+
+    /// <summary>Interface drops from pcapng statistics, ACKs for data the capture never saw, and files that end early.</summary>
+    public static IEnumerable<Finding> CaptureLoss(PolicyContext ctx)
+    {
+        foreach (var i in ctx.Result.Interfaces)
+        {
+            ulong dropped = (i.InterfaceDropped ?? 0) + (i.OsDropped ?? 0);
+            if (dropped == 0) continue;
+            yield return new Finding
+            {
+                Kind = FindingKinds.CaptureLoss,
+                Service = "capture",
+                Measured = dropped, Unit = "packets",
+                Method = "pcapng interface statistics (isb_ifdrop + isb_osdrop)",
+                Rule = $"interface {i.Index} of {Path.GetFileName(i.File)}",
+                Message = $"the capture dropped {dropped} packet(s) on interface {i.Index} ({i.Name ?? "unnamed"}) of {Path.GetFileName(i.File)}: missing flows and losses may be the capture's, not the network's",
+                WiresharkFilter = $"frame.interface_id=={i.Index}",
+            };
+        }
+        var lossy = ctx.Result.Flows.Where(f => f.Source is { AckedUnseen: > 0 }).ToList();
+        if (lossy.Count > 0)
+        {
+            long gaps = lossy.Sum(f => (long)f.Source!.AckedUnseen);
+            var worst = lossy.OrderByDescending(f => f.Source!.AckedUnseen).ThenBy(f => f.FlowId).First();
+            yield return new Finding
+            {
+                Kind = FindingKinds.CaptureLoss,
+                Service = "capture",
+                FirstSeenNs = lossy.Min(f => f.FirstSeenNs),
+                Count = lossy.Count,
+                Measured = gaps, Unit = "segments",
+                Method = "TCP ACK beyond the data seen from the other side (ACKed segment that wasn't captured)",
+                Message = $"{gaps} TCP gap(s) in {lossy.Count} connection(s) were acknowledged by the receiver, so the data crossed the network but not the capture point (SPAN or capture overload); most in flow {worst.FlowId} ({Name(worst)})",
+                WiresharkFilter = "tcp.analysis.ack_lost_segment",
+                FlowIds = lossy.Select(f => f.FlowId).ToArray(),
+            };
+        }
+        foreach (var e in ctx.Result.Errors)
+        {
+            yield return new Finding
+            {
+                Kind = FindingKinds.CaptureLoss,
+                Service = "capture",
+                Unit = "bytes", Measured = e.ByteOffset,
+                Method = "capture file structure",
+                Rule = Path.GetFileName(e.File),
+                Message = $"{Path.GetFileName(e.File)} ends early at byte offset {e.ByteOffset} ({e.Message}); packets after it are not in the audit",
+            };
+        }
+    }
+
+    /// <summary>IPv4 packets seen twice (same id, header checksum and length, within 5 ms in the same direction): a SPAN copying both ingress and egress.</summary>
+    public static IEnumerable<Finding> DuplicatePackets(PolicyContext ctx)
+    {
+        var dup = ctx.Result.Flows.Where(f => f.Source is { DuplicatePackets: > 0 }).ToList();
+        if (dup.Count == 0) yield break;
+        long copies = dup.Sum(f => (long)f.Source!.DuplicatePackets);
+        double pct = 100.0 * copies / Math.Max(1, ctx.Result.Statistics.IpPackets);
+        var worst = dup.OrderByDescending(f => f.Source!.DuplicatePackets).ThenBy(f => f.FlowId).First();
+        yield return new Finding
+        {
+            Kind = FindingKinds.DuplicatePackets,
+            Service = "capture",
+            FirstSeenNs = dup.Min(f => f.FirstSeenNs),
+            Count = dup.Count,
+            Measured = copies, Unit = "packets",
+            Method = "identical IPv4 id, header checksum and length in the same direction within 5 ms",
+            Message = $"{copies} packet(s) ({pct.ToString("F1", Inv)} % of IP packets) in {dup.Count} flow(s) were captured twice: the SPAN session copies both directions of a port or several ports; packet and byte counts are inflated, not the network's traffic; most in flow {worst.FlowId} ({Name(worst)})",
+            WiresharkFilter = Conversation(worst),
+            FlowIds = dup.Select(f => f.FlowId).ToArray(),
+        };
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// <summary>
+    /// A blocked or refused flow is a finding when a node asked (it is the client), or when a peer reached a
+    /// port the node should serve (a catalogue row): a refused probe of a closed port is the node doing its job.
+    /// </summary>
+    private static bool Accountable(PolicyContext ctx, FlowRecord f)
+        => ctx.IsNode(f.ClientIp) || (ctx.IsNode(f.ServerIp) && f.MatchedRule.Length > 0);
+
+    private static bool IsProxyFlow(PolicyContext ctx, FlowRecord f)
+    {
+        if (!ctx.IsNode(f.ClientIp) || ctx.IsNode(f.ServerIp) || f.Transport != IpProtocol.Tcp) return false;
+        if (f.Source?.HttpConnectTarget is not null) return true;
+        if (ctx.Profile?.IsPeer("proxy", f.ServerIp) == true) return f.TcpState is TcpHandshakeState.Established or TcpHandshakeState.Midstream;
+        return f.Source?.IsHttp == true && ProxyPorts.Contains(f.ServerPort);
+    }
+
+    private static bool CallTouchesNode(PolicyContext ctx, CallRecord c)
+        => ctx.IsNode(c.Sip.CallerIp) || ctx.IsNode(c.Sip.CalleeIp) || c.Streams.Any(s => ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp));
+
+    private static FlowRecord? FlowOf(PolicyContext ctx, SipTransactionStat t)
+    {
+        foreach (var f in ctx.Result.Flows)
+        {
+            if ((f.ClientIp == t.RequesterIp && f.ClientPort == t.RequesterPort && f.ServerIp == t.ResponderIp && f.ServerPort == t.ResponderPort)
+                || (f.ServerIp == t.RequesterIp && f.ServerPort == t.RequesterPort && f.ClientIp == t.ResponderIp && f.ClientPort == t.ResponderPort))
+                return f;
+        }
+        return null;
+    }
+
+    private static Finding FlowFinding(string kind, FlowRecord f) => new()
+    {
+        Kind = kind,
+        Service = f.Service,
+        Applications = f.Applications,
+        ClientIp = f.ClientIp,
+        ClientPort = f.ClientPort,
+        ServerIp = f.ServerIp,
+        ServerPort = f.ServerPort,
+        Transport = TransportName(f.Transport),
+        FirstSeenNs = f.FirstSeenNs,
+        Rule = f.MatchedRule,
+        Message = "",
+        FlowIds = [f.FlowId],
+    };
+
+    private static Finding SipFinding(string kind, SipTransactionStat t, FlowRecord? flow) => new()
+    {
+        Kind = kind,
+        Service = flow?.Service ?? "sip",
+        Applications = flow?.Applications ?? "",
+        ClientIp = t.RequesterIp,
+        ClientPort = t.RequesterPort,
+        ServerIp = t.ResponderIp,
+        ServerPort = t.ResponderPort,
+        Transport = t.Transport == SipTransport.Udp ? "udp" : "tcp",
+        FirstSeenNs = t.RequestNs,
+        Rule = flow?.MatchedRule ?? "",
+        Message = "",
+        WiresharkFilter = $"sip.Call-ID==\"{t.CallId}\" && sip.CSeq.seq=={t.CSeq}",
+        FlowIds = flow is null ? [] : [flow.FlowId],
+    };
+
+    private static Finding CallFinding(string kind, CallRecord c) => new()
+    {
+        Kind = kind,
+        Service = c.Service,
+        Applications = c.Applications,
+        ClientIp = c.Sip.CallerIp,
+        ClientPort = c.Sip.CallerPort,
+        ServerIp = c.Sip.CalleeIp,
+        ServerPort = c.Sip.CalleePort,
+        Transport = c.Sip.Transport == SipTransport.Udp ? "udp" : "tcp",
+        FirstSeenNs = c.Sip.StartNs,
+        Rule = "rtp-t38-calling-platform",
+        Message = "",
+    };
+
+    private static Finding StreamFinding(PolicyContext ctx, string kind, RtpStreamRecord s)
+    {
+        var flow = ctx.Result.Flows.FirstOrDefault(f => f.Transport == IpProtocol.Udp
+            && ((f.ClientIp == s.SrcIp && f.ClientPort == s.SrcPort && f.ServerIp == s.DstIp && f.ServerPort == s.DstPort)
+             || (f.ServerIp == s.SrcIp && f.ServerPort == s.SrcPort && f.ClientIp == s.DstIp && f.ClientPort == s.DstPort)));
+        return StreamFinding(kind, s) with
+        {
+            Service = flow?.Service ?? "rtp",
+            Applications = flow?.Applications ?? "",
+            Rule = flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
+            FlowIds = flow is null ? [] : [flow.FlowId],
+        };
+    }
+
+    private static Finding StreamFinding(string kind, RtpStreamRecord s) => new()
+    {
+        Kind = kind,
+        Service = "rtp",
+        ClientIp = s.SrcIp,
+        ClientPort = s.SrcPort,
+        ServerIp = s.DstIp,
+        ServerPort = s.DstPort,
+        Transport = "udp",
+        FirstSeenNs = s.FirstSeenNs,
+        Rule = "rtp-t38-calling-platform",
+        Message = "",
+        WiresharkFilter = $"rtp.ssrc==0x{s.Ssrc:X8}",
+    };
+
+    private static string Name(FlowRecord f)
+        => $"{TransportName(f.Transport)} {f.ClientIp}:{f.ClientPort} -> {f.ServerIp}:{f.ServerPort} ({f.Service})";
+
+    private static string StateText(FlowRecord f) => f.Transport != IpProtocol.Tcp
+        ? $"{f.PacketsC2S + f.PacketsS2C} packets"
+        : f.TcpState switch
+        {
+            TcpHandshakeState.Established => $"the connection was accepted ({f.PacketsC2S + f.PacketsS2C} packets)",
+            TcpHandshakeState.Refused => "the connection was refused",
+            TcpHandshakeState.Unanswered => "the SYN was not answered",
+            _ => "connection already open when the capture started",
+        };
+
+    private static string Seconds(long ns) => (ns / 1e9).ToString("F1", Inv) + " s";
+
+    private static string AddrField(IpAddress a) => a.IsV4 ? "ip.addr" : "ipv6.addr";
+
+    /// <summary>Display filter for a flow's conversation: both addresses and the server port.</summary>
+    public static string Conversation(FlowRecord f)
+    {
+        string ip = AddrField(f.ClientIp);
+        string port = f.Transport switch
+        {
+            IpProtocol.Tcp => $" && tcp.port=={f.ServerPort}",
+            IpProtocol.Udp => $" && udp.port=={f.ServerPort}",
+            _ => "",
+        };
+        return $"{ip}=={f.ClientIp} && {ip}=={f.ServerIp}{port}";
+    }
+
+    private static string MissingFilter(PolicyContext ctx, Requirement q)
+    {
+        var ports = q.Rules.SelectMany(r => r.Bindings).Where(b => !b.PayloadOnly)
+            .SelectMany(b => (b.RemotePorts.IsSpecific && !b.ImagiclePorts.IsSpecific ? b.RemotePorts : b.ImagiclePorts).Ranges
+                .Select(r => (b.Transport == Catalogue.CatalogueTransport.Udp ? "udp" : "tcp", r)))
+            .Distinct()
+            .Select(x => x.r.First == x.r.Last ? $"{x.Item1}.port=={x.r.First}" : $"({x.Item1}.port>={x.r.First} && {x.Item1}.port<={x.r.Last})")
+            .ToList();
+        string portPart = ports.Count == 0 ? (q.NeedsCalls ? "(rtp || t38)" : "") : "(" + string.Join(" || ", ports) + ")";
+        var hosts = q.Peers.Select(p => p.PrefixLength == (p.Network.IsV4 ? 32 : 128) ? $"{AddrField(p.Network)}=={p.Network}" : $"{AddrField(p.Network)}=={p}").ToList();
+        string hostPart = hosts.Count == 0 ? "" : "(" + string.Join(" || ", hosts) + ")";
+        return string.Join(" && ", new[] { portPart, hostPart }.Where(s => s.Length > 0));
+    }
+
+    public static string TransportName(IpProtocol p) => p switch
+    {
+        IpProtocol.Tcp => "tcp",
+        IpProtocol.Udp => "udp",
+        IpProtocol.Icmp => "icmp",
+        IpProtocol.Icmpv6 => "icmpv6",
+        _ => ((byte)p).ToString(Inv),
+    };
+}
