@@ -21,12 +21,15 @@ public static class AuditCsvWriter
         FalseValue = "false",
     };
 
-    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files)
+    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files) => WriteAll(outDir, result, files, null);
+
+    /// <summary>Writes flows.csv, rtp_streams.csv, calls.csv and anomalies.csv; with an anonymizer, addresses and SIP users are pseudonyms.</summary>
+    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer)
     {
         Directory.CreateDirectory(outDir);
-        WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(FlowRow.From));
-        WriteAtomically(Path.Combine(outDir, "rtp_streams.csv"), result.Streams.Select(RtpStreamRow.From));
-        WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(CallRow.From));
+        WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(f => FlowRow.From(f, anonymizer)));
+        WriteAtomically(Path.Combine(outDir, "rtp_streams.csv"), result.Streams.Select(s => RtpStreamRow.From(s, anonymizer)));
+        WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(c => CallRow.From(c, anonymizer)));
         WriteAtomically(Path.Combine(outDir, "anomalies.csv"), result.Anomalies.Select(a => new AnomalyRow
         {
             Name = a.Name,
