@@ -17,8 +17,10 @@ namespace TrafficAudit.Outputs;
 /// address's first i bits. Two addresses that share their first k bits share exactly the first k bits
 /// of their pseudonyms, so a /24 stays one /24 and a host stays inside its subnet; distinct addresses
 /// never collide (each step is a bijection). Private and link-local ranges keep their range prefix
-/// (10/8 stays in 10/8, 192.168/16 in 192.168/16, fe80::/10 in fe80::/10) and addresses that identify
-/// nobody (unspecified, loopback, multicast, broadcast) are kept as they are.
+/// (10/8 stays in 10/8, 192.168/16 in 192.168/16, fe80::/10 in fe80::/10) and no other address is mapped
+/// into them; addresses that identify nobody (unspecified, loopback, multicast, broadcast) are kept as
+/// they are. The price: the leading bits an address shares with one of those ranges are kept too
+/// (11.0.0.0/8 stays 11/8), which reveals at most the rough region of a public address.
 /// </para>
 /// <para>SIP user parts (extensions, phone numbers, names) become "user-" + 8 hex digits of a keyed hash.</para>
 /// The same input gives the same pseudonym for the life of the instance, and for every instance made
@@ -125,51 +127,54 @@ public sealed partial class Anonymizer
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
-    private uint PermuteV4(uint a)
-    {
-        int keep = a switch
-        {
-            _ when (a >> 24) is 0 or 127 => 32,            // this network, loopback
-            _ when (a >> 28) >= 0xE => 32,                 // multicast 224/4, reserved 240/4, broadcast
-            _ when (a >> 24) == 10 => 8,                   // RFC 1918
-            _ when (a >> 20) == 0xAC1 => 12,               // 172.16/12
-            _ when (a >> 16) == 0xC0A8 => 16,              // 192.168/16
-            _ when (a >> 22) == (100 << 2 | 1) => 10,      // 100.64/10 shared address space (RFC 6598)
-            _ when (a >> 16) == 0xA9FE => 16,              // 169.254/16 link-local
-            _ => 0,
-        };
-        return (uint)Permute(a, 32, keep, 4);
-    }
+    /// <summary>A range the permutation treats specially: its network bits are kept, and with KeepAll every address in it is.</summary>
+    private readonly record struct KeptRange(UInt128 Network, int Length, bool KeepAll);
+
+    private static readonly KeptRange[] V4Ranges =
+    [
+        new(0x00000000, 8, true),    // "this network"
+        new(0x7F000000, 8, true),    // loopback
+        new(0xE0000000, 3, true),    // multicast 224/4, reserved 240/4, broadcast
+        new(0x0A000000, 8, false),   // RFC 1918
+        new(0xAC100000, 12, false),
+        new(0xC0A80000, 16, false),
+        new(0x64400000, 10, false),  // shared address space (RFC 6598)
+        new(0xA9FE0000, 16, false),  // link-local
+    ];
+
+    private static readonly KeptRange[] V6Ranges =
+    [
+        new(UInt128.Zero, 127, true),                               // :: and ::1
+        new(new UInt128(0xFF00_0000_0000_0000, 0), 8, true),        // multicast
+        new(new UInt128(0xFE80_0000_0000_0000, 0), 10, false),      // link-local (the interface id may carry a MAC)
+        new(new UInt128(0xFC00_0000_0000_0000, 0), 7, false),       // unique local
+    ];
+
+    private uint PermuteV4(uint a) => (uint)Permute(a, 32, V4Ranges, 4);
 
     private IpAddress PermuteV6(IpAddress address)
     {
-        UInt128 v = new(address.Hi, address.Lo);
-        byte top = (byte)(address.Hi >> 56);
-        int keep = v == UInt128.Zero || v == UInt128.One ? 128  // ::, ::1
-            : top == 0xFF ? 128                                  // multicast
-            : (address.Hi >> 54) == 0x3FA ? 10                   // fe80::/10 link-local (the interface id may carry a MAC)
-            : (top & 0xFE) == 0xFC ? 7                           // fc00::/7 unique local
-            : 0;
-        UInt128 p = Permute(v, 128, keep, 6);
+        UInt128 p = Permute(new UInt128(address.Hi, address.Lo), 128, V6Ranges, 6);
         return new IpAddress((ulong)(p >> 64), (ulong)p);
     }
 
     /// <summary>
-    /// Prefix-preserving permutation of the low <paramref name="bits"/> bits of <paramref name="value"/>:
-    /// the first <paramref name="keep"/> bits stay, then each bit is flipped by the keyed function of the
-    /// original bits before it.
+    /// Prefix-preserving permutation of a <paramref name="bits"/>-bit address: bit i of the result is bit
+    /// i of the address XOR a function of the address's first i bits. That function is a keyed HMAC bit,
+    /// except that it is 0 while the prefix is still on the way to a kept range's network, and everywhere
+    /// inside a KeepAll range. So the map is a bijection, preserves every common prefix, keeps kept ranges
+    /// as they are (private stays private, in the same range) and never maps another address into them.
     /// </summary>
-    private UInt128 Permute(UInt128 value, int bits, int keep, byte family)
+    private UInt128 Permute(UInt128 value, int bits, KeptRange[] ranges, byte family)
     {
-        if (keep >= bits) return value;
         Span<byte> input = stackalloc byte[2 + 16];
         Span<byte> mac = stackalloc byte[32];
         input[0] = family;
         UInt128 result = value;
-        for (int i = keep; i < bits; i++)
+        for (int i = 0; i < bits; i++)
         {
-            int shift = bits - i;                                  // bits below the prefix of length i
-            UInt128 prefix = shift >= 128 ? UInt128.Zero : value >> shift;
+            UInt128 prefix = Top(value, i, bits);
+            if (Kept(prefix, i, value, bits, ranges)) continue;
             input[1] = (byte)i;
             BinaryPrimitives.WriteUInt128BigEndian(input[2..], prefix);
             HMACSHA256.HashData(_key, input, mac);
@@ -177,6 +182,19 @@ public sealed partial class Anonymizer
         }
         return result;
     }
+
+    private static bool Kept(UInt128 prefix, int length, UInt128 value, int bits, KeptRange[] ranges)
+    {
+        foreach (var r in ranges)
+        {
+            if (length < r.Length && Top(r.Network, length, bits) == prefix) return true;
+            if (r.KeepAll && length >= r.Length && Top(value, r.Length, bits) == Top(r.Network, r.Length, bits)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The first <paramref name="n"/> bits of a <paramref name="bits"/>-bit value.</summary>
+    private static UInt128 Top(UInt128 v, int n, int bits) => n == 0 ? UInt128.Zero : v >> (bits - n);
 
     private sealed class ScrubbingWriter(TextWriter inner, Anonymizer anonymizer) : TextWriter(CultureInfo.InvariantCulture)
     {
