@@ -367,7 +367,7 @@ public static class HtmlReportWriter
         else
         {
             h.Open("table", ("class", "small")).Open("thead").Open("tr").Element("th", "Address").Element("th", "Why").Close("tr").Close("thead").Open("tbody");
-            foreach (var n in r.Nodes) h.Open("tr").Cell(Ip(input, n.Address)).Cell(n.Explicit ? "given with --server" : n.Reason).Close("tr");
+            foreach (var n in r.Nodes) h.Open("tr").Cell(Ip(input, n.Address)).Cell(n.Explicit ? "given with --server" : Anon(input, n.Reason)).Close("tr");
             h.Close("tbody").Close("table");
         }
 

@@ -122,6 +122,43 @@ public sealed class HtmlReportWriterTests
         Assert.IsLessThan(8_000_000, html.Length, $"{html.Length} chars");
     }
 
+    [TestMethod]
+    public void Render_Anonymized_NoOriginalAddressOrSipUser()
+    {
+        var anonymizer = TrafficAudit.Outputs.Anonymizer.Create("report-test");
+        string html = HtmlReportWriter.Render(ReportTestKit.WithPolicy(Sample, ReportTestKit.SamplePath) with { Anonymizer = anonymizer });
+        var secrets = Sample.Flows.SelectMany(f => new[] { f.ClientIp, f.ServerIp }).Select(ip => ip.ToString())
+            .Concat(["10.0.0.10", "52.112.0.10"]).Distinct().ToList();
+        var users = Sample.Calls.SelectMany(c => new[] { c.Sip.FromUri, c.Sip.ToUri }).Select(u => u[..(u.IndexOf('@') + 1)]).Distinct().ToList();
+        Assert.IsGreaterThan(2, users.Count);
+        foreach (var user in users) Assert.DoesNotContain(user, html);
+        Assert.IsGreaterThan(5, secrets.Count);
+        foreach (var secret in secrets)
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(html, "(?<![\\d.])" + System.Text.RegularExpressions.Regex.Escape(secret) + "(?![\\d])");
+            Assert.IsFalse(m.Success, m.Success ? $"{secret} in ...{html[Math.Max(0, m.Index - 100)..Math.Min(html.Length, m.Index + 60)]}" : "");
+        }
+        StringAssert.Contains(html, anonymizer.Ip(TrafficAudit.Decode.IpAddress.Parse("10.0.0.10")));
+        StringAssert.Contains(html, "anonymized: addresses and SIP users are pseudonyms");
+    }
+
+    [TestMethod]
+    public void CsvRows_Anonymized_AddressesAndUsersArePseudonyms()
+    {
+        var a = TrafficAudit.Outputs.Anonymizer.Create("rows");
+        var call = Sample.Calls[0];
+        var row = TrafficAudit.Outputs.CallRow.From(call, a);
+        Assert.AreEqual(a.Ip(call.Sip.CallerIp), row.CallerIp);
+        Assert.AreNotEqual(call.Sip.CallerIp.ToString(), row.CallerIp);
+        Assert.AreEqual(a.SipUri(call.Sip.FromUri), row.FromUri);
+        Assert.DoesNotContain(call.Sip.CallerIp.ToString(), row.CallId);
+        var flow = TrafficAudit.Outputs.FlowRow.From(Sample.Flows[0], a);
+        Assert.AreEqual(a.Ip(Sample.Flows[0].ServerIp), flow.ServerIp);
+        var stream = TrafficAudit.Outputs.RtpStreamRow.From(Sample.Streams[0], a);
+        Assert.AreEqual(a.Ip(Sample.Streams[0].SrcIp), stream.SrcIp);
+        Assert.AreEqual(call.Sip.CallerIp.ToString(), TrafficAudit.Outputs.CallRow.From(call).CallerIp, "no anonymizer: unchanged");
+    }
+
     private static int Count(string s, string what)
     {
         int n = 0;
