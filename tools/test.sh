@@ -4,8 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use. libpcap0.8: live capture through SharpPcap.
-packages=(libpcap0.8)
+# Debian packages the tests use. libpcap0.8: live capture through SharpPcap. chromium: the HTML
+# report rendered headless (slow to install: only when missing, and only as root).
+packages=(libpcap0.8 chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

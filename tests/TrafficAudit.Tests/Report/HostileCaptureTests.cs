@@ -25,19 +25,23 @@ public sealed partial class HostileCaptureTests
     private const string Sum = "@SUM(1+1)";
     private const string Minus = "-2+3<marquee>";
 
+    private static readonly Lock RunLock = new();
     private static (string Dir, string Pcap, AuditResult Result)? _run;
 
-    private static (string Dir, string Pcap, AuditResult Result) Run()
+    internal static (string Dir, string Pcap, AuditResult Result) Run()
     {
-        if (_run is { } r) return r;
+        lock (RunLock) return _run ??= Make();
+    }
+
+    private static (string Dir, string Pcap, AuditResult Result) Make()
+    {
         var dir = ReportTestKit.NewTempDir();
         var pcap = Path.Combine(dir, "<img src=x onerror=alert(1)>.pcap");
         using (var f = File.Create(pcap)) Build().WritePcap(f);
         var result = ReportTestKit.Audit(pcap);
         AuditCsvWriter.WriteAll(dir, result, [pcap]);
         HtmlReportWriter.Write(dir, new ReportInput { Result = result, Files = [pcap], ToolVersion = "test", CommandLine = $"trafficaudit audit '{pcap}' --report" });
-        _run = (dir, pcap, result);
-        return _run.Value;
+        return (dir, pcap, result);
     }
 
     private static SyntheticCapture Build()
