@@ -20,7 +20,7 @@ public static class AuditCommand
         var a = Arguments.Parse(args, ValueOptions, FlagOptions);
         if (a.Positional.Count == 0) throw new UsageException("audit needs at least one capture file ('-' for standard input)");
         if (a.Positional.Count(p => p == "-") > 1) throw new UsageException("standard input ('-') can be given only once");
-        var setup = AuditSetup.From(a);
+        var setup = AuditSetup.From(a, ["audit", .. args]);
         string outDir = setup.OutDir;
 
         using var loggerFactory = LoggerFactory.Create(b => b

@@ -1,6 +1,7 @@
 using TrafficAudit.Catalogue;
 using TrafficAudit.Decode;
 using TrafficAudit.Outputs;
+using TrafficAudit.Outputs.Report;
 using TrafficAudit.Pipeline;
 using TrafficAudit.Policy;
 
@@ -22,12 +23,16 @@ public sealed class AuditSetup
         ["--catalogue"] = "--catalogue", ["--catalog"] = "--catalogue",
         ["--profile"] = "--profile", ["-p"] = "--profile",
         ["--fail-on"] = "--fail-on",
+        ["--anonymize-seed"] = "--anonymize-seed",
+        ["--anonymize-map"] = "--anonymize-map",
     };
 
     /// <summary>Flags common to every auditing command.</summary>
     public static IReadOnlyDictionary<string, string> FlagOptions { get; } = new Dictionary<string, string>
     {
         ["--quiet"] = "--quiet", ["-q"] = "--quiet",
+        ["--report"] = "--report",
+        ["--anonymize"] = "--anonymize",
     };
 
     private AuditSetup(string outDir, IReadOnlyList<IpAddress> servers, PortCatalogue catalogue, bool quiet, DeploymentProfile? profile, FindingSeverity? failOn)
@@ -41,6 +46,16 @@ public sealed class AuditSetup
     }
 
     public DeploymentProfile? Profile { get; }
+    /// <summary>--report: DIR/report.html, written with the CSVs (at every live flush too).</summary>
+    public bool Report { get; private init; }
+    /// <summary>--anonymize: pseudonyms for addresses and SIP users in every output; one per run, so they stay stable across flushes.</summary>
+    public Anonymizer? Anonymizer { get; private init; }
+    /// <summary>--anonymize-map FILE: where the pseudonym mapping goes (for the engineer only).</summary>
+    public string? AnonymizeMap { get; private init; }
+    /// <summary>The command line as typed, for the report's facts.</summary>
+    public string CommandLineText { get; private init; } = "";
+    /// <summary>Live capture: the report says it refreshes every this many seconds.</summary>
+    public int? RefreshSeconds { get; private init; }
     /// <summary>Lowest severity that makes the exit code 1; null: never.</summary>
     public FindingSeverity? FailOn { get; }
 
@@ -58,7 +73,9 @@ public sealed class AuditSetup
     }
 
     /// <summary>Reads the common options; every mistake is a <see cref="UsageException"/> before anything is captured or read.</summary>
-    public static AuditSetup From(Arguments a)
+    /// <param name="commandLine">The arguments as typed (shown in the report).</param>
+    /// <param name="refreshSeconds">For a live capture, the flush interval (the report refreshes itself).</param>
+    public static AuditSetup From(Arguments a, IReadOnlyList<string> commandLine, int? refreshSeconds = null)
     {
         string outDir = a.Value("--out") ?? "trafficaudit-out";
         var servers = new List<IpAddress>();
@@ -86,8 +103,19 @@ public sealed class AuditSetup
                 servers.AddRange(profile.Nodes);
             }
         }
-        return new AuditSetup(outDir, servers, catalogue, a.Flag("--quiet"), profile, failOn);
+        bool anonymize = a.Flag("--anonymize") || a.Value("--anonymize-map") is not null || a.Value("--anonymize-seed") is not null;
+        return new AuditSetup(outDir, servers, catalogue, a.Flag("--quiet"), profile, failOn)
+        {
+            Report = a.Flag("--report"),
+            Anonymizer = anonymize ? Anonymizer.Create(a.Value("--anonymize-seed")) : null,
+            AnonymizeMap = a.Value("--anonymize-map"),
+            CommandLineText = "trafficaudit " + string.Join(' ', commandLine.Select(Quote)),
+            RefreshSeconds = refreshSeconds,
+        };
     }
+
+    private static string Quote(string arg) =>
+        arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_./:=,@+".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''") + "'";
 
     /// <summary>--fail-on error|warning|info|never: the lowest severity that makes the exit code 1.</summary>
     private static FindingSeverity? ParseFailOn(string text) => text switch
@@ -114,8 +142,12 @@ public sealed class AuditSetup
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
         try
         {
-            AuditCsvWriter.WriteAll(OutDir, result, inputs);
-            AuditCsvWriter.WriteVerdict(OutDir, verdict);
+            AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer);
+            AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer);
+            if (Report)
+                HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
+                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds));
+            if (final && AnonymizeMap is not null) Anonymizer!.WriteMapping(AnonymizeMap);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -124,8 +156,11 @@ public sealed class AuditSetup
         }
         if (final && !Quiet)
         {
-            ConsoleSummary.Write(stdout, result, inputs, OutDir, Servers.Count > 0, sourceTitle);
-            ConsoleVerdict.Write(stdout, verdict, OutDir);
+            var console = Anonymizer?.Wrap(stdout) ?? stdout;
+            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle);
+            ConsoleVerdict.Write(console, verdict, OutDir);
+            if (Report) console.WriteLine($"Report: {Path.Combine(OutDir, HtmlReportWriter.FileName)}");
+            console.Flush();
         }
         return verdict;
     }

@@ -43,8 +43,8 @@ public static class LiveCommand
     {
         var a = Arguments.Parse(args, ValueOptions, FlagOptions);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}' (live reads an interface: -i IFACE)");
-        var setup = AuditSetup.From(a);
         var settings = ReadSettings(a);
+        var setup = AuditSetup.From(a, ["live", .. args], (int)Math.Ceiling(settings.Flush.TotalSeconds));
 
         LiveFrameSource source;
         try

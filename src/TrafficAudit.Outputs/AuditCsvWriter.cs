@@ -21,13 +21,16 @@ public static class AuditCsvWriter
         FalseValue = "false",
     };
 
-    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files)
+    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files) => WriteAll(outDir, result, files, null);
+
+    /// <summary>Writes flows.csv, rtp_streams.csv, calls.csv and anomalies.csv; with an anonymizer, addresses and SIP users are pseudonyms.</summary>
+    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer)
     {
         Directory.CreateDirectory(outDir);
-        WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(FlowRow.From));
-        WriteAtomically(Path.Combine(outDir, "rtp_streams.csv"), result.Streams.Select(RtpStreamRow.From));
-        WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(CallRow.From));
-        WriteAtomically(Path.Combine(outDir, "sip_options.csv"), result.Voip.OptionsPings.Select(SipOptionsRow.From));
+        WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(f => FlowRow.From(f, anonymizer)));
+        WriteAtomically(Path.Combine(outDir, "rtp_streams.csv"), result.Streams.Select(s => RtpStreamRow.From(s, anonymizer)));
+        WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(c => CallRow.From(c, anonymizer)));
+        WriteAtomically(Path.Combine(outDir, "sip_options.csv"), result.Voip.OptionsPings.Select(o => SipOptionsRow.From(o, anonymizer)));
         WriteAtomically(Path.Combine(outDir, "anomalies.csv"), result.Anomalies.Select(a => new AnomalyRow
         {
             Name = a.Name,
@@ -38,12 +41,12 @@ public static class AuditCsvWriter
     }
 
     /// <summary>Writes findings.csv, and expected_flows.csv when the verdict has a matrix (a profile was given; else an old one is removed).</summary>
-    public static void WriteVerdict(string outDir, TrafficAudit.Policy.Verdict verdict)
+    public static void WriteVerdict(string outDir, TrafficAudit.Policy.Verdict verdict, Anonymizer? anonymizer = null)
     {
         Directory.CreateDirectory(outDir);
-        WriteAtomically(Path.Combine(outDir, "findings.csv"), verdict.Findings.Select(FindingRow.From));
+        WriteAtomically(Path.Combine(outDir, "findings.csv"), verdict.Findings.Select((f, i) => FindingRow.From(f, i, anonymizer)));
         string matrix = Path.Combine(outDir, "expected_flows.csv");
-        if (verdict.Expected is { } rows) WriteAtomically(matrix, rows.Select(ExpectedFlowRow.From));
+        if (verdict.Expected is { } rows) WriteAtomically(matrix, rows.Select(e => ExpectedFlowRow.From(e, anonymizer)));
         else if (File.Exists(matrix)) File.Delete(matrix);
     }
 

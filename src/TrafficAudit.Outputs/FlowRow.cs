@@ -51,15 +51,18 @@ public sealed partial class FlowRow
     [CsvColumn("end_reason")] public string EndReason { get; set; } = "";
     [CsvColumn("client_by")] public string ClientBy { get; set; } = "";
 
-    public static FlowRow From(FlowRecord f) => new()
+    public static FlowRow From(FlowRecord f) => From(f, null);
+
+    /// <summary>The row of <paramref name="f"/>; with an anonymizer, client_ip and server_ip are pseudonyms.</summary>
+    public static FlowRow From(FlowRecord f, Anonymizer? anonymizer) => new()
     {
         FlowId = f.FlowId,
         FirstSeen = NsTime.Iso(f.FirstSeenNs),
         LastSeen = NsTime.Iso(f.LastSeenNs),
         Transport = TransportName(f.Transport),
-        ClientIp = f.ClientIp.ToString(),
+        ClientIp = anonymizer?.Ip(f.ClientIp) ?? f.ClientIp.ToString(),
         ClientPort = f.ClientPort,
-        ServerIp = f.ServerIp.ToString(),
+        ServerIp = anonymizer?.Ip(f.ServerIp) ?? f.ServerIp.ToString(),
         ServerPort = f.ServerPort,
         Vlan = f.Vlan,
         Service = f.Service,

@@ -42,16 +42,19 @@ public sealed partial class FindingRow
     [CsvColumn("wireshark_filter")] public string WiresharkFilter { get; set; } = "";
     [CsvColumn("flow_ids")] public string FlowIds { get; set; } = "";
 
-    public static FindingRow From(Finding f, int index) => new()
+    public static FindingRow From(Finding f, int index) => From(f, index, null);
+
+    /// <summary>The row of <paramref name="f"/>; with an anonymizer, addresses (also inside the message and the filter) and SIP users are pseudonyms.</summary>
+    public static FindingRow From(Finding f, int index, Anonymizer? anonymizer) => new()
     {
         FindingId = index + 1,
         Severity = SeverityName(f.Severity),
         Kind = f.Kind,
         Service = f.Service,
         Applications = f.Applications,
-        ClientIp = f.ClientIp?.ToString() ?? "",
+        ClientIp = f.ClientIp is { } c ? anonymizer?.Ip(c) ?? c.ToString() : "",
         ClientPort = f.ClientPort?.ToString(CultureInfo.InvariantCulture) ?? "",
-        ServerIp = f.ServerIp?.ToString() ?? "",
+        ServerIp = f.ServerIp is { } sv ? anonymizer?.Ip(sv) ?? sv.ToString() : "",
         ServerPort = f.ServerPort?.ToString(CultureInfo.InvariantCulture) ?? "",
         Transport = f.Transport,
         FirstSeen = f.FirstSeenNs == 0 ? "" : NsTime.Iso(f.FirstSeenNs),
@@ -61,8 +64,8 @@ public sealed partial class FindingRow
         Unit = f.Unit,
         Method = f.Method,
         Rule = f.Rule,
-        Message = f.Message,
-        WiresharkFilter = f.WiresharkFilter,
+        Message = anonymizer?.Text(f.Message) ?? f.Message,
+        WiresharkFilter = anonymizer?.Text(f.WiresharkFilter) ?? f.WiresharkFilter,
         FlowIds = string.Join(';', f.FlowIds),
     };
 
@@ -101,12 +104,14 @@ public sealed partial class ExpectedFlowRow
     [CsvColumn("rules")] public string Rules { get; set; } = "";
     [CsvColumn("detail")] public string Detail { get; set; } = "";
 
-    public static ExpectedFlowRow From(ExpectedFlow e) => new()
+    public static ExpectedFlowRow From(ExpectedFlow e) => From(e, null);
+
+    public static ExpectedFlowRow From(ExpectedFlow e, Anonymizer? anonymizer) => new()
     {
         Service = e.Requirement.Service,
         Applications = e.Requirement.Applications,
         Peer = e.Requirement.PeerRole is "any" or "nodes" ? e.Requirement.PeerRole
-            : e.Requirement.PeerRole + " " + string.Join(' ', e.Requirement.Peers.Select(PeerText)),
+            : e.Requirement.PeerRole + " " + string.Join(' ', e.Requirement.Peers.Select(p => anonymizer?.Text(PeerText(p)) ?? PeerText(p))),
         Ports = e.Requirement.Ports,
         Status = StatusName(e.Status),
         EvidenceFlowIds = string.Join(';', e.FlowIds),
@@ -114,7 +119,7 @@ public sealed partial class ExpectedFlowRow
         Title = e.Requirement.Title,
         Required = e.Requirement.Required,
         Rules = string.Join(';', e.Requirement.Rules.Select(r => r.Id)),
-        Detail = e.Detail,
+        Detail = anonymizer?.Text(e.Detail) ?? e.Detail,
     };
 
     public static string StatusName(ExpectationStatus s) => s switch

@@ -76,14 +76,17 @@ public sealed partial class RtpStreamRow
     [CsvColumn("rtcp_rtt_ms")] public string RtcpRttMs { get; set; } = "";
     [CsvColumn("rtcp_rtt_max_ms")] public string RtcpRttMaxMs { get; set; } = "";
 
-    public static RtpStreamRow From(RtpStreamRecord s) => new()
+    public static RtpStreamRow From(RtpStreamRecord s) => From(s, null);
+
+    /// <summary>The row of <paramref name="s"/>; with an anonymizer, addresses and the Call-ID's addresses and users are pseudonyms.</summary>
+    public static RtpStreamRow From(RtpStreamRecord s, Anonymizer? anonymizer) => new()
     {
         StreamId = s.StreamId,
-        CallId = s.CallId,
+        CallId = anonymizer?.Text(s.CallId) ?? s.CallId,
         Ssrc = "0x" + s.Ssrc.ToString("X8", CultureInfo.InvariantCulture),
-        SrcIp = s.SrcIp.ToString(),
+        SrcIp = anonymizer?.Ip(s.SrcIp) ?? s.SrcIp.ToString(),
         SrcPort = s.SrcPort,
-        DstIp = s.DstIp.ToString(),
+        DstIp = anonymizer?.Ip(s.DstIp) ?? s.DstIp.ToString(),
         DstPort = s.DstPort,
         PayloadType = s.PayloadType,
         Codec = s.Codec,
@@ -176,17 +179,24 @@ public sealed partial class CallRow
     [CsvColumn("applications")] public string Applications { get; set; } = "";
     [CsvColumn("user_agents")] public string UserAgents { get; set; } = "";
 
-    public static CallRow From(CallRecord r)
+    public static CallRow From(CallRecord r) => From(r, null);
+
+    /// <summary>
+    /// The row of <paramref name="r"/>; with an anonymizer, addresses and SIP user parts (in the URIs,
+    /// the Call-ID and the user agents) are pseudonyms.
+    /// </summary>
+    public static CallRow From(CallRecord r, Anonymizer? anonymizer)
     {
         var c = r.Sip;
+        var a = anonymizer;
         return new CallRow
         {
-            CallId = c.CallId,
-            FromUri = c.FromUri,
-            ToUri = c.ToUri,
+            CallId = a?.Text(c.CallId) ?? c.CallId,
+            FromUri = a?.SipUri(c.FromUri) ?? c.FromUri,
+            ToUri = a?.SipUri(c.ToUri) ?? c.ToUri,
             SipTransport = c.Transport switch { Analyzers.Sip.SipTransport.Tcp => "tcp", Analyzers.Sip.SipTransport.Tls => "tls", _ => "udp" },
-            CallerIp = c.CallerIp.ToString(),
-            CalleeIp = c.CalleeIp.ToString(),
+            CallerIp = a?.Ip(c.CallerIp) ?? c.CallerIp.ToString(),
+            CalleeIp = a?.Ip(c.CalleeIp) ?? c.CalleeIp.ToString(),
             Service = r.Service,
             Start = NsTime.Iso(c.StartNs),
             Answered = Fmt.Bool(c.Answered),
@@ -217,7 +227,7 @@ public sealed partial class CallRow
             T38 = Fmt.Bool(c.T38),
             T38Packets = c.T38Packets,
             Applications = r.Applications,
-            UserAgents = string.Join(" | ", c.UserAgents),
+            UserAgents = a?.Text(string.Join(" | ", c.UserAgents)) ?? string.Join(" | ", c.UserAgents),
         };
     }
 }
@@ -242,10 +252,12 @@ public sealed partial class SipOptionsRow
     [CsvColumn("first_seen")] public string FirstSeen { get; set; } = "";
     [CsvColumn("last_seen")] public string LastSeen { get; set; } = "";
 
-    public static SipOptionsRow From(OptionsPingStat o) => new()
+    public static SipOptionsRow From(OptionsPingStat o) => From(o, null);
+
+    public static SipOptionsRow From(OptionsPingStat o, Anonymizer? anonymizer) => new()
     {
-        RequesterIp = o.RequesterIp.ToString(),
-        ResponderIp = o.ResponderIp.ToString(),
+        RequesterIp = anonymizer?.Ip(o.RequesterIp) ?? o.RequesterIp.ToString(),
+        ResponderIp = anonymizer?.Ip(o.ResponderIp) ?? o.ResponderIp.ToString(),
         Pings = o.Count,
         Answered = o.Answered,
         Unanswered = o.Unanswered,

@@ -1,0 +1,63 @@
+using TrafficAudit.Pipeline;
+using TrafficAudit.Policy;
+
+namespace TrafficAudit.Outputs.Report;
+
+/// <summary>Builds the report's input from an audit result and its policy verdict (the report computes nothing the CSVs lack).</summary>
+public static class ReportInputs
+{
+    public static ReportInput Create(AuditResult result, Verdict verdict, IReadOnlyList<string> files, string toolVersion, string commandLine,
+        bool serversGiven, Anonymizer? anonymizer, bool live = false, int? refreshSeconds = null)
+    {
+        var profile = verdict.Profile;
+        return new ReportInput
+        {
+            Result = result,
+            Files = files,
+            ToolVersion = toolVersion,
+            CommandLine = commandLine,
+            CallKbpsBudget = profile?.Thresholds.CallKbps ?? new PolicyThresholds().CallKbps,
+            Profile = profile?.SourceName,
+            ServersGiven = serversGiven,
+            Anonymizer = anonymizer,
+            Live = live,
+            RefreshSeconds = refreshSeconds,
+            // Without a profile there are no expectations: the report says so instead of a verdict.
+            // Requirement texts name the profile's peers: with --anonymize they get the same pseudonyms as everything else.
+            Verdict = verdict.Expected?.Select(e => Scrub(VerdictLine(e), anonymizer)).ToList(),
+            ExpectedFlows = verdict.Expected?.Select(e => ExpectedFlowOf(e) is var x && anonymizer is not null ? x with { Peer = anonymizer.Text(x.Peer) } : ExpectedFlowOf(e)).ToList(),
+            Findings = verdict.Findings.Select(FindingOf).ToList(),
+        };
+    }
+
+    private static ReportVerdictLine Scrub(ReportVerdictLine line, Anonymizer? anonymizer) =>
+        anonymizer is null ? line : line with { Requirement = anonymizer.Text(line.Requirement), Detail = anonymizer.Text(line.Detail) };
+
+    private static ReportVerdictLine VerdictLine(ExpectedFlow e) => new(
+        $"{e.Requirement.Title}{(e.Requirement.Required ? "" : " (optional)")}: {e.Requirement.Ports}, {PeerText(e.Requirement)}",
+        e.Status switch { ExpectationStatus.Observed => ReportStatus.Pass, ExpectationStatus.Failing => ReportStatus.Fail, _ => ReportStatus.NotSeen },
+        e.Detail);
+
+    private static ReportExpectedFlow ExpectedFlowOf(ExpectedFlow e) => new(
+        e.Requirement.Service,
+        e.Requirement.Applications,
+        PeerText(e.Requirement),
+        e.Requirement.Ports,
+        e.Status switch
+        {
+            ExpectationStatus.Observed => ReportFlowStatus.Seen,
+            // Some flows of the requirement worked and some did not, or none did.
+            ExpectationStatus.Failing => e.Detail.Contains(" ok", StringComparison.Ordinal) ? ReportFlowStatus.Partial : ReportFlowStatus.Blocked,
+            _ => ReportFlowStatus.Missing,
+        },
+        e.FlowIds);
+
+    private static ReportFinding FindingOf(Finding f) => new(
+        f.Severity switch { FindingSeverity.Error => ReportSeverity.Error, FindingSeverity.Warning => ReportSeverity.Warning, _ => ReportSeverity.Info },
+        f.Kind, f.Service, f.Applications, f.ClientIp, (ushort)(f.ClientPort ?? 0), f.ServerIp, (ushort)(f.ServerPort ?? 0), f.Transport,
+        f.FirstSeenNs, f.Count, f.Measured, f.Threshold, f.Unit, f.Method, f.Rule, f.Message, f.WiresharkFilter);
+
+    private static string PeerText(Requirement r) => r.PeerRole is "any" or "nodes"
+        ? (r.PeerRole == "any" ? "any peer" : "between nodes")
+        : r.PeerRole + " " + string.Join(", ", r.Peers.Select(p => p.PrefixLength == (p.Network.IsV4 ? 32 : 128) ? p.Network.ToString() : p.ToString()));
+}

@@ -1,0 +1,222 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using TrafficAudit.Outputs.Report;
+
+namespace TrafficAudit.Tests.Report;
+
+/// <summary>
+/// The report of the bundled sample rendered by headless Chromium (Debian package chromium; tools/test.sh
+/// installs it when run as root). How "no external request" is proved: Chromium is started with every
+/// request routed to a proxy that is a trap of ours (a TCP listener on loopback that records each
+/// connection and answers nothing), with loopback not bypassed; any http(s) fetch the page made, by
+/// any means (element, CSS, font, redirect), would reach the trap. A control page with one remote
+/// image shows that the trap does see such a request, so a silent trap cannot pass the test by
+/// accident. Chromium's own background traffic is switched off by its flags as far as they go; what
+/// Debian's chromium 156 still sends by itself, whatever the page (the component updater's
+/// update.googleapis.com and the sign-in check on accounts.google.com, measured against a blank page),
+/// is set aside by exact host name and logged; a request to any other host fails the test (so a
+/// page's fonts.googleapis.com or a CDN would). In addition, the DOM Chromium built is checked for
+/// any element or attribute that could load something.
+/// </summary>
+[TestClass]
+public sealed partial class ChromiumReportTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>Hosts Chromium itself contacts with these flags, with or without a page.</summary>
+    private static readonly string[] BrowserOwnHosts = ["update.googleapis.com", "accounts.google.com", "clients2.google.com"];
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public void Chromium_SampleReport_RendersTextAndMakesNoRequest()
+    {
+        string chromium = FindChromium();
+        var work = ReportTestKit.NewTempDir();
+        var result = ReportTestKit.Audit(ReportTestKit.SamplePath);
+        string report = HtmlReportWriter.Write(Path.Combine(work, "out"), ReportTestKit.WithPolicy(result, ReportTestKit.SamplePath));
+
+        using var trap = new ProxyTrap();
+
+        // Control: the trap sees a page's remote image.
+        string control = Path.Combine(work, "control.html");
+        File.WriteAllText(control, "<!DOCTYPE html><html><body><p>control</p><img src=\"http://trafficaudit-probe.invalid/x.png\"></body></html>");
+        RunChromium(chromium, work, trap.Port, ["--dump-dom", new Uri(control).AbsoluteUri]);
+        Assert.IsTrue(trap.WaitForAny(TimeSpan.FromSeconds(5)), "the trap proxy saw no request from the control page: the method cannot prove anything here");
+        StringAssert.Contains(string.Join("\n", trap.Requests), "trafficaudit-probe.invalid");
+        trap.Clear();
+
+        // The report: its DOM, and not one request.
+        string dom = RunChromium(chromium, work, trap.Port, ["--dump-dom", new Uri(report).AbsoluteUri]);
+        Thread.Sleep(200);
+        Assert.IsEmpty(PageRequests(trap), "requests from the report: " + string.Join("; ", trap.Requests));
+
+        string text = WebUtility.HtmlDecode(Tags().Replace(dom, " "));
+        text = Regex.Replace(text, @"\s+", " ");
+        foreach (var expected in new[]
+        {
+            "TrafficAudit report", "1 error, 1 warning", "1 of 3 requirements passed, 1 failed, 1 not seen",
+            "Findings", "flow_blocked", "ip.addr == 52.112.0.10 && tcp.port == 443",
+            "Expected flows", "advanced-queuing", "BLOCKED", "MISSING",
+            "Calls", $"{result.Calls.Count} calls", result.Calls[0].Sip.CallId[..20], "Call charts", "Jitter (ms)", "IP bandwidth (kbit/s)", "budget 80",
+            "Capture facts", "imagicle-site.pcap", "trafficaudit audit", "10.0.0.10",
+        })
+            StringAssert.Contains(text, expected);
+        Assert.IsLessThan(text.IndexOf("Capture facts", StringComparison.Ordinal), text.IndexOf("1 error, 1 warning", StringComparison.Ordinal));
+
+        // Nothing in the DOM could load anything: no such element, no URL-bearing attribute other than
+        // in-page anchors, no CSS url() or @import.
+        var loading = LoadingElements().Match(dom);
+        Assert.IsFalse(loading.Success, loading.Value);
+        foreach (Match m in UrlAttributes().Matches(dom))
+            StringAssert.StartsWith(m.Groups[2].Value, "#", m.Value);
+        Assert.DoesNotContain("url(", dom, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("@import", dom, StringComparison.OrdinalIgnoreCase);
+
+        // A screenshot for a person to look at, outside the repository.
+        string shotDir = Path.Combine(Path.GetTempPath(), "trafficaudit-report-screenshot");
+        Directory.CreateDirectory(shotDir);
+        string png = Path.Combine(shotDir, "report.png");
+        if (File.Exists(png)) File.Delete(png);
+        RunChromium(chromium, work, trap.Port, [$"--screenshot={png}", "--window-size=1280,2000", new Uri(report).AbsoluteUri]);
+        Assert.IsTrue(File.Exists(png), "no screenshot");
+        Assert.IsGreaterThan(20_000L, new FileInfo(png).Length);
+        Assert.IsEmpty(PageRequests(trap), "requests while taking the screenshot: " + string.Join("; ", trap.Requests));
+        TestContext.WriteLine($"screenshot: {png}");
+        TestContext.WriteLine("Chromium's own requests, set aside: " + string.Join("; ", trap.Requests));
+    }
+
+    [TestMethod]
+    public void Chromium_HostileCaptureReport_CaptureTextStaysText()
+    {
+        string chromium = FindChromium();
+        var (dir, _, _) = HostileCaptureTests.Run();
+        using var trap = new ProxyTrap();
+        string dom = RunChromium(chromium, ReportTestKit.NewTempDir(), trap.Port, ["--dump-dom", new Uri(Path.Combine(dir, HtmlReportWriter.FileName)).AbsoluteUri]);
+        // The serialised DOM writes text '<' as &lt;: a '<script', '<img' or '<marquee' here would be an element.
+        foreach (var tag in new[] { "<script", "<img", "<marquee" })
+            Assert.DoesNotContain(tag, dom, StringComparison.OrdinalIgnoreCase);
+        string text = WebUtility.HtmlDecode(Tags().Replace(dom, " "));
+        StringAssert.Contains(text, "=HYPERLINK(\"http://evil\",\"x\")<script>alert(1)");
+        StringAssert.Contains(text, "<img src=x onerror=alert(1)>.pcap");
+        Assert.IsEmpty(PageRequests(trap), string.Join("; ", trap.Requests));
+    }
+
+    /// <summary>Requests the trap saw, except Chromium's own (by exact host).</summary>
+    private static List<string> PageRequests(ProxyTrap trap) =>
+        trap.Requests.Where(r => !BrowserOwnHosts.Any(h => r.Contains("://" + h + "/", StringComparison.OrdinalIgnoreCase) || r.StartsWith("CONNECT " + h + ":", StringComparison.OrdinalIgnoreCase))).ToList();
+
+    private static string FindChromium()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+            foreach (var name in new[] { "chromium", "chromium-browser" })
+            {
+                var p = Path.Combine(dir, name);
+                if (File.Exists(p)) return p;
+            }
+        Assert.Inconclusive("chromium is not installed (Debian package chromium; tools/test.sh installs it as root)");
+        return "";
+    }
+
+    private static string RunChromium(string chromium, string work, int proxyPort, string[] action)
+    {
+        var psi = new ProcessStartInfo(chromium)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = work,
+        };
+        foreach (var a in new[]
+        {
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions", "--no-default-browser-check",
+            "--disable-client-side-phishing-detection", "--disable-domain-reliability", "--no-pings", "--disable-breakpad",
+            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
+            $"--user-data-dir={Path.Combine(work, "profile-" + Guid.NewGuid().ToString("N"))}",
+            $"--proxy-server=http://127.0.0.1:{proxyPort}", "--proxy-bypass-list=<-loopback>",
+        })
+            psi.ArgumentList.Add(a);
+        foreach (var a in action) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(Timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"chromium did not finish within {Timeout.TotalSeconds} s");
+        }
+        Assert.AreEqual(0, p.ExitCode, stderr.Result);
+        return stdout.Result;
+    }
+
+    /// <summary>A proxy that answers nothing: it records the first line of every connection and closes it.</summary>
+    private sealed class ProxyTrap : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly ConcurrentQueue<string> _requests = new();
+        private readonly SemaphoreSlim _seen = new(0);
+        private readonly CancellationTokenSource _stop = new();
+
+        public ProxyTrap()
+        {
+            _listener.Start();
+            _ = Task.Run(AcceptLoop);
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+        public IReadOnlyCollection<string> Requests => _requests.ToArray();
+
+        public bool WaitForAny(TimeSpan timeout) => !_requests.IsEmpty || _seen.Wait(timeout);
+
+        public void Clear()
+        {
+            while (_requests.TryDequeue(out _)) { }
+            while (_seen.CurrentCount > 0) _seen.Wait(0);
+        }
+
+        private async Task AcceptLoop()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                TcpClient client;
+                try { client = await _listener.AcceptTcpClientAsync(_stop.Token); }
+                catch (Exception) { return; }
+                _ = Task.Run(async () =>
+                {
+                    using (client)
+                    {
+                        string line = "(connection without a request line)";
+                        try
+                        {
+                            using var reader = new StreamReader(client.GetStream());
+                            var read = reader.ReadLineAsync();
+                            if (await Task.WhenAny(read, Task.Delay(2000)) == read) line = await read ?? line;
+                        }
+                        catch (IOException) { }
+                        _requests.Enqueue(line);
+                        _seen.Release();
+                    }
+                });
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+        }
+    }
+
+    [GeneratedRegex(@"<[^>]*>")]
+    private static partial Regex Tags();
+
+    [GeneratedRegex(@"<\s*(script|link|img|image|iframe|frame|object|embed|video|audio|source|track|base|form|input|use|foreignObject)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex LoadingElements();
+
+    [GeneratedRegex(@"\s(src|href|xlink:href|action|formaction|poster|data|srcset|background|ping)\s*=\s*[""']?([^""'\s>]*)", RegexOptions.IgnoreCase)]
+    private static partial Regex UrlAttributes();
+}
