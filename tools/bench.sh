@@ -13,8 +13,11 @@ if [ ! -x /usr/bin/time ] && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time) >/dev/null
 fi
 dotnet build tools/TrafficAudit.Synth -c Release -nologo -v q >/dev/null
-# ReadyToRun: our code starts precompiled instead of in the unoptimised first JIT tier.
-dotnet publish src/TrafficAudit.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -nologo -v q -o "$work/bin" >/dev/null
+# The shipped form (tools/publish.sh): self-contained, ReadyToRun-compiled together with the .NET
+# libraries (one "composite" image), so nothing is JIT-compiled at start and calls into the framework
+# can be inlined. Measured here: 0.29-0.34 s for 2M packets, against 0.44 s for the framework-dependent
+# ReadyToRun build and 0.95 s for a plain build, whose loop starts in the unoptimised JIT tier.
+bash tools/publish.sh "$work/bin" >/dev/null
 cap="$work/bench-$packets-$calls.pcap"
 if [ ! -f "$cap" ]; then
   dotnet tools/TrafficAudit.Synth/bin/Release/net10.0/trafficaudit-synth.dll bench --out "$cap" --packets "$packets" --calls "$calls" --seed 1

@@ -23,10 +23,11 @@ public static class AuditCommand
         var setup = AuditSetup.From(a, ["audit", .. args]);
         string outDir = setup.OutDir;
 
-        using var loggerFactory = LoggerFactory.Create(b => b
+        // Built on first use: a clean run logs nothing and need not pay for the logging set-up.
+        ILoggerFactory? loggerFactory = null;
+        ILogger Log() => (loggerFactory ??= LoggerFactory.Create(b => b
             .SetMinimumLevel(LogLevel.Information)
-            .AddProvider(new TextWriterLoggerProvider(stderr, LogLevel.Warning)));
-        var log = loggerFactory.CreateLogger("trafficaudit");
+            .AddProvider(new TextWriterLoggerProvider(stderr, LogLevel.Warning)))).CreateLogger("trafficaudit");
 
         // 2. Open every file first: a file that is not a capture stops the run before anything is read (exit 3).
         var files = a.Positional;
@@ -70,7 +71,8 @@ public static class AuditCommand
 
         // 4. What was read is always audited and written, even when a file ended early.
         foreach (var err in source.Errors)
-            log.LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
+            Log().LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
+        loggerFactory?.Dispose();
         var result = engine.Complete(source.Interfaces, source.Errors);
         // 5. Policy and outputs: once, on the finished result (mechanism above, policy here).
         var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr);
