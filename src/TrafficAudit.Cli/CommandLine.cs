@@ -13,7 +13,9 @@ public static class CommandLine
 
         Usage:
           trafficaudit audit FILE... [--out DIR] [--profile FILE] [--fail-on LEVEL]
-                                     [--server IP]... [--catalogue FILE] [--quiet]
+                                     [--report] [--anonymize [--anonymize-seed TEXT]
+                                     [--anonymize-map FILE]] [--server IP]...
+                                     [--catalogue FILE] [--quiet]
               Reads pcap, pcapng or gzip-compressed capture files ('-' reads standard input),
               merged by timestamp, and writes DIR/flows.csv, rtp_streams.csv, calls.csv,
               sip_options.csv, anomalies.csv, findings.csv and expected_flows.csv
@@ -28,8 +30,15 @@ public static class CommandLine
               --catalogue FILE replaces the built-in port catalogue (JSON, as printed by
                                'trafficaudit catalogue --json')
               --quiet          no console summary or verdict
+              --report         also writes DIR/report.html: one self-contained page (verdict,
+                               findings, expected flows, calls with jitter and bandwidth charts,
+                               capture facts) that needs no network to view or print
+              --anonymize      replaces IP addresses (prefix-preserving) and SIP user parts by
+                               stable pseudonyms in every output; --anonymize-seed TEXT makes
+                               them the same across runs; --anonymize-map FILE writes the mapping
+                               (for the engineer only)
           trafficaudit live -i IFACE [-f "BPF FILTER"] [--duration SECONDS] [--flush SECONDS]
-                            [--out DIR] [--profile FILE] [--fail-on LEVEL]
+                            [--out DIR] [--profile FILE] [--fail-on LEVEL] [--report] [--anonymize]
                             [--server IP]... [--catalogue FILE] [--quiet]
                             [--write FILE.pcapng [--ring-size MB] [--ring-files N]]
                             [--snaplen BYTES] [--buffer MB]
