@@ -332,18 +332,8 @@ internal sealed class CatalogueReader(byte[] json, string file)
     }
 
     /// <summary>Reads the next token; a syntax error becomes a <see cref="CatalogueException"/> at the reader's position.</summary>
-    private bool Next(ref Utf8JsonReader r)
-    {
-        try
-        {
-            return r.Read();
-        }
-        catch (JsonException ex)
-        {
-            var (line, col) = _positions.FromLineAndByte(ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0);
-            throw new CatalogueException(_file, line, col, "malformed JSON: " + JsonTextPositions.StripPosition(ex.Message), ex);
-        }
-    }
+    private bool Next(ref Utf8JsonReader r) =>
+        _positions.Read(ref r, (line, col, problem, ex) => new CatalogueException(_file, line, col, problem, ex));
 
     private void Expect(ref Utf8JsonReader r)
     {

@@ -56,6 +56,23 @@ internal sealed class JsonTextPositions
     }
 
     /// <summary>The reader's messages end with "LineNumber: n | BytePositionInLine: m."; callers give their own 1-based position.</summary>
+    /// <summary>
+    /// Reads the next token; a syntax error becomes the caller's configuration error at the reader's
+    /// line and column ("malformed JSON: ..."), so both readers report it the same way.
+    /// </summary>
+    public bool Read(ref Utf8JsonReader r, Func<int, int, string, Exception, Exception> error)
+    {
+        try
+        {
+            return r.Read();
+        }
+        catch (JsonException ex)
+        {
+            var (line, col) = FromLineAndByte(ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0);
+            throw error(line, col, "malformed JSON: " + StripPosition(ex.Message), ex);
+        }
+    }
+
     public static string StripPosition(string message)
     {
         int i = message.IndexOf(" LineNumber:", StringComparison.Ordinal);

@@ -210,18 +210,8 @@ public static class ProfileLoader
         private string String(ref Utf8JsonReader r, string field)
             => r.TokenType == JsonTokenType.String ? r.GetString()! : throw Error(ref r, $"'{field}' must be a string");
 
-        private bool Next(ref Utf8JsonReader r)
-        {
-            try
-            {
-                return r.Read();
-            }
-            catch (JsonException ex)
-            {
-                var (line, col) = _pos.FromLineAndByte(ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0);
-                throw new ProfileException(_file, line, col, "malformed JSON: " + JsonTextPositions.StripPosition(ex.Message), ex);
-            }
-        }
+        private bool Next(ref Utf8JsonReader r) =>
+            _pos.Read(ref r, (line, col, problem, ex) => new ProfileException(_file, line, col, problem, ex));
 
         private void Expect(ref Utf8JsonReader r)
         {
