@@ -22,7 +22,7 @@ for p in libpcap0.8 tcpreplay iproute2; do
 done
 mkdir -p "$work"
 dotnet build tools/TrafficAudit.Synth -c Release -nologo -v q >/dev/null
-dotnet publish src/TrafficAudit.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -nologo -v q -o "$work/bin" >/dev/null
+bash tools/publish.sh "$work/bin" >/dev/null   # the shipped form, as tools/bench.sh
 packets=3000000
 cap="$work/bench-$packets.pcap"
 [ -f "$cap" ] || dotnet tools/TrafficAudit.Synth/bin/Release/net10.0/trafficaudit-synth.dll bench --out "$cap" --packets "$packets" --calls 300 --seed 1
