@@ -52,6 +52,8 @@ public sealed class RtpSender
     public int PacketsSent => Truth.Packets;
     /// <summary>Payload octets sent (for RTCP sender reports).</summary>
     public uint OctetsSent { get; private set; }
+    /// <summary>Middle 32 bits of the NTP timestamp of the last SR this sender built (what a receiver echoes as LSR).</summary>
+    public uint LastSrNtpMiddle { get; private set; }
 
     /// <summary>
     /// Sends <paramref name="count"/> packets on the 20 ms grid from <paramref name="start"/>.
@@ -104,7 +106,9 @@ public sealed class RtpSender
     /// RTCP compound packet: SR (RFC 3550 6.4.1) with one report block about <paramref name="peer"/>,
     /// then SDES with a CNAME.
     /// </summary>
-    public byte[] SenderReport(long unixMicros, RtpSender peer, string cname)
+    /// <param name="lastSr">LSR of the report block: the middle 32 bits of the NTP time of the peer's last SR (0: none).</param>
+    /// <param name="delaySinceLastSr">DLSR, in 1/65536 s.</param>
+    public byte[] SenderReport(long unixMicros, RtpSender peer, string cname, uint lastSr = 0, uint delaySinceLastSr = 0)
     {
         var sr = new byte[28 + 24];
         sr[0] = 0x81; sr[1] = 200;
@@ -114,6 +118,7 @@ public sealed class RtpSender
         ulong frac = (ulong)(unixMicros % 1_000_000) * (1UL << 32) / 1_000_000;
         BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(8), (uint)sec);
         BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(12), (uint)frac);
+        LastSrNtpMiddle = (uint)((sec & 0xFFFF) << 16 | (frac >> 16));
         BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(16), Timestamp);
         BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(20), (uint)PacketsSent);
         BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(24), OctetsSent);
@@ -123,8 +128,8 @@ public sealed class RtpSender
         BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(32), cumulativeLost);
         BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(36), peer.Sequence - 1u);
         BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(40), 3);     // interarrival jitter, timestamp units
-        BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(44), 0);     // LSR
-        BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(48), 0);     // DLSR
+        BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(44), lastSr);
+        BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(48), delaySinceLastSr);
         var name = System.Text.Encoding.ASCII.GetBytes(cname);
         int sdesLen = (4 + 4 + 2 + name.Length + 1 + 3) & ~3;
         var sdes = new byte[sdesLen];

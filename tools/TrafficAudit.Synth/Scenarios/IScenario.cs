@@ -28,6 +28,7 @@ public static class ScenarioCatalog
         new OverLatencyScenario(),
         new SlowResponseScenario(),
         new OneWayMediaScenario(),
+        new RtcpOverLatencyScenario(),
         new OverBandwidthScenario(),
         new HighJitterScenario(),
         new PacketLossScenario(),

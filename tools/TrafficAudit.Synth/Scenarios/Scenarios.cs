@@ -201,6 +201,24 @@ public sealed class OverLatencyScenario : SiteScenarioBase
     }
 }
 
+/// <summary>
+/// An AQ call whose RTCP shows a 120 ms round trip between the capture point and the phone (LSR/DLSR),
+/// over the vendor's 80 ms for voice: over_latency measured by RTCP.
+/// </summary>
+public sealed class RtcpOverLatencyScenario : SiteScenarioBase
+{
+    public override string Name => "rtcp-over-latency";
+    public override string Description => "AQ call whose RTCP reports (LSR/DLSR) give a 120 ms round trip to the phone (> 80)";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcmu, 11, rtcp: true, note: "PCMU; RTCP round trip 120 ms", rtcpRoundTripMs: 120);
+        s.Expect("over_latency", s.Net.Phone1, null, "RTCP LSR/DLSR round trip 120 ms");
+    }
+}
+
 /// <summary>CUCM's OPTIONS keepalive reaches the node, which takes 150 ms to answer: the node's processing, not the network.</summary>
 public sealed class SlowResponseScenario : SiteScenarioBase
 {

@@ -83,7 +83,7 @@ public sealed class SiteFlows
     /// the node and back for <paramref name="seconds"/>. Loss and jitter are on the phone-to-node stream.
     /// </summary>
     public CallTruth AqCall(long t0, Host phone, byte payloadType, double seconds, int[]? lose = null, int jitterUs = 0,
-        bool rtcp = false, string note = "", bool phoneSilent = false)
+        bool rtcp = false, string note = "", bool phoneSilent = false, int rtcpRoundTripMs = 0)
     {
         var call = _b.AddCall(new CallTruth { SipPort = 5062, Codec = payloadType == 0 ? "PCMU" : "PCMA", Note = note });
         var d = new SipDialog(_b, Trunk5062, callerIsClient: true, "+390212345" + Rng.Next(100, 999), "7000", call);
@@ -118,7 +118,17 @@ public sealed class SiteFlows
             {
                 long tn = nodeStart + S(s) + 3_000, tp = phoneStart + S(s) + 7_000;
                 _b.EmitUdp(rtcpFlow, true, tn, fromNode.SenderReport(_b.StartUnixMicros + tn, fromPhone, "imagicle@10.0.0.10"));
-                _b.EmitUdp(rtcpFlow, false, tp, fromPhone.SenderReport(_b.StartUnixMicros + tp, fromNode, $"SEP0011223344{phone.Address[^2..]}@{phone}"));
+                if (rtcpRoundTripMs > 0)
+                {
+                    // The phone answers the node's SR 20 ms after receiving it, and the path from the
+                    // capture point to the phone and back takes rtcpRoundTripMs: the phone's report
+                    // reaches the capture point rtcpRoundTripMs + 20 ms after the node's SR passed.
+                    const long held = 20_000;
+                    tp = tn + rtcpRoundTripMs * 1000L + held;
+                    _b.EmitUdp(rtcpFlow, false, tp, fromPhone.SenderReport(_b.StartUnixMicros + tp, fromNode, $"SEP0011223344{phone.Address[^2..]}@{phone}",
+                        fromNode.LastSrNtpMiddle, (uint)(held * 65536 / 1_000_000)));
+                }
+                else _b.EmitUdp(rtcpFlow, false, tp, fromPhone.SenderReport(_b.StartUnixMicros + tp, fromNode, $"SEP0011223344{phone.Address[^2..]}@{phone}"));
             }
             _b.EmitUdp(rtcpFlow, true, nodeStart + packets * RtpSender.PacketIntervalUs + 5_000, fromNode.ReceiverReportBye(fromPhone));
         }
