@@ -35,6 +35,10 @@ public static class ScenarioCatalog
         new ProxyInUseScenario(),
         new CaptureLossScenario(),
         new DuplicatePacketsScenario(),
+        new NoNodeBadCallScenario(),
+        new EmptyCaptureScenario(),
+        new TwoMissingOnePeerScenario(),
+        new SipProvider5070Scenario(),
     ];
 
     public static IScenario? Find(string name) => All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
