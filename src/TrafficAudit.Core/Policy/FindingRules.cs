@@ -83,7 +83,7 @@ public static class FindingRules
                 Method = "expected-flow matrix (profile and catalogue)",
                 Rule = rules,
                 Nodes = ctx.Nodes.Order().ToArray(),
-                Message = $"{q.Title} [{q.Id}; rule {rules.Replace(";", ", ", StringComparison.Ordinal)}; for {q.Applications.Replace(";", ", ", StringComparison.Ordinal)}]: no {q.Ports} flow between a node and {peers} in {ctx.CaptureLengthText} of capture (some of these flows are periodic: a longer capture may show them)",
+                Message = $"{q.Title}: no {q.Ports} flow between a node and {peers} in {ctx.CaptureLengthText} of capture (rule {rules.Replace(";", ", ", StringComparison.Ordinal)}; needed by {(q.Applications == "all" ? "every installation" : q.Applications.Replace(";", ", ", StringComparison.Ordinal))}); some of these flows are periodic: a longer capture may show them",
                 WiresharkFilter = MissingFilter(ctx, q),
             };
         }
