@@ -167,4 +167,20 @@ public sealed class VerdictScenarioTests
         StringAssert.Contains(html, "Imagicle nodes (given in the profile)");
         Assert.DoesNotContain("given with --server", html);
     }
+
+    [TestMethod]
+    public void WeaklyDetectedNode_ItsErrorsAreWarningsThatSaySo()
+    {
+        var r = CliRunner.Audit(Save("weak-node-evidence"));
+        StringAssert.Contains(r.Stdout, "10.0.0.10        weak evidence (score 2): terminates SIP UDP 5062 from 1 client; sends RTP itself (1 flow)");
+        var axl = Csv.Read(r.File("findings.csv")).Single(f => f["kind"] == "over_latency");
+        Assert.AreEqual("warning", axl["severity"], "rests on a node detected with weak evidence");
+        StringAssert.Contains(axl["message"], "node 10.0.0.10 was detected with weak evidence");
+        Assert.AreEqual(0, r.ExitCode, "no error left at --fail-on error");
+        StringAssert.Contains(VerdictLine(r), "node 10.0.0.10 detected (1 with weak evidence)");
+        // Named by the engineer, the same node's over-budget AXL is an error again.
+        var given = CliRunner.Audit(Save("weak-node-evidence"), "--server", "10.0.0.10");
+        Assert.AreEqual("error", Csv.Read(given.File("findings.csv")).Single(f => f["kind"] == "over_latency")["severity"]);
+        Assert.AreEqual(1, given.ExitCode);
+    }
 }

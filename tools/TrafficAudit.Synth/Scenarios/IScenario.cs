@@ -39,6 +39,7 @@ public static class ScenarioCatalog
         new EmptyCaptureScenario(),
         new TwoMissingOnePeerScenario(),
         new SipProvider5070Scenario(),
+        new WeakNodeEvidenceScenario(),
     ];
 
     public static IScenario? Find(string name) => All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));

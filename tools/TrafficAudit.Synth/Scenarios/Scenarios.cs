@@ -415,3 +415,22 @@ public sealed class SipProvider5070Scenario : SiteScenarioBase
         truth.NotNodes = ["198.51.100.8"];
     }
 }
+
+/// <summary>
+/// No node given: the node is detected only from weak evidence (it answers CUCM on the queue port 5062
+/// and sends RTP itself: score 2 of 3), and its AXL handshake is over budget. The over_latency that rests
+/// on that node is a warning that says the node's evidence is weak, not an error.
+/// </summary>
+public sealed class WeakNodeEvidenceScenario : SiteScenarioBase
+{
+    public override string Name => "weak-node-evidence";
+    public override string Description => "node detected from the queue port and its own RTP only (weak); its AXL handshake is over budget";
+
+    protected override SiteProfile Profile => new([], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcmu, 4, note: "PCMU; clean call answered by the node on 5062");
+        s.Axl(S(6)); // plants over_latency 10.0.1.5:8443 (162 ms > 150 ms); from a weakly detected node it is a warning
+    }
+}
