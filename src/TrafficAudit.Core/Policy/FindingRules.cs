@@ -219,6 +219,7 @@ public static class FindingRules
             var nodes = CallNodes(ctx, c);
             yield return CallFinding(FindingKinds.OneWayMedia, c) with
             {
+                Rule = nodes.Length > 0 ? "rtp-t38-calling-platform" : "",
                 Measured = c.Streams.Count, Unit = "streams",
                 Method = "RTP streams of the call (SDP sendrecv)",
                 Nodes = nodes,
@@ -508,7 +509,8 @@ public static class FindingRules
         {
             Service = flow?.Service ?? "rtp",
             Applications = flow?.Applications ?? "",
-            Rule = flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
+            // The vendor's media row only when a node takes part: a call between a gateway and a phone is no row of the table.
+            Rule = flow?.MatchedRule is { Length: > 0 } r ? r : ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp) ? "rtp-t38-calling-platform" : "",
             FlowIds = flow is null ? [] : [flow.FlowId],
         };
     }

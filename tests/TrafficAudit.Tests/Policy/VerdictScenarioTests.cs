@@ -32,6 +32,7 @@ public sealed class VerdictScenarioTests
         {
             Assert.AreEqual("10.0.1.20", f["server_ip"], "the phone's stream towards the gateway");
             Assert.AreEqual("", f["nodes"], "no node involved");
+            Assert.AreEqual("", f["rule"], "a gateway-to-phone call is no row of the vendor's table");
             StringAssert.Contains(f["message"], "no Imagicle node involved");
         }
         var mos = rows.Single(f => f["kind"] == "low_mos");
