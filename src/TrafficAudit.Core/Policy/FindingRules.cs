@@ -510,7 +510,7 @@ public static class FindingRules
             Service = flow?.Service ?? "rtp",
             Applications = flow?.Applications ?? "",
             // The vendor's media row only when a node takes part: a call between a gateway and a phone is no row of the table.
-            Rule = flow?.MatchedRule is { Length: > 0 } r ? r : ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp) ? "rtp-t38-calling-platform" : "",
+            Rule = !(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) ? "" : flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
             FlowIds = flow is null ? [] : [flow.FlowId],
         };
     }
