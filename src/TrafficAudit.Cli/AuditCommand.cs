@@ -69,7 +69,16 @@ public static class AuditCommand
         var loopEndedAtUtc = DateTime.UtcNow;
         long allocatedLoop = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
-        // 4. What was read is always audited and written, even when a file ended early.
+        // 4. Nothing decodable: one sentence and exit 3, no empty outputs.
+        var st = engine.Statistics;
+        if (st.Frames - st.MalformedFrames <= 0)
+        {
+            var why = source.Errors.Count > 0 ? $" ({source.Errors[0].Message} at byte offset {source.Errors[0].ByteOffset})" : "";
+            stderr.WriteLine($"trafficaudit: nothing to audit: {string.Join(", ", files)} hold{(files.Count == 1 ? "s" : "")} no packet that could be decoded{why}");
+            loggerFactory?.Dispose();
+            return ExitCodes.CaptureUnreadable;
+        }
+        // What was read is always audited and written, even when a file ended early.
         foreach (var err in source.Errors)
             Log().LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
         loggerFactory?.Dispose();
@@ -87,7 +96,7 @@ public static class AuditCommand
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
                 $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={result.Flows.Count}"));
         }
-        return verdict.FailsAt(setup.FailOn) ? ExitCodes.Findings : ExitCodes.Ok;
+        return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }
 
     /// <summary>Progress on stderr, only once reading has taken more than two seconds.</summary>

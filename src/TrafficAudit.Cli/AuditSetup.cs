@@ -127,7 +127,11 @@ public sealed class AuditSetup
         _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never"),
     };
 
-    public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions { Servers = Servers.ToList() });
+    public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions
+    {
+        Servers = Servers.ToList(),
+        ServersSource = Profile is { Nodes.Count: > 0 } ? Classification.NodeSource.Profile : Classification.NodeSource.Server,
+    });
 
     /// <summary>
     /// The post-processing of a result, the same for a file audit and for a live capture (each
@@ -146,7 +150,7 @@ public sealed class AuditSetup
             AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
-                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds));
+                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason });
             if (final && AnonymizeMap is not null) Anonymizer!.WriteMapping(AnonymizeMap);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -158,7 +162,7 @@ public sealed class AuditSetup
         {
             var console = Anonymizer?.Wrap(stdout) ?? stdout;
             ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle);
-            ConsoleVerdict.Write(console, verdict, OutDir);
+            ConsoleVerdict.Write(console, verdict, OutDir, FailOn);
             if (Report) console.WriteLine($"Report: {Path.Combine(OutDir, HtmlReportWriter.FileName)}");
             console.Flush();
         }

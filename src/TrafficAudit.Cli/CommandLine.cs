@@ -63,8 +63,10 @@ public static class CommandLine
           0  the audit ran and no finding is at or above --fail-on
           1  a finding is at or above --fail-on (default: error)
           2  usage or configuration error, bad profile or catalogue (nothing was read)
-          3  a capture could not be read (not a capture file, missing, unreadable), or live
-             capture is not possible here (libpcap missing, no privilege, interface down)
+          3  a capture could not be read (not a capture file, missing, unreadable, or not one
+             packet in it could be decoded), or live capture is not possible here (libpcap
+             missing, no privilege, interface down)
+        The closing "Verdict:" line says what was checked and ends with the reason for the code.
         """;
 
     /// <param name="stdin">Standard input for '-' (tests pass their own stream); null for the process's.</param>

@@ -24,9 +24,9 @@ public static class ConsoleSummary
         foreach (var e in r.Errors) o.WriteLine($"Incomplete: {e}");
         WriteCaptureLoss(o, r.Interfaces);
 
-        o.WriteLine(serversGiven ? "Imagicle nodes (given):" : "Imagicle nodes (detected):");
-        if (r.Nodes.Count == 0) o.WriteLine("  none detected: no host terminates an Imagicle-specific port; use --server IP");
-        foreach (var n in r.Nodes) o.WriteLine($"  {n.Address,-16} {n.Reason}");
+        o.WriteLine($"Imagicle nodes ({(r.Nodes.Count == 0 ? "detected" : Classification.DetectedNode.SourceText(r.Nodes[0].Source))}):");
+        if (r.Nodes.Count == 0) o.WriteLine("  none detected: no host shows evidence only an Imagicle node gives (catalogue nodeEvidence); give --server IP or --profile FILE");
+        foreach (var n in r.Nodes) o.WriteLine($"  {n.Address,-16} {n.Evidence}");
 
         o.WriteLine("Services seen:");
         o.WriteLine($"  {"service",-20} {"flows",7} {"packets",10}");

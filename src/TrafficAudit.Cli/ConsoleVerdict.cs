@@ -4,27 +4,24 @@ using TrafficAudit.Policy;
 namespace TrafficAudit.Cli;
 
 /// <summary>
-/// The verdict on the console: one line per requirement of the expected-flow matrix (PASS, FAIL or
-/// NOT SEEN), then the findings by severity, errors first.
+/// The verdict on the console: one line per requirement of the expected-flow matrix (its state as
+/// <see cref="RequirementStatus.Label"/> words it: PASS, FAIL (reason), NOT SEEN (required), NOT SEEN
+/// (optional), NOT EXPECTED), then the findings by severity, errors first, and a closing verdict line
+/// that says what was checked and ends with the reason for the exit code.
 /// </summary>
 public static class ConsoleVerdict
 {
-    public static void Write(TextWriter o, Verdict v, string outDir)
+    public static void Write(TextWriter o, Verdict v, string outDir, FindingSeverity? failOn = FindingSeverity.Error)
     {
         if (v.Expected is { } rows)
         {
             o.WriteLine($"Requirements ({v.Profile!.SourceName}):");
             foreach (var e in rows)
-            {
-                string word = e.Status switch
-                {
-                    ExpectationStatus.Observed => "PASS",
-                    ExpectationStatus.Failing => "FAIL",
-                    _ => "NOT SEEN",
-                };
-                string optional = e.Requirement.Required ? "" : " (optional)";
-                o.WriteLine($"  {word,-8} {e.Requirement.Title}{optional}: {e.Requirement.Ports}, {PeerText(e.Requirement)}; {e.Detail}");
-            }
+                o.WriteLine($"  {e.Status.Label,-19} {e.Requirement.Title}: {e.Requirement.Ports}, {PeerText(e.Requirement)}; {e.Detail}");
+        }
+        else if (v.Profile is not null)
+        {
+            o.WriteLine($"Requirements ({v.Profile.SourceName}): not checked, no Imagicle node known");
         }
         else
         {
@@ -49,6 +46,14 @@ public static class ConsoleVerdict
             }
         }
         o.WriteLine($"Written: {Path.Combine(outDir, "findings.csv")}" + (v.Expected is null ? "" : $", {Path.Combine(outDir, "expected_flows.csv")}"));
+        o.WriteLine(VerdictLine(v, failOn));
+    }
+
+    /// <summary>"Verdict: Clean: checked against ... — exit 0: no finding at or above --fail-on error".</summary>
+    public static string VerdictLine(Verdict v, FindingSeverity? failOn)
+    {
+        var s = v.Summarize();
+        return $"Verdict: {s.Headline}: {s.Detail} — {ExitCodes.Decide(v, failOn).Reason}";
     }
 
     private static string PeerText(Requirement q) => q.PeerRole switch

@@ -221,7 +221,7 @@ public static class LiveCommand
                 $"Capture: {source.FramesCaptured:N0} frames audited, {source.ReceivedPackets:N0} received by the filter, {source.DroppedPackets:N0} dropped by the kernel, {source.InterfaceDroppedPackets:N0} by the interface"));
             if (written.Count > 0) stdout.WriteLine("Packets written: " + string.Join(", ", written));
         }
-        return verdict.FailsAt(setup.FailOn) ? ExitCodes.Findings : ExitCodes.Ok;
+        return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }
 
     /// <summary>Writes one frame; a disk error stops the packet file (with a warning), never the audit.</summary>

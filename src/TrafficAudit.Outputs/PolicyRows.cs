@@ -16,7 +16,8 @@ namespace TrafficAudit.Outputs;
 /// calls); measured and threshold (in unit; empty when the kind has no figure); unit (ms, kbit/s, %,
 /// packets, syn...); method (how the figure or fact was obtained); rule (catalogue rule id of the vendor
 /// table row); message; wireshark_filter (a display filter that isolates the evidence). Added:
-/// flow_ids (flows.csv ids of the evidence, ';'-joined).
+/// flow_ids (flows.csv ids of the evidence, ';'-joined); nodes (the Imagicle nodes the finding involves,
+/// ';'-joined; empty when none does, e.g. a bad call between a gateway and a phone).
 /// </summary>
 [CsvRecord]
 public sealed partial class FindingRow
@@ -41,6 +42,7 @@ public sealed partial class FindingRow
     [CsvColumn("message")] public string Message { get; set; } = "";
     [CsvColumn("wireshark_filter")] public string WiresharkFilter { get; set; } = "";
     [CsvColumn("flow_ids")] public string FlowIds { get; set; } = "";
+    [CsvColumn("nodes")] public string Nodes { get; set; } = "";
 
     public static FindingRow From(Finding f, int index) => From(f, index, null);
 
@@ -67,6 +69,7 @@ public sealed partial class FindingRow
         Message = anonymizer?.Text(f.Message) ?? f.Message,
         WiresharkFilter = anonymizer?.Text(f.WiresharkFilter) ?? f.WiresharkFilter,
         FlowIds = string.Join(';', f.FlowIds),
+        Nodes = string.Join(';', f.Nodes.Select(n => anonymizer?.Ip(n) ?? n.ToString())),
     };
 
     public static string SeverityName(FindingSeverity s) => s switch
@@ -84,7 +87,9 @@ public sealed partial class FindingRow
 /// A row of expected_flows.csv, the expected-flow matrix. Columns: service (catalogue service ids of
 /// the requirement, ';'-joined); applications (installed applications that need it); peer (profile
 /// role and addresses, "nodes" for cluster rows, "any" for media); ports (transport/ports as the vendor
-/// lists them, alternatives space-separated); status (observed, failing, not_observed); evidence_flow_ids
+/// lists them, alternatives space-separated); status (the requirement's state in the words every output
+/// uses: PASS, FAIL (blocked, refused, over budget, one-way), NOT SEEN (required), NOT SEEN (optional),
+/// NOT EXPECTED; see <see cref="RequirementStatus"/>); evidence_flow_ids
 /// (flows.csv ids, ';'-joined). Added: requirement (stable id), title, required (false for optional
 /// and on-demand rows, which are never missing), rules (catalogue rule ids), detail (counts of ok,
 /// unanswered, refused and over-budget flows, or why nothing was expected).
@@ -113,20 +118,13 @@ public sealed partial class ExpectedFlowRow
         Peer = e.Requirement.PeerRole is "any" or "nodes" ? e.Requirement.PeerRole
             : e.Requirement.PeerRole + " " + string.Join(' ', e.Requirement.Peers.Select(p => anonymizer?.Text(PeerText(p)) ?? PeerText(p))),
         Ports = e.Requirement.Ports,
-        Status = StatusName(e.Status),
+        Status = e.Status.Label,
         EvidenceFlowIds = string.Join(';', e.FlowIds),
         Requirement = e.Requirement.Id,
         Title = e.Requirement.Title,
         Required = e.Requirement.Required,
         Rules = string.Join(';', e.Requirement.Rules.Select(r => r.Id)),
         Detail = anonymizer?.Text(e.Detail) ?? e.Detail,
-    };
-
-    public static string StatusName(ExpectationStatus s) => s switch
-    {
-        ExpectationStatus.Observed => "observed",
-        ExpectationStatus.Failing => "failing",
-        _ => "not_observed",
     };
 
     private static string PeerText(TrafficAudit.Catalogue.IpPrefix p)

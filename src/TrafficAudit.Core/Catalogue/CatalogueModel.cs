@@ -161,3 +161,53 @@ public readonly record struct IpPrefix(IpAddress Network, int PrefixLength)
 
     public override string ToString() => $"{Network}/{PrefixLength}";
 }
+
+/// <summary>What a node-evidence rule looks at (catalogue `nodeEvidence.rules[].kind`).</summary>
+public enum NodeEvidenceKind : byte
+{
+    /// <summary>"serves": the host is the answering server on one of the ports.</summary>
+    Serves,
+    /// <summary>"serves-or-sends": the answering server, or the sender from one of the ports to a different port.</summary>
+    ServesOrSends,
+    /// <summary>"answers-with-media": a host with SIP evidence that also sends RTP itself.</summary>
+    AnswersWithMedia,
+    /// <summary>"cluster-peer": serves one of the ports to a host already found to be a node.</summary>
+    ClusterPeer,
+    /// <summary>"cluster-confirm": serves one of the ports between two nodes; named in the reason only.</summary>
+    ClusterConfirm,
+}
+
+/// <summary>One kind of evidence that a host is an Imagicle node, with its weight.</summary>
+public sealed class NodeEvidenceRule
+{
+    public required string Id { get; init; }
+    public required NodeEvidenceKind Kind { get; init; }
+    /// <summary>Short name for reasons ("CTI", "SIP", "HA IPC").</summary>
+    public required string Name { get; init; }
+    /// <summary>Null for kinds without ports (answers-with-media).</summary>
+    public CatalogueTransport? Transport { get; init; }
+    public PortSet Ports { get; init; } = PortSet.Unspecified;
+    /// <summary>Added once per distinct port seen (once for answers-with-media).</summary>
+    public required int Score { get; init; }
+    public required string Description { get; init; }
+
+    public bool Fits(IpProtocol transport, ushort port) => Ports.IsSpecific && Ports.Contains(port) && Transport switch
+    {
+        CatalogueTransport.Udp => transport == IpProtocol.Udp,
+        CatalogueTransport.Tcp or CatalogueTransport.TlsOverTcp => transport == IpProtocol.Tcp,
+        _ => false,
+    };
+}
+
+/// <summary>
+/// The catalogue's node-detection knowledge (`nodeEvidence`): a host whose evidence adds up to
+/// <see cref="NodeScore"/> is a node; at <see cref="StrongScore"/> its evidence is strong, below it weak.
+/// </summary>
+public sealed class NodeEvidenceRules
+{
+    public static readonly NodeEvidenceRules None = new() { NodeScore = int.MaxValue, StrongScore = int.MaxValue, Rules = [] };
+
+    public required int NodeScore { get; init; }
+    public required int StrongScore { get; init; }
+    public required IReadOnlyList<NodeEvidenceRule> Rules { get; init; }
+}

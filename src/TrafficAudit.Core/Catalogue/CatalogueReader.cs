@@ -29,6 +29,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
         int? version = null;
         string? title = null;
         List<CatalogueEntry>? entries = null;
+        NodeEvidenceRules evidence = NodeEvidenceRules.None;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
@@ -45,13 +46,117 @@ internal sealed class CatalogueReader(byte[] json, string file)
                     break;
                 case "source": title = String(ref r, name); break;
                 case "entries": entries = Entries(ref r); break;
+                case "nodeEvidence": evidence = NodeEvidence(ref r); break;
                 default: throw Error(namePos, $"unknown field '{name}' at the top level");
             }
         }
         if (Next(ref r)) throw Error(ref r, "unexpected content after the catalogue object");
         if (version is null) throw Error(rootStart, "missing required field 'version'");
         if (entries is null) throw Error(rootStart, "missing required field 'entries'");
-        return new PortCatalogue(_file, title, entries);
+        return new PortCatalogue(_file, title, entries) { NodeEvidence = evidence };
+    }
+
+    private NodeEvidenceRules NodeEvidence(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "'nodeEvidence' must be an object");
+        long start = r.TokenStartIndex;
+        int? nodeScore = null, strongScore = null;
+        List<NodeEvidenceRule>? rules = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndObject) break;
+            long namePos = _bomLength + r.TokenStartIndex;
+            string name = PropertyName(ref r, seen);
+            Expect(ref r);
+            switch (name)
+            {
+                case "nodeScore": nodeScore = NullableInt(ref r, name, 1, 1000); break;
+                case "strongScore": strongScore = NullableInt(ref r, name, 1, 1000); break;
+                case "rules":
+                    if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, "'rules' must be an array");
+                    rules = [];
+                    var ids = new HashSet<string>(StringComparer.Ordinal);
+                    while (true)
+                    {
+                        Expect(ref r);
+                        if (r.TokenType == JsonTokenType.EndArray) break;
+                        rules.Add(EvidenceRule(ref r, ids));
+                    }
+                    break;
+                default: throw Error(namePos, $"unknown field '{name}' in 'nodeEvidence' (valid: nodeScore, strongScore, rules)");
+            }
+        }
+        if (nodeScore is null) throw Error(_bomLength + start, "'nodeEvidence' is missing required field 'nodeScore'");
+        if (strongScore is null) throw Error(_bomLength + start, "'nodeEvidence' is missing required field 'strongScore'");
+        if (rules is null) throw Error(_bomLength + start, "'nodeEvidence' is missing required field 'rules'");
+        if (strongScore < nodeScore) throw Error(_bomLength + start, "'strongScore' must not be below 'nodeScore'");
+        return new NodeEvidenceRules { NodeScore = nodeScore.Value, StrongScore = strongScore.Value, Rules = rules };
+    }
+
+    private NodeEvidenceRule EvidenceRule(ref Utf8JsonReader r, HashSet<string> ids)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each node evidence rule must be an object");
+        long start = r.TokenStartIndex;
+        string? id = null, label = null, description = null;
+        NodeEvidenceKind? kind = null;
+        CatalogueTransport? transport = null;
+        PortSet? ports = null;
+        int? score = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndObject) break;
+            long namePos = _bomLength + r.TokenStartIndex;
+            string name = PropertyName(ref r, seen);
+            Expect(ref r);
+            switch (name)
+            {
+                case "id":
+                    id = String(ref r, name);
+                    if (!IsSlug(id)) throw Error(ref r, $"rule id '{id}' must be lower-case letters, digits and '-'");
+                    if (!ids.Add(id)) throw Error(ref r, $"duplicate node evidence rule id '{id}'");
+                    break;
+                case "kind":
+                    string k = String(ref r, name);
+                    kind = k switch
+                    {
+                        "serves" => NodeEvidenceKind.Serves,
+                        "serves-or-sends" => NodeEvidenceKind.ServesOrSends,
+                        "answers-with-media" => NodeEvidenceKind.AnswersWithMedia,
+                        "cluster-peer" => NodeEvidenceKind.ClusterPeer,
+                        "cluster-confirm" => NodeEvidenceKind.ClusterConfirm,
+                        _ => throw Error(ref r, $"unknown node evidence kind '{k}' (expected serves, serves-or-sends, answers-with-media, cluster-peer or cluster-confirm)"),
+                    };
+                    break;
+                case "name": label = String(ref r, name); break;
+                case "transport":
+                    string t = String(ref r, name);
+                    transport = t switch
+                    {
+                        "tcp" => CatalogueTransport.Tcp,
+                        "udp" => CatalogueTransport.Udp,
+                        _ => throw Error(ref r, $"unknown transport '{t}' (expected tcp or udp)"),
+                    };
+                    break;
+                case "ports": ports = Ports(ref r, name); break;
+                case "score": score = NullableInt(ref r, name, 0, 1000); break;
+                case "description": description = String(ref r, name); break;
+                default: throw Error(namePos, $"unknown field '{name}' in a node evidence rule");
+            }
+        }
+        string where = id is null ? "a node evidence rule" : $"node evidence rule '{id}'";
+        if (id is null || kind is null || label is null || score is null || description is null)
+            throw Error(_bomLength + start, $"{where} needs 'id', 'kind', 'name', 'score' and 'description'");
+        if (kind != NodeEvidenceKind.AnswersWithMedia && (transport is null || ports is not { IsSpecific: true }))
+            throw Error(_bomLength + start, $"{where} needs 'transport' and concrete 'ports'");
+        return new NodeEvidenceRule
+        {
+            Id = id, Kind = kind.Value, Name = label, Transport = transport, Ports = ports ?? PortSet.Unspecified,
+            Score = score.Value, Description = description,
+        };
     }
 
     private List<CatalogueEntry> Entries(ref Utf8JsonReader r)

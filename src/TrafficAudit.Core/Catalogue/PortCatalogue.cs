@@ -70,6 +70,8 @@ public sealed class PortCatalogue
     public string? Title { get; }
     /// <summary>Entries in file order (<see cref="CatalogueEntry.Index"/> is the position here).</summary>
     public IReadOnlyList<CatalogueEntry> Entries { get; }
+    /// <summary>What makes a host an Imagicle node (catalogue `nodeEvidence`); <see cref="NodeEvidenceRules.None"/> when the file has none.</summary>
+    public NodeEvidenceRules NodeEvidence { get; init; } = NodeEvidenceRules.None;
 
     public CatalogueEntry? Find(string id) => _byId.GetValueOrDefault(id);
 

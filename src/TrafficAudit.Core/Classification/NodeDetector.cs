@@ -1,4 +1,5 @@
 using System.Globalization;
+using TrafficAudit.Catalogue;
 using TrafficAudit.Decode;
 
 namespace TrafficAudit.Classification;
@@ -7,138 +8,188 @@ namespace TrafficAudit.Classification;
 /// One observed flow, as the node detector needs it. Client is the side that opened the flow (TCP SYN
 /// sender; for UDP the first sender). <paramref name="Answered"/>: the server replied (TCP handshake
 /// completed, or UDP packets seen in both directions). Packet counts are per direction.
+/// <paramref name="Rtp"/>: the flow's packets were validated as RTP.
 /// </summary>
 public readonly record struct ObservedFlow(
     IpProtocol Transport,
     IpAddress ClientIp, ushort ClientPort,
     IpAddress ServerIp, ushort ServerPort,
     bool Answered,
-    long PacketsFromClient, long PacketsFromServer);
+    long PacketsFromClient, long PacketsFromServer,
+    bool Rtp = false);
 
-/// <summary>An Imagicle node and why we think so.</summary>
-public sealed record DetectedNode(IpAddress Address, string Reason, bool Explicit);
+/// <summary>Where the node list came from: the profile's "nodes", --server, or detection from the capture.</summary>
+public enum NodeSource : byte { Detected, Server, Profile }
+
+/// <summary>How sure the node is: given by the user, or detected with strong or weak evidence (catalogue `nodeEvidence`).</summary>
+public enum NodeConfidence : byte { Weak, Strong, Given }
+
+/// <summary>An Imagicle node, where it came from, why we think so and how sure we are.</summary>
+public sealed record DetectedNode(IpAddress Address, string Reason, NodeSource Source = NodeSource.Detected,
+    NodeConfidence Confidence = NodeConfidence.Strong, int Score = 0)
+{
+    /// <summary>Given by the user (--server or the profile), not detected.</summary>
+    public bool Explicit => Source != NodeSource.Detected;
+
+    /// <summary>"given in the profile", "given with --server", or "strong evidence (score 3): ...".</summary>
+    public string Evidence => Source switch
+    {
+        NodeSource.Profile => "given in the profile's \"nodes\"",
+        NodeSource.Server => "given with --server",
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(Confidence == NodeConfidence.Strong ? "strong" : "weak")} evidence (score {Score}): {Reason}"),
+    };
+
+    /// <summary>How a list of nodes is introduced: "given in the profile", "given with --server", "detected".</summary>
+    public static string SourceText(NodeSource s) => s switch
+    {
+        NodeSource.Profile => "given in the profile",
+        NodeSource.Server => "given with --server",
+        _ => "detected",
+    };
+}
 
 /// <summary>
-/// Decides which hosts are Imagicle nodes from the ports they serve. Feed every flow to <see cref="Observe"/>
-/// (cheap; only flows on the ports below are remembered) and call <see cref="Decide"/> once.
+/// Decides which hosts are Imagicle nodes from evidence only an Imagicle node gives. The knowledge is in
+/// the catalogue (`nodeEvidence`: which ports, which behaviour, how much each weighs), not here. Feed
+/// every flow to <see cref="Observe"/> (cheap; only flows a rule cares about are remembered) and call
+/// <see cref="Decide"/> once.
 ///
-/// Evidence, strongest first:
-/// <list type="bullet">
-/// <item>Serving the Imagicle CTI ports to clients: TCP 51234, 51235, 51236 (console CTI) and 21050 (Mondago GoConnect).</item>
-/// <item>Using an Imagicle-specific SIP port: UDP/TCP 5062, UDP 5064, UDP 5066, UDP/TCP 5070, TCP 5063, TCP 5071.
-///   The host on that port counts: the server when it listens there, or the client when it sends from
-///   there to a different port (an Imagicle trunk calling out from its own port). When both ends use the
-///   same port (the vendor lists 5062-5062 etc.), only the answering server counts.</item>
-/// <item>Cluster traffic: a host serving TCP 52000-52999 (Imagicle HA IPC) to a node found above becomes a node
-///   too (the standby of a pair is often quiet otherwise). TCP 4369/5672/15672/25672 (Erlang/RabbitMQ, used by
-///   many other products) only add to the reason when both ends are already nodes.</item>
-/// </list>
-/// A flow counts only when it was answered. Explicit <c>--server</c> addresses bypass detection entirely.
+/// Each rule adds its score once per distinct port a host shows (once for answers-with-media). A host is
+/// a node when its score reaches the catalogue's nodeScore; at strongScore its evidence is strong,
+/// below it weak. With the built-in catalogue, one Imagicle SIP port alone (1) is never a node: a public
+/// SIP provider answering on 5070 is not an Imagicle recorder. Two of the suite's SIP ports, or one
+/// answered with the host's own RTP, are a node with weak evidence; the CTI ports or HA IPC towards a
+/// node are strong. A flow counts only when it was answered. Explicit nodes (--server, profile) bypass
+/// detection entirely.
 /// </summary>
-public sealed class NodeDetector
+public sealed class NodeDetector(NodeEvidenceRules rules)
 {
-    private static readonly ushort[] CtiPorts = [51234, 51235, 51236, 21050];
-    private static readonly (IpProtocol Transport, ushort Port)[] SipPorts =
-    [
-        (IpProtocol.Udp, 5062), (IpProtocol.Tcp, 5062), (IpProtocol.Tcp, 5063), (IpProtocol.Udp, 5064),
-        (IpProtocol.Udp, 5066), (IpProtocol.Udp, 5070), (IpProtocol.Tcp, 5070), (IpProtocol.Tcp, 5071),
-    ];
-    private static readonly ushort[] BrokerPorts = [4369, 5672, 15672, 25672];
-    private const ushort HaIpcFirst = 52000, HaIpcLast = 52999;
+    private readonly NodeEvidenceRules _rules = rules;
+    // (host, rule, port, serving?) -> distinct peers.
+    private readonly Dictionary<(IpAddress Host, NodeEvidenceRule Rule, ushort Port, bool Serving), HashSet<IpAddress>> _evidence = [];
+    // (server, client, rule, port) of cluster flows, resolved in Decide once the first-level nodes are known.
+    private readonly HashSet<(IpAddress Server, IpAddress Client, NodeEvidenceRule Rule, ushort Port)> _cluster = [];
+    // Hosts that sent RTP, with the number of RTP flows they sent on.
+    private readonly Dictionary<IpAddress, int> _rtpSenders = [];
 
-    // (host, evidence label with {0} for the peer count and {1} for a plural s) -> distinct peers.
-    private readonly Dictionary<(IpAddress Host, string Label), HashSet<IpAddress>> _evidence = [];
-    // (server, client, label) of HA flows, resolved in Decide once the first-level nodes are known.
-    private readonly HashSet<(IpAddress Server, IpAddress Client, string Label, bool Ipc)> _cluster = [];
-
-    /// <summary>Records one flow; ignores flows that are not on an Imagicle port or were not answered.</summary>
+    /// <summary>Records one flow; ignores flows no rule cares about or that were not answered.</summary>
     public void Observe(in ObservedFlow f)
     {
-        if (f.Transport is not (IpProtocol.Tcp or IpProtocol.Udp)) return;
+        if (f.Transport is not (IpProtocol.Tcp or IpProtocol.Udp) || f.ClientIp == f.ServerIp) return;
+        if (f.Rtp)
+        {
+            if (f.PacketsFromClient > 0) _rtpSenders[f.ClientIp] = _rtpSenders.GetValueOrDefault(f.ClientIp) + 1;
+            if (f.PacketsFromServer > 0) _rtpSenders[f.ServerIp] = _rtpSenders.GetValueOrDefault(f.ServerIp) + 1;
+            return;
+        }
         bool answered = f.Answered || (f.PacketsFromClient > 0 && f.PacketsFromServer > 0);
-        if (!answered || f.ClientIp == f.ServerIp) return;
-        string proto = f.Transport == IpProtocol.Tcp ? "TCP" : "UDP";
-
-        if (f.Transport == IpProtocol.Tcp && Array.IndexOf(CtiPorts, f.ServerPort) >= 0)
+        if (!answered) return;
+        foreach (var rule in _rules.Rules)
         {
-            Add(f.ServerIp, $"terminates {(f.ServerPort == 21050 ? "Mondago CTI" : "CTI")} TCP {f.ServerPort} from {{0}} client{{1}}", f.ClientIp);
-            return;
-        }
-        if (IsSipPort(f.Transport, f.ServerPort))
-        {
-            Add(f.ServerIp, $"terminates SIP {proto} {f.ServerPort} from {{0}} client{{1}}", f.ClientIp);
-            return;
-        }
-        if (IsSipPort(f.Transport, f.ClientPort) && f.ClientPort != f.ServerPort)
-        {
-            Add(f.ClientIp, $"sends SIP from {proto} {f.ClientPort} to {{0}} peer{{1}}", f.ServerIp);
-            return;
-        }
-        if (f.Transport == IpProtocol.Tcp)
-        {
-            if (f.ServerPort is >= HaIpcFirst and <= HaIpcLast)
-                _cluster.Add((f.ServerIp, f.ClientIp, "serves HA IPC TCP 52000-52999", true));
-            else if (Array.IndexOf(BrokerPorts, f.ServerPort) >= 0)
-                _cluster.Add((f.ServerIp, f.ClientIp, $"serves message broker TCP {f.ServerPort}", false));
+            switch (rule.Kind)
+            {
+                case NodeEvidenceKind.Serves or NodeEvidenceKind.ServesOrSends when rule.Fits(f.Transport, f.ServerPort):
+                    Add(f.ServerIp, rule, f.ServerPort, serving: true, f.ClientIp);
+                    return;
+                // An Imagicle trunk calling out from its own port; when both ends use the same port
+                // (the vendor lists 5062-5062), only the answering server counts.
+                case NodeEvidenceKind.ServesOrSends when rule.Fits(f.Transport, f.ClientPort) && f.ClientPort != f.ServerPort:
+                    Add(f.ClientIp, rule, f.ClientPort, serving: false, f.ServerIp);
+                    return;
+                case NodeEvidenceKind.ClusterPeer or NodeEvidenceKind.ClusterConfirm when rule.Fits(f.Transport, f.ServerPort):
+                    _cluster.Add((f.ServerIp, f.ClientIp, rule, f.ServerPort));
+                    return;
+            }
         }
     }
 
-    private static bool IsSipPort(IpProtocol t, ushort port)
+    private void Add(IpAddress host, NodeEvidenceRule rule, ushort port, bool serving, IpAddress peer)
     {
-        foreach (var (tt, p) in SipPorts) if (tt == t && p == port) return true;
-        return false;
-    }
-
-    private void Add(IpAddress host, string label, IpAddress peer)
-    {
-        if (!_evidence.TryGetValue((host, label), out var peers)) _evidence[(host, label)] = peers = [];
+        if (!_evidence.TryGetValue((host, rule, port, serving), out var peers)) _evidence[(host, rule, port, serving)] = peers = [];
         peers.Add(peer);
     }
 
     /// <summary>
     /// The nodes, sorted by address. With <paramref name="explicitServers"/> not empty, exactly those
-    /// addresses are returned (reason "given with --server") and the observed flows are not used.
+    /// addresses are returned (their <paramref name="source"/>: --server or the profile) and the observed flows are not used.
     /// </summary>
-    public IReadOnlyList<DetectedNode> Decide(IReadOnlyCollection<IpAddress>? explicitServers = null)
+    public IReadOnlyList<DetectedNode> Decide(IReadOnlyCollection<IpAddress>? explicitServers = null, NodeSource source = NodeSource.Server)
     {
         if (explicitServers is { Count: > 0 })
-            return explicitServers.Distinct().Order().Select(a => new DetectedNode(a, "given with --server", true)).ToList();
-
-        var reasons = new Dictionary<IpAddress, List<string>>();
-        foreach (var ((host, label), peers) in _evidence.OrderBy(k => k.Key.Label, StringComparer.Ordinal))
         {
-            if (!reasons.TryGetValue(host, out var list)) reasons[host] = list = [];
-            list.Add(string.Format(CultureInfo.InvariantCulture, label, peers.Count, peers.Count == 1 ? "" : "s"));
+            var given = source == NodeSource.Detected ? NodeSource.Server : source;
+            return explicitServers.Distinct().Order()
+                .Select(a => new DetectedNode(a, DetectedNode.SourceText(given), given, NodeConfidence.Given)).ToList();
         }
 
-        // HA IPC served to a first-level node makes the server a node; the broker ports only confirm.
-        var firstLevel = reasons.Keys.ToHashSet();
-        var ipcPeers = new Dictionary<(IpAddress, string), HashSet<IpAddress>>();
-        foreach (var (server, client, label, ipc) in _cluster)
+        var hosts = new Dictionary<IpAddress, HostEvidence>();
+        HostEvidence Of(IpAddress a) => hosts.TryGetValue(a, out var h) ? h : hosts[a] = new HostEvidence();
+
+        foreach (var ((host, rule, port, serving), peers) in _evidence
+                     .OrderBy(k => k.Key.Rule.Name, StringComparer.Ordinal).ThenBy(k => k.Key.Serving ? 0 : 1).ThenBy(k => k.Key.Port))
         {
-            bool promote = ipc && firstLevel.Contains(client);
+            var h = Of(host);
+            string proto = rule.Transport == CatalogueTransport.Udp ? "UDP" : "TCP";
+            h.Reasons.Add(serving
+                ? string.Create(CultureInfo.InvariantCulture, $"terminates {rule.Name} {proto} {port} from {peers.Count} client{(peers.Count == 1 ? "" : "s")}")
+                : string.Create(CultureInfo.InvariantCulture, $"sends {rule.Name} from {proto} {port} to {peers.Count} peer{(peers.Count == 1 ? "" : "s")}"));
+            if (h.Ports.Add((rule, port))) h.Score += rule.Score;
+            if (rule.Kind == NodeEvidenceKind.ServesOrSends) h.Sip = true;
+        }
+
+        // Answering with its own media: a host with SIP evidence that sends RTP itself.
+        foreach (var rule in _rules.Rules.Where(r => r.Kind == NodeEvidenceKind.AnswersWithMedia))
+        {
+            foreach (var (host, h) in hosts)
+            {
+                if (!h.Sip || !_rtpSenders.TryGetValue(host, out int streams)) continue;
+                h.Score += rule.Score;
+                h.Reasons.Add(string.Create(CultureInfo.InvariantCulture, $"sends {rule.Name} itself ({streams} flow{(streams == 1 ? "" : "s")})"));
+            }
+        }
+
+        // Cluster ports served to a first-level node make the server a node (cluster-peer) or only confirm a pair.
+        var firstLevel = hosts.Where(kv => kv.Value.Score >= _rules.NodeScore).Select(kv => kv.Key).ToHashSet();
+        var clusterPeers = new Dictionary<(IpAddress Server, NodeEvidenceRule Rule, string Ports), HashSet<IpAddress>>();
+        foreach (var (server, client, rule, port) in _cluster)
+        {
+            bool promote = rule.Kind == NodeEvidenceKind.ClusterPeer && firstLevel.Contains(client);
             bool confirm = firstLevel.Contains(client) && firstLevel.Contains(server);
             if (!promote && !confirm) continue;
-            if (!ipcPeers.TryGetValue((server, label), out var set)) ipcPeers[(server, label)] = set = [];
+            var range = rule.Ports.Ranges.First(r => r.Contains(port));
+            string ports = range.Count > 1 ? range.ToString() : port.ToString(CultureInfo.InvariantCulture);
+            if (!clusterPeers.TryGetValue((server, rule, ports), out var set)) clusterPeers[(server, rule, ports)] = set = [];
             set.Add(client);
         }
-        foreach (var ((server, label), peers) in ipcPeers.OrderBy(k => k.Key.Item2, StringComparer.Ordinal))
+        foreach (var ((server, rule, ports), peers) in clusterPeers.OrderBy(k => k.Key.Rule.Name, StringComparer.Ordinal).ThenBy(k => k.Key.Ports, StringComparer.Ordinal))
         {
-            if (!reasons.TryGetValue(server, out var list)) reasons[server] = list = [];
-            list.Add($"{label} to {(peers.Count == 1 ? "node " + peers.First() : peers.Count.ToString(CultureInfo.InvariantCulture) + " nodes")}");
+            var h = Of(server);
+            string proto = rule.Transport == CatalogueTransport.Udp ? "UDP" : "TCP";
+            h.Reasons.Add($"serves {rule.Name} {proto} {ports} to {(peers.Count == 1 ? "node " + peers.First() : peers.Count.ToString(CultureInfo.InvariantCulture) + " nodes")}");
+            if (h.Ports.Add((rule, 0))) h.Score += rule.Score;
         }
 
-        return reasons.OrderBy(kv => kv.Key)
-            .Select(kv => new DetectedNode(kv.Key, string.Join("; ", kv.Value), false))
+        return hosts.Where(kv => kv.Value.Score >= _rules.NodeScore).OrderBy(kv => kv.Key)
+            .Select(kv => new DetectedNode(kv.Key, string.Join("; ", kv.Value.Reasons), NodeSource.Detected,
+                kv.Value.Score >= _rules.StrongScore ? NodeConfidence.Strong : NodeConfidence.Weak, kv.Value.Score))
             .ToList();
     }
 
-    /// <summary>Convenience: observes every flow, then decides.</summary>
-    public static IReadOnlyList<DetectedNode> Detect(IEnumerable<ObservedFlow> flows, IReadOnlyCollection<IpAddress>? explicitServers = null)
+    private sealed class HostEvidence
     {
-        var d = new NodeDetector();
+        public readonly List<string> Reasons = [];
+        public readonly HashSet<(NodeEvidenceRule, ushort)> Ports = [];
+        public int Score;
+        public bool Sip;
+    }
+
+    /// <summary>Convenience: observes every flow, then decides, with the rules of <paramref name="rules"/> (the built-in catalogue's when null).</summary>
+    public static IReadOnlyList<DetectedNode> Detect(IEnumerable<ObservedFlow> flows, IReadOnlyCollection<IpAddress>? explicitServers = null,
+        NodeSource source = NodeSource.Server, NodeEvidenceRules? rules = null)
+    {
+        var d = new NodeDetector(rules ?? PortCatalogue.LoadEmbedded().NodeEvidence);
         if (explicitServers is not { Count: > 0 })
             foreach (var f in flows) d.Observe(f);
-        return d.Decide(explicitServers);
+        return d.Decide(explicitServers, source);
     }
 }

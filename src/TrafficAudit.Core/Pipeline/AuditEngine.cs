@@ -160,7 +160,7 @@ public sealed class AuditEngine : IDisposable
         var oriented = new List<(Flow Flow, int ClientSide, string By)>(flows.Count);
         foreach (var f in flows) oriented.Add((f, ChooseClientSide(f, out var by), by));
 
-        IReadOnlyList<DetectedNode> nodes = DetectNodes(oriented, _options.Servers);
+        IReadOnlyList<DetectedNode> nodes = DetectNodes(oriented, _options.Servers, _options.ServersSource, _catalogue.NodeEvidence);
         var nodeSet = nodes.Select(n => n.Address).ToHashSet();
 
         var classifier = new FlowClassifier(_catalogue);
@@ -245,16 +245,17 @@ public sealed class AuditEngine : IDisposable
         return 0;
     }
 
-    private static IReadOnlyList<DetectedNode> DetectNodes(List<(Flow Flow, int ClientSide, string By)> flows, IReadOnlyList<IpAddress> explicitServers)
+    private static IReadOnlyList<DetectedNode> DetectNodes(List<(Flow Flow, int ClientSide, string By)> flows, IReadOnlyList<IpAddress> explicitServers,
+        NodeSource source, NodeEvidenceRules rules)
     {
         var observed = new List<ObservedFlow>(flows.Count);
         foreach (var (f, c, _) in flows)
         {
             int s = 1 - c;
             bool answered = f.IsTcp ? f.HandshakeState is TcpHandshakeState.Established or TcpHandshakeState.Midstream : f.Packets[s] > 0;
-            observed.Add(new ObservedFlow(f.Key.Protocol, f.Address(c), f.Port(c), f.Address(s), f.Port(s), answered, f.Packets[c], f.Packets[s]));
+            observed.Add(new ObservedFlow(f.Key.Protocol, f.Address(c), f.Port(c), f.Address(s), f.Port(s), answered, f.Packets[c], f.Packets[s], f.Rtp.IsRtp));
         }
-        return NodeDetector.Detect(observed, explicitServers.Count > 0 ? explicitServers.ToList() : null);
+        return NodeDetector.Detect(observed, explicitServers.Count > 0 ? explicitServers.ToList() : null, source, rules);
     }
 }
 

@@ -67,11 +67,14 @@ public sealed record AllowEntry(IpProtocol? Transport, ushort? Port, IpPrefix? P
 /// <summary>
 /// Media thresholds (`thresholds`). Defaults: <c>call_kbps</c> 80 (the vendor's per-call budget, per
 /// direction at the IP layer: G.711 at 20 ms is exactly 80.0), <c>jitter_ms</c> 30 (the usual ceiling for
-/// voice, ITU-T G.114 planning and Cisco's guidance), <c>loss_pct</c> 1 (G.711 degrades audibly above 1 %).
+/// voice, ITU-T G.114 planning and Cisco's guidance), <c>loss_pct</c> 1 (G.711 degrades audibly above 1 %),
+/// <c>min_mos</c> 3.6 (a stream rated below it is low_mos: MOS 3.6 is R = 70 in ITU-T G.107, where the
+/// E-model's "some users dissatisfied" band begins).
 /// </summary>
 public sealed record PolicyThresholds
 {
     public double CallKbps { get; init; } = 80;
     public double JitterMs { get; init; } = 30;
     public double LossPct { get; init; } = 1;
+    public double MinMos { get; init; } = 3.6;
 }

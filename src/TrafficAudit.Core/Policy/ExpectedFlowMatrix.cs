@@ -4,14 +4,11 @@ using TrafficAudit.Pipeline;
 
 namespace TrafficAudit.Policy;
 
-/// <summary>Status of one expected flow: observed and healthy, observed but failing, or not observed.</summary>
-public enum ExpectationStatus : byte { Observed, Failing, NotObserved }
-
 /// <summary>
 /// One expectation: the vendor rows (alternatives count as one) that the installed applications need
 /// with one kind of peer. <see cref="Required"/> is false for rows the vendor calls optional and for
 /// connections that exist only when someone acts (see <see cref="ExpectedFlowMatrix.OnDemandRules"/>):
-/// those are reported as NOT SEEN but never as missing.
+/// those are reported as NOT SEEN (optional) but never as missing.
 /// </summary>
 public sealed record Requirement
 {
@@ -35,7 +32,7 @@ public sealed record Requirement
 }
 
 /// <summary>A requirement with what the capture showed: a row of expected_flows.csv.</summary>
-public sealed record ExpectedFlow(Requirement Requirement, ExpectationStatus Status, string Detail, IReadOnlyList<int> FlowIds);
+public sealed record ExpectedFlow(Requirement Requirement, RequirementStatus Status, string Detail, IReadOnlyList<int> FlowIds);
 
 /// <summary>
 /// The expected-flow matrix: from the profile (installed applications, peers by role, nodes) and the
@@ -209,8 +206,21 @@ public static class ExpectedFlowMatrix
             if (unanswered > 0) parts.Add($"{unanswered} unanswered");
             if (refused > 0) parts.Add($"{refused} refused");
             if (over > 0) parts.Add($"{over} over the RTT budget");
-            ExpectationStatus status = ids.Count == 0 ? ExpectationStatus.NotObserved
-                : unanswered + refused + over > 0 ? ExpectationStatus.Failing : ExpectationStatus.Observed;
+            var failures = RequirementFailure.None;
+            if (unanswered > 0) failures |= RequirementFailure.Blocked;
+            if (refused > 0) failures |= RequirementFailure.Refused;
+            if (over > 0) failures |= RequirementFailure.OverBudget;
+            if (q.NeedsCalls && ids.Count > 0)
+            {
+                int oneWay = ctx.Result.Calls.Count(c => FindingRules.IsOneWayProblem(ctx, c) && FindingRules.CallTouchesNode(ctx, c));
+                if (oneWay > 0) { failures |= RequirementFailure.OneWay; parts.Add($"{oneWay} call(s) with one-way media"); }
+            }
+            // The one place that decides the state; missing_flow is raised exactly for NOT SEEN (required).
+            RequirementStatus status = ids.Count > 0
+                ? failures == RequirementFailure.None ? RequirementStatus.Pass : RequirementStatus.Fail(failures)
+                : !q.Required ? RequirementStatus.NotSeenOptional
+                : q.NeedsCalls && !HasAnsweredCall(ctx) ? RequirementStatus.NotExpected
+                : RequirementStatus.NotSeenRequired;
             string detail = ids.Count > 0 ? string.Join(", ", parts)
                 : !q.Required ? "optional or on demand: not observed"
                 : q.NeedsCalls && !HasAnsweredCall(ctx) ? "no answered call in the capture"

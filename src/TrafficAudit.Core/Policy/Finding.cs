@@ -23,6 +23,7 @@ public static class FindingKinds
     public const string OverBandwidth = "over_bandwidth";
     public const string HighJitter = "high_jitter";
     public const string PacketLoss = "packet_loss";
+    public const string LowMos = "low_mos";
     public const string ProxyInUse = "proxy_in_use";
     public const string CaptureLoss = "capture_loss";
     public const string DuplicatePackets = "duplicate_packets";
@@ -30,13 +31,16 @@ public static class FindingKinds
     public static IReadOnlyList<string> All { get; } =
     [
         UnexpectedFlow, MissingFlow, BlockedFlow, RefusedFlow, OverLatency, SlowResponse, OneWayMedia,
-        OverBandwidth, HighJitter, PacketLoss, ProxyInUse, CaptureLoss, DuplicatePackets,
+        OverBandwidth, HighJitter, PacketLoss, LowMos, ProxyInUse, CaptureLoss, DuplicatePackets,
     ];
+
+    /// <summary>Call-quality kinds: judged for every call and stream of the capture, whether an Imagicle node takes part or not.</summary>
+    public static IReadOnlySet<string> Quality { get; } = new HashSet<string>(StringComparer.Ordinal) { OneWayMedia, HighJitter, PacketLoss, LowMos };
 
     public static FindingSeverity SeverityOf(string kind) => kind switch
     {
         MissingFlow or BlockedFlow or RefusedFlow or OverLatency or OneWayMedia => FindingSeverity.Error,
-        UnexpectedFlow or SlowResponse or OverBandwidth or HighJitter or PacketLoss or ProxyInUse => FindingSeverity.Warning,
+        UnexpectedFlow or SlowResponse or OverBandwidth or HighJitter or PacketLoss or LowMos or ProxyInUse => FindingSeverity.Warning,
         _ => FindingSeverity.Info,
     };
 }
@@ -49,7 +53,12 @@ public static class FindingKinds
 public sealed record Finding
 {
     public required string Kind { get; init; }
-    public FindingSeverity Severity => FindingKinds.SeverityOf(Kind);
+    /// <summary>The kind's severity, unless the finding rests on a node detected with weak evidence (then at most a warning).</summary>
+    public FindingSeverity Severity => SeverityOverride ?? FindingKinds.SeverityOf(Kind);
+    /// <summary>Set when the finding's severity is not its kind's (a finding that depends on a weakly detected node is a warning).</summary>
+    public FindingSeverity? SeverityOverride { get; init; }
+    /// <summary>The Imagicle nodes the finding involves (empty: no node takes part, e.g. a bad call between a gateway and a phone).</summary>
+    public IReadOnlyList<IpAddress> Nodes { get; init; } = [];
     /// <summary>Catalogue service id, or a requirement name for missing flows; empty for capture-wide findings.</summary>
     public string Service { get; init; } = "";
     public string Applications { get; init; } = "";
@@ -76,6 +85,10 @@ public sealed record Finding
     /// <summary>flows.csv flow ids of the evidence.</summary>
     public IReadOnlyList<int> FlowIds { get; init; } = [];
 
-    /// <summary>The de-duplication identity: kind and conversation (the client port is left out on purpose).</summary>
-    public string Key => $"{Kind}|{Transport}|{ClientIp}|{ServerIp}|{ServerPort}|{(ServerIp is null ? Service : "")}";
+    /// <summary>
+    /// The de-duplication identity: kind, vendor rule and conversation (the client port is left out on
+    /// purpose). The rule is part of it so that findings of different requirements (SIP presence 5064 and
+    /// Call Recording 5070 missing towards one CUCM) are never merged.
+    /// </summary>
+    public string Key => $"{Kind}|{Rule}|{Transport}|{ClientIp}|{ServerIp}|{ServerPort}|{(ServerIp is null ? Service : "")}";
 }

@@ -23,7 +23,7 @@ public static class FindingRules
         [
             .. UnexpectedFlows(ctx), .. MissingFlows(ctx, matrix), .. BlockedFlows(ctx), .. RefusedFlows(ctx),
             .. OverLatency(ctx), .. SlowResponses(ctx), .. OneWayMedia(ctx), .. OverBandwidth(ctx),
-            .. HighJitter(ctx), .. PacketLoss(ctx), .. ProxyInUse(ctx), .. CaptureLoss(ctx), .. DuplicatePackets(ctx),
+            .. HighJitter(ctx), .. PacketLoss(ctx), .. LowMos(ctx), .. ProxyInUse(ctx), .. CaptureLoss(ctx), .. DuplicatePackets(ctx),
         ];
 
     // ------------------------------------------------------------------ flows
@@ -56,17 +56,21 @@ public static class FindingRules
         }
     }
 
-    /// <summary>Expected, required, not observed during the capture (media only when the capture holds an answered call).</summary>
+    /// <summary>
+    /// One finding per requirement whose state is NOT SEEN (required) (<see cref="RequirementStatus.IsMissing"/>:
+    /// expected, required, not observed; media only when the capture holds an answered call). Each names
+    /// its requirement, rules, ports and applications; the rule ids keep two requirements towards one peer apart.
+    /// </summary>
     public static IEnumerable<Finding> MissingFlows(PolicyContext ctx, IReadOnlyList<ExpectedFlow>? matrix)
     {
         if (matrix is null) yield break;
-        bool calls = ExpectedFlowMatrix.HasAnsweredCall(ctx);
         foreach (var e in matrix)
         {
             var q = e.Requirement;
-            if (e.Status != ExpectationStatus.NotObserved || !q.Required || (q.NeedsCalls && !calls)) continue;
+            if (!e.Status.IsMissing) continue;
             var peer = q.Peers.Count == 1 && q.Peers[0].PrefixLength == (q.Peers[0].Network.IsV4 ? 32 : 128) ? q.Peers[0].Network : (IpAddress?)null;
-            string peers = q.PeerRole == "any" ? "any peer" : $"{q.PeerRole} {string.Join(", ", q.Peers)}";
+            string peers = q.PeerRole == "any" ? "any peer" : q.PeerRole == "nodes" ? "another node" : $"{q.PeerRole} {string.Join(", ", q.Peers.Select(PrefixText))}";
+            string rules = string.Join(';', q.Rules.Select(r => r.Id));
             yield return new Finding
             {
                 Kind = FindingKinds.MissingFlow,
@@ -77,12 +81,15 @@ public static class FindingRules
                 Measured = 0,
                 Unit = "flows",
                 Method = "expected-flow matrix (profile and catalogue)",
-                Rule = string.Join(';', q.Rules.Select(r => r.Id)),
-                Message = $"{q.Title}: no {q.Ports} flow between a node and {peers} in {ctx.CaptureLengthText} of capture (some of these flows are periodic: a longer capture may show them)",
+                Rule = rules,
+                Nodes = ctx.Nodes.Order().ToArray(),
+                Message = $"{q.Title}: no {q.Ports} flow between a node and {peers} in {ctx.CaptureLengthText} of capture (rule {rules.Replace(";", ", ", StringComparison.Ordinal)}; needed by {(q.Applications == "all" ? "every installation" : q.Applications.Replace(";", ", ", StringComparison.Ordinal))}); some of these flows are periodic: a longer capture may show them",
                 WiresharkFilter = MissingFilter(ctx, q),
             };
         }
     }
+
+    private static string PrefixText(Catalogue.IpPrefix p) => p.PrefixLength == (p.Network.IsV4 ? 32 : 128) ? p.Network.ToString() : p.ToString();
 
     /// <summary>TCP SYNs never answered; a node's UDP request (SIP, DNS, NTP, LDAP...) without any reply.</summary>
     public static IEnumerable<Finding> BlockedFlows(PolicyContext ctx)
@@ -197,27 +204,35 @@ public static class FindingRules
     // ------------------------------------------------------------------ calls and media
 
     /// <summary>
-    /// An answered call whose RTP flowed one way only. Calls whose SDP negotiated one-way media
-    /// (sendonly/recvonly, as CUCM's built-in bridge does for Call Recording) are what was asked for
-    /// and are not reported.
+    /// An answered call whose RTP flowed one way only, node or not (a bad call between a gateway and a
+    /// phone seen on the SPAN port is reported too; the message says whether a node took part). Calls
+    /// whose SDP negotiated one-way media (sendonly/recvonly, as CUCM's built-in bridge does for Call
+    /// Recording) are what was asked for and are not reported.
     /// </summary>
     public static IEnumerable<Finding> OneWayMedia(PolicyContext ctx)
     {
         foreach (var c in ctx.Result.Calls)
         {
-            if (!c.OneWay || !CallTouchesNode(ctx, c)) continue;
-            if (c.Sip.MediaEndpoints.Any(e => e.Kind == "audio" && e.Direction is SdpDirection.SendOnly or SdpDirection.RecvOnly or SdpDirection.Inactive)) continue;
+            if (!IsOneWayProblem(ctx, c)) continue;
             var s = c.Streams[0];
             string missing = s.CallDirection == "out" ? "callee to caller" : "caller to callee";
+            var nodes = CallNodes(ctx, c);
             yield return CallFinding(FindingKinds.OneWayMedia, c) with
             {
+                Rule = nodes.Length > 0 ? "rtp-t38-calling-platform" : "",
                 Measured = c.Streams.Count, Unit = "streams",
                 Method = "RTP streams of the call (SDP sendrecv)",
-                Message = $"call {c.Sip.CallId}: RTP only from {s.SrcIp}:{s.SrcPort} to {s.DstIp}:{s.DstPort}; nothing {missing} although the SDP asked for both directions (NAT, firewall or routing on the return path)",
+                Nodes = nodes,
+                Message = $"call {c.Sip.CallId}: RTP only from {s.SrcIp}:{s.SrcPort} to {s.DstIp}:{s.DstPort}; nothing {missing} although the SDP asked for both directions (NAT, firewall or routing on the return path); {NodeText(nodes)}",
                 WiresharkFilter = $"sip.Call-ID==\"{c.Sip.CallId}\" || rtp.ssrc==0x{s.Ssrc:X8}",
             };
         }
     }
+
+    /// <summary>An answered call with RTP one way only whose SDP asked for both directions (the one_way_media condition).</summary>
+    public static bool IsOneWayProblem(PolicyContext ctx, CallRecord c)
+        => c.OneWay && c.Streams.Count > 0
+           && !c.Sip.MediaEndpoints.Any(e => e.Kind == "audio" && e.Direction is SdpDirection.SendOnly or SdpDirection.RecvOnly or SdpDirection.Inactive);
 
     /// <summary>Slack on the per-call budget: a mean over a short call is a few tenths above the codec's rate when packets bunch (G.711 shows 80.1-80.6).</summary>
     public const double BandwidthTolerance = 1.05;
@@ -241,37 +256,79 @@ public static class FindingRules
         }
     }
 
-    /// <summary>An RTP stream to or from a node whose jitter (RFC 3550 A.8, as Wireshark computes it) peaked above the threshold.</summary>
+    /// <summary>
+    /// An RTP stream whose jitter (RFC 3550 A.8, as Wireshark computes it) peaked above the threshold:
+    /// every stream of the capture, node or not; the message says whether a node took part.
+    /// </summary>
     public static IEnumerable<Finding> HighJitter(PolicyContext ctx)
     {
         double limit = ctx.Profile?.Thresholds.JitterMs ?? new PolicyThresholds().JitterMs;
         foreach (var s in ctx.Result.Streams)
         {
-            if (!(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) || s.MaxJitterMs <= limit) continue;
+            if (s.MaxJitterMs <= limit) continue;
+            var nodes = StreamNodes(ctx, s);
             yield return StreamFinding(ctx, FindingKinds.HighJitter, s) with
             {
                 Measured = Math.Round(s.MaxJitterMs, 3), Threshold = limit, Unit = "ms",
                 Method = "RTP interarrival jitter at the capture point (RFC 3550 A.8), maximum",
-                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}): jitter up to {s.MaxJitterMs.ToString("F1", Inv)} ms, mean {s.MeanJitterMs.ToString("F1", Inv)} ms",
+                Nodes = nodes,
+                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}): jitter up to {s.MaxJitterMs.ToString("F1", Inv)} ms, mean {s.MeanJitterMs.ToString("F1", Inv)} ms; {NodeText(nodes)}",
             };
         }
     }
 
-    /// <summary>An RTP stream to or from a node that lost more than the threshold (sequence numbers never received).</summary>
+    /// <summary>An RTP stream, node or not, that lost more than the threshold (sequence numbers never received).</summary>
     public static IEnumerable<Finding> PacketLoss(PolicyContext ctx)
     {
         double limit = ctx.Profile?.Thresholds.LossPct ?? new PolicyThresholds().LossPct;
         foreach (var s in ctx.Result.Streams)
         {
-            if (!(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) || Math.Round(s.LostPct, 2) <= limit) continue;
+            if (Math.Round(s.LostPct, 2) <= limit) continue;
+            var nodes = StreamNodes(ctx, s);
             yield return StreamFinding(ctx, FindingKinds.PacketLoss, s) with
             {
                 Measured = Math.Round(s.LostPct, 2), Threshold = limit, Unit = "%",
                 Method = "RTP sequence numbers expected minus received",
-                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}): {s.Lost} of {s.Expected} packets lost ({s.LostPct.ToString("F2", Inv)} %), in {s.LossBursts.Bursts} burst(s)",
+                Nodes = nodes,
+                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}): {s.Lost} of {s.Expected} packets lost ({s.LostPct.ToString("F2", Inv)} %), in {s.LossBursts.Bursts} burst(s); {NodeText(nodes)}",
             };
         }
     }
+
+    /// <summary>
+    /// An RTP stream, node or not, whose MOS estimate (the stream's <c>Mos</c>, rtp_streams.csv `mos`) is
+    /// below <c>min_mos</c> (default 3.6). Streams without a rating (MOS 0 or negative: no voice codec) are skipped.
+    /// </summary>
+    public static IEnumerable<Finding> LowMos(PolicyContext ctx)
+    {
+        double limit = ctx.Profile?.Thresholds.MinMos ?? new PolicyThresholds().MinMos;
+        foreach (var s in ctx.Result.Streams)
+        {
+            if (s.Mos <= 0 || Math.Round(s.Mos, 2) >= limit) continue;
+            var nodes = StreamNodes(ctx, s);
+            yield return StreamFinding(ctx, FindingKinds.LowMos, s) with
+            {
+                Measured = Math.Round(s.Mos, 2), Threshold = limit, Unit = "mos",
+                Method = "E-model estimate (ITU-T G.107) from the stream's loss, bursts and round trip, as rtp_streams.csv mos",
+                Nodes = nodes,
+                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}, {s.Codec}): MOS {s.Mos.ToString("F2", Inv)}, below {limit.ToString("0.0#", Inv)} ({s.LostPct.ToString("F2", Inv)} % lost, jitter up to {s.MaxJitterMs.ToString("F1", Inv)} ms); {NodeText(nodes)}",
+            };
+        }
+    }
+
+    /// <summary>The nodes among a stream's two ends.</summary>
+    private static IpAddress[] StreamNodes(PolicyContext ctx, RtpStreamRecord s)
+        => new[] { s.SrcIp, s.DstIp }.Where(ctx.IsNode).Distinct().Order().ToArray();
+
+    /// <summary>The nodes among a call's signalling and media ends.</summary>
+    private static IpAddress[] CallNodes(PolicyContext ctx, CallRecord c)
+        => new[] { c.Sip.CallerIp, c.Sip.CalleeIp }.Concat(c.Streams.SelectMany(s => new[] { s.SrcIp, s.DstIp }))
+            .Where(ctx.IsNode).Distinct().Order().ToArray();
+
+    /// <summary>"Imagicle node 10.0.0.10 involved" or "no Imagicle node involved (call quality is judged for every call)".</summary>
+    public static string NodeText(IReadOnlyList<IpAddress> nodes) => nodes.Count == 0
+        ? "no Imagicle node involved (call quality is judged for every call)"
+        : $"Imagicle node {string.Join(", ", nodes)} involved";
 
     /// <summary>A node reaching out through a web proxy: HTTP CONNECT, a peer the profile calls a proxy, or HTTP to a proxy port.</summary>
     public static IEnumerable<Finding> ProxyInUse(PolicyContext ctx)
@@ -381,7 +438,7 @@ public static class FindingRules
         return f.Source?.IsHttp == true && ProxyPorts.Contains(f.ServerPort);
     }
 
-    private static bool CallTouchesNode(PolicyContext ctx, CallRecord c)
+    public static bool CallTouchesNode(PolicyContext ctx, CallRecord c)
         => ctx.IsNode(c.Sip.CallerIp) || ctx.IsNode(c.Sip.CalleeIp) || c.Streams.Any(s => ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp));
 
     private static FlowRecord? FlowOf(PolicyContext ctx, SipTransactionStat t)
@@ -452,7 +509,8 @@ public static class FindingRules
         {
             Service = flow?.Service ?? "rtp",
             Applications = flow?.Applications ?? "",
-            Rule = flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
+            // The vendor's media row only when a node takes part: a call between a gateway and a phone is no row of the table.
+            Rule = !(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) ? "" : flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
             FlowIds = flow is null ? [] : [flow.FlowId],
         };
     }

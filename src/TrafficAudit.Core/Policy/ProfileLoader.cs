@@ -13,7 +13,7 @@ namespace TrafficAudit.Policy;
 /// { "nodes": ["10.0.0.10"], "applications": ["advanced-queuing"],
 ///   "peers": {"cucm": ["10.0.1.5"], "mail": ["10.0.2.0/24"]},
 ///   "allow": [{"transport": "tcp", "port": 3389, "peer": "10.50.0.0/24", "note": "admin RDP"}],
-///   "thresholds": {"call_kbps": 80, "jitter_ms": 30, "loss_pct": 1} }
+///   "thresholds": {"call_kbps": 80, "jitter_ms": 30, "loss_pct": 1, "min_mos": 3.6} }
 /// </code>
 /// </summary>
 public static class ProfileLoader
@@ -160,7 +160,8 @@ public static class ProfileLoader
                     "call_kbps" => t with { CallKbps = Positive(ref r, name) },
                     "jitter_ms" => t with { JitterMs = Positive(ref r, name) },
                     "loss_pct" => t with { LossPct = Positive(ref r, name) },
-                    _ => throw Error(namePos, $"unknown threshold '{name}' (valid: call_kbps, jitter_ms, loss_pct)"),
+                    "min_mos" => t with { MinMos = Positive(ref r, name) },
+                    _ => throw Error(namePos, $"unknown threshold '{name}' (valid: call_kbps, jitter_ms, loss_pct, min_mos)"),
                 };
             }
             return t;

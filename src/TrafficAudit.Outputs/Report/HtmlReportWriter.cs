@@ -3,6 +3,7 @@ using System.Text;
 using TrafficAudit.Analyzers.Sip;
 using TrafficAudit.Decode;
 using TrafficAudit.Pipeline;
+using TrafficAudit.Policy;
 
 namespace TrafficAudit.Outputs.Report;
 
@@ -96,12 +97,19 @@ public static class HtmlReportWriter
         int errors = findings.Count(f => f.Severity == ReportSeverity.Error);
         int warnings = findings.Count(f => f.Severity == ReportSeverity.Warning);
         int infos = findings.Count(f => f.Severity == ReportSeverity.Info);
-        int failed = verdict.Count(v => v.Status == ReportStatus.Fail);
-        int notSeen = verdict.Count(v => v.Status == ReportStatus.NotSeen);
+        int failed = verdict.Count(v => v.Status.State == RequirementState.Fail);
+        int notSeen = verdict.Count(v => v.Status.State == RequirementState.NotSeenRequired);
 
         string cls, headline;
         var detail = new List<string>();
-        if (input.Verdict is null && input.Findings is null)
+        if (input.Banner is { } b)
+        {
+            // The verdict as the console words it: what was checked, never "Clean" when nothing was.
+            cls = ToneClass(b.Tone);
+            headline = b.Headline;
+            detail.Add(b.Detail);
+        }
+        else if (input.Verdict is null && input.Findings is null)
         {
             cls = "none";
             headline = "Not assessed: no profile given";
@@ -109,11 +117,12 @@ public static class HtmlReportWriter
         }
         else
         {
-            cls = errors > 0 || failed > 0 ? "bad" : warnings > 0 || notSeen > 0 ? "warn" : "good";
-            headline = errors == 0 && warnings == 0 && failed == 0 ? (notSeen > 0 ? "No errors or warnings" : "Clean") : $"{Plural(errors, "error")}, {Plural(warnings, "warning")}";
-            if (verdict.Count > 0) detail.Add($"{verdict.Count - failed - notSeen} of {verdict.Count} requirements passed" + (failed > 0 ? $", {failed} failed" : "") + (notSeen > 0 ? $", {notSeen} not seen" : ""));
+            cls = errors > 0 || failed > 0 || notSeen > 0 ? "bad" : warnings > 0 ? "warn" : "good";
+            headline = errors == 0 && warnings == 0 && failed + notSeen == 0 ? "Clean" : $"{Plural(errors, "error")}, {Plural(warnings, "warning")}";
+            if (verdict.Count > 0) detail.Add($"{verdict.Count(v => v.Status.State == RequirementState.Pass)} of {verdict.Count} requirements PASS" + (failed > 0 ? $", {failed} FAIL" : "") + (notSeen > 0 ? $", {notSeen} NOT SEEN (required)" : ""));
             if (infos > 0) detail.Add(Plural(infos, "note"));
         }
+        if (input.ExitReason is { } reason) detail.Add(reason);
         h.Open("section", ("id", "verdict"), ("class", "banner " + cls), ("role", "status"));
         h.Element("div", headline, "headline");
         if (detail.Count > 0) h.Element("div", string.Join("; ", detail), "detail");
@@ -129,7 +138,7 @@ public static class HtmlReportWriter
         {
             h.Open("tr").Cell(v.Requirement);
             h.Open("td");
-            Badge(h, v.Status switch { ReportStatus.Pass => "PASS", ReportStatus.Fail => "FAIL", _ => "NOT SEEN" }, v.Status switch { ReportStatus.Pass => "b-pass", ReportStatus.Fail => "b-fail", _ => "b-notseen" });
+            Badge(h, v.Status.Label, StatusClass(v.Status));
             h.Close("td").Cell(Anon(input, v.Detail)).Close("tr");
         }
         h.Close("tbody").Close("table");
@@ -208,7 +217,7 @@ public static class HtmlReportWriter
             h.Element("p", input.Profile is null ? "No profile given: no expectations were checked." : "The profile lists no expected flows.", "note").Close("section");
             return;
         }
-        h.Element("p", "Each cell: what the capture showed for the application's service towards the peer (SEEN, PARTIAL, BLOCKED, MISSING), with the flow_id values of flows.csv that show it; — means not expected.", "note");
+        h.Element("p", "Each cell: the requirement's state for the application's service towards the peer (PASS, FAIL with its reason, NOT SEEN (required), NOT SEEN (optional), NOT EXPECTED), with the flow_id values of flows.csv that show it; — means the profile asks for nothing there.", "note");
         foreach (var app in expected.GroupBy(e => e.Applications).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             h.Element("h3", app.Key.Length == 0 ? "(no application)" : app.Key.Replace(";", ", ", StringComparison.Ordinal));
@@ -227,7 +236,7 @@ public static class HtmlReportWriter
                     var cell = row.FirstOrDefault(e => e.Peer == p);
                     if (cell is null) { h.Cell("—", cssClass: "na"); continue; }
                     h.Open("td");
-                    Badge(h, FlowStatusName(cell.Status), "b-" + FlowStatusName(cell.Status).ToLowerInvariant());
+                    Badge(h, cell.Status.Label, StatusClass(cell.Status));
                     if (cell.EvidenceFlowIds.Count > 0)
                         h.Element("div", "flows " + string.Join(", ", cell.EvidenceFlowIds.Take(12).Select(i => i.ToString(Inv))) + (cell.EvidenceFlowIds.Count > 12 ? $" (+{cell.EvidenceFlowIds.Count - 12})" : ""), "evid");
                     h.Close("td");
@@ -362,12 +371,12 @@ public static class HtmlReportWriter
         h.Close("dl");
         foreach (var e in r.Errors) h.Element("p", $"Incomplete: {e.File}: reading stopped at byte offset {e.ByteOffset.ToString(Inv)}: {e.Message}; the packets before it were audited.", "bad");
 
-        h.Element("h3", input.ServersGiven ? "Imagicle nodes (given)" : "Imagicle nodes (detected)");
-        if (r.Nodes.Count == 0) h.Element("p", "None detected: no host terminates an Imagicle-specific port.", "note");
+        h.Element("h3", $"Imagicle nodes ({(r.Nodes.Count == 0 ? "detected" : Classification.DetectedNode.SourceText(r.Nodes[0].Source))})");
+        if (r.Nodes.Count == 0) h.Element("p", "None detected: no host shows evidence only an Imagicle node gives (catalogue nodeEvidence); give --server IP or --profile FILE.", "note");
         else
         {
             h.Open("table", ("class", "small")).Open("thead").Open("tr").Element("th", "Address").Element("th", "Why").Close("tr").Close("thead").Open("tbody");
-            foreach (var n in r.Nodes) h.Open("tr").Cell(Ip(input, n.Address)).Cell(n.Explicit ? "given with --server" : Anon(input, n.Reason)).Close("tr");
+            foreach (var n in r.Nodes) h.Open("tr").Cell(Ip(input, n.Address)).Cell(Anon(input, n.Evidence)).Close("tr");
             h.Close("tbody").Close("table");
         }
 
@@ -406,13 +415,15 @@ public static class HtmlReportWriter
 
     private static string SeverityName(ReportSeverity s) => s switch { ReportSeverity.Error => "error", ReportSeverity.Warning => "warning", _ => "info" };
 
-    private static string FlowStatusName(ReportFlowStatus s) => s switch
+    /// <summary>The badge class of a requirement state: its tone (green, red, grey), the same in the table and the matrix.</summary>
+    private static string StatusClass(RequirementStatus s) => s.Tone switch
     {
-        ReportFlowStatus.Seen => "SEEN",
-        ReportFlowStatus.Partial => "PARTIAL",
-        ReportFlowStatus.Blocked => "BLOCKED",
-        _ => "MISSING",
+        RequirementTone.Good => "b-pass",
+        RequirementTone.Bad => s.State == RequirementState.Fail ? "b-fail" : "b-missing",
+        _ => "b-notseen",
     };
+
+    private static string ToneClass(RequirementTone t) => t switch { RequirementTone.Good => "good", RequirementTone.Bad => "bad", _ => "none" };
 
     private static string Plural(int n, string noun) => n.ToString(Inv) + " " + noun + (n == 1 ? "" : "s");
     private static string Num(double v) => v == Math.Floor(v) && Math.Abs(v) < 1e12 ? v.ToString("F0", Inv) : v.ToString("0.###", Inv);

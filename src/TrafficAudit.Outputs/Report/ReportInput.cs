@@ -1,16 +1,8 @@
 using TrafficAudit.Decode;
 using TrafficAudit.Pipeline;
+using TrafficAudit.Policy;
 
 namespace TrafficAudit.Outputs.Report;
-
-/// <summary>Outcome of one requirement of the profile, as on the console.</summary>
-public enum ReportStatus
-{
-    Pass,
-    Fail,
-    /// <summary>Nothing in the capture could prove or disprove it.</summary>
-    NotSeen,
-}
 
 /// <summary>Severity of a finding; the report lists errors first.</summary>
 public enum ReportSeverity
@@ -20,21 +12,9 @@ public enum ReportSeverity
     Error,
 }
 
-/// <summary>What the capture showed for one expected flow of the profile.</summary>
-public enum ReportFlowStatus
-{
-    /// <summary>Seen and answered.</summary>
-    Seen,
-    /// <summary>Seen for some of its ports or peers only.</summary>
-    Partial,
-    /// <summary>Attempted but refused, unanswered or reset.</summary>
-    Blocked,
-    /// <summary>Never attempted in the capture.</summary>
-    Missing,
-}
-
 /// <summary>One line of the verdict: a requirement and its outcome.</summary>
-public sealed record ReportVerdictLine(string Requirement, ReportStatus Status, string Detail = "");
+/// <param name="Status">The requirement's state, worded and coloured by <see cref="RequirementStatus"/> as everywhere else.</param>
+public sealed record ReportVerdictLine(string Requirement, RequirementStatus Status, string Detail = "");
 
 /// <summary>
 /// One finding of the policy stage, with its evidence. Measured/Threshold are null when the finding is
@@ -71,7 +51,7 @@ public sealed record ReportExpectedFlow(
     string Applications,
     string Peer,
     string Ports,
-    ReportFlowStatus Status,
+    RequirementStatus Status,
     IReadOnlyList<int> EvidenceFlowIds);
 
 /// <summary>Everything <see cref="HtmlReportWriter"/> needs. Strings from the capture are escaped by the writer.</summary>
@@ -89,6 +69,10 @@ public sealed record ReportInput
     public string? Profile { get; init; }
     /// <summary>Requirement outcomes; null or empty when no profile was checked.</summary>
     public IReadOnlyList<ReportVerdictLine>? Verdict { get; init; }
+    /// <summary>The verdict in words (what was checked); null: the report words it from the findings alone.</summary>
+    public VerdictSummary? Banner { get; init; }
+    /// <summary>The reason for the exit code ("exit 1: 2 errors at or above --fail-on error"), shown under the banner.</summary>
+    public string? ExitReason { get; init; }
     /// <summary>Findings; null when the policy stage did not run.</summary>
     public IReadOnlyList<ReportFinding>? Findings { get; init; }
     /// <summary>Expected flows of the profile; null or empty when no profile was checked.</summary>

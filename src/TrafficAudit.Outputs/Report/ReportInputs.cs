@@ -27,6 +27,7 @@ public static class ReportInputs
             Verdict = verdict.Expected?.Select(e => Scrub(VerdictLine(e), anonymizer)).ToList(),
             ExpectedFlows = verdict.Expected?.Select(e => ExpectedFlowOf(e) is var x && anonymizer is not null ? x with { Peer = anonymizer.Text(x.Peer) } : ExpectedFlowOf(e)).ToList(),
             Findings = verdict.Findings.Select(FindingOf).ToList(),
+            Banner = verdict.Summarize() is var b && anonymizer is not null ? b with { Detail = anonymizer.Text(b.Detail) } : verdict.Summarize(),
         };
     }
 
@@ -34,22 +35,14 @@ public static class ReportInputs
         anonymizer is null ? line : line with { Requirement = anonymizer.Text(line.Requirement), Detail = anonymizer.Text(line.Detail) };
 
     private static ReportVerdictLine VerdictLine(ExpectedFlow e) => new(
-        $"{e.Requirement.Title}{(e.Requirement.Required ? "" : " (optional)")}: {e.Requirement.Ports}, {PeerText(e.Requirement)}",
-        e.Status switch { ExpectationStatus.Observed => ReportStatus.Pass, ExpectationStatus.Failing => ReportStatus.Fail, _ => ReportStatus.NotSeen },
-        e.Detail);
+        $"{e.Requirement.Title}: {e.Requirement.Ports}, {PeerText(e.Requirement)}", e.Status, e.Detail);
 
     private static ReportExpectedFlow ExpectedFlowOf(ExpectedFlow e) => new(
         e.Requirement.Service,
         e.Requirement.Applications,
         PeerText(e.Requirement),
         e.Requirement.Ports,
-        e.Status switch
-        {
-            ExpectationStatus.Observed => ReportFlowStatus.Seen,
-            // Some flows of the requirement worked and some did not, or none did.
-            ExpectationStatus.Failing => e.Detail.Contains(" ok", StringComparison.Ordinal) ? ReportFlowStatus.Partial : ReportFlowStatus.Blocked,
-            _ => ReportFlowStatus.Missing,
-        },
+        e.Status,
         e.FlowIds);
 
     private static ReportFinding FindingOf(Finding f) => new(

@@ -57,6 +57,35 @@ public sealed class CatalogueLoadErrorTests
     }
 
     [TestMethod]
+    public void LoadFile_NodeEvidence_IsReadAndItsMistakesNameLineAndColumn()
+    {
+        string good = "  ], \"nodeEvidence\": { \"nodeScore\": 2, \"strongScore\": 3, \"rules\": [ { \"id\": \"cti\", \"kind\": \"serves\", \"name\": \"CTI\", \"transport\": \"tcp\", \"ports\": \"51234\", \"score\": 3, \"description\": \"d\" } ] }";
+        var path = Path.Combine(_dir, "evidence.json");
+        var lines = (string[])Valid.Clone();
+        lines[6] = good;
+        File.WriteAllText(path, string.Join("\n", lines));
+        var c = PortCatalogue.LoadFile(path);
+        Assert.AreEqual(2, c.NodeEvidence.NodeScore);
+        Assert.AreEqual(NodeEvidenceKind.Serves, c.NodeEvidence.Rules.Single().Kind);
+
+        var ex = LoadWith(7, good.Replace("\"serves\"", "\"listens\""));
+        Assert.AreEqual(7, ex.Line);
+        StringAssert.Contains(ex.Message, "unknown node evidence kind 'listens'");
+        ex = LoadWith(7, good.Replace("\"score\": 3", "\"weight\": 3"));
+        StringAssert.Contains(ex.Message, "unknown field 'weight' in a node evidence rule");
+    }
+
+    [TestMethod]
+    public void BuiltInCatalogue_NodeEvidence_NeedsTwoPiecesAndNeverOneSipPort()
+    {
+        var e = PortCatalogue.LoadEmbedded().NodeEvidence;
+        Assert.AreEqual(2, e.NodeScore);
+        foreach (var r in e.Rules.Where(r => r.Kind == NodeEvidenceKind.ServesOrSends))
+            Assert.IsLessThan(e.NodeScore, r.Score, $"{r.Id}: one SIP port alone must not make a node");
+        Assert.IsGreaterThanOrEqualTo(e.StrongScore, e.Rules.Single(r => r.Id == "cti-server").Score, "the CTI ports alone are strong evidence");
+    }
+
+    [TestMethod]
     public void LoadFile_PortAbove65535_ReportsLineAndColumnOfTheValue()
     {
         string line = "      \"bindings\": [ { \"transport\": \"udp\", \"imagiclePorts\": \"70000\", \"remotePorts\": \"5060\" } ] }";

@@ -1,3 +1,4 @@
+using TrafficAudit.Catalogue;
 using TrafficAudit.Classification;
 using TrafficAudit.Decode;
 
@@ -14,6 +15,9 @@ public sealed class NodeDetectorTests
 
     private static ObservedFlow Tcp(IpAddress c, int cp, IpAddress s, int sp, bool answered = true)
         => new(IpProtocol.Tcp, c, (ushort)cp, s, (ushort)sp, answered, 5, answered ? 5 : 0);
+
+    private static ObservedFlow Rtp(IpAddress c, int cp, IpAddress s, int sp)
+        => new(IpProtocol.Udp, c, (ushort)cp, s, (ushort)sp, false, 50, 0, Rtp: true);
 
     private static ObservedFlow Udp(IpAddress c, int cp, IpAddress s, int sp, long fromServer = 3)
         => new(IpProtocol.Udp, c, (ushort)cp, s, (ushort)sp, false, 3, fromServer);
@@ -33,12 +37,55 @@ public sealed class NodeDetectorTests
         => Assert.AreEqual(0, NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234, answered: false)]).Count);
 
     [TestMethod]
-    public void Detect_SipOnImagiclePort_BothWays()
+    public void Detect_OneImagicleSipPortAlone_IsNotANode()
     {
-        var nodes = NodeDetector.Detect([Udp(Cucm, 5060, Node, 5062), Udp(Standby, 5070, Cucm, 5060)]);
-        CollectionAssert.AreEqual(new[] { Node, Standby }, nodes.Select(n => n.Address).ToArray());
-        Assert.AreEqual("terminates SIP UDP 5062 from 1 client", nodes[0].Reason);
-        Assert.AreEqual("sends SIP from UDP 5070 to 1 peer", nodes[1].Reason);
+        // A public SIP provider answering on 5070 (MagicJack) and a B2BUA on 5062: one port is what any SIP server may use.
+        var nodes = NodeDetector.Detect([Udp(Cucm, 5060, Node, 5062), Udp(Standby, 5070, Cucm, 5060), Udp(Pc(1), 5060, Pc(2), 5070)]);
+        Assert.AreEqual(0, nodes.Count);
+    }
+
+    [TestMethod]
+    public void Detect_SipOnTwoImagiclePorts_BothWays_IsAWeakNode()
+    {
+        var nodes = NodeDetector.Detect([Udp(Cucm, 5060, Node, 5062), Udp(Node, 5064, Cucm, 5060)]);
+        var n = nodes.Single();
+        Assert.AreEqual(Node, n.Address);
+        Assert.AreEqual("terminates SIP UDP 5062 from 1 client; sends SIP from UDP 5064 to 1 peer", n.Reason);
+        Assert.AreEqual(NodeConfidence.Weak, n.Confidence);
+        Assert.AreEqual(2, n.Score);
+        StringAssert.StartsWith(n.Evidence, "weak evidence (score 2): ");
+    }
+
+    [TestMethod]
+    public void Detect_QueuePortAnsweredWithItsOwnMedia_IsAWeakNode_MediaFromAnotherHostIsNot()
+    {
+        var own = NodeDetector.Detect([Udp(Cucm, 5060, Node, 5062), Rtp(Node, 30000, Pc(1), 20000)]);
+        Assert.AreEqual(NodeConfidence.Weak, own.Single().Confidence);
+        StringAssert.Contains(own.Single().Reason, "sends RTP itself (1 flow)");
+        // The provider's media comes from a media server next to it, not from the SIP host.
+        var provider = NodeDetector.Detect([Udp(Pc(1), 5060, Cucm, 5070), Rtp(Pc(1), 20000, Pc(9), 30000)]);
+        Assert.AreEqual(0, provider.Count);
+    }
+
+    [TestMethod]
+    public void Detect_CtiAndSip_IsStrong()
+    {
+        var n = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234), Udp(Cucm, 5060, Node, 5062)]).Single();
+        Assert.AreEqual(NodeConfidence.Strong, n.Confidence);
+        Assert.AreEqual(4, n.Score);
+    }
+
+    [TestMethod]
+    public void Detect_EvidenceComesFromTheCatalogue_NotFromCode()
+    {
+        var rules = new NodeEvidenceRules
+        {
+            NodeScore = 1, StrongScore = 1,
+            Rules = [new NodeEvidenceRule { Id = "x", Kind = NodeEvidenceKind.Serves, Name = "X", Transport = CatalogueTransport.Tcp, Ports = PortSet.Of(new PortRange(7000, 7000)), Score = 1, Description = "test" }],
+        };
+        Assert.AreEqual(Node, NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 7000)], rules: rules).Single().Address);
+        Assert.AreEqual(0, NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234)], rules: rules).Count, "the CTI rule is not in this catalogue");
+        Assert.AreEqual(0, NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234)], rules: NodeEvidenceRules.None).Count);
     }
 
     [TestMethod]
@@ -51,8 +98,9 @@ public sealed class NodeDetectorTests
     [TestMethod]
     public void Detect_SamePortBothEnds_CountsOnlyTheAnsweringServer()
     {
-        var nodes = NodeDetector.Detect([Udp(Cucm, 5064, Node, 5064)]);
+        var nodes = NodeDetector.Detect([Udp(Cucm, 5064, Node, 5064), Udp(Cucm, 5070, Node, 5070)]);
         Assert.AreEqual(Node, nodes.Single().Address);
+        Assert.AreEqual(2, nodes.Single().Score, "CUCM's own 5064 and 5070 are not evidence");
     }
 
     [TestMethod]
@@ -73,7 +121,7 @@ public sealed class NodeDetectorTests
     [TestMethod]
     public void Detect_BrokerBetweenTwoNodes_AddsToTheReason()
     {
-        var nodes = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51235), Udp(Cucm, 5060, Standby, 5062), Tcp(Node, 50100, Standby, 5672)]);
+        var nodes = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51235), Udp(Cucm, 5060, Standby, 5062), Udp(Cucm, 5060, Standby, 5070), Tcp(Node, 50100, Standby, 5672)]);
         Assert.AreEqual(2, nodes.Count);
         StringAssert.Contains(nodes[1].Reason, "terminates SIP UDP 5062 from 1 client");
         StringAssert.Contains(nodes[1].Reason, "serves message broker TCP 5672 to node 10.0.0.10");
@@ -87,6 +135,10 @@ public sealed class NodeDetectorTests
         Assert.AreEqual(Cucm, n.Address);
         Assert.IsTrue(n.Explicit);
         Assert.AreEqual("given with --server", n.Reason);
+        Assert.AreEqual(NodeConfidence.Given, n.Confidence);
+        var fromProfile = NodeDetector.Detect([], [Cucm], NodeSource.Profile).Single();
+        Assert.AreEqual(NodeSource.Profile, fromProfile.Source);
+        Assert.AreEqual("given in the profile's \"nodes\"", fromProfile.Evidence);
     }
 
     [TestMethod]

@@ -153,7 +153,8 @@ public sealed class AuditCommandTests
     {
         var r = CliRunner.Audit(Site, "--server", "10.0.0.11");
         Assert.AreEqual(0, r.ExitCode); // the planted problems are node 10.0.0.10's, not this node's
-        StringAssert.Contains(r.Stdout, "Imagicle nodes (given)");
+        StringAssert.Contains(r.Stdout, "Imagicle nodes (given with --server)");
+        StringAssert.Contains(r.Stdout, "— exit 0: no finding at or above --fail-on error");
         var cti = Csv.Read(r.File("flows.csv")).First(f => f["server_port"] == "51234");
         Assert.AreEqual("NONE", cti["direction"], "10.0.0.10 is no longer a node");
     }

@@ -58,9 +58,9 @@ public sealed partial class ChromiumReportTests
         text = Regex.Replace(text, @"\s+", " ");
         foreach (var expected in new[]
         {
-            "TrafficAudit report", "1 error, 1 warning", "1 of 3 requirements passed, 1 failed, 1 not seen",
+            "TrafficAudit report", "1 error, 1 warning", "1 of 3 requirements PASS, 1 FAIL",
             "Findings", "flow_blocked", "ip.addr == 52.112.0.10 && tcp.port == 443",
-            "Expected flows", "advanced-queuing", "BLOCKED", "MISSING",
+            "Expected flows", "advanced-queuing", "FAIL (blocked)", "NOT SEEN (required)",
             "Calls", $"{result.Calls.Count} calls", result.Calls[0].Sip.CallId[..20], "Call charts", "Jitter (ms)", "IP bandwidth (kbit/s)", "budget 80",
             "Capture facts", "imagicle-site.pcap", "trafficaudit audit", "10.0.0.10",
         })

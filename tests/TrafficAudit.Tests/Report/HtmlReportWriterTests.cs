@@ -1,3 +1,4 @@
+using TrafficAudit.Policy;
 using TrafficAudit.Outputs.Report;
 using TrafficAudit.Pipeline;
 
@@ -29,9 +30,11 @@ public sealed class HtmlReportWriterTests
         string html = HtmlReportWriter.Render(ReportTestKit.WithPolicy(Sample, ReportTestKit.SamplePath));
         StringAssert.Contains(html, "class=\"banner bad\"");
         StringAssert.Contains(html, "1 error, 1 warning");
-        StringAssert.Contains(html, "1 of 3 requirements passed, 1 failed, 1 not seen");
-        StringAssert.Contains(html, ">NOT SEEN<");
-        StringAssert.Contains(html, ">BLOCKED<");
+        StringAssert.Contains(html, "1 of 3 requirements PASS, 1 FAIL");
+        StringAssert.Contains(html, ">NOT SEEN (optional)<");
+        StringAssert.Contains(html, ">FAIL (blocked)<");
+        StringAssert.Contains(html, ">NOT SEEN (required)<");
+        StringAssert.Contains(html, "class=\"badge b-notseen\">NOT SEEN (optional)<", "optional rows are never red");
         StringAssert.Contains(html, "ip.addr == 52.112.0.10 &amp;&amp; tcp.port == 443");
     }
 
@@ -51,7 +54,7 @@ public sealed class HtmlReportWriterTests
         var input = ReportTestKit.WithPolicy(Sample, ReportTestKit.SamplePath) with
         {
             Findings = [],
-            Verdict = [new ReportVerdictLine("SIP trunk", ReportStatus.Pass)],
+            Verdict = [new ReportVerdictLine("SIP trunk", RequirementStatus.Pass)],
         };
         string html = HtmlReportWriter.Render(input);
         StringAssert.Contains(html, "class=\"banner good\"");

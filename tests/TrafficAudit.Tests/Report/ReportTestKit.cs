@@ -3,6 +3,7 @@ using TrafficAudit.Catalogue;
 using TrafficAudit.Decode;
 using TrafficAudit.Outputs.Report;
 using TrafficAudit.Pipeline;
+using TrafficAudit.Policy;
 
 namespace TrafficAudit.Tests.Report;
 
@@ -39,9 +40,9 @@ internal static class ReportTestKit
         Profile = "site-profile.json",
         Verdict =
         [
-            new ReportVerdictLine("SIP trunk CUCM ↔ Imagicle on udp/5062", ReportStatus.Pass),
-            new ReportVerdictLine("Media within 80 kbit/s per call and direction", ReportStatus.Fail, "1 call above budget"),
-            new ReportVerdictLine("Teams Graph API reachable", ReportStatus.NotSeen),
+            new ReportVerdictLine("SIP trunk CUCM ↔ Imagicle on udp/5062", RequirementStatus.Pass),
+            new ReportVerdictLine("Media within 80 kbit/s per call and direction", RequirementStatus.Fail(RequirementFailure.OverBudget), "1 call above budget"),
+            new ReportVerdictLine("Teams Graph API reachable", RequirementStatus.NotSeenOptional),
         ],
         Findings =
         [
@@ -52,9 +53,9 @@ internal static class ReportTestKit
         ],
         ExpectedFlows =
         [
-            new ReportExpectedFlow("sip", "advanced-queuing", "CUCM", "udp/5062", ReportFlowStatus.Seen, [1, 2]),
-            new ReportExpectedFlow("https", "stonefax", "Teams", "tcp/443", ReportFlowStatus.Blocked, [7]),
-            new ReportExpectedFlow("sql", "advanced-queuing", "SQL server", "tcp/1433", ReportFlowStatus.Missing, []),
+            new ReportExpectedFlow("sip", "advanced-queuing", "CUCM", "udp/5062", RequirementStatus.Pass, [1, 2]),
+            new ReportExpectedFlow("https", "stonefax", "Teams", "tcp/443", RequirementStatus.Fail(RequirementFailure.Blocked), [7]),
+            new ReportExpectedFlow("sql", "advanced-queuing", "SQL server", "tcp/1433", RequirementStatus.NotSeenRequired, []),
         ],
     };
 }

@@ -25,6 +25,12 @@ public sealed class GroundTruth
     [JsonPropertyName("calls")] public List<CallTruth> Calls { get; set; } = [];
     /// <summary>The findings the scenario plants, for an audit with the scenario's profile (NAME.profile.json); an audit must report exactly these.</summary>
     [JsonPropertyName("expected_findings")] public List<FindingTruth> ExpectedFindings { get; set; } = [];
+    /// <summary>The exit code of that audit when it is not simply 1-if-an-error-else-0 (3: nothing to audit); null otherwise.</summary>
+    [JsonPropertyName("expected_exit_code")] public int? ExpectedExitCode { get; set; }
+    /// <summary>Words the audit's closing verdict line must contain ("Not audited against the vendor's table"); null when not planted.</summary>
+    [JsonPropertyName("expected_verdict")] public string? ExpectedVerdict { get; set; }
+    /// <summary>Hosts that must not be taken for Imagicle nodes (a public SIP provider on an Imagicle port).</summary>
+    [JsonPropertyName("not_nodes")] public List<string> NotNodes { get; set; } = [];
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {

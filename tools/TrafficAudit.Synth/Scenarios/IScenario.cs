@@ -35,6 +35,11 @@ public static class ScenarioCatalog
         new ProxyInUseScenario(),
         new CaptureLossScenario(),
         new DuplicatePacketsScenario(),
+        new NoNodeBadCallScenario(),
+        new EmptyCaptureScenario(),
+        new TwoMissingOnePeerScenario(),
+        new SipProvider5070Scenario(),
+        new WeakNodeEvidenceScenario(),
     ];
 
     public static IScenario? Find(string name) => All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));

@@ -1,4 +1,5 @@
 using TrafficAudit.Synth.Building;
+using TrafficAudit.Synth.Model;
 using TrafficAudit.Synth.Protocols;
 using static TrafficAudit.Synth.Scenarios.SiteFlows;
 
@@ -19,10 +20,14 @@ public abstract class SiteScenarioBase : IScenario
         Play(new SiteFlows(b));
         var capture = b.Build(Generator(seed), CapturePoint);
         capture.ProfileJson = Profile.ToJson();
+        Annotate(capture.Truth);
         return capture;
     }
 
     protected abstract void Play(SiteFlows s);
+
+    /// <summary>Adds what the scenario plants beyond findings (exit code, verdict words, hosts that are not nodes).</summary>
+    protected virtual void Annotate(Model.GroundTruth truth) { }
 
     /// <summary>The deployment the capture was made for: audited with it, the capture yields exactly its expected findings.</summary>
     protected virtual SiteProfile Profile => new(["10.0.0.10"], [], []);
@@ -320,4 +325,112 @@ public sealed class DuplicatePacketsScenario : SiteScenarioBase
     public override string Description => "every NTP frame captured twice, 12 µs apart (SPAN of ingress and egress)";
 
     protected override void Play(SiteFlows s) => s.Ntp(S(0.1), polls: 3, intervalSeconds: 16, spanCopies: true);
+}
+
+/// <summary>
+/// No Imagicle node anywhere: a voice gateway calls a phone and the phone's media arrives with heavy
+/// jitter and 10 % loss. Call quality is judged for every call, so the bad stream is reported (high
+/// jitter, packet loss, low MOS, each saying no node took part), and the verdict is "not audited
+/// against the vendor's table", never "Clean".
+/// </summary>
+public sealed class NoNodeBadCallScenario : SiteScenarioBase
+{
+    public override string Name => "no-node-bad-call";
+    public override string Description => "gateway-to-phone call, no Imagicle node: phone->gateway RTP with up to 150 ms jitter and 10 % loss";
+
+    protected override SiteProfile Profile => new([], [], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        var n = s.Net;
+        s.PeerCall(S(0.1), n.Gateway, 5060, n.Phone1, 5060, n.Phone1, RtpSender.PayloadPcma, 10,
+            lose: Enumerable.Range(0, 50).Select(i => 20 + i * 9).ToArray(), jitterUs: 150_000, note: "PCMA; no node; phone->gateway jitter and 10 % loss");
+        s.Expect("high_jitter", n.Gateway, null, "phone->gateway jitter far above 30 ms, no node involved");
+        s.Expect("packet_loss", n.Gateway, null, "50 of 500 phone->gateway packets lost");
+        s.Expect("low_mos", n.Gateway, null, "10 % loss rates G.711 below MOS 3.6");
+    }
+
+    protected override void Annotate(Model.GroundTruth truth) => truth.ExpectedVerdict = "Not audited against the vendor's table";
+}
+
+/// <summary>A capture file with no packet at all (zeek's empty.pcap in synthetic form): exit code 3 in one sentence.</summary>
+public sealed class EmptyCaptureScenario : IScenario
+{
+    public string Name => "empty-capture";
+    public string Description => "a pcap file header and no packet: nothing to audit";
+
+    public SyntheticCapture Build(int seed)
+    {
+        var capture = new CaptureBuilder(seed, localSubnet: 0x0A000000).Build($"trafficaudit-synth scenario {Name} --seed {seed}", SiteFlows.CapturePoint);
+        capture.ProfileJson = new SiteProfile(["10.0.0.10"], [], []).ToJson();
+        capture.Truth.ExpectedExitCode = 3;
+        return capture;
+    }
+}
+
+/// <summary>
+/// Two requirements towards one CUCM over one transport both missing: SIP presence (5064) and Call
+/// Recording SIP (5070). Each is its own missing_flow finding naming its rule; they are never merged.
+/// </summary>
+public sealed class TwoMissingOnePeerScenario : SiteScenarioBase
+{
+    public override string Name => "two-missing-one-peer";
+    public override string Description => "AQ and Call Recording installed; AXL and TAPI to CUCM seen, SIP presence 5064 and recording 5070 never";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing", "call-recording"], [("cucm", ["10.0.1.5"])]);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.Tapi(S(0.1), S(20));
+        s.Axl(S(0.5), slow: false);
+        s.Options5062(S(1), fromCucm: true);
+        s.Expect("missing_flow", s.Net.Cucm, null, "SIP presence (sip-5064-presence) never seen");
+        s.Expect("missing_flow", s.Net.Cucm, null, "Call Recording SIP (sip-5070-call-recording) never seen");
+    }
+}
+
+/// <summary>
+/// A phone calls a public SIP provider that answers on UDP 5070 (one of Imagicle's ports) with its media
+/// from another host, and the provider's BYE is answered after 110 ms. One Imagicle port is not evidence
+/// of a node: nothing is detected, so no over_latency is invented, and the verdict says not audited.
+/// </summary>
+public sealed class SipProvider5070Scenario : SiteScenarioBase
+{
+    public override string Name => "sip-provider-5070";
+    public override string Description => "phone to a public SIP provider on UDP 5070, media from the provider's media server; BYE answered after 110 ms";
+
+    protected override SiteProfile Profile => new([], [], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        var provider = s.ExtraHost("198.51.100.8", "public SIP provider (signalling)");
+        var media = s.ExtraHost("198.51.100.16", "public SIP provider (media server)");
+        s.PeerCall(S(0.1), s.Net.Phone2, 49154, provider, 5070, media, RtpSender.PayloadPcmu, 4,
+            note: "PCMU; provider answers on 5070, media from another host", calleeHangsUp: true, byeAnswerUs: 110_800);
+    }
+
+    protected override void Annotate(Model.GroundTruth truth)
+    {
+        truth.ExpectedVerdict = "Not audited against the vendor's table";
+        truth.NotNodes = ["198.51.100.8"];
+    }
+}
+
+/// <summary>
+/// No node given: the node is detected only from weak evidence (it answers CUCM on the queue port 5062
+/// and sends RTP itself: score 2 of 3), and its AXL handshake is over budget. The over_latency that rests
+/// on that node is a warning that says the node's evidence is weak, not an error.
+/// </summary>
+public sealed class WeakNodeEvidenceScenario : SiteScenarioBase
+{
+    public override string Name => "weak-node-evidence";
+    public override string Description => "node detected from the queue port and its own RTP only (weak); its AXL handshake is over budget";
+
+    protected override SiteProfile Profile => new([], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s)
+    {
+        s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcmu, 4, note: "PCMU; clean call answered by the node on 5062");
+        s.Axl(S(6)); // plants over_latency 10.0.1.5:8443 (162 ms > 150 ms); from a weakly detected node it is a warning
+    }
 }

@@ -139,6 +139,50 @@ public sealed class SiteFlows
         return call;
     }
 
+    /// <summary>A host outside the site plan (a public SIP provider, say).</summary>
+    public Host ExtraHost(string ip, string role) => _b.AddHost(new Host(ip, role));
+
+    /// <summary>
+    /// A plain SIP call between two hosts of any kind (no Imagicle node needed): <paramref name="caller"/>
+    /// INVITEs <paramref name="callee"/> on <paramref name="calleeSipPort"/>, whose answer puts the media on
+    /// <paramref name="calleeMedia"/> (the callee itself, or a media server beside it). Loss and jitter are on
+    /// the callee-media-to-caller stream. The BYE comes from the caller, or from the callee, answered after
+    /// <paramref name="byeAnswerUs"/>.
+    /// </summary>
+    public CallTruth PeerCall(long t0, Host caller, ushort callerSipPort, Host callee, ushort calleeSipPort, Host calleeMedia, byte payloadType,
+        double seconds, int[]? lose = null, int jitterUs = 0, string note = "", bool calleeHangsUp = false, long byeAnswerUs = 1500)
+    {
+        var call = _b.AddCall(new CallTruth { SipPort = calleeSipPort, Codec = payloadType == 0 ? "PCMU" : "PCMA", Note = note });
+        var sip = NewFlow(Frames.ProtocolUdp, caller, callerSipPort, callee, calleeSipPort, "sip", $"SIP call {caller} -> {callee}:{calleeSipPort}");
+        var d = new SipDialog(_b, sip, callerIsClient: true, "+390299" + Rng.Next(10000, 99999), "+3906" + Rng.Next(100000, 999999), call);
+        ushort callerPort = PhoneRtpPort(), calleePort = (ushort)(PhoneRtpPort() + 2);
+        long t = t0;
+        d.Request(t, true, "INVITE", SipDialog.AudioSdp(caller, Rng.Next(1000, 99999), caller, callerPort, payloadType));
+        d.Response(t += Around(1200), false, 100, "Trying", "INVITE");
+        d.Response(t += Around(40_000), false, 180, "Ringing", "INVITE");
+        long ok = t += S(1.5);
+        d.Response(ok, false, 200, "OK", "INVITE", SipDialog.AudioSdp(callee, Rng.Next(1000, 99999), calleeMedia, calleePort, payloadType));
+        long ack = ok + Around(1100);
+        d.Request(ack, true, "ACK");
+
+        int packets = (int)(seconds * 50);
+        var rtp = NewFlow(Frames.ProtocolUdp, caller, callerPort, calleeMedia, calleePort, "rtp", $"call media, {call.Codec}");
+        var fromCaller = new RtpSender(_b, rtp, fromClient: true, payloadType);
+        var fromCallee = new RtpSender(_b, rtp, fromClient: false, payloadType);
+        long callerStart = ack + S(0.02), calleeStart = ack + S(0.031);
+        fromCaller.Send(callerStart, packets);
+        fromCallee.Send(calleeStart, packets, lose is null ? null : new HashSet<int>(lose), jitterUs);
+        call.RtpStreams.Add(fromCaller.Truth);
+        call.RtpStreams.Add(fromCallee.Truth);
+        if (jitterUs > 0) rtp.Note += $"; callee->caller packets delayed 0..{jitterUs / 1000.0} ms at random";
+        if (lose is not null) rtp.Note += $"; {lose.Length} callee->caller packets never sent (seq gaps)";
+
+        long bye = calleeStart + packets * RtpSender.PacketIntervalUs + S(0.2);
+        d.Request(bye, !calleeHangsUp, "BYE");
+        d.Response(bye + byeAnswerUs, calleeHangsUp, 200, "OK", "BYE");
+        return call;
+    }
+
     // ---------------------------------------------------------------- Digital Fax (5060, re-INVITE to T.38)
 
     public CallTruth FaxCall(long t0, double audioSeconds, int t38Packets)
