@@ -204,7 +204,7 @@ public static class HtmlReportWriter
         if (f.Rule.Length > 0) EvidenceFact(h, "Rule", f.Rule);
         if (f.WiresharkFilter.Length > 0)
         {
-            h.Open("div", ("class", "wide")).Element("dt", "Wireshark filter").Open("dd").Open("code").Breakable(Anon(input, f.WiresharkFilter)).Close("code").Close("dd").Close("div");
+            h.Open("div", ("class", "wide")).Element("dt", "Wireshark filter").Open("dd").Element("code", Anon(input, f.WiresharkFilter)).Close("dd").Close("div");
         }
         h.Close("dl").Close("div");
     }
@@ -386,11 +386,14 @@ public static class HtmlReportWriter
         }
         h.Element("p", $"{Plural(r.Calls.Count, "call")}, worst first: calls with a problem, then by MOS (lowest first), loss and jitter. Call # is the order of the first INVITE (the row of calls.csv). " +
             $"Budget per call and direction: {Num(budget)} kbit/s at the IP layer; figures above it are marked OVER. Hover a shortened Call-ID for the whole value.", "note");
+        // One day in the capture: the time alone says when (the header gives the date).
+        bool oneDay = r.Statistics.Frames == 0 || NsTime.Iso(r.Statistics.FirstNs)[..10] == NsTime.Iso(r.Statistics.LastNs)[..10];
         h.Open("table", ("class", "calls")).Open("thead").Open("tr");
         foreach (var (col, tip) in new (string, string?)[]
         {
-            ("Call #", "order of the first INVITE"), ("Call-ID", null), ("From → To (signalling addresses)", "SIP From and To URIs; caller and callee addresses of the first INVITE"),
-            ("Result", "final SIP response"), ("Codec", null), ("Start (UTC)", "first INVITE"), ("Duration (s)", "answer to BYE, or to the end of the capture"),
+            ("Call #", "order of the first INVITE"), ("Call-ID", "hover for the whole Call-ID"),
+            ("From", "SIP From URI; below it, the caller's address when the URI does not show it"), ("To", "SIP To URI; below it, the callee's address when the URI does not show it"),
+            ("Result", "final SIP response"), ("Codec", null), (oneDay ? "Start (UTC)" : "Start (UTC date and time)", "first INVITE"), ("Duration (s)", "answer to BYE, or to the end of the capture"),
             ("Trying after (ms)", "INVITE to 100 Trying"), ("Ringing after (ms)", "post-dial delay: INVITE to the first 18x"), ("Answer after (ms)", "INVITE to 200 OK"),
             ("Max jitter (ms)", "highest RFC 3550 jitter of the call's streams"), ("Loss (%)", "lost packets of the call's streams"), ("MOS", "E-model estimate, worst stream"),
             ("Caller sent (kbit/s)", "mean IP-layer rate, caller to callee"), ("Callee sent (kbit/s)", "mean IP-layer rate, callee to caller"),
@@ -404,15 +407,17 @@ public static class HtmlReportWriter
             string callId = Anon(input, s.CallId);
             h.Open("tr", ("class", x.Problems.Count > 0 ? "problem" : null));
             h.Cell(x.Number.ToString(Inv), numeric: true);
-            h.Open("td", ("class", "cid"), ("title", callId)).Breakable(Short(callId, 24)).Close("td");
-            UriCell(h, input, c, withAddresses: true);
+            h.Open("td", ("class", "cid"), ("title", callId)).Text(Short(callId, 14)).Close("td");
+            UriCell(h, input, Uri(input, s.FromUri), Ip(input, s.CallerIp));
+            UriCell(h, input, Uri(input, s.ToUri), Ip(input, s.CalleeIp));
             string result = s.FinalStatus == 0 ? "no final answer" : $"{s.FinalStatus} {s.FinalReason}";
             if (UnexpectedOneWay(c)) result += " · ONE-WAY media";
             else if (c.OneWay) result += " · one-way, as the SDP asked";
             if (s.T38) result += " · T.38";
-            h.Cell(result, cssClass: UnexpectedOneWay(c) || s.FinalStatus >= 300 ? "bad" : null);
+            h.Cell(result, cssClass: UnexpectedOneWay(c) || s.FinalStatus >= 300 ? "res bad" : "res");
             h.Cell(c.Codec);
-            h.Cell(NsTime.Iso(s.StartNs)[..19].Replace('T', ' '));
+            string start = NsTime.Iso(s.StartNs);
+            h.Cell(oneDay ? start[11..19] : start[..19].Replace('T', ' '), title: start);
             h.Cell(Opt(s.DurationS, 1), numeric: true);
             h.Cell(Opt(s.Response100Ms, 1), numeric: true);
             h.Cell(Opt(s.PostDialDelayMs, 1), numeric: true);
@@ -432,13 +437,22 @@ public static class HtmlReportWriter
         h.Close("section");
     }
 
-    /// <summary>From → To, wrapping between the parts of the URIs; with the signalling addresses on a second line.</summary>
-    private static void UriCell(Html h, ReportInput input, CallRecord c, bool withAddresses = false)
+    /// <summary>From → To, wrapping between the parts of the URIs.</summary>
+    private static void UriCell(Html h, ReportInput input, CallRecord c)
     {
         var s = c.Sip;
         h.Open("td", ("class", "uri"));
         h.Breakable(Uri(input, s.FromUri)).Text(" → ").Breakable(Uri(input, s.ToUri));
-        if (withAddresses) h.Open("div", ("class", "addr")).Breakable($"{Ip(input, s.CallerIp)} → {Ip(input, s.CalleeIp)}").Close("div");
+        h.Close("td");
+    }
+
+    /// <summary>A URI that wraps between its parts; below it the signalling address, unless the URI already shows it.</summary>
+    private static void UriCell(Html h, ReportInput input, string uri, string address)
+    {
+        h.Open("td", ("class", "uri"));
+        h.Breakable(uri);
+        if (!uri.Contains("@" + address, StringComparison.Ordinal) && !uri.Contains("@[" + address + "]", StringComparison.Ordinal))
+            h.Open("div", ("class", "addr")).Text("via ").Breakable(address).Close("div");
         h.Close("td");
     }
 
@@ -495,7 +509,7 @@ public static class HtmlReportWriter
         Fact(h, "Tool", "TrafficAudit " + input.ToolVersion);
         // Anonymized: no local folder, no seed, no address or host name (--server, file names).
         string commandLine = input.Anonymizer?.CommandLine(input.CommandLine) ?? input.CommandLine;
-        h.Element("dt", "Command line").Open("dd").Open("code").Breakable(commandLine).Close("code").Close("dd");
+        h.Element("dt", "Command line").Open("dd").Element("code", commandLine).Close("dd");
         h.Element("dt", input.Live ? "Source" : "Files").Open("dd").Open("ul");
         foreach (var f in input.Files)
         {
@@ -621,8 +635,10 @@ td.over,td.bad,p.bad,span.bad{color:var(--fail);font-weight:700}
 tr.problem td:first-child{box-shadow:inset 4px 0 0 var(--fail)}
 td.na{color:#999;text-align:center}
 td.cid,.cid{font-family:ui-monospace,Menlo,Consolas,"Liberation Mono",monospace;font-size:11px}
-td.cid{max-width:15em}
-td.uri{min-width:16em;overflow-wrap:normal}
+td.cid{white-space:nowrap}
+td.uri{overflow-wrap:normal;min-width:13em}
+table.calls th{font-size:11px}
+table.calls td.res{min-width:5.5em}
 td .addr{color:var(--muted);font-size:11px}
 .ports{color:var(--muted);font-weight:400;font-size:11px}
 .evid{color:var(--muted);font-size:11px}.matrix td .evid{display:inline;margin-left:6px}
@@ -636,7 +652,7 @@ dl.ev>div{display:flex;gap:6px}dl.ev>div.wide{flex-basis:100%}
 dl.ev dt{color:var(--muted)}
 dt{font-weight:600;color:#333}dd{margin:0}dd ul{margin:0;padding-left:18px}
 .note{color:var(--muted);font-style:italic;margin:4px 0}
-.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:8px;margin:6px 0}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:8px;margin:6px 0}
 .kpi{border:1px solid var(--line);border-radius:4px;padding:5px 9px}
 .kpi .kn{font-size:12px;color:var(--muted);font-weight:600}
 .kpi .kv{font-size:22px;font-weight:700;font-variant-numeric:tabular-nums}

@@ -104,7 +104,7 @@ public sealed record ReportInput
     /// <summary>When set, addresses and SIP users are shown as pseudonyms.</summary>
     public Anonymizer? Anonymizer { get; init; }
     /// <summary>Calls that get charts (the table lists up to <see cref="MaxTableCalls"/>).</summary>
-    public int MaxChartedCalls { get; init; } = 200;
+    public int MaxChartedCalls { get; init; } = 50;
     public int MaxTableCalls { get; init; } = 2000;
     /// <summary>Calls in the "worst calls" list at the top of the call quality section.</summary>
     public int MaxWorstCalls { get; init; } = 10;

@@ -134,7 +134,8 @@ public sealed class AnonymizerTests
         foreach (var secret in new[] { "10.0.1.5", "alice", "+41441234567", "2001:db8::7", "10.0.0.9" })
             Assert.DoesNotContain(secret, s, s);
         StringAssert.Contains(s, a.Ip(IpAddress.Parse("10.0.1.5")));
-        StringAssert.Contains(s, "sip:" + a.User("alice") + "@example.com");
+        StringAssert.Contains(s, "sip:" + a.User("alice") + "@" + a.Host("example.com"));
+        Assert.DoesNotContain("example.com", s, "a URI's host name is a pseudonym too");
         StringAssert.Contains(s, "09:00:12 v1.2.3", "times and versions are not addresses");
         // One pass: a pseudonym is not mapped again.
         Assert.AreEqual(a.Ip(IpAddress.Parse("10.0.1.5")), a.Text("10.0.1.5"));

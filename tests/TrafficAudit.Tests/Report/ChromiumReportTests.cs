@@ -54,7 +54,7 @@ public sealed partial class ChromiumReportTests
         Thread.Sleep(200);
         Assert.IsEmpty(PageRequests(trap), "requests from the report: " + string.Join("; ", trap.Requests));
 
-        string text = WebUtility.HtmlDecode(Tags().Replace(dom, " "));
+        string text = WebUtility.HtmlDecode(Tags().Replace(dom.Replace("<wbr>", "", StringComparison.Ordinal), " "));
         text = Regex.Replace(text, @"\s+", " ");
         foreach (var expected in new[]
         {
@@ -99,8 +99,9 @@ public sealed partial class ChromiumReportTests
         // The serialised DOM writes text '<' as &lt;: a '<script', '<img' or '<marquee' here would be an element.
         foreach (var tag in new[] { "<script", "<img", "<marquee" })
             Assert.DoesNotContain(tag, dom, StringComparison.OrdinalIgnoreCase);
-        string text = WebUtility.HtmlDecode(Tags().Replace(dom, " "));
-        StringAssert.Contains(text, "=HYPERLINK(\"http://evil\",\"x\")<script>alert(1)");
+        string text = WebUtility.HtmlDecode(Tags().Replace(dom.Replace("<wbr>", "", StringComparison.Ordinal), " "));
+        // Shortened in the table and the chart caption (the whole value is in the title attribute): still text.
+        StringAssert.Contains(text, "=HYPERLINK(\"http://evil\",\"x\")<script>al");
         StringAssert.Contains(text, "<img src=x onerror=alert(1)>.pcap");
         Assert.IsEmpty(PageRequests(trap), string.Join("; ", trap.Requests));
     }

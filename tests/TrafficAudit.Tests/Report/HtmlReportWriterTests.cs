@@ -139,7 +139,7 @@ public sealed class HtmlReportWriterTests
             Assert.IsFalse(m.Success, m.Success ? $"{secret} in ...{html[Math.Max(0, m.Index - 100)..Math.Min(html.Length, m.Index + 60)]}" : "");
         }
         StringAssert.Contains(html, anonymizer.Ip(TrafficAudit.Decode.IpAddress.Parse("10.0.0.10")));
-        StringAssert.Contains(html, "anonymized: addresses and SIP users are pseudonyms");
+        StringAssert.Contains(html, "anonymized: addresses, host names and SIP users are pseudonyms");
     }
 
     [TestMethod]
