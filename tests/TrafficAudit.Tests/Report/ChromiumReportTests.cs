@@ -106,6 +106,103 @@ public sealed partial class ChromiumReportTests
         Assert.IsEmpty(PageRequests(trap), string.Join("; ", trap.Requests));
     }
 
+    /// <summary>
+    /// The bundled sample's report as the command writes it, printed to PDF by Chromium (A4 landscape from
+    /// the page's own @page rule) and read back with pdftotext (Debian package poppler-utils):
+    /// it stays compact (6 pages when this test was written; the old layout took 8, the last call alone on
+    /// a page), no call's charts cross a page (each page holds whole figures: as many captions as jitter
+    /// and bandwidth axis titles), the capture facts follow the charts rather than a lone chart ending the
+    /// document, and the chart text prints at 10 px or more (pdftotext's word box is the font's ascent
+    /// to descent, 1.16 em for the sans-serif font here: 10 px = 7.5 pt gives 8.7 pt).
+    /// </summary>
+    [TestMethod]
+    public void Chromium_SamplePdf_CompactAndNoChartCrossesAPage()
+    {
+        string chromium = FindChromium();
+        string pdftotext = FindTool("pdftotext", "poppler-utils");
+        var work = ReportTestKit.NewTempDir();
+        string outDir = Path.Combine(work, "out");
+        var run = EndToEnd.CliRunner.Run(["audit", ReportTestKit.SamplePath, "--profile", Path.Combine(TestPaths.Captures, "imagicle-site.profile.json"),
+            "--report", "--out", outDir, "--quiet"]);
+        Assert.AreEqual(1, run.ExitCode, run.Stderr);
+        string pdf = Path.Combine(work, "report.pdf");
+        using var trap = new ProxyTrap();
+        RunChromium(chromium, work, trap.Port, ["--no-pdf-header-footer", $"--print-to-pdf={pdf}", new Uri(Path.Combine(outDir, HtmlReportWriter.FileName)).AbsoluteUri]);
+        Assert.IsTrue(File.Exists(pdf), "no PDF");
+
+        string layout = RunTool(pdftotext, ["-layout", pdf, "-"]);
+        var pages = layout.Split('\f').ToList();
+        if (pages.Count > 0 && pages[^1].Trim().Length == 0) pages.RemoveAt(pages.Count - 1);
+        TestContext.WriteLine($"{pages.Count} pages: {pdf}");
+        Assert.IsLessThanOrEqualTo(6, pages.Count, "the sample's report grew past 6 A4 pages");
+
+        int callsWithMedia = ReportTestKit.Audit(ReportTestKit.SamplePath).Calls.Count(c => c.Streams.Any(s => s.TimeSeries is not null));
+        int charted = 0;
+        for (int i = 0; i < pages.Count; i++)
+        {
+            int captions = ChartCaption().Matches(pages[i]).Count;
+            charted += captions;
+            Assert.AreEqual(captions, JitterAxisTitle().Matches(pages[i]).Count, $"page {i + 1}: a call's jitter chart is on another page than its caption");
+            Assert.AreEqual(captions, Count(pages[i], "IP bandwidth (kbit/s)"), $"page {i + 1}: a bandwidth chart is on another page than its caption");
+            Assert.AreEqual(2 * captions, Count(pages[i], "time from the call's first RTP packet (s)"), $"page {i + 1}: a chart is cut by the page end");
+        }
+        Assert.AreEqual(callsWithMedia, charted);
+        StringAssert.Contains(pages[^1], "Capture facts", "the document should end with the facts, not with a chart alone on a page");
+
+        // Printed size of the chart text: the axis titles and the x tick labels above them.
+        string bbox = RunTool(pdftotext, ["-bbox", pdf, "-"]);
+        var words = BboxWord().Matches(bbox).Select(m => (Text: WebUtility.HtmlDecode(m.Groups[5].Value), X: D(m, 1), YMin: D(m, 2), YMax: D(m, 4))).ToList();
+        var titles = words.Where(w => w.Text == "packet").ToList();
+        Assert.AreEqual(2 * callsWithMedia, titles.Count, "x axis titles in the PDF");
+        var ticks = words.Where(w => double.TryParse(w.Text, System.Globalization.CultureInfo.InvariantCulture, out _)
+            && titles.Any(t => t.YMin - w.YMin is > 8 and < 16)).ToList();
+        Assert.IsGreaterThanOrEqualTo(5 * 2 * callsWithMedia, ticks.Count, "x tick labels (at least 5 per chart)");
+        foreach (var w in titles.Concat(ticks))
+            Assert.IsGreaterThanOrEqualTo(8.7, w.YMax - w.YMin, $"'{w.Text}' prints {(w.YMax - w.YMin) / 1.16 / 0.75:F1} px high");
+    }
+
+    private static double D(Match m, int group) => double.Parse(m.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static int Count(string s, string what)
+    {
+        int n = 0;
+        for (int i = s.IndexOf(what, StringComparison.Ordinal); i >= 0; i = s.IndexOf(what, i + what.Length, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    private static string FindTool(string name, string package)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+        {
+            var p = Path.Combine(dir, name);
+            if (File.Exists(p)) return p;
+        }
+        Assert.Inconclusive($"{name} is not installed (Debian package {package}; tools/test.sh installs it as root)");
+        return "";
+    }
+
+    private static string RunTool(string tool, string[] args)
+    {
+        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.IsTrue(p.WaitForExit(Timeout), $"{tool} did not finish");
+        Assert.AreEqual(0, p.ExitCode, stderr.Result);
+        return stdout.Result;
+    }
+
+    /// <summary>The jitter chart's y axis title (the call quality tile reads "Jitter (ms), median").</summary>
+    [GeneratedRegex(@"Jitter \(ms\)(?!,)")]
+    private static partial Regex JitterAxisTitle();
+
+    [GeneratedRegex(@"Call \d+: ")]
+    private static partial Regex ChartCaption();
+
+    [GeneratedRegex(@"<word xMin=""([\d.]+)"" yMin=""([\d.]+)"" xMax=""([\d.]+)"" yMax=""([\d.]+)"">([^<]*)</word>")]
+    private static partial Regex BboxWord();
+
     /// <summary>Requests the trap saw, except Chromium's own (by exact host).</summary>
     private static List<string> PageRequests(ProxyTrap trap) =>
         trap.Requests.Where(r => !BrowserOwnHosts.Any(h => r.Contains("://" + h + "/", StringComparison.OrdinalIgnoreCase) || r.StartsWith("CONNECT " + h + ":", StringComparison.OrdinalIgnoreCase))).ToList();
