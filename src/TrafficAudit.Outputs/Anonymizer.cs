@@ -173,6 +173,12 @@ public sealed partial class Anonymizer
     {
         string name = Path.GetFileName(path);
         if (name.Length == 0) name = path;
+        return PathSegment(name);
+    }
+
+    /// <summary>One folder or file name with its addresses and known host names replaced.</summary>
+    private string PathSegment(string name)
+    {
         // '_' counts as a word character for the address patterns: treat it as a separator here.
         name = string.Join('_', name.Split('_').Select(Text));
         List<KeyValuePair<string, string>> hosts;
@@ -305,7 +311,36 @@ public sealed partial class Anonymizer
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Literals();
 
-    /// <summary>A writer that passes each line through <see cref="Text"/> before writing it to <paramref name="inner"/> (for the console summary).</summary>
+    /// <summary>
+    /// A console line: words that are paths (they hold a '/' or '\') keep their folders, each folder and
+    /// file name scrubbed as by <see cref="FileName"/>; the rest as by <see cref="Text"/>. One pass.
+    /// </summary>
+    public string Line(string line)
+    {
+        if (line.IndexOf('/') < 0 && line.IndexOf('\\') < 0) return Text(line);
+        var sb = new StringBuilder(line.Length + 16);
+        int start = 0;
+        foreach (Match m in PathWord().Matches(line))
+        {
+            sb.Append(Text(line[start..m.Index]));
+            var parts = m.Value.Split('/', '\\');
+            int at = m.Index;
+            for (int i = 0; i < parts.Length; i++)
+            {
+                if (i > 0) sb.Append(line[at - 1]);
+                sb.Append(parts[i].Length == 0 ? "" : PathSegment(parts[i]));
+                at += parts[i].Length + 1;
+            }
+            start = m.Index + m.Length;
+        }
+        sb.Append(Text(line[start..]));
+        return sb.ToString();
+    }
+
+    [GeneratedRegex(@"[^\s'""()<>,]*[/\\][^\s'""()<>,]*")]
+    private static partial Regex PathWord();
+
+    /// <summary>A writer that passes each line through <see cref="Line"/> before writing it to <paramref name="inner"/> (for the console summary).</summary>
     public TextWriter Wrap(TextWriter inner) => new ScrubbingWriter(inner, this);
 
     /// <summary>Writes the mapping (kind, original, pseudonym), for the engineer only: a CSV readable by its owner alone where the OS allows.</summary>
@@ -406,7 +441,7 @@ public sealed partial class Anonymizer
             if (value == '\n')
             {
                 if (_line.Length > 0 && _line[^1] == '\r') _line.Length--;
-                inner.WriteLine(anonymizer.Text(_line.ToString()));
+                inner.WriteLine(anonymizer.Line(_line.ToString()));
                 _line.Clear();
             }
             else _line.Append(value);
@@ -430,7 +465,7 @@ public sealed partial class Anonymizer
         {
             if (_line.Length > 0)
             {
-                inner.Write(anonymizer.Text(_line.ToString()));
+                inner.Write(anonymizer.Line(_line.ToString()));
                 _line.Clear();
             }
             inner.Flush();

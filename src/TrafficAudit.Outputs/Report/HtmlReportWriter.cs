@@ -58,7 +58,7 @@ public static class HtmlReportWriter
         h.Trusted("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
         if (input.RefreshSeconds is > 0 and var seconds)
             h.Open("meta", ("http-equiv", "refresh"), ("content", seconds.ToString(Inv)));
-        h.Element("title", (input.Title is { } title ? title + " — " : "") + "TrafficAudit report" + (r.Statistics.Frames > 0 ? " — " + NsTime.Iso(r.Statistics.FirstNs)[..16].Replace('T', ' ') + " UTC" : ""));
+        h.Element("title", (input.Title is { } title ? Anon(input, title) + " — " : "") + "TrafficAudit report" + (r.Statistics.Frames > 0 ? " — " + NsTime.Iso(r.Statistics.FirstNs)[..16].Replace('T', ' ') + " UTC" : ""));
         h.Open("style").Trusted(Css).Close("style");
         h.Close("head").Open("body");
 
@@ -84,7 +84,7 @@ public static class HtmlReportWriter
         string kind = input.Live ? "TrafficAudit report (live capture, snapshot)" : "TrafficAudit report";
         if (input.Title is { } title)
         {
-            h.Element("h1", title);
+            h.Element("h1", Anon(input, title));
             h.Element("p", kind, "kind");
         }
         else h.Element("h1", kind);
