@@ -212,7 +212,7 @@ public sealed partial class Anonymizer
     }
 
     /// <summary>Splits a command line written with POSIX shell quoting (single and double quotes, backslash).</summary>
-    internal static List<string> ShellWords(string text)
+    public static List<string> ShellWords(string text)
     {
         var words = new List<string>();
         var w = new StringBuilder();
