@@ -130,23 +130,11 @@ public sealed partial class ChromiumReportTests
         RunChromium(chromium, work, trap.Port, ["--no-pdf-header-footer", $"--print-to-pdf={pdf}", new Uri(Path.Combine(outDir, HtmlReportWriter.FileName)).AbsoluteUri]);
         Assert.IsTrue(File.Exists(pdf), "no PDF");
 
-        string layout = RunTool(pdftotext, ["-layout", pdf, "-"]);
-        var pages = layout.Split('\f').ToList();
-        if (pages.Count > 0 && pages[^1].Trim().Length == 0) pages.RemoveAt(pages.Count - 1);
-        TestContext.WriteLine($"{pages.Count} pages: {pdf}");
+        var pages = PdfPages(pdftotext, pdf);
         Assert.IsLessThanOrEqualTo(6, pages.Count, "the sample's report grew past 6 A4 pages");
 
         int callsWithMedia = ReportTestKit.Audit(ReportTestKit.SamplePath).Calls.Count(c => c.Streams.Any(s => s.TimeSeries is not null));
-        int charted = 0;
-        for (int i = 0; i < pages.Count; i++)
-        {
-            int captions = ChartCaption().Matches(pages[i]).Count;
-            charted += captions;
-            Assert.AreEqual(captions, JitterAxisTitle().Matches(pages[i]).Count, $"page {i + 1}: a call's jitter chart is on another page than its caption");
-            Assert.AreEqual(captions, Count(pages[i], "IP bandwidth (kbit/s)"), $"page {i + 1}: a bandwidth chart is on another page than its caption");
-            Assert.AreEqual(2 * captions, Count(pages[i], "time from the call's first RTP packet (s)"), $"page {i + 1}: a chart is cut by the page end");
-        }
-        Assert.AreEqual(callsWithMedia, charted);
+        Assert.AreEqual(callsWithMedia, WholeChartsPerPage(pages).Sum());
         StringAssert.Contains(pages[^1], "Capture facts", "the document should end with the facts, not with a chart alone on a page");
 
         // Printed size of the chart text: the axis titles and the x tick labels above them.
@@ -160,6 +148,66 @@ public sealed partial class ChromiumReportTests
         foreach (var w in titles.Concat(ticks))
             Assert.IsGreaterThanOrEqualTo(8.7, w.YMax - w.YMin, $"'{w.Text}' prints {(w.YMax - w.YMin) / 1.16 / 0.75:F1} px high");
     }
+
+    /// <summary>
+    /// 300 concurrent calls (trafficaudit-synth bench, seed 1): the calls table has every call, about 38
+    /// rows a page with its header repeated on each page; the worst 50 calls are charted, none cut by a
+    /// page end; 24 A4 pages when this test was written.
+    /// </summary>
+    [TestMethod]
+    public void Chromium_ThreeHundredCallsPdf_EveryRowChartsWholeAndBounded()
+    {
+        string chromium = FindChromium();
+        string pdftotext = FindTool("pdftotext", "poppler-utils");
+        var work = ReportTestKit.NewTempDir();
+        string capture = Path.Combine(work, "bench300.pcap");
+        using (var file = File.Create(capture))
+            TrafficAudit.Synth.Bench.BenchGenerator.Generate(file, new TrafficAudit.Synth.Bench.BenchOptions(400_000, 300, 1));
+        string outDir = Path.Combine(work, "out");
+        var run = EndToEnd.CliRunner.Run(["audit", capture, "--report", "--out", outDir, "--quiet"]);
+        Assert.IsTrue(run.ExitCode is 0 or 1, run.Stderr);
+        File.Delete(capture);
+        string pdf = Path.Combine(work, "report.pdf");
+        using var trap = new ProxyTrap();
+        RunChromium(chromium, work, trap.Port, ["--no-pdf-header-footer", $"--print-to-pdf={pdf}", new Uri(Path.Combine(outDir, HtmlReportWriter.FileName)).AbsoluteUri]);
+
+        var pages = PdfPages(pdftotext, pdf);
+        Assert.IsLessThanOrEqualTo(26, pages.Count);
+        Assert.AreEqual(50, WholeChartsPerPage(pages).Sum(), "the worst 50 calls are charted");
+        string all = string.Join("\n", pages);
+        StringAssert.Contains(all, "300 calls, worst first");
+        var tablePages = pages.Where(p => Regex.IsMatch(p, @"Call-ID\s+From\s+To\s+Result")).ToList();
+        Assert.IsGreaterThanOrEqualTo(5, tablePages.Count, "the calls table runs over several pages, its header on each");
+        int rows = pages.Sum(p => CallRow().Matches(p).Count);
+        Assert.AreEqual(300, rows, "one line per call in the table");
+    }
+
+    private List<string> PdfPages(string pdftotext, string pdf)
+    {
+        var pages = RunTool(pdftotext, ["-layout", pdf, "-"]).Split('\f').ToList();
+        if (pages.Count > 0 && pages[^1].Trim().Length == 0) pages.RemoveAt(pages.Count - 1);
+        TestContext.WriteLine($"{pages.Count} pages: {pdf}");
+        return pages;
+    }
+
+    /// <summary>Charts per page, each whole: its caption, both y axis titles and both x axis titles on that page.</summary>
+    private static List<int> WholeChartsPerPage(List<string> pages)
+    {
+        var counts = new List<int>();
+        for (int i = 0; i < pages.Count; i++)
+        {
+            int captions = ChartCaption().Matches(pages[i]).Count;
+            Assert.AreEqual(captions, JitterAxisTitle().Matches(pages[i]).Count, $"page {i + 1}: a call's jitter chart is on another page than its caption");
+            Assert.AreEqual(captions, Count(pages[i], "IP bandwidth (kbit/s)"), $"page {i + 1}: a bandwidth chart is on another page than its caption");
+            Assert.AreEqual(2 * captions, Count(pages[i], "time from the call's first RTP packet (s)"), $"page {i + 1}: a chart is cut by the page end");
+            counts.Add(captions);
+        }
+        return counts;
+    }
+
+    /// <summary>A row of the calls table in pdftotext's layout: call number, Call-ID start, then sip: From URI.</summary>
+    [GeneratedRegex(@"(?m)^\s*\d+\s+[0-9a-f]{8}-[0-9a-f-]*…\s+sip:")]
+    private static partial Regex CallRow();
 
     private static double D(Match m, int group) => double.Parse(m.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture);
 
