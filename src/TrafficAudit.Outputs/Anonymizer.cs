@@ -57,7 +57,7 @@ public sealed partial class Anonymizer
     public static Anonymizer Create(string? seed = null) =>
         new(string.IsNullOrEmpty(seed) ? RandomNumberGenerator.GetBytes(32) : SHA256.HashData(Encoding.UTF8.GetBytes(seed)));
 
-    /// <summary>Pseudonyms handed out so far (IP addresses and SIP users).</summary>
+    /// <summary>Pseudonyms handed out so far (IP addresses, SIP users, host names, MAC addresses).</summary>
     public int Count { get { lock (_lock) return _ips.Count + _users.Count + _hosts.Count + _macs.Count; } }
 
     /// <summary>The pseudonym of an address, as text.</summary>
