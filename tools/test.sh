@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use. libpcap0.8: live capture through SharpPcap; iproute2: the network
 # namespaces and veth pairs the live tests create; sip-tester (sipp): real SIP calls with RTP;
 # tcpreplay: replaying a generated capture into a veth pair; chromium: the HTML report rendered
-# headless (slow to install: only when missing, and only as root).
-packages=(libpcap0.8 iproute2 sip-tester tcpreplay chromium)
+# headless (slow to install: only when missing, and only as root); poppler-utils: pdftotext reads
+# the report's PDF back (page count, charts not cut by a page end).
+packages=(libpcap0.8 iproute2 sip-tester tcpreplay chromium poppler-utils)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

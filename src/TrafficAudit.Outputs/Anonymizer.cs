@@ -23,6 +23,16 @@ namespace TrafficAudit.Outputs;
 /// (11.0.0.0/8 stays 11/8), which reveals at most the rough region of a public address.
 /// </para>
 /// <para>SIP user parts (extensions, phone numbers, names) become "user-" + 8 hex digits of a keyed hash.</para>
+/// <para>
+/// Host names (TLS SNI, DNS names, SIP URI and Call-ID hosts) are pseudonymised label by label: each
+/// label but the top-level one becomes "h" + 8 hex digits of a keyed hash of that label together with
+/// everything to its right, so names that share a domain still share its pseudonym
+/// ("imagicle.corp.local" and "cucm-pub.corp.local" end in the same "hXXXXXXXX.local"), the way
+/// addresses keep their prefixes. The top-level label is kept (local, com, it). Names that the built-in
+/// vendor table lists exactly (api.imagicle.com) are public and kept; under a vendor "*.domain" pattern
+/// (*.imagicle.cloud, *.office.com) the domain is kept and the labels to its left become pseudonyms,
+/// since they may name a tenant. MAC addresses keep their vendor prefix (OUI) and lose the rest.
+/// </para>
 /// The same input gives the same pseudonym for the life of the instance, and for every instance made
 /// with the same seed. Thread-safe.
 /// </summary>
@@ -32,6 +42,11 @@ public sealed partial class Anonymizer
     private readonly Lock _lock = new();
     private readonly Dictionary<IpAddress, IpAddress> _ips = new();
     private readonly Dictionary<string, string> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _hosts = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> _macs = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Names of the vendor table: exact names kept, and "*.domain" suffixes whose domain is kept.</summary>
+    private static readonly Lazy<(HashSet<string> Exact, string[] Suffixes)> PublicNames = new(LoadPublicNames);
 
     private Anonymizer(byte[] key) => _key = key;
 
@@ -42,8 +57,8 @@ public sealed partial class Anonymizer
     public static Anonymizer Create(string? seed = null) =>
         new(string.IsNullOrEmpty(seed) ? RandomNumberGenerator.GetBytes(32) : SHA256.HashData(Encoding.UTF8.GetBytes(seed)));
 
-    /// <summary>Pseudonyms handed out so far (IP addresses and SIP users).</summary>
-    public int Count { get { lock (_lock) return _ips.Count + _users.Count; } }
+    /// <summary>Pseudonyms handed out so far (IP addresses, SIP users, host names, MAC addresses).</summary>
+    public int Count { get { lock (_lock) return _ips.Count + _users.Count + _hosts.Count + _macs.Count; } }
 
     /// <summary>The pseudonym of an address, as text.</summary>
     public string Ip(IpAddress address) => MapIp(address).ToString();
@@ -76,15 +91,190 @@ public sealed partial class Anonymizer
     }
 
     /// <summary>
-    /// A SIP, SIPS or tel URI with its user part (or tel number) replaced and any IP address in it
-    /// mapped: "sip:7000@10.0.0.10:5060" → "sip:user-1c9a34d8@10.93.4.17:5060". Other text is handled
-    /// as by <see cref="Text"/>.
+    /// The pseudonym of a host name ("imagicle.corp.local" → "h1c9a34d8.h77f0b2c1.local"; see the class
+    /// remarks for what is kept). An address literal is mapped as an address; empty stays empty. Once
+    /// seen here, the name is also replaced wherever it appears in <see cref="Text"/>.
+    /// </summary>
+    public string Host(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return name ?? "";
+        string trimmed = name.TrimEnd('.');
+        string inner = trimmed.Length > 2 && trimmed[0] == '[' && trimmed[^1] == ']' ? trimmed[1..^1] : trimmed;
+        if (IpAddress.TryParse(inner, out var ip)) return inner.Length == trimmed.Length ? Ip(ip) : "[" + Ip(ip) + "]";
+        lock (_lock)
+        {
+            if (_hosts.TryGetValue(trimmed, out var p)) return p;
+            p = PseudonymOfHost(trimmed.ToLowerInvariant());
+            _hosts.Add(trimmed, p);
+            return p;
+        }
+    }
+
+    private string PseudonymOfHost(string name)
+    {
+        var (exact, suffixes) = PublicNames.Value;
+        if (exact.Contains(name)) return name;
+        string[] labels = name.Split('.');
+        int keep = 1; // the top-level label
+        foreach (var suffix in suffixes)
+            if (name.EndsWith("." + suffix, StringComparison.Ordinal)) keep = Math.Max(keep, suffix.Count(c => c == '.') + 1);
+        if (labels.Length == 1 || !char.IsAsciiLetter(labels[^1].FirstOrDefault())) keep = 0; // a bare host name, or not a DNS name at all
+        var sb = new StringBuilder(name.Length + 16);
+        Span<byte> mac = stackalloc byte[32];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (i > 0) sb.Append('.');
+            if (i >= labels.Length - keep) { sb.Append(labels[i]); continue; }
+            // Keyed by the label and everything to its right: a shared domain keeps a shared pseudonym.
+            HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes("host\0" + string.Join('.', labels, i, labels.Length - i)), mac);
+            sb.Append('h').Append(Convert.ToHexStringLower(mac[..4]));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>A MAC address with its vendor prefix (OUI) kept and the rest a keyed pseudonym, in the original's notation.</summary>
+    public string Mac(string mac)
+    {
+        lock (_lock)
+        {
+            if (_macs.TryGetValue(mac, out var p)) return p;
+            Span<byte> h = stackalloc byte[32];
+            HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes("mac\0" + mac.ToLowerInvariant().Replace('-', ':')), h);
+            char sep = mac[2];
+            string tail = string.Join(sep, h[..3].ToArray().Select(b => b.ToString(char.IsUpper(mac.FirstOrDefault(char.IsLetter, 'a')) ? "X2" : "x2", CultureInfo.InvariantCulture)));
+            p = mac[..9] + tail;
+            _macs.Add(mac, p);
+            return p;
+        }
+    }
+
+    /// <summary>
+    /// Registers the host names an audit result holds (server names of flows, hosts of the calls' URIs
+    /// and Call-IDs) so that <see cref="Text"/> replaces them wherever they appear (finding messages,
+    /// console lines). Call it before writing anything of that result.
+    /// </summary>
+    public void Learn(TrafficAudit.Pipeline.AuditResult result)
+    {
+        foreach (var f in result.Flows)
+            if (!string.IsNullOrEmpty(f.ServerName)) Host(f.ServerName);
+        foreach (var c in result.Calls)
+        {
+            Text(c.Sip.FromUri);
+            Text(c.Sip.ToUri);
+            Text(c.Sip.CallId);
+        }
+    }
+
+    /// <summary>
+    /// A file name to show instead of <paramref name="path"/>: the name without its folder, with every
+    /// address, MAC address and known host name in it replaced ("site_10.0.0.10.pcap" → "site_10.93.4.17.pcap").
+    /// </summary>
+    public string FileName(string path)
+    {
+        string name = Path.GetFileName(path);
+        if (name.Length == 0) name = path;
+        return PathSegment(name);
+    }
+
+    /// <summary>One folder or file name with its addresses and known host names replaced.</summary>
+    private string PathSegment(string name)
+    {
+        // '_' counts as a word character for the address patterns: treat it as a separator here.
+        name = string.Join('_', name.Split('_').Select(Text));
+        List<KeyValuePair<string, string>> hosts;
+        lock (_lock) hosts = _hosts.Where(kv => kv.Key.Contains('.')).OrderByDescending(kv => kv.Key.Length).ToList();
+        foreach (var (original, pseudonym) in hosts)
+            name = name.Replace(original, pseudonym, StringComparison.OrdinalIgnoreCase);
+        return name;
+    }
+
+    /// <summary>
+    /// The command line as it may be shown in an anonymized output: file arguments reduced to their
+    /// anonymized names (no local folders), the value of --anonymize-seed hidden, and every address,
+    /// SIP user and known host name replaced. Accepts the shell quoting the CLI writes ('...').
+    /// </summary>
+    public string CommandLine(string commandLine)
+    {
+        var words = ShellWords(commandLine);
+        var sb = new StringBuilder(commandLine.Length);
+        for (int i = 0; i < words.Count; i++)
+        {
+            string w = words[i];
+            string shown;
+            if (i > 0 && words[i - 1] == "--anonymize-seed") shown = "(hidden)";
+            else if (w.StartsWith("--anonymize-seed=", StringComparison.Ordinal)) shown = "--anonymize-seed=(hidden)";
+            else if (w.StartsWith('-') || (!w.Contains('/') && !w.Contains('\\'))) shown = Text(w);
+            else shown = FileName(w);
+            if (sb.Length > 0) sb.Append(' ');
+            sb.Append(shown.Length > 0 && shown.All(c => char.IsLetterOrDigit(c) || "-_./:=,@+[]()".Contains(c)) ? shown : "'" + shown.Replace("'", "'\\''") + "'");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Splits a command line written with POSIX shell quoting (single and double quotes, backslash).</summary>
+    public static List<string> ShellWords(string text)
+    {
+        var words = new List<string>();
+        var w = new StringBuilder();
+        bool inWord = false;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '\'' )
+            {
+                inWord = true;
+                int end = text.IndexOf('\'', i + 1);
+                if (end < 0) end = text.Length;
+                w.Append(text, i + 1, end - i - 1);
+                i = end;
+            }
+            else if (c == '"')
+            {
+                inWord = true;
+                for (i++; i < text.Length && text[i] != '"'; i++)
+                {
+                    if (text[i] == '\\' && i + 1 < text.Length && text[i + 1] is '"' or '\\' or '$' or '`') i++;
+                    w.Append(text[i]);
+                }
+            }
+            else if (c == '\\' && i + 1 < text.Length) { inWord = true; w.Append(text[++i]); }
+            else if (char.IsWhiteSpace(c))
+            {
+                if (inWord) words.Add(w.ToString());
+                w.Clear();
+                inWord = false;
+            }
+            else { inWord = true; w.Append(c); }
+        }
+        if (inWord) words.Add(w.ToString());
+        return words;
+    }
+
+    private static (HashSet<string>, string[]) LoadPublicNames()
+    {
+        var exact = new HashSet<string>(StringComparer.Ordinal);
+        var suffixes = new List<string>();
+        foreach (var e in TrafficAudit.Catalogue.PortCatalogue.LoadEmbedded().Entries)
+            foreach (var n in e.ServerNames)
+            {
+                if (n.StartsWith("*.", StringComparison.Ordinal)) suffixes.Add(n[2..].ToLowerInvariant());
+                else exact.Add(n.ToLowerInvariant());
+            }
+        return (exact, suffixes.Distinct().ToArray());
+    }
+
+    /// <summary>
+    /// A SIP, SIPS or tel URI with its user part (or tel number) replaced and its host (address or
+    /// name) mapped: "sip:7000@10.0.0.10:5060" → "sip:user-1c9a34d8@10.93.4.17:5060". Other text is
+    /// handled as by <see cref="Text"/>.
     /// </summary>
     public string SipUri(string uri) => Text(uri);
 
     /// <summary>
-    /// Free text (Call-IDs, messages, Wireshark filters, console lines) with every SIP/tel user part and
-    /// every IPv4 or IPv6 literal replaced, in one pass (a pseudonym is never mapped again).
+    /// Free text (Call-IDs, messages, Wireshark filters, user agents, console lines) with every SIP/tel
+    /// user part, every IPv4 or IPv6 literal, every MAC address, every host name after an '@' (URI and
+    /// Call-ID hosts) and every host name seen before (<see cref="Host"/>, <see cref="Learn"/>) replaced,
+    /// in one pass (a pseudonym is never mapped again). Other dotted words (tcp.port, flows.csv) stay.
     /// </summary>
     public string Text(string? text)
     {
@@ -95,22 +285,62 @@ public sealed partial class Anonymizer
                 return m.Groups["scheme"].Value + User(m.Groups["sipuser"].Value) + "@";
             if (m.Groups["tel"].Success)
                 return m.Groups["telscheme"].Value + User(m.Groups["tel"].Value);
+            if (m.Groups["mac"].Success) return Mac(m.Value);
+            bool afterAt = m.Index > 0 && text[m.Index - 1] == '@';
+            if (m.Groups["name"].Success || m.Groups["label"].Success)
+            {
+                if (afterAt) return Host(m.Value);
+                lock (_lock) return _hosts.ContainsKey(m.Value.TrimEnd('.')) ? _hosts[m.Value.TrimEnd('.')] : m.Value;
+            }
             return IpAddress.TryParse(m.Value, out var ip) ? Ip(ip) : m.Value;
         });
     }
 
-    // One pass over the text: "sip:user@" / "tel:number", then an IPv6 candidate (at least two colons),
-    // then a dotted quad. Look-arounds keep version numbers and times (09:00:12) out; whatever does
-    // not parse as an address is left as it was.
+    // One pass over the text: "sip:user@" / "tel:number", then a MAC address, an IPv6 candidate (at
+    // least two colons), a dotted quad, a dotted name whose last label starts with a letter, and a
+    // single label right after '@'. Look-arounds keep version numbers and times (09:00:12) out; whatever
+    // does not parse as an address, or is a name neither after '@' nor seen before, is left as it was.
     [GeneratedRegex(
         @"(?<scheme>\bsips?:)(?<sipuser>[^@\s<>""']+)@" +
         @"|(?<telscheme>\btel:)(?<tel>[^;\s<>""'@]+)" +
+        @"|(?<mac>(?<![\w:-])[0-9A-Fa-f]{2}(?<sep>[:-])[0-9A-Fa-f]{2}(?:\k<sep>[0-9A-Fa-f]{2}){4}(?![\w:-]))" +
         @"|(?<![\w:.])(?=[0-9A-Fa-f]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]+(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:]|\.\d)" +
-        @"|(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)",
+        @"|(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)" +
+        @"|(?<name>(?<![\w.-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?(?![\w-]|\.\w))" +
+        @"|(?<label>(?<=@)[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?![\w.-]))",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Literals();
 
-    /// <summary>A writer that passes each line through <see cref="Text"/> before writing it to <paramref name="inner"/> (for the console summary).</summary>
+    /// <summary>
+    /// A console line: words that are paths (they hold a '/' or '\') keep their folders, each folder and
+    /// file name scrubbed as by <see cref="FileName"/>; the rest as by <see cref="Text"/>. One pass.
+    /// </summary>
+    public string Line(string line)
+    {
+        if (line.IndexOf('/') < 0 && line.IndexOf('\\') < 0) return Text(line);
+        var sb = new StringBuilder(line.Length + 16);
+        int start = 0;
+        foreach (Match m in PathWord().Matches(line))
+        {
+            sb.Append(Text(line[start..m.Index]));
+            var parts = m.Value.Split('/', '\\');
+            int at = m.Index;
+            for (int i = 0; i < parts.Length; i++)
+            {
+                if (i > 0) sb.Append(line[at - 1]);
+                sb.Append(parts[i].Length == 0 ? "" : PathSegment(parts[i]));
+                at += parts[i].Length + 1;
+            }
+            start = m.Index + m.Length;
+        }
+        sb.Append(Text(line[start..]));
+        return sb.ToString();
+    }
+
+    [GeneratedRegex(@"[^\s'""()<>,]*[/\\][^\s'""()<>,]*")]
+    private static partial Regex PathWord();
+
+    /// <summary>A writer that passes each line through <see cref="Line"/> before writing it to <paramref name="inner"/> (for the console summary).</summary>
     public TextWriter Wrap(TextWriter inner) => new ScrubbingWriter(inner, this);
 
     /// <summary>Writes the mapping (kind, original, pseudonym), for the engineer only: a CSV readable by its owner alone where the OS allows.</summary>
@@ -121,6 +351,9 @@ public sealed partial class Anonymizer
         {
             rows = _ips.OrderBy(kv => kv.Key).Select(kv => new AnonymizationMapRow { Kind = "ip", Original = kv.Key.ToString(), Pseudonym = kv.Value.ToString() })
                 .Concat(_users.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new AnonymizationMapRow { Kind = "sip_user", Original = kv.Key, Pseudonym = kv.Value }))
+                .Concat(_hosts.Where(kv => !string.Equals(kv.Key, kv.Value, StringComparison.OrdinalIgnoreCase)).OrderBy(kv => kv.Key, StringComparer.OrdinalIgnoreCase)
+                    .Select(kv => new AnonymizationMapRow { Kind = "host", Original = kv.Key, Pseudonym = kv.Value }))
+                .Concat(_macs.OrderBy(kv => kv.Key, StringComparer.OrdinalIgnoreCase).Select(kv => new AnonymizationMapRow { Kind = "mac", Original = kv.Key, Pseudonym = kv.Value }))
                 .ToList();
         }
         AuditCsvWriter.WriteAtomically(path, rows);
@@ -208,7 +441,7 @@ public sealed partial class Anonymizer
             if (value == '\n')
             {
                 if (_line.Length > 0 && _line[^1] == '\r') _line.Length--;
-                inner.WriteLine(anonymizer.Text(_line.ToString()));
+                inner.WriteLine(anonymizer.Line(_line.ToString()));
                 _line.Clear();
             }
             else _line.Append(value);
@@ -232,7 +465,7 @@ public sealed partial class Anonymizer
         {
             if (_line.Length > 0)
             {
-                inner.Write(anonymizer.Text(_line.ToString()));
+                inner.Write(anonymizer.Line(_line.ToString()));
                 _line.Clear();
             }
             inner.Flush();
@@ -246,7 +479,7 @@ public sealed partial class Anonymizer
     }
 }
 
-/// <summary>A row of the anonymization mapping: kind (ip, sip_user), original, pseudonym.</summary>
+/// <summary>A row of the anonymization mapping: kind (ip, sip_user, host, mac), original, pseudonym.</summary>
 [CsvRecord]
 public sealed partial class AnonymizationMapRow
 {

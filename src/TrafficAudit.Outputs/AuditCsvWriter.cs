@@ -23,10 +23,12 @@ public static class AuditCsvWriter
 
     public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files) => WriteAll(outDir, result, files, null);
 
-    /// <summary>Writes flows.csv, rtp_streams.csv, calls.csv and anomalies.csv; with an anonymizer, addresses and SIP users are pseudonyms.</summary>
+    /// <summary>Writes flows.csv, rtp_streams.csv, calls.csv and anomalies.csv; with an anonymizer, addresses, host names, SIP users and file names are pseudonyms.</summary>
     public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer)
     {
         Directory.CreateDirectory(outDir);
+        // Every host name of the result is known before the first row, so free text (messages) replaces it too.
+        anonymizer?.Learn(result);
         WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(f => FlowRow.From(f, anonymizer)));
         WriteAtomically(Path.Combine(outDir, "rtp_streams.csv"), result.Streams.Select(s => RtpStreamRow.From(s, anonymizer)));
         WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(c => CallRow.From(c, anonymizer)));
@@ -36,7 +38,7 @@ public static class AuditCsvWriter
             Name = a.Name,
             Count = a.Count,
             FirstPacket = a.FirstFrame,
-            FirstFile = a.FirstFileIndex < files.Count ? Path.GetFileName(files[a.FirstFileIndex]) : "",
+            FirstFile = a.FirstFileIndex < files.Count ? anonymizer?.FileName(files[a.FirstFileIndex]) ?? Path.GetFileName(files[a.FirstFileIndex]) : "",
         }));
     }
 

@@ -53,7 +53,7 @@ public sealed partial class FlowRow
 
     public static FlowRow From(FlowRecord f) => From(f, null);
 
-    /// <summary>The row of <paramref name="f"/>; with an anonymizer, client_ip and server_ip are pseudonyms.</summary>
+    /// <summary>The row of <paramref name="f"/>; with an anonymizer, client_ip, server_ip and server_name are pseudonyms.</summary>
     public static FlowRow From(FlowRecord f, Anonymizer? anonymizer) => new()
     {
         FlowId = f.FlowId,
@@ -80,7 +80,7 @@ public sealed partial class FlowRow
         MatchedRule = f.MatchedRule,
         Infrastructure = f.Infrastructure,
         IcmpUnreachable = f.IcmpUnreachable,
-        ServerName = f.ServerName ?? "",
+        ServerName = anonymizer?.Host(f.ServerName) ?? f.ServerName ?? "",
         EndReason = EndReasonName(f.EndReason),
         ClientBy = f.ClientBy,
     };

@@ -125,7 +125,7 @@ public sealed class Verdict
         bool weak = Nodes.Any(n => n.Confidence == Classification.NodeConfidence.Weak);
         bool clean = errors + warnings == 0 && fail + notSeen == 0;
         return new(clean ? (weak ? "Clean, with weakly detected nodes" : "Clean") : counts,
-            $"checked against the vendor's table and profile {Profile!.SourceName} with {nodes}; {reqs}",
+            $"checked against the vendor's table and profile {Path.GetFileName(Profile!.SourceName)} with {nodes}; {reqs}",
             errors > 0 || fail + notSeen > 0 ? RequirementTone.Bad : clean && !weak ? RequirementTone.Good : RequirementTone.Neutral);
     }
 

@@ -96,6 +96,25 @@ public sealed class Html
         return Close("td");
     }
 
+    /// <summary>
+    /// Escaped text with a line-break opportunity (&lt;wbr&gt;) after each separator (@ . : ; / - _ = &amp;),
+    /// so long tokens (Call-IDs, SIP URIs) wrap between their parts instead of in the middle of one.
+    /// </summary>
+    public Html Breakable(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return this;
+        int start = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] is not ('@' or '.' or ':' or ';' or '/' or '-' or '_' or '=' or '&') || i == text.Length - 1) continue;
+            AppendEscaped(_sb, text.Substring(start, i + 1 - start));
+            _sb.Append("<wbr>");
+            start = i + 1;
+        }
+        if (start < text.Length) AppendEscaped(_sb, text[start..]);
+        return this;
+    }
+
     /// <summary>Markup written by our own code (constant CSS, SVG numbers); never pass captured text here.</summary>
     internal Html Trusted(string markup)
     {

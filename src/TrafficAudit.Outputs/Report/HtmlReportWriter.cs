@@ -9,9 +9,9 @@ namespace TrafficAudit.Outputs.Report;
 
 /// <summary>
 /// Writes report.html: one self-contained page (inline CSS and SVG, no script, no font or image to
-/// fetch; a Content-Security-Policy forbids any load) that reads offline and prints to PDF. Sections in
-/// order: verdict banner and requirements, findings by severity, expected-flow matrix, calls, per-call
-/// charts, capture facts. Every string that came from the capture is HTML-escaped by <see cref="Html"/>.
+/// fetch; a Content-Security-Policy forbids any load) that reads offline and prints to PDF. Worst first:
+/// verdict banner and requirements (failures first), findings by severity, call quality (summary and the
+/// worst calls), expected-flow matrix, calls (worst first), per-call charts (worst first), capture facts. Every string that came from the capture is HTML-escaped by <see cref="Html"/>.
 /// Output depends only on the input (no wall clock), so the same run gives the same file.
 /// </summary>
 public static class HtmlReportWriter
@@ -59,7 +59,7 @@ public static class HtmlReportWriter
         h.Trusted("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
         if (input.RefreshSeconds is > 0 and var seconds)
             h.Open("meta", ("http-equiv", "refresh"), ("content", seconds.ToString(Inv)));
-        h.Element("title", "TrafficAudit report" + (r.Statistics.Frames > 0 ? " — " + NsTime.Iso(r.Statistics.FirstNs)[..16].Replace('T', ' ') + " UTC" : ""));
+        h.Element("title", (input.Title is { } title ? Anon(input, title) + " — " : "") + "TrafficAudit report" + (r.Statistics.Frames > 0 ? " — " + NsTime.Iso(r.Statistics.FirstNs)[..16].Replace('T', ' ') + " UTC" : ""));
         h.Open("style").Trusted(Css).Close("style");
         h.Close("head").Open("body");
 
@@ -67,6 +67,7 @@ public static class HtmlReportWriter
         WriteVerdict(h, input);
         WriteNav(h);
         WriteFindings(h, input);
+        WriteQuality(h, input);
         WriteExpectedFlows(h, input);
         WriteCalls(h, input);
         WriteCharts(h, input);
@@ -81,12 +82,20 @@ public static class HtmlReportWriter
     {
         var st = input.Result.Statistics;
         h.Open("header");
-        h.Element("h1", input.Live ? "TrafficAudit report (live capture, snapshot)" : "TrafficAudit report");
-        string span = st.Frames > 0 ? $"{NsTime.Iso(st.FirstNs)} to {NsTime.Iso(st.LastNs)} ({st.Duration.TotalSeconds.ToString("F1", Inv)} s)" : "no packets";
+        string kind = input.Live ? "TrafficAudit report (live capture, snapshot)" : "TrafficAudit report";
+        if (input.Title is { } title)
+        {
+            h.Element("h1", Anon(input, title));
+            h.Element("p", kind, "kind");
+        }
+        else h.Element("h1", kind);
+        string span = st.Frames > 0 ? $"{NsTime.Iso(st.FirstNs)[..19].Replace('T', ' ')} to {NsTime.Iso(st.LastNs)[..19].Replace('T', ' ')} UTC ({Duration(st.Duration.TotalSeconds)})" : "no packets";
+        // File names only: a local folder says nothing to the reader and may name the customer.
+        var names = input.Files.Select(f => ShownFile(input, f)).ToList();
         h.Open("p", ("class", "sub"));
-        h.Text(input.Files.Count == 1 ? Path.GetFileName(input.Files[0]) : $"{input.Files.Count} capture files").Text(" · ").Text(span);
-        if (input.Profile is { } p) h.Text(" · profile ").Text(p);
-        if (input.Anonymizer is not null) h.Text(" · ").Element("strong", "anonymized: addresses and SIP users are pseudonyms");
+        h.Text(names.Count <= 3 ? string.Join(", ", names) : $"{string.Join(", ", names.Take(2))} and {names.Count - 2} more capture files").Text(" · ").Text(span);
+        if (input.Profile is { } p) h.Text(" · profile ").Text(ShownFile(input, p));
+        if (input.Anonymizer is not null) h.Text(" · ").Element("strong", "anonymized: addresses, host names and SIP users are pseudonyms");
         h.Close("p").Close("header");
     }
 
@@ -134,7 +143,8 @@ public static class HtmlReportWriter
             return;
         }
         h.Open("table", ("class", "verdict")).Open("thead").Open("tr").Element("th", "Requirement").Element("th", "Result").Element("th", "Detail").Close("tr").Close("thead").Open("tbody");
-        foreach (var v in verdict)
+        // Worst first: failures, then what the capture could not show, then what passed (stable within each).
+        foreach (var v in verdict.OrderBy(v => v.Status.State switch { RequirementState.Fail => 0, RequirementState.NotSeenRequired => 1, RequirementState.NotSeenOptional => 2, RequirementState.NotExpected => 4, _ => 3 }))
         {
             h.Open("tr").Cell(v.Requirement);
             h.Open("td");
@@ -147,7 +157,7 @@ public static class HtmlReportWriter
     private static void WriteNav(Html h)
     {
         h.Open("nav");
-        foreach (var (id, label) in new[] { ("findings", "Findings"), ("expected", "Expected flows"), ("calls", "Calls"), ("charts", "Call charts"), ("facts", "Capture facts") })
+        foreach (var (id, label) in new[] { ("findings", "Findings"), ("quality", "Call quality"), ("expected", "Expected flows"), ("calls", "Calls"), ("charts", "Call charts"), ("facts", "Capture facts") })
             h.Open("a", ("href", "#" + id)).Text(label).Close("a");
         h.Close("nav");
     }
@@ -193,17 +203,17 @@ public static class HtmlReportWriter
         if (f.ClientIp is not null || f.ServerIp is not null)
         {
             string flow = $"{f.Transport} {Endpoint(input, f.ClientIp, f.ClientPort)} → {Endpoint(input, f.ServerIp, f.ServerPort)}".Trim();
-            Fact(h, "Flow", flow);
+            EvidenceFact(h, "Flow", flow);
         }
-        if (f.FirstSeenNs > 0) Fact(h, "First seen", NsTime.Iso(f.FirstSeenNs));
-        if (f.Count > 0) Fact(h, "Count", f.Count.ToString("N0", Inv));
+        if (f.FirstSeenNs > 0) EvidenceFact(h, "First seen", NsTime.Iso(f.FirstSeenNs));
+        if (f.Count > 0) EvidenceFact(h, "Count", f.Count.ToString("N0", Inv));
         if (f.Measured is { } m)
-            Fact(h, "Measured", $"{Num(m)} {f.Unit}".Trim() + (f.Threshold is { } t ? $" (threshold {Num(t)} {f.Unit})".Replace(" )", ")") : ""));
-        if (f.Method.Length > 0) Fact(h, "Method", f.Method);
-        if (f.Rule.Length > 0) Fact(h, "Rule", f.Rule);
+            EvidenceFact(h, "Measured", $"{Num(m)} {f.Unit}".Trim() + (f.Threshold is { } t ? $" (threshold {Num(t)} {f.Unit})".Replace(" )", ")") : ""));
+        if (f.Method.Length > 0) EvidenceFact(h, "Method", f.Method);
+        if (f.Rule.Length > 0) EvidenceFact(h, "Rule", f.Rule);
         if (f.WiresharkFilter.Length > 0)
         {
-            h.Element("dt", "Wireshark filter").Open("dd").Element("code", Anon(input, f.WiresharkFilter)).Close("dd");
+            h.Open("div", ("class", "wide")).Element("dt", "Wireshark filter").Open("dd").Element("code", Anon(input, f.WiresharkFilter)).Close("dd").Close("div");
         }
         h.Close("dl").Close("div");
     }
@@ -220,6 +230,7 @@ public static class HtmlReportWriter
         h.Element("p", "Each cell: the requirement's state for the application's service towards the peer (PASS, FAIL with its reason, NOT SEEN (required), NOT SEEN (optional), NOT EXPECTED), with the flow_id values of flows.csv that show it; — means the profile asks for nothing there.", "note");
         foreach (var app in expected.GroupBy(e => e.Applications).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
+            h.Open("div", ("class", "matrix-group"));
             h.Element("h3", app.Key.Length == 0 ? "(no application)" : app.Key.Replace(";", ", ", StringComparison.Ordinal));
             var peers = app.Select(e => e.Peer).Distinct(StringComparer.Ordinal).ToList();
             var rows = app.GroupBy(e => (e.Service, e.Ports)).ToList();
@@ -243,9 +254,133 @@ public static class HtmlReportWriter
                 }
                 h.Close("tr");
             }
+            h.Close("tbody").Close("table").Close("div");
+        }
+        h.Close("section");
+    }
+
+    /// <summary>A call with its number in start order (its row in calls.csv) and what is wrong with it.</summary>
+    private sealed record RankedCall(CallRecord Call, int Number, List<string> Problems);
+
+    /// <summary>MOS below this is flagged (E-model R below 70: "some users dissatisfied", ITU-T G.107 Annex B).</summary>
+    internal const double MosFloor = 3.6;
+
+    /// <summary>
+    /// Calls worst first: those with a problem (one-way media, MOS below <see cref="MosFloor"/>, loss or
+    /// jitter over the profile's thresholds, media over the per-call budget, a failed setup) before the
+    /// others; within each group by MOS (lowest first; calls without RTP last), then loss, then jitter
+    /// (highest first), then start order.
+    /// </summary>
+    private static List<RankedCall> WorstFirst(ReportInput input) =>
+        input.Result.Calls.Select((c, i) => new RankedCall(c, i + 1, Problems(input, c)))
+            .OrderBy(x => x.Problems.Count == 0 ? 1 : 0)
+            .ThenBy(x => x.Call.Mos < 0 ? double.MaxValue : x.Call.Mos)
+            .ThenByDescending(x => x.Call.Streams.Count == 0 ? -1 : x.Call.LostPct)
+            .ThenByDescending(x => x.Call.MaxJitterMs)
+            .ThenBy(x => x.Number)
+            .ToList();
+
+    private static List<string> Problems(ReportInput input, CallRecord c)
+    {
+        var p = new List<string>();
+        var s = c.Sip;
+        if (UnexpectedOneWay(c)) p.Add("one-way media");
+        if (c.Mos >= 0 && c.Mos < MosFloor) p.Add($"MOS {c.Mos.ToString("F2", Inv)}");
+        if (c.Streams.Count > 0 && c.LostPct > input.LossBudgetPct) p.Add($"loss {c.LostPct.ToString("F2", Inv)} %");
+        if (c.MaxJitterMs > input.JitterBudgetMs) p.Add($"jitter {c.MaxJitterMs.ToString("F1", Inv)} ms");
+        if (Math.Max(c.MediaIpKbpsOut, c.MediaIpKbpsIn) > input.CallKbpsBudget + 0.05) p.Add("over the bandwidth budget");
+        if (!s.Answered && s.FinalStatus >= 300) p.Add($"failed: {s.FinalStatus} {s.FinalReason}".TrimEnd());
+        return p;
+    }
+
+    /// <summary>RTP one way although the SDP asked for both (as the one_way_media rule); sendonly/recvonly calls (recording) are what was asked for.</summary>
+    private static bool UnexpectedOneWay(CallRecord c) =>
+        c.OneWay && !c.Sip.MediaEndpoints.Any(e => e.Kind == "audio" && e.Direction is Analyzers.Sdp.SdpDirection.SendOnly or Analyzers.Sdp.SdpDirection.RecvOnly or Analyzers.Sdp.SdpDirection.Inactive);
+
+    private static void WriteQuality(Html h, ReportInput input)
+    {
+        var r = input.Result;
+        h.Open("section", ("id", "quality")).Element("h2", "Call quality");
+        if (r.Calls.Count == 0)
+        {
+            h.Element("p", r.Voip.SipTlsFlows > 0 ? $"No SIP call could be read: {Plural(r.Voip.SipTlsFlows, "SIP over TLS flow")} (encrypted)." : "No SIP call in the capture.", "note");
+            int loose = r.Streams.Count(s => s.CallId.Length == 0);
+            if (loose > 0) h.Element("p", $"{Plural(loose, "RTP stream")} without SIP signalling are in rtp_streams.csv.", "note");
+            h.Close("section");
+            return;
+        }
+        var calls = r.Calls;
+        int answered = calls.Count(c => c.Sip.Answered);
+        var mos = calls.Where(c => c.Mos >= 0).Select(c => c.Mos).OrderBy(x => x).ToList();
+        var jitter = calls.Where(c => c.MaxJitterMs >= 0 && c.Streams.Count > 0).Select(c => c.MaxJitterMs).OrderBy(x => x).ToList();
+        var loss = calls.Where(c => c.Streams.Count > 0).Select(c => c.LostPct).OrderBy(x => x).ToList();
+        var v = r.Voip;
+
+        h.Open("div", ("class", "kpis"));
+        int withRtp = calls.Count(c => c.Streams.Count > 0);
+        Kpi(h, "Calls", calls.Count.ToString("N0", Inv), $"{answered.ToString("N0", Inv)} answered, {withRtp.ToString("N0", Inv)} with RTP");
+        int oneWay = calls.Count(UnexpectedOneWay);
+        int asked = calls.Count(c => c.OneWay) - oneWay;
+        Kpi(h, "One-way media", oneWay.ToString("N0", Inv), asked > 0 ? $"+ {asked.ToString("N0", Inv)} one-way as the SDP asked" : "RTP one way, SDP both", oneWay > 0 ? "bad" : null);
+        Kpi(h, "MOS, median", mos.Count == 0 ? "—" : Percentile(mos, 50).ToString("F2", Inv),
+            mos.Count == 0 ? "no call with RTP" : $"5th pct {Percentile(mos, 5).ToString("F2", Inv)}, lowest {mos[0].ToString("F2", Inv)}",
+            mos.Count > 0 && mos[0] < MosFloor ? "bad" : null);
+        Kpi(h, "Jitter (ms), median", jitter.Count == 0 ? "—" : Percentile(jitter, 50).ToString("F1", Inv),
+            jitter.Count == 0 ? "no call with RTP" : $"95th pct {Percentile(jitter, 95).ToString("F1", Inv)}, highest {jitter[^1].ToString("F1", Inv)}",
+            jitter.Count > 0 && jitter[^1] > input.JitterBudgetMs ? "bad" : null);
+        Kpi(h, "Loss (%), median", loss.Count == 0 ? "—" : Percentile(loss, 50).ToString("F2", Inv),
+            loss.Count == 0 ? "no call with RTP" : $"95th pct {Percentile(loss, 95).ToString("F2", Inv)}, highest {loss[^1].ToString("F2", Inv)}",
+            loss.Count > 0 && loss[^1] > input.LossBudgetPct ? "bad" : null);
+        Kpi(h, "Peak concurrent calls", v.PeakConcurrentCalls.ToString("N0", Inv), v.PeakConcurrentCalls > 0 ? "at " + Time(v.PeakConcurrentCallsAtNs) : "");
+        Kpi(h, "Peak media (kbit/s)", v.PeakMediaIpKbps.ToString("N1", Inv), v.PeakMediaIpKbps > 0 ? "all RTP, IP layer, at " + Time(v.PeakMediaIpKbpsAtNs) : "");
+        h.Close("div");
+        h.Element("p", $"Per call: MOS is the E-model estimate of its worst stream, jitter the highest of its streams, loss over its streams (calls.csv mos, max_jitter_ms, lost_pct); " +
+            $"percentiles by nearest rank over the {withRtp.ToString("N0", Inv)} calls with RTP. Thresholds: MOS {MosFloor.ToString("F1", Inv)}, jitter {Num(input.JitterBudgetMs)} ms, loss {Num(input.LossBudgetPct)} %.", "note");
+
+        var ranked = WorstFirst(input);
+        var bad = ranked.Where(x => x.Problems.Count > 0).ToList();
+        h.Element("h3", bad.Count == 0 ? "Worst calls: none has a problem" : $"Worst calls ({bad.Count.ToString("N0", Inv)} with a problem" + (bad.Count > input.MaxWorstCalls ? $", the first {input.MaxWorstCalls} here" : "") + ")");
+        if (bad.Count == 0)
+        {
+            h.Element("p", $"No call has one-way media, a MOS below {MosFloor.ToString("F1", Inv)}, loss above {Num(input.LossBudgetPct)} %, jitter above {Num(input.JitterBudgetMs)} ms, media above {Num(input.CallKbpsBudget)} kbit/s or a failed setup.", "note");
+        }
+        else
+        {
+            h.Open("table", ("class", "worst")).Open("thead").Open("tr");
+            foreach (var col in new[] { "Call #", "From → To", "Problem", "MOS", "Loss (%)", "Max jitter (ms)", "Caller sent (kbit/s)", "Callee sent (kbit/s)" })
+                h.Element("th", col);
+            h.Close("tr").Close("thead").Open("tbody");
+            foreach (var x in bad.Take(input.MaxWorstCalls))
+            {
+                var c = x.Call;
+                h.Open("tr");
+                h.Open("td", ("class", "num")).Open("a", ("href", "#call-" + x.Number.ToString(Inv))).Text(x.Number.ToString(Inv)).Close("a").Close("td");
+                UriCell(h, input, c);
+                h.Cell(string.Join(", ", x.Problems), cssClass: "bad");
+                h.Cell(c.Mos < 0 ? "" : c.Mos.ToString("F2", Inv), numeric: true);
+                h.Cell(c.Streams.Count == 0 ? "" : c.LostPct.ToString("F2", Inv), numeric: true);
+                h.Cell(c.MaxJitterMs < 0 || c.Streams.Count == 0 ? "" : c.MaxJitterMs.ToString("F2", Inv), numeric: true);
+                KbpsCell(h, c.MediaIpKbpsOut, input.CallKbpsBudget);
+                KbpsCell(h, c.MediaIpKbpsIn, input.CallKbpsBudget);
+                h.Close("tr");
+            }
             h.Close("tbody").Close("table");
         }
         h.Close("section");
+    }
+
+    private static void Kpi(Html h, string name, string value, string detail, string? cls = null)
+    {
+        h.Open("div", ("class", cls is null ? "kpi" : "kpi " + cls));
+        h.Element("div", name, "kn").Element("div", value, "kv").Element("div", detail, "kd");
+        h.Close("div");
+    }
+
+    /// <summary>Nearest-rank percentile of a sorted, non-empty list.</summary>
+    internal static double Percentile(IReadOnlyList<double> sorted, double p)
+    {
+        int rank = (int)Math.Ceiling(p / 100 * sorted.Count);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
     }
 
     private static void WriteCalls(Html h, ReportInput input)
@@ -255,54 +390,79 @@ public static class HtmlReportWriter
         h.Open("section", ("id", "calls")).Element("h2", "Calls");
         if (r.Calls.Count == 0)
         {
-            h.Element("p", r.Voip.SipTlsFlows > 0 ? $"No SIP call could be read: {Plural(r.Voip.SipTlsFlows, "SIP over TLS flow")} (encrypted)." : "No SIP call in the capture.", "note");
-            int loose = r.Streams.Count(s => s.CallId.Length == 0);
-            if (loose > 0) h.Element("p", $"{Plural(loose, "RTP stream")} without SIP signalling are in rtp_streams.csv.", "note");
-            h.Close("section");
+            h.Element("p", "No SIP call in the capture.", "note").Close("section");
             return;
         }
-        var v = r.Voip;
-        h.Element("p", $"{r.Calls.Count} calls ({r.Calls.Count(c => c.Sip.Answered)} answered, {r.Calls.Count(c => c.OneWay)} with one-way media); peak {v.PeakConcurrentCalls} simultaneous" +
-            (v.PeakConcurrentCalls > 0 ? $" at {NsTime.Iso(v.PeakConcurrentCallsAtNs)}" : "") +
-            $"; peak media {v.PeakMediaIpKbps.ToString("F1", Inv)} kbit/s at the IP layer. Budget per call and direction: {Num(budget)} kbit/s (IP layer); figures above it are marked OVER.");
-        h.Open("div", ("class", "scroll")).Open("table", ("class", "calls")).Open("thead").Open("tr");
-        foreach (var col in new[] { "#", "Call-ID", "From → To", "Caller → callee", "Result", "Codec", "Start (UTC)", "Duration s", "100 ms", "Ringing ms", "Answer ms", "Max jitter ms", "Loss %", "MOS", "kbit/s out", "kbit/s in" })
-            h.Element("th", col);
-        h.Close("tr").Close("thead").Open("tbody");
-        int n = 0;
-        foreach (var c in r.Calls.Take(input.MaxTableCalls))
+        h.Element("p", $"{Plural(r.Calls.Count, "call")}, worst first: calls with a problem, then by MOS (lowest first), loss and jitter. Call # is the order of the first INVITE (the row of calls.csv). " +
+            $"Budget per call and direction: {Num(budget)} kbit/s at the IP layer; figures above it are marked OVER. Hover a shortened Call-ID for the whole value.", "note");
+        // One day in the capture: the time alone says when (the header gives the date).
+        bool oneDay = r.Statistics.Frames == 0 || NsTime.Iso(r.Statistics.FirstNs)[..10] == NsTime.Iso(r.Statistics.LastNs)[..10];
+        h.Open("table", ("class", "calls")).Open("thead").Open("tr");
+        foreach (var (col, tip) in new (string, string?)[]
         {
-            n++;
+            ("Call #", "order of the first INVITE"), ("Call-ID", "hover for the whole Call-ID"),
+            ("From", "SIP From URI; below it, the caller's address when the URI does not show it"), ("To", "SIP To URI; below it, the callee's address when the URI does not show it"),
+            ("Result", "final SIP response"), ("Codec", null), (oneDay ? "Start (UTC)" : "Start (UTC date and time)", "first INVITE"), ("Duration (s)", "answer to BYE, or to the end of the capture"),
+            ("Trying after (ms)", "INVITE to 100 Trying"), ("Ringing after (ms)", "post-dial delay: INVITE to the first 18x"), ("Answer after (ms)", "INVITE to 200 OK"),
+            ("Max jitter (ms)", "highest RFC 3550 jitter of the call's streams"), ("Loss (%)", "lost packets of the call's streams"), ("MOS", "E-model estimate, worst stream"),
+            ("Caller sent (kbit/s)", "mean IP-layer rate, caller to callee"), ("Callee sent (kbit/s)", "mean IP-layer rate, callee to caller"),
+        })
+            h.Open("th", ("title", tip)).Text(col).Close("th");
+        h.Close("tr").Close("thead").Open("tbody");
+        foreach (var x in WorstFirst(input).Take(input.MaxTableCalls))
+        {
+            var c = x.Call;
             var s = c.Sip;
             string callId = Anon(input, s.CallId);
-            h.Open("tr");
-            h.Cell(n.ToString(Inv), numeric: true);
-            h.Cell(Short(callId, 32), cssClass: "cid", title: callId);
-            h.Cell($"{Uri(input, s.FromUri)} → {Uri(input, s.ToUri)}", cssClass: "uri");
-            h.Cell($"{Ip(input, s.CallerIp)} → {Ip(input, s.CalleeIp)}");
+            h.Open("tr", ("class", x.Problems.Count > 0 ? "problem" : null));
+            h.Cell(x.Number.ToString(Inv), numeric: true);
+            h.Open("td", ("class", "cid"), ("title", callId)).Text(Short(callId, 14)).Close("td");
+            UriCell(h, input, Uri(input, s.FromUri), Ip(input, s.CallerIp));
+            UriCell(h, input, Uri(input, s.ToUri), Ip(input, s.CalleeIp));
             string result = s.FinalStatus == 0 ? "no final answer" : $"{s.FinalStatus} {s.FinalReason}";
-            if (c.OneWay) result += " · ONE-WAY media";
+            if (UnexpectedOneWay(c)) result += " · ONE-WAY media";
+            else if (c.OneWay) result += " · one-way, as the SDP asked";
             if (s.T38) result += " · T.38";
-            h.Cell(result, cssClass: c.OneWay || s.FinalStatus >= 300 ? "bad" : null);
+            h.Cell(result, cssClass: UnexpectedOneWay(c) || s.FinalStatus >= 300 ? "res bad" : "res");
             h.Cell(c.Codec);
-            h.Cell(NsTime.Iso(s.StartNs)[..19].Replace('T', ' '));
+            string start = NsTime.Iso(s.StartNs);
+            h.Cell(oneDay ? start[11..19] : start[..19].Replace('T', ' '), title: start);
             h.Cell(Opt(s.DurationS, 1), numeric: true);
             h.Cell(Opt(s.Response100Ms, 1), numeric: true);
             h.Cell(Opt(s.PostDialDelayMs, 1), numeric: true);
             h.Cell(Opt(s.AnswerMs, 1), numeric: true);
-            h.Cell(c.MaxJitterMs < 0 ? "" : c.MaxJitterMs.ToString("F2", Inv), numeric: true);
-            h.Cell(c.Streams.Count == 0 ? "" : c.LostPct.ToString("F2", Inv), numeric: true);
-            h.Cell(c.Mos < 0 ? "" : c.Mos.ToString("F2", Inv), numeric: true);
+            h.Cell(c.MaxJitterMs < 0 || c.Streams.Count == 0 ? "" : c.MaxJitterMs.ToString("F2", Inv), numeric: true, cssClass: c.MaxJitterMs > input.JitterBudgetMs ? "over" : null);
+            h.Cell(c.Streams.Count == 0 ? "" : c.LostPct.ToString("F2", Inv), numeric: true, cssClass: c.Streams.Count > 0 && c.LostPct > input.LossBudgetPct ? "over" : null);
+            h.Cell(c.Mos < 0 ? "" : c.Mos.ToString("F2", Inv), numeric: true, cssClass: c.Mos >= 0 && c.Mos < MosFloor ? "over" : null);
             KbpsCell(h, c.MediaIpKbpsOut, budget);
             KbpsCell(h, c.MediaIpKbpsIn, budget);
             h.Close("tr");
         }
-        h.Close("tbody").Close("table").Close("div");
+        h.Close("tbody").Close("table");
         if (r.Calls.Count > input.MaxTableCalls)
-            h.Element("p", $"The first {input.MaxTableCalls} of {r.Calls.Count} calls are listed; calls.csv has them all.", "note");
+            h.Element("p", $"The worst {input.MaxTableCalls} of {r.Calls.Count} calls are listed; calls.csv has them all.", "note");
         int looseStreams = r.Streams.Count(st => st.CallId.Length == 0);
         if (looseStreams > 0) h.Element("p", $"{Plural(looseStreams, "RTP stream")} without SIP signalling are in rtp_streams.csv.", "note");
         h.Close("section");
+    }
+
+    /// <summary>From → To, wrapping between the parts of the URIs.</summary>
+    private static void UriCell(Html h, ReportInput input, CallRecord c)
+    {
+        var s = c.Sip;
+        h.Open("td", ("class", "uri"));
+        h.Breakable(Uri(input, s.FromUri)).Text(" → ").Breakable(Uri(input, s.ToUri));
+        h.Close("td");
+    }
+
+    /// <summary>A URI that wraps between its parts; below it the signalling address, unless the URI already shows it.</summary>
+    private static void UriCell(Html h, ReportInput input, string uri, string address)
+    {
+        h.Open("td", ("class", "uri"));
+        h.Breakable(uri);
+        if (!uri.Contains("@" + address, StringComparison.Ordinal) && !uri.Contains("@[" + address + "]", StringComparison.Ordinal))
+            h.Open("div", ("class", "addr")).Text("via ").Breakable(address).Close("div");
+        h.Close("td");
     }
 
     private static void KbpsCell(Html h, double kbps, double budget)
@@ -316,30 +476,34 @@ public static class HtmlReportWriter
     {
         var r = input.Result;
         h.Open("section", ("id", "charts")).Element("h2", "Call charts");
-        var withMedia = r.Calls.Select((c, i) => (Call: c, Number: i + 1)).Where(x => x.Call.Streams.Any(s => s.TimeSeries is { } t && t.Buckets.Length > 0)).ToList();
+        var withMedia = WorstFirst(input).Where(x => x.Call.Streams.Any(s => s.TimeSeries is { } t && t.Buckets.Length > 0)).ToList();
         if (withMedia.Count == 0)
         {
             h.Element("p", "No call carried RTP in the capture.", "note").Close("section");
             return;
         }
         h.Open("p", ("class", "note"));
-        h.Text("Per call: the highest jitter (ms, as Wireshark computes it) and the IP-layer bandwidth (kbit/s) of each second, for each RTP stream. ");
-        h.Element("span", "Solid blue: out (caller → callee)", "k-out").Text("; ").Element("span", "dashed orange: in (callee → caller)", "k-in");
-        h.Text($"; dotted red: budget {Num(input.CallKbpsBudget)} kbit/s.");
-        if (withMedia.Count > input.MaxChartedCalls) h.Text($" Charts for the first {input.MaxChartedCalls} of {withMedia.Count} calls with media; rtp_streams.csv has every stream.");
+        h.Text("Per call, worst first: the highest jitter (ms, as Wireshark computes it) and the IP-layer bandwidth (kbit/s) of each second, for each RTP stream. ");
+        h.Element("span", "Solid blue: sent by the caller", "k-out").Text("; ").Element("span", "dashed orange: sent by the callee", "k-in");
+        h.Text($"; dashed red, under the data: the budget of {Num(input.CallKbpsBudget)} kbit/s per direction.");
+        if (withMedia.Count > input.MaxChartedCalls) h.Text($" Charts for the first {input.MaxChartedCalls} of {withMedia.Count} calls with media (worst first); rtp_streams.csv has every stream.");
         h.Close("p");
         h.Open("div", ("class", "charts"));
-        foreach (var (call, number) in withMedia.Take(input.MaxChartedCalls))
+        foreach (var x in withMedia.Take(input.MaxChartedCalls))
         {
+            var call = x.Call;
+            int number = x.Number;
             var series = SvgChart.Build(call);
             var s = call.Sip;
-            string label = $"Call {number}: {Ip(input, s.CallerIp)} → {Ip(input, s.CalleeIp)}, {call.Codec}";
+            string callId = Anon(input, s.CallId);
             h.Open("figure", ("class", "call-charts"), ("id", "call-" + number.ToString(Inv)));
-            h.Open("figcaption").Element("strong", label).Text(" ").Element("span", Short(Anon(input, s.CallId), 48), "cid");
+            h.Open("figcaption").Element("strong", $"Call {number}: {Ip(input, s.CallerIp)} → {Ip(input, s.CalleeIp)}, {call.Codec}");
+            if (x.Problems.Count > 0) h.Text(" ").Element("span", string.Join(", ", x.Problems), "bad");
+            h.Text(" ").Open("span", ("class", "cid"), ("title", callId)).Text(Short(callId, 40)).Close("span");
             if (series.BucketS > 1) h.Text($" (peaks per {Num(series.BucketS)} s)");
             h.Close("figcaption").Open("div", ("class", "pair"));
             SvgChart.Write(h, "Jitter (ms)", $"Jitter of call {number}", series.DurationS, series.Jitter, null, null);
-            SvgChart.Write(h, "IP bandwidth (kbit/s)", $"IP bandwidth of call {number}", series.DurationS, series.Kbps, input.CallKbpsBudget, $"budget {Num(input.CallKbpsBudget)}");
+            SvgChart.Write(h, "IP bandwidth (kbit/s)", $"IP bandwidth of call {number}", series.DurationS, series.Kbps, input.CallKbpsBudget, $"budget {Num(input.CallKbpsBudget)} kbit/s");
             h.Close("div").Close("figure");
         }
         h.Close("div").Close("section");
@@ -352,12 +516,15 @@ public static class HtmlReportWriter
         h.Open("section", ("id", "facts")).Element("h2", "Capture facts");
         h.Open("dl", ("class", "facts"));
         Fact(h, "Tool", "TrafficAudit " + input.ToolVersion);
-        h.Element("dt", "Command line").Open("dd").Element("code", input.CommandLine).Close("dd");
+        // Anonymized: no local folder, no seed, no address or host name (--server, file names).
+        string commandLine = input.Anonymizer?.CommandLine(input.CommandLine) ?? input.CommandLine;
+        h.Element("dt", "Command line").Open("dd").Element("code", commandLine).Close("dd");
         h.Element("dt", input.Live ? "Source" : "Files").Open("dd").Open("ul");
         foreach (var f in input.Files)
         {
             string size = File.Exists(f) ? $" ({new FileInfo(f).Length.ToString("N0", Inv)} bytes)" : "";
-            h.Element("li", f + size);
+            // The name; the path as given only on hover, and never when anonymized.
+            h.Open("li", ("title", input.Anonymizer is null && f != Path.GetFileName(f) ? f : null)).Text(ShownFile(input, f) + size).Close("li");
         }
         h.Close("ul").Close("dd");
         Fact(h, "Time span", st.Frames > 0 ? $"{NsTime.Iso(st.FirstNs)} to {NsTime.Iso(st.LastNs)} ({st.Duration.TotalSeconds.ToString("F3", Inv)} s)" : "no packets");
@@ -367,9 +534,9 @@ public static class HtmlReportWriter
         var drops = r.Interfaces.Where(i => i.InterfaceDropped is not null || i.OsDropped is not null).ToList();
         Fact(h, "Drops", drops.Count == 0
             ? "not recorded by the capture files"
-            : string.Join("; ", drops.Select(i => $"{i.Name ?? "interface " + i.Index.ToString(Inv)} ({Path.GetFileName(i.File)}): dropped {Opt(i.InterfaceDropped)} by the interface, {Opt(i.OsDropped)} by the OS, received {Opt(i.InterfaceReceived)}")));
+            : string.Join("; ", drops.Select(i => $"{(i.Name is { } iname ? Anon(input, iname) : "interface " + i.Index.ToString(Inv))} ({ShownFile(input, i.File ?? "")}): dropped {Opt(i.InterfaceDropped)} by the interface, {Opt(i.OsDropped)} by the OS, received {Opt(i.InterfaceReceived)}")));
         h.Close("dl");
-        foreach (var e in r.Errors) h.Element("p", $"Incomplete: {e.File}: reading stopped at byte offset {e.ByteOffset.ToString(Inv)}: {e.Message}; the packets before it were audited.", "bad");
+        foreach (var e in r.Errors) h.Element("p", $"Incomplete: {ShownFile(input, e.File)}: reading stopped at byte offset {e.ByteOffset.ToString(Inv)}: {e.Message}; the packets before it were audited.", "bad");
 
         h.Element("h3", $"Imagicle nodes ({(r.Nodes.Count == 0 ? "detected" : Classification.DetectedNode.SourceText(r.Nodes[0].Source))})");
         if (r.Nodes.Count == 0) h.Element("p", "None detected: no host shows evidence only an Imagicle node gives (catalogue nodeEvidence); give --server IP or --profile FILE.", "note");
@@ -387,7 +554,7 @@ public static class HtmlReportWriter
             h.Open("table", ("class", "small")).Open("thead").Open("tr").Element("th", "Name").Element("th", "Count").Element("th", "First packet").Element("th", "File").Close("tr").Close("thead").Open("tbody");
             foreach (var a in r.Anomalies.OrderByDescending(a => a.Count).ThenBy(a => a.Name, StringComparer.Ordinal))
             {
-                string file = a.FirstFileIndex >= 0 && a.FirstFileIndex < input.Files.Count ? Path.GetFileName(input.Files[a.FirstFileIndex]) : "";
+                string file = a.FirstFileIndex >= 0 && a.FirstFileIndex < input.Files.Count ? ShownFile(input, input.Files[a.FirstFileIndex]) : "";
                 h.Open("tr").Cell(a.Name).Cell(a.Count.ToString("N0", Inv), numeric: true).Cell(a.FirstFrame.ToString(Inv), numeric: true).Cell(file).Close("tr");
             }
             h.Close("tbody").Close("table");
@@ -401,9 +568,21 @@ public static class HtmlReportWriter
 
     private static void Fact(Html h, string name, string value) => h.Element("dt", name).Element("dd", value);
 
+    /// <summary>A name and value of a finding's evidence, kept together when the line wraps.</summary>
+    private static void EvidenceFact(Html h, string name, string value) => h.Open("div").Element("dt", name).Element("dd", value).Close("div");
+
     private static string Anon(ReportInput input, string text) => input.Anonymizer?.Text(text) ?? text;
     private static string Uri(ReportInput input, string uri) => input.Anonymizer?.SipUri(uri) ?? uri;
     private static string Ip(ReportInput input, IpAddress ip) => input.Anonymizer?.Ip(ip) ?? ip.ToString();
+
+    /// <summary>A capture or profile file as the report shows it: its name, anonymized when asked.</summary>
+    private static string ShownFile(ReportInput input, string path) =>
+        input.Anonymizer?.FileName(path) ?? (Path.GetFileName(path) is { Length: > 0 } name ? name : path);
+
+    private static string Time(long ns) => NsTime.Iso(ns)[11..19] + " UTC";
+
+    private static string Duration(double seconds) => seconds < 120 ? seconds.ToString("F1", Inv) + " s"
+        : seconds < 7200 ? (seconds / 60).ToString("F1", Inv) + " min" : (seconds / 3600).ToString("F1", Inv) + " h";
 
     private static string Endpoint(ReportInput input, IpAddress? ip, ushort port)
     {
@@ -434,13 +613,14 @@ public static class HtmlReportWriter
     private const string Css = """
 :root{--pass:#1b7f3b;--fail:#b3261e;--warn:#8a5300;--info:#1f5fbf;--muted:#5f6368;--line:#d0d4d9}
 *{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1d1d1f;background:#fff;margin:0 auto;max-width:1280px;padding:16px 24px}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1d1d1f;background:#fff;margin:0 auto;max-width:1320px;padding:16px 24px}
 h1{font-size:22px;margin:0}
-h2{font-size:18px;border-bottom:2px solid var(--line);padding-bottom:3px;margin:28px 0 8px}
-h3{font-size:15px;margin:16px 0 6px}
+h2{font-size:18px;border-bottom:2px solid var(--line);padding-bottom:3px;margin:24px 0 8px}
+h3{font-size:15px;margin:14px 0 6px}
+.kind{margin:0;color:var(--muted);font-weight:600}
 .sub{color:var(--muted);margin:2px 0 0}
-.banner{border:3px solid;border-radius:6px;padding:10px 16px;margin:12px 0 10px}
-.banner .headline{font-size:24px;font-weight:700}
+.banner{border:3px solid;border-radius:6px;padding:8px 16px;margin:10px 0 8px}
+.banner .headline{font-size:22px;font-weight:700}
 .banner .detail{font-size:14px}
 .banner.bad{border-color:var(--fail);background:#fdecea;color:var(--fail)}
 .banner.warn{border-color:var(--warn);background:#fff4e0;color:var(--warn)}
@@ -456,52 +636,75 @@ h3{font-size:15px;margin:16px 0 6px}
 nav{margin:6px 0 0;font-size:13px}nav a{margin-right:14px;color:var(--info)}
 table{border-collapse:collapse;width:100%;font-size:12.5px;margin:6px 0}
 th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
-thead th{background:#f1f3f4;position:sticky;top:0}
+thead th{background:#f1f3f4;position:sticky;top:0;font-weight:600}
 tbody th{background:#fafafa;font-weight:600}
 table.verdict td:first-child{width:55%}
 table.small{width:auto}
+table.worst{width:auto;min-width:70%}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.over,td.bad,p.bad{color:var(--fail);font-weight:700}
+td.over,td.bad,p.bad,span.bad{color:var(--fail);font-weight:700}
+tr.problem td:first-child{box-shadow:inset 4px 0 0 var(--fail)}
 td.na{color:#999;text-align:center}
-td.cid{font-family:ui-monospace,Menlo,Consolas,"Liberation Mono",monospace;font-size:11px}
-td.uri{word-break:break-all}
-.scroll{overflow-x:auto}
+td.cid,.cid{font-family:ui-monospace,Menlo,Consolas,"Liberation Mono",monospace;font-size:11px}
+td.cid{white-space:nowrap}
+td.uri{overflow-wrap:normal;min-width:13em}
+table.calls th{font-size:11px}
+table.calls td.res{min-width:5.5em}
+td .addr{color:var(--muted);font-size:11px}
 .ports{color:var(--muted);font-weight:400;font-size:11px}
-.evid{color:var(--muted);font-size:11px}
-code{font-family:ui-monospace,Menlo,Consolas,"Liberation Mono",monospace;font-size:12px;background:#f6f8fa;padding:1px 4px;word-break:break-all}
-.finding{border-left:5px solid;padding:6px 10px;margin:8px 0;background:#fafafa}
-.finding p{margin:4px 0}
+.evid{color:var(--muted);font-size:11px}.matrix td .evid{display:inline;margin-left:6px}
+code{font-family:ui-monospace,Menlo,Consolas,"Liberation Mono",monospace;font-size:12px;background:#f6f8fa;padding:1px 4px;overflow-wrap:anywhere}
+.finding{border-left:5px solid;padding:5px 10px;margin:6px 0;background:#fafafa}
+.finding p{margin:3px 0}
 .f-error{border-color:var(--fail)}.f-warning{border-color:var(--warn)}.f-info{border-color:var(--info)}
-dl.ev,dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:1px 12px;margin:4px 0}
-dl.ev{font-size:12.5px}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:1px 12px;margin:4px 0}
+dl.ev{display:flex;flex-wrap:wrap;gap:0 18px;margin:2px 0;font-size:12.5px}
+dl.ev>div{display:flex;gap:6px}dl.ev>div.wide{flex-basis:100%}
+dl.ev dt{color:var(--muted)}
 dt{font-weight:600;color:#333}dd{margin:0}dd ul{margin:0;padding-left:18px}
-.note{color:var(--muted);font-style:italic}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:10px}
-figure.call-charts{margin:0;border:1px solid var(--line);border-radius:4px;padding:6px 8px}
+.note{color:var(--muted);font-style:italic;margin:4px 0}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:8px;margin:6px 0}
+.kpi{border:1px solid var(--line);border-radius:4px;padding:5px 9px}
+.kpi .kn{font-size:12px;color:var(--muted);font-weight:600}
+.kpi .kv{font-size:22px;font-weight:700;font-variant-numeric:tabular-nums}
+.kpi .kd{font-size:11.5px;color:var(--muted)}
+.kpi.bad{border-color:var(--fail);border-width:2px}.kpi.bad .kv{color:var(--fail)}
+.charts{display:flex;flex-direction:column;gap:8px}
+figure.call-charts{margin:0;border:1px solid var(--line);border-radius:4px;padding:4px 8px}
 figcaption{font-size:12px;margin-bottom:2px}
-figcaption .cid{color:var(--muted);font-family:ui-monospace,Menlo,Consolas,monospace;font-size:11px}
-.pair{display:flex;gap:6px}
-svg.chart{width:50%;height:auto}
-svg text{font-size:9px;fill:#444}
-svg text.ct{font-size:10px;font-weight:600;fill:#222}
-svg text.yl,svg text.xr{text-anchor:end}
-svg text.rl{fill:var(--fail)}
-.axis{fill:none;stroke:#777;stroke-width:1}.grid{stroke:#e3e3e3;stroke-width:1}
-.s-out{fill:none;stroke:#1f5fbf;stroke-width:1.4}
-.s-in{fill:none;stroke:#d9730d;stroke-width:1.4;stroke-dasharray:5 3}
-.ref{stroke:var(--fail);stroke-width:1;stroke-dasharray:2 2}
+figcaption .cid{color:var(--muted)}
+.pair{display:flex;flex-wrap:wrap;gap:4px 24px}
+svg.chart{max-width:100%;height:auto;overflow:visible}
+svg text{font-size:11px;fill:#333}
+svg text.at{font-size:11px;font-weight:600;fill:#222;text-anchor:middle}
+svg text.yt{text-anchor:start}
+svg text.yl{text-anchor:end}
+svg text.xl{text-anchor:middle}
+svg text.rl{text-anchor:end;fill:var(--fail);font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px}
+.axis{fill:none;stroke:#666;stroke-width:1}.grid{stroke:#e6e6e6;stroke-width:1}.tick{stroke:#666;stroke-width:1}
+.s-out{fill:none;stroke:#1f5fbf;stroke-width:2}
+.s-in{fill:none;stroke:#d9730d;stroke-width:2;stroke-dasharray:6 3}
+.ref{stroke:#e08a84;stroke-width:1.5;stroke-dasharray:3 3}
 .k-out{color:#1f5fbf;font-style:normal}.k-in{color:#d9730d;font-style:normal}
-footer{margin-top:28px;border-top:1px solid var(--line)}
+footer{margin-top:16px;border-top:1px solid var(--line)}footer p{margin:2px 0}
 @media print{
- body{max-width:none;padding:0;font-size:10.5px}
+ @page{size:A4 landscape;margin:9mm}
+ body{max-width:none;padding:0;font-size:11px;line-height:1.3}
  nav{display:none}
+ h2{margin-top:14px;font-size:16px}
+ h3{margin:10px 0 4px}
+ .banner{padding:4px 12px}
+ .kpis,.matrix-group{break-inside:avoid}
+ footer{break-before:avoid}
  thead th{position:static}
- h2,h3{break-after:avoid}
- tr,.finding,figure.call-charts,.banner{break-inside:avoid}
- .scroll{overflow:visible}
- .charts{grid-template-columns:1fr 1fr}
+ thead{display:table-header-group}
+ h2,h3,figcaption{break-after:avoid}
+ tr,.finding,figure,svg,.kpi,.banner,dl.ev{break-inside:avoid}
+ table{font-size:10.5px}
+ th,td{padding:2px 4px}
+ .kpis{grid-template-columns:repeat(7,1fr)}
+ .kpi .kv{font-size:18px}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
- @page{size:A4 landscape;margin:10mm}
 }
 """;
 }

@@ -58,13 +58,19 @@ public sealed record ReportExpectedFlow(
 public sealed record ReportInput
 {
     public required AuditResult Result { get; init; }
-    /// <summary>Capture files as given on the command line (or the live interface names).</summary>
+    /// <summary>--title: who and where the audit is for (customer, site), shown as given at the top; null: none.</summary>
+    public string? Title { get; init; }
+    /// <summary>Capture files as given on the command line (or the live interface names); the report shows their names only.</summary>
     public required IReadOnlyList<string> Files { get; init; }
     public required string ToolVersion { get; init; }
     /// <summary>The exact command line of the run.</summary>
     public required string CommandLine { get; init; }
     /// <summary>IP-layer kbit/s allowed per call and direction (the vendor's G.711 figure, 80).</summary>
     public double CallKbpsBudget { get; init; } = 80;
+    /// <summary>Highest acceptable RFC 3550 jitter of a stream, ms (the profile's jitter_ms).</summary>
+    public double JitterBudgetMs { get; init; } = 30;
+    /// <summary>Highest acceptable loss of a stream, % (the profile's loss_pct).</summary>
+    public double LossBudgetPct { get; init; } = 1;
     /// <summary>The profile's name or file; null when no profile was given.</summary>
     public string? Profile { get; init; }
     /// <summary>Requirement outcomes; null or empty when no profile was checked.</summary>
@@ -82,8 +88,10 @@ public sealed record ReportInput
     /// <summary>When set, addresses and SIP users are shown as pseudonyms.</summary>
     public Anonymizer? Anonymizer { get; init; }
     /// <summary>Calls that get charts (the table lists up to <see cref="MaxTableCalls"/>).</summary>
-    public int MaxChartedCalls { get; init; } = 200;
+    public int MaxChartedCalls { get; init; } = 50;
     public int MaxTableCalls { get; init; } = 2000;
+    /// <summary>Calls in the "worst calls" list at the top of the call quality section.</summary>
+    public int MaxWorstCalls { get; init; } = 10;
     /// <summary>Findings listed per severity.</summary>
     public int MaxFindingsPerSeverity { get; init; } = 500;
     /// <summary>A live capture: the page says it is a snapshot and, if set, reloads itself every so many seconds.</summary>

@@ -7,16 +7,22 @@ namespace TrafficAudit.Outputs.Report;
 public static class ReportInputs
 {
     public static ReportInput Create(AuditResult result, Verdict verdict, IReadOnlyList<string> files, string toolVersion, string commandLine,
-        bool serversGiven, Anonymizer? anonymizer, bool live = false, int? refreshSeconds = null)
+        bool serversGiven, Anonymizer? anonymizer, bool live = false, int? refreshSeconds = null, string? title = null)
     {
         var profile = verdict.Profile;
+        // Every host name of the result is known before any text is scrubbed (finding messages name them).
+        anonymizer?.Learn(result);
+        var thresholds = profile?.Thresholds ?? new PolicyThresholds();
         return new ReportInput
         {
             Result = result,
             Files = files,
             ToolVersion = toolVersion,
             CommandLine = commandLine,
-            CallKbpsBudget = profile?.Thresholds.CallKbps ?? new PolicyThresholds().CallKbps,
+            Title = string.IsNullOrWhiteSpace(title) ? null : title,
+            CallKbpsBudget = thresholds.CallKbps,
+            JitterBudgetMs = thresholds.JitterMs,
+            LossBudgetPct = thresholds.LossPct,
             Profile = profile?.SourceName,
             ServersGiven = serversGiven,
             Anonymizer = anonymizer,

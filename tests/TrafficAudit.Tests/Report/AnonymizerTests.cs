@@ -134,7 +134,8 @@ public sealed class AnonymizerTests
         foreach (var secret in new[] { "10.0.1.5", "alice", "+41441234567", "2001:db8::7", "10.0.0.9" })
             Assert.DoesNotContain(secret, s, s);
         StringAssert.Contains(s, a.Ip(IpAddress.Parse("10.0.1.5")));
-        StringAssert.Contains(s, "sip:" + a.User("alice") + "@example.com");
+        StringAssert.Contains(s, "sip:" + a.User("alice") + "@" + a.Host("example.com"));
+        Assert.DoesNotContain("example.com", s, "a URI's host name is a pseudonym too");
         StringAssert.Contains(s, "09:00:12 v1.2.3", "times and versions are not addresses");
         // One pass: a pseudonym is not mapped again.
         Assert.AreEqual(a.Ip(IpAddress.Parse("10.0.1.5")), a.Text("10.0.1.5"));
@@ -169,5 +170,87 @@ public sealed class AnonymizerTests
         var lines = File.ReadAllLines(path);
         CollectionAssert.AreEqual(new[] { "kind,original,pseudonym", $"ip,10.0.1.5,{ip}", $"sip_user,7000,{user}" }, lines);
         if (!OperatingSystem.IsWindows()) Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+    }
+
+    [TestMethod]
+    public void Host_SharedDomain_SharesItsPseudonym_TopLevelLabelKept()
+    {
+        var a = Anonymizer.Create("k");
+        string imagicle = a.Host("imagicle.corp.local");
+        string cucm = a.Host("cucm-pub.corp.local");
+        StringAssert.Matches(imagicle, new System.Text.RegularExpressions.Regex(@"^h[0-9a-f]{8}\.h[0-9a-f]{8}\.local$"));
+        Assert.AreEqual(imagicle[imagicle.IndexOf('.')..], cucm[cucm.IndexOf('.')..], "same domain, same pseudonym");
+        Assert.AreNotEqual(imagicle, cucm);
+        Assert.AreEqual(imagicle, a.Host("IMAGICLE.corp.local."), "case and the root dot do not matter");
+        Assert.AreNotEqual(imagicle, Anonymizer.Create("other").Host("imagicle.corp.local"));
+        StringAssert.Matches(a.Host("pbx"), new System.Text.RegularExpressions.Regex("^h[0-9a-f]{8}$"), "a bare host name keeps nothing");
+    }
+
+    [TestMethod]
+    public void Host_VendorTableNames_ExactKept_WildcardKeepsTheDomainOnly()
+    {
+        var a = Anonymizer.Create("k");
+        Assert.AreEqual("api.imagicle.com", a.Host("api.imagicle.com"), "listed exactly in the vendor table: public");
+        string tenant = a.Host("acme.imagicle.cloud");
+        StringAssert.EndsWith(tenant, ".imagicle.cloud");
+        Assert.DoesNotContain("acme", tenant, "a tenant name under *.imagicle.cloud is a pseudonym");
+        Assert.AreEqual(a.Ip(IpAddress.Parse("10.0.0.10")), a.Host("10.0.0.10"), "an address literal is mapped as an address");
+    }
+
+    [TestMethod]
+    public void Text_KnownHostAndHostsAfterAt_Replaced_OtherDottedWordsKept()
+    {
+        var a = Anonymizer.Create("k");
+        a.Host("proxy.corp.local");
+        string s = a.Text("CONNECT proxy.corp.local:443; call 1a2b@pbx.customer.example; sip:7000@gw; filter tcp.port==443 in flows.csv v2.1");
+        Assert.DoesNotContain("proxy.corp.local", s);
+        Assert.DoesNotContain("customer.example", s);
+        Assert.DoesNotContain("@gw", s);
+        StringAssert.Contains(s, a.Host("proxy.corp.local") + ":443");
+        StringAssert.Contains(s, "1a2b@" + a.Host("pbx.customer.example"));
+        StringAssert.Contains(s, "tcp.port==443 in flows.csv v2.1");
+    }
+
+    [TestMethod]
+    public void Text_MacAddress_VendorPrefixKept()
+    {
+        var a = Anonymizer.Create("k");
+        string s = a.Text("Grandstream GXP2160 1.0.11.3 00:0b:82:12:34:56 and 00-0B-82-AB-CD-EF");
+        Assert.DoesNotContain("12:34:56", s);
+        Assert.DoesNotContain("AB-CD-EF", s);
+        StringAssert.Matches(s, new System.Text.RegularExpressions.Regex(@"00:0b:82:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2} and 00-0B-82-[0-9A-F]{2}-[0-9A-F]{2}-[0-9A-F]{2}$"));
+    }
+
+    [TestMethod]
+    public void FileName_AddressesAndKnownHosts_Replaced_FolderDropped()
+    {
+        var a = Anonymizer.Create("k");
+        a.Host("imagicle.corp.local");
+        string f = a.FileName("/home/eng/acme/site_10.0.0.10_imagicle.corp.local.pcap");
+        Assert.AreEqual($"site_{a.Ip(IpAddress.Parse("10.0.0.10"))}_{a.Host("imagicle.corp.local")}.pcap", f);
+    }
+
+    [TestMethod]
+    public void CommandLine_ServersFilesAndSeed_Anonymized()
+    {
+        var a = Anonymizer.Create("k");
+        string c = a.CommandLine("trafficaudit audit /cases/acme/cap_10.0.0.10.pcap --server 10.0.0.10 --server 2001:db8::7 --anonymize-seed 'my secret' --anonymize-map /cases/acme/map.csv --out out");
+        Assert.AreEqual($"trafficaudit audit cap_{a.Ip(IpAddress.Parse("10.0.0.10"))}.pcap --server {a.Ip(IpAddress.Parse("10.0.0.10"))} --server {a.Ip(IpAddress.Parse("2001:db8::7"))} --anonymize-seed (hidden) --anonymize-map map.csv --out out", c);
+    }
+
+    [TestMethod]
+    public void ShellWords_QuotingAsTheCliWritesIt()
+    {
+        CollectionAssert.AreEqual(new[] { "a", "it's here", "b c", "d\"e" }, Anonymizer.ShellWords("a 'it'\\''s here' \"b c\" d\\\"e"));
+    }
+
+    [TestMethod]
+    public void Line_PathsKeepTheirFolders_SegmentsScrubbed_OnePass()
+    {
+        var a = Anonymizer.Create("k");
+        a.Host("pbx.corp.local");
+        string ip = a.Ip(IpAddress.Parse("10.0.0.10"));
+        Assert.AreEqual($"Written: /tmp/out/flows.csv from /data/{a.Host("pbx.corp.local")}/cap_{ip}.pcap, node {ip}",
+            a.Line("Written: /tmp/out/flows.csv from /data/pbx.corp.local/cap_10.0.0.10.pcap, node 10.0.0.10"));
     }
 }

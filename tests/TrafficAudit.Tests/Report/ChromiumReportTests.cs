@@ -54,7 +54,7 @@ public sealed partial class ChromiumReportTests
         Thread.Sleep(200);
         Assert.IsEmpty(PageRequests(trap), "requests from the report: " + string.Join("; ", trap.Requests));
 
-        string text = WebUtility.HtmlDecode(Tags().Replace(dom, " "));
+        string text = WebUtility.HtmlDecode(Tags().Replace(dom.Replace("<wbr>", "", StringComparison.Ordinal), " "));
         text = Regex.Replace(text, @"\s+", " ");
         foreach (var expected in new[]
         {
@@ -99,11 +99,157 @@ public sealed partial class ChromiumReportTests
         // The serialised DOM writes text '<' as &lt;: a '<script', '<img' or '<marquee' here would be an element.
         foreach (var tag in new[] { "<script", "<img", "<marquee" })
             Assert.DoesNotContain(tag, dom, StringComparison.OrdinalIgnoreCase);
-        string text = WebUtility.HtmlDecode(Tags().Replace(dom, " "));
-        StringAssert.Contains(text, "=HYPERLINK(\"http://evil\",\"x\")<script>alert(1)");
+        string text = WebUtility.HtmlDecode(Tags().Replace(dom.Replace("<wbr>", "", StringComparison.Ordinal), " "));
+        // Shortened in the table and the chart caption (the whole value is in the title attribute): still text.
+        StringAssert.Contains(text, "=HYPERLINK(\"http://evil\",\"x\")<script>al");
         StringAssert.Contains(text, "<img src=x onerror=alert(1)>.pcap");
         Assert.IsEmpty(PageRequests(trap), string.Join("; ", trap.Requests));
     }
+
+    /// <summary>
+    /// The bundled sample's report as the command writes it, printed to PDF by Chromium (A4 landscape from
+    /// the page's own @page rule) and read back with pdftotext (Debian package poppler-utils):
+    /// it stays compact (6 pages when this test was written; the old layout took 8, the last call alone on
+    /// a page), no call's charts cross a page (each page holds whole figures: as many captions as jitter
+    /// and bandwidth axis titles), the capture facts follow the charts rather than a lone chart ending the
+    /// document, and the chart text prints at 10 px or more (pdftotext's word box is the font's ascent
+    /// to descent, 1.16 em for the sans-serif font here: 10 px = 7.5 pt gives 8.7 pt).
+    /// </summary>
+    [TestMethod]
+    public void Chromium_SamplePdf_CompactAndNoChartCrossesAPage()
+    {
+        string chromium = FindChromium();
+        string pdftotext = FindTool("pdftotext", "poppler-utils");
+        var work = ReportTestKit.NewTempDir();
+        string outDir = Path.Combine(work, "out");
+        var run = EndToEnd.CliRunner.Run(["audit", ReportTestKit.SamplePath, "--profile", Path.Combine(TestPaths.Captures, "imagicle-site.profile.json"),
+            "--report", "--out", outDir, "--quiet"]);
+        Assert.AreEqual(1, run.ExitCode, run.Stderr);
+        string pdf = Path.Combine(work, "report.pdf");
+        using var trap = new ProxyTrap();
+        RunChromium(chromium, work, trap.Port, ["--no-pdf-header-footer", $"--print-to-pdf={pdf}", new Uri(Path.Combine(outDir, HtmlReportWriter.FileName)).AbsoluteUri]);
+        Assert.IsTrue(File.Exists(pdf), "no PDF");
+
+        var pages = PdfPages(pdftotext, pdf);
+        Assert.IsLessThanOrEqualTo(6, pages.Count, "the sample's report grew past 6 A4 pages");
+
+        int callsWithMedia = ReportTestKit.Audit(ReportTestKit.SamplePath).Calls.Count(c => c.Streams.Any(s => s.TimeSeries is not null));
+        Assert.AreEqual(callsWithMedia, WholeChartsPerPage(pages).Sum());
+        StringAssert.Contains(pages[^1], "Capture facts", "the document should end with the facts, not with a chart alone on a page");
+
+        // Printed size of the chart text: the axis titles and the x tick labels above them.
+        string bbox = RunTool(pdftotext, ["-bbox", pdf, "-"]);
+        var words = BboxWord().Matches(bbox).Select(m => (Text: WebUtility.HtmlDecode(m.Groups[5].Value), X: D(m, 1), YMin: D(m, 2), YMax: D(m, 4))).ToList();
+        var titles = words.Where(w => w.Text == "packet").ToList();
+        Assert.AreEqual(2 * callsWithMedia, titles.Count, "x axis titles in the PDF");
+        var ticks = words.Where(w => double.TryParse(w.Text, System.Globalization.CultureInfo.InvariantCulture, out _)
+            && titles.Any(t => t.YMin - w.YMin is > 8 and < 16)).ToList();
+        Assert.IsGreaterThanOrEqualTo(5 * 2 * callsWithMedia, ticks.Count, "x tick labels (at least 5 per chart)");
+        foreach (var w in titles.Concat(ticks))
+            Assert.IsGreaterThanOrEqualTo(8.7, w.YMax - w.YMin, $"'{w.Text}' prints {(w.YMax - w.YMin) / 1.16 / 0.75:F1} px high");
+    }
+
+    /// <summary>
+    /// 300 concurrent calls (trafficaudit-synth bench, seed 1): the calls table has every call, about 38
+    /// rows a page with its header repeated on each page; the worst 50 calls are charted, none cut by a
+    /// page end; 24 A4 pages when this test was written.
+    /// </summary>
+    [TestMethod]
+    public void Chromium_ThreeHundredCallsPdf_EveryRowChartsWholeAndBounded()
+    {
+        string chromium = FindChromium();
+        string pdftotext = FindTool("pdftotext", "poppler-utils");
+        var work = ReportTestKit.NewTempDir();
+        string capture = Path.Combine(work, "bench300.pcap");
+        using (var file = File.Create(capture))
+            TrafficAudit.Synth.Bench.BenchGenerator.Generate(file, new TrafficAudit.Synth.Bench.BenchOptions(400_000, 300, 1));
+        string outDir = Path.Combine(work, "out");
+        var run = EndToEnd.CliRunner.Run(["audit", capture, "--report", "--out", outDir, "--quiet"]);
+        Assert.IsTrue(run.ExitCode is 0 or 1, run.Stderr);
+        File.Delete(capture);
+        string pdf = Path.Combine(work, "report.pdf");
+        using var trap = new ProxyTrap();
+        RunChromium(chromium, work, trap.Port, ["--no-pdf-header-footer", $"--print-to-pdf={pdf}", new Uri(Path.Combine(outDir, HtmlReportWriter.FileName)).AbsoluteUri]);
+
+        var pages = PdfPages(pdftotext, pdf);
+        Assert.IsLessThanOrEqualTo(26, pages.Count);
+        Assert.AreEqual(50, WholeChartsPerPage(pages).Sum(), "the worst 50 calls are charted");
+        string all = string.Join("\n", pages);
+        StringAssert.Contains(all, "300 calls, worst first");
+        var tablePages = pages.Where(p => Regex.IsMatch(p, @"Call-ID\s+From\s+To\s+Result")).ToList();
+        Assert.IsGreaterThanOrEqualTo(5, tablePages.Count, "the calls table runs over several pages, its header on each");
+        int rows = pages.Sum(p => CallRow().Matches(p).Count);
+        Assert.AreEqual(300, rows, "one line per call in the table");
+    }
+
+    private List<string> PdfPages(string pdftotext, string pdf)
+    {
+        var pages = RunTool(pdftotext, ["-layout", pdf, "-"]).Split('\f').ToList();
+        if (pages.Count > 0 && pages[^1].Trim().Length == 0) pages.RemoveAt(pages.Count - 1);
+        TestContext.WriteLine($"{pages.Count} pages: {pdf}");
+        return pages;
+    }
+
+    /// <summary>Charts per page, each whole: its caption, both y axis titles and both x axis titles on that page.</summary>
+    private static List<int> WholeChartsPerPage(List<string> pages)
+    {
+        var counts = new List<int>();
+        for (int i = 0; i < pages.Count; i++)
+        {
+            int captions = ChartCaption().Matches(pages[i]).Count;
+            Assert.AreEqual(captions, JitterAxisTitle().Matches(pages[i]).Count, $"page {i + 1}: a call's jitter chart is on another page than its caption");
+            Assert.AreEqual(captions, Count(pages[i], "IP bandwidth (kbit/s)"), $"page {i + 1}: a bandwidth chart is on another page than its caption");
+            Assert.AreEqual(2 * captions, Count(pages[i], "time from the call's first RTP packet (s)"), $"page {i + 1}: a chart is cut by the page end");
+            counts.Add(captions);
+        }
+        return counts;
+    }
+
+    /// <summary>A row of the calls table in pdftotext's layout: call number, Call-ID start, then sip: From URI.</summary>
+    [GeneratedRegex(@"(?m)^\s*\d+\s+[0-9a-f]{8}-[0-9a-f-]*…\s+sip:")]
+    private static partial Regex CallRow();
+
+    private static double D(Match m, int group) => double.Parse(m.Groups[group].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static int Count(string s, string what)
+    {
+        int n = 0;
+        for (int i = s.IndexOf(what, StringComparison.Ordinal); i >= 0; i = s.IndexOf(what, i + what.Length, StringComparison.Ordinal)) n++;
+        return n;
+    }
+
+    private static string FindTool(string name, string package)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+        {
+            var p = Path.Combine(dir, name);
+            if (File.Exists(p)) return p;
+        }
+        Assert.Inconclusive($"{name} is not installed (Debian package {package}; tools/test.sh installs it as root)");
+        return "";
+    }
+
+    private static string RunTool(string tool, string[] args)
+    {
+        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.IsTrue(p.WaitForExit(Timeout), $"{tool} did not finish");
+        Assert.AreEqual(0, p.ExitCode, stderr.Result);
+        return stdout.Result;
+    }
+
+    /// <summary>The jitter chart's y axis title (the call quality tile reads "Jitter (ms), median").</summary>
+    [GeneratedRegex(@"Jitter \(ms\)(?!,)")]
+    private static partial Regex JitterAxisTitle();
+
+    [GeneratedRegex(@"Call \d+: ")]
+    private static partial Regex ChartCaption();
+
+    [GeneratedRegex(@"<word xMin=""([\d.]+)"" yMin=""([\d.]+)"" xMax=""([\d.]+)"" yMax=""([\d.]+)"">([^<]*)</word>")]
+    private static partial Regex BboxWord();
 
     /// <summary>Requests the trap saw, except Chromium's own (by exact host).</summary>
     private static List<string> PageRequests(ProxyTrap trap) =>
