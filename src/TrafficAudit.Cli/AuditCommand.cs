@@ -10,14 +10,10 @@ namespace TrafficAudit.Cli;
 /// <summary>`trafficaudit audit FILE... --out DIR`: the offline audit.</summary>
 public static class AuditCommand
 {
-    private static readonly Dictionary<string, string> ValueOptions = AuditSetup.With(AuditSetup.ValueOptions, new Dictionary<string, string>());
-    private static readonly Dictionary<string, string> FlagOptions = AuditSetup.With(AuditSetup.FlagOptions, new Dictionary<string, string> { ["--stats"] = "--stats" });
-
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
+    public static int Run(Arguments a, string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
         // 1. Everything that can be wrong with the command line or configuration fails here,
         //    before the first packet is read (exit code 2).
-        var a = Arguments.Parse(args, ValueOptions, FlagOptions);
         if (a.Positional.Count == 0) throw new UsageException("audit needs at least one capture file ('-' for standard input)");
         if (a.Positional.Count(p => p == "-") > 1) throw new UsageException("standard input ('-') can be given only once");
         var setup = AuditSetup.From(a, ["audit", .. args]);

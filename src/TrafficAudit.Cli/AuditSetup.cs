@@ -15,26 +15,6 @@ namespace TrafficAudit.Cli;
 /// </summary>
 public sealed class AuditSetup
 {
-    /// <summary>Value options common to every auditing command, with their aliases.</summary>
-    public static IReadOnlyDictionary<string, string> ValueOptions { get; } = new Dictionary<string, string>
-    {
-        ["--out"] = "--out", ["-o"] = "--out",
-        ["--server"] = "--server", ["-s"] = "--server",
-        ["--catalogue"] = "--catalogue", ["--catalog"] = "--catalogue",
-        ["--profile"] = "--profile", ["-p"] = "--profile",
-        ["--fail-on"] = "--fail-on",
-        ["--anonymize-seed"] = "--anonymize-seed",
-        ["--anonymize-map"] = "--anonymize-map",
-    };
-
-    /// <summary>Flags common to every auditing command.</summary>
-    public static IReadOnlyDictionary<string, string> FlagOptions { get; } = new Dictionary<string, string>
-    {
-        ["--quiet"] = "--quiet", ["-q"] = "--quiet",
-        ["--report"] = "--report",
-        ["--anonymize"] = "--anonymize",
-    };
-
     private AuditSetup(string outDir, IReadOnlyList<IpAddress> servers, PortCatalogue catalogue, bool quiet, DeploymentProfile? profile, FindingSeverity? failOn)
     {
         OutDir = outDir;
@@ -63,14 +43,6 @@ public sealed class AuditSetup
     public IReadOnlyList<IpAddress> Servers { get; }
     public PortCatalogue Catalogue { get; }
     public bool Quiet { get; }
-
-    /// <summary>Merges a command's own options into the common ones.</summary>
-    public static Dictionary<string, string> With(IReadOnlyDictionary<string, string> common, IReadOnlyDictionary<string, string> own)
-    {
-        var all = new Dictionary<string, string>(common, StringComparer.Ordinal);
-        foreach (var (k, v) in own) all.Add(k, v);
-        return all;
-    }
 
     /// <summary>Reads the common options; every mistake is a <see cref="UsageException"/> before anything is captured or read.</summary>
     /// <param name="commandLine">The arguments as typed (shown in the report).</param>

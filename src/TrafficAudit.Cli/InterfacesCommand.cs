@@ -9,9 +9,8 @@ namespace TrafficAudit.Cli;
 /// </summary>
 public static class InterfacesCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr)
     {
-        var a = Arguments.Parse(args, new Dictionary<string, string>(), new Dictionary<string, string>());
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
 
         var preflight = LivePreflight.Check();

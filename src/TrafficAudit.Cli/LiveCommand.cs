@@ -15,20 +15,6 @@ namespace TrafficAudit.Cli;
 /// </summary>
 public static class LiveCommand
 {
-    private static readonly Dictionary<string, string> ValueOptions = AuditSetup.With(AuditSetup.ValueOptions, new Dictionary<string, string>
-    {
-        ["--interface"] = "--interface", ["-i"] = "--interface",
-        ["--filter"] = "--filter", ["-f"] = "--filter",
-        ["--duration"] = "--duration", ["-d"] = "--duration",
-        ["--flush"] = "--flush",
-        ["--write"] = "--write", ["-w"] = "--write",
-        ["--ring-size"] = "--ring-size",
-        ["--ring-files"] = "--ring-files",
-        ["--snaplen"] = "--snaplen",
-        ["--buffer"] = "--buffer",
-    });
-    private static readonly Dictionary<string, string> FlagOptions = AuditSetup.With(AuditSetup.FlagOptions, new Dictionary<string, string>());
-
     private const double DefaultFlushSeconds = 10;
     private const long StatusIntervalMs = 1000;
 
@@ -39,9 +25,8 @@ public static class LiveCommand
         TimeSpan Flush,
         PcapNgRingOptions? Write);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    public static int Run(Arguments a, string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
-        var a = Arguments.Parse(args, ValueOptions, FlagOptions);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}' (live reads an interface: -i IFACE)");
         var settings = ReadSettings(a);
         var setup = AuditSetup.From(a, ["live", .. args], (int)Math.Ceiling(settings.Flush.TotalSeconds));

@@ -28,9 +28,7 @@ public sealed class LiveCommandUsageTests
     [TestMethod]
     public void ReadSettings_RingOptions_SizeInDecimalMegabytes()
     {
-        var a = Arguments.Parse(["-i", "eth1", "-f", "udp", "--write", "/tmp/a.pcapng", "--ring-size", "5", "--ring-files", "4", "--duration", "2.5", "--buffer", "64"],
-            new Dictionary<string, string> { ["-i"] = "--interface", ["-f"] = "--filter", ["--write"] = "--write", ["--ring-size"] = "--ring-size", ["--ring-files"] = "--ring-files", ["--duration"] = "--duration", ["--buffer"] = "--buffer" },
-            new Dictionary<string, string>());
+        var a = CliParser.ParseCommand("live", ["-i", "eth1", "-f", "udp", "--write", "/tmp/a.pcapng", "--ring-size", "5", "--ring-files", "4", "--duration", "2.5", "--buffer", "64"]);
         var s = LiveCommand.ReadSettings(a);
         Assert.AreEqual("eth1", s.Capture.Interface);
         Assert.AreEqual("udp", s.Capture.Filter);
