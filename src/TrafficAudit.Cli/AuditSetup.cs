@@ -28,6 +28,12 @@ public sealed class AuditSetup
     public DeploymentProfile? Profile { get; }
     /// <summary>--report: DIR/report.html, written with the CSVs (at every live flush too).</summary>
     public bool Report { get; private init; }
+    /// <summary>--evidence: DIR/evidence/finding-N.pcapng, the packets behind each finding and each call with a quality problem.</summary>
+    public bool Evidence { get; private init; }
+    /// <summary>--series: DIR/rtp_series.csv, per RTP stream and second.</summary>
+    public bool Series { get; private init; }
+    /// <summary>--title: customer and site, in the console header and the report (control characters replaced); null when not given.</summary>
+    public string? Title { get; private init; }
     /// <summary>--anonymize: pseudonyms for addresses and SIP users in every output; one per run, so they stay stable across flushes.</summary>
     public Anonymizer? Anonymizer { get; private init; }
     /// <summary>--anonymize-map FILE: where the pseudonym mapping goes (for the engineer only).</summary>
@@ -50,6 +56,8 @@ public sealed class AuditSetup
     public static AuditSetup From(Arguments a, IReadOnlyList<string> commandLine, int? refreshSeconds = null)
     {
         string outDir = a.Value("--out") ?? "trafficaudit-out";
+        if (outDir.Length == 0) throw new UsageException("--out needs a folder name (it is created when missing)");
+        if (File.Exists(outDir) && !Directory.Exists(outDir)) throw new UsageException($"--out {outDir} is a file, not a folder: name a folder (it is created when missing)");
         var servers = new List<IpAddress>();
         foreach (var s in a.Values("--server"))
         {
@@ -61,6 +69,8 @@ public sealed class AuditSetup
         DeploymentProfile? profile = null;
         if (a.Value("--profile") is { } profilePath)
         {
+            if (profilePath.Length == 0) throw new UsageException("--profile needs a file name");
+            if (Directory.Exists(profilePath)) throw new UsageException($"--profile {profilePath} is a folder: name the profile's JSON file");
             try
             {
                 profile = ProfileLoader.LoadFile(profilePath);
@@ -69,22 +79,48 @@ public sealed class AuditSetup
             {
                 throw new UsageException("bad profile: " + e.Message);
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"cannot read profile {profilePath}: {e.Message}");
+            }
             if (profile.Nodes.Count > 0)
             {
                 if (servers.Count > 0) throw new UsageException("the nodes are given twice: use --server or the profile's \"nodes\", not both");
                 servers.AddRange(profile.Nodes);
             }
         }
-        bool anonymize = a.Flag("--anonymize") || a.Value("--anonymize-map") is not null || a.Value("--anonymize-seed") is not null;
+        string? map = a.Value("--anonymize-map");
+        if (map is not null)
+        {
+            if (map.Length == 0) throw new UsageException("--anonymize-map needs a file name");
+            if (Directory.Exists(map)) throw new UsageException($"--anonymize-map {map} is a folder: name a file");
+        }
+        string? seed = a.Value("--anonymize-seed");
+        if (seed is { Length: 0 }) throw new UsageException("--anonymize-seed needs a text (any words; the same text gives the same pseudonyms)");
+        string? title = a.Value("--title");
+        if (title is not null)
+        {
+            // Shown on the console and in the report: printable characters only.
+            title = new string(title.Select(c => char.IsControl(c) ? ' ' : c).ToArray()).Trim();
+            if (title.Length == 0) throw new UsageException("--title needs a text, e.g. --title \"ACME, Milan site\"");
+            if (title.Length > MaxTitleLength) throw new UsageException($"--title is {title.Length} characters long: keep it under {MaxTitleLength} (customer and site)");
+        }
+        bool anonymize = a.Flag("--anonymize") || map is not null || seed is not null;
         return new AuditSetup(outDir, servers, catalogue, a.Flag("--quiet"), profile, failOn)
         {
             Report = a.Flag("--report"),
-            Anonymizer = anonymize ? Anonymizer.Create(a.Value("--anonymize-seed")) : null,
-            AnonymizeMap = a.Value("--anonymize-map"),
+            Evidence = a.Flag("--evidence"),
+            Series = a.Flag("--series"),
+            Title = title,
+            Anonymizer = anonymize ? Anonymizer.Create(seed) : null,
+            AnonymizeMap = map,
             CommandLineText = "trafficaudit " + string.Join(' ', commandLine.Select(Quote)),
             RefreshSeconds = refreshSeconds,
         };
     }
+
+    /// <summary>Longest --title accepted.</summary>
+    public const int MaxTitleLength = 200;
 
     private static string Quote(string arg) =>
         arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_./:=,@+".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''") + "'";
@@ -109,16 +145,18 @@ public sealed class AuditSetup
     /// the folder cannot be written.
     /// </summary>
     /// <param name="inputs">The capture files, or the live interface's label: anomalies.csv names them.</param>
-    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null)
+    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null, string? inputNote = null)
     {
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
+        IReadOnlyList<string> removed;
         try
         {
             AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer);
             AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
-                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds));
+                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds) with { Title = Title });
+            removed = OutputFiles.RemoveStale(OutDir, this);
             if (final && AnonymizeMap is not null) Anonymizer!.WriteMapping(AnonymizeMap);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -126,12 +164,14 @@ public sealed class AuditSetup
             stderr.WriteLine($"trafficaudit: cannot write to {OutDir}: {e.Message}");
             return null;
         }
+        if (removed.Count > 0)
+            stderr.WriteLine($"trafficaudit: removed {string.Join(", ", removed)} of an older run from {OutDir} (this run does not write {(removed.Count == 1 ? "it" : "them")})");
         if (final && !Quiet)
         {
             var console = Anonymizer?.Wrap(stdout) ?? stdout;
-            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle);
+            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle, Title, inputNote);
             ConsoleVerdict.Write(console, verdict, OutDir);
-            if (Report) console.WriteLine($"Report: {Path.Combine(OutDir, HtmlReportWriter.FileName)}");
+            ConsoleSummary.WriteWritten(console, OutDir, OutputFiles.WrittenBy(this), result);
             console.Flush();
         }
         return verdict;

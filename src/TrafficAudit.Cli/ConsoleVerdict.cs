@@ -48,7 +48,8 @@ public static class ConsoleVerdict
                 o.WriteLine($"  {FindingRow.SeverityName(f.Severity),-7} #{id,-3} {f.Kind,-17} {f.Message}{count}");
             }
         }
-        o.WriteLine($"Written: {Path.Combine(outDir, "findings.csv")}" + (v.Expected is null ? "" : $", {Path.Combine(outDir, "expected_flows.csv")}"));
+        if (v.Findings.Any(f => f.Count > 1))
+            o.WriteLine("  (xN): the same finding seen N times (e.g. N refused connections), listed once; findings.csv has the count");
     }
 
     private static string PeerText(Requirement q) => q.PeerRole switch

@@ -81,6 +81,7 @@ public static class HtmlReportWriter
         var st = input.Result.Statistics;
         h.Open("header");
         h.Element("h1", input.Live ? "TrafficAudit report (live capture, snapshot)" : "TrafficAudit report");
+        if (input.Title is { Length: > 0 } title) h.Element("p", title, "title");
         string span = st.Frames > 0 ? $"{NsTime.Iso(st.FirstNs)} to {NsTime.Iso(st.LastNs)} ({st.Duration.TotalSeconds.ToString("F1", Inv)} s)" : "no packets";
         h.Open("p", ("class", "sub"));
         h.Text(input.Files.Count == 1 ? Path.GetFileName(input.Files[0]) : $"{input.Files.Count} capture files").Text(" · ").Text(span);

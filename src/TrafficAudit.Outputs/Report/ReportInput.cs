@@ -105,4 +105,6 @@ public sealed record ReportInput
     /// <summary>A live capture: the page says it is a snapshot and, if set, reloads itself every so many seconds.</summary>
     public bool Live { get; init; }
     public int? RefreshSeconds { get; init; }
+    /// <summary>--title: customer and site, shown in the header; null when not given.</summary>
+    public string? Title { get; init; }
 }
