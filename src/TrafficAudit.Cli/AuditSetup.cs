@@ -97,6 +97,7 @@ public sealed class AuditSetup
         }
         string? seed = a.Value("--anonymize-seed");
         if (seed is { Length: 0 }) throw new UsageException("--anonymize-seed needs a text (any words; the same text gives the same pseudonyms)");
+        if (seed is { Length: > MaxTitleLength * 5 }) throw new UsageException($"--anonymize-seed is {seed.Length} characters long: a passphrase of under {MaxTitleLength * 5} does");
         string? title = a.Value("--title");
         if (title is not null)
         {

@@ -104,13 +104,24 @@ public static class CliParser
             {
                 if (!options.TryGetValue(r.Option, out var o) || r.Implicit) continue;
                 if (o.IsFlag) a.SetFlag(o.Name);
-                else foreach (var t in r.Tokens) a.AddValue(o.Name, t.Value);
+                else foreach (var t in r.Tokens)
+                {
+                    // System.CommandLine lets "--out --report" give --out the value "--report"; a
+                    // value that is one of the command's options was forgotten, unless typed "--out=--report".
+                    string typed = r.IdentifierToken?.Value ?? o.Name;
+                    if (IsOptionWord(spec, t.Value) && !args.Contains($"{typed}={t.Value}"))
+                        throw new UsageException($"option {typed} needs a value ({o.ValueName}) before {t.Value}");
+                    a.AddValue(o.Name, t.Value);
+                }
             }
             if (arguments.TryGetValue(commandResult.Command, out var argument))
                 foreach (var value in result.GetValue(argument) ?? []) a.Positional.Add(value);
         }
         return new ParsedCommandLine(spec, a, false, result);
     }
+
+    private static bool IsOptionWord(CommandSpec spec, string word) =>
+        word.StartsWith('-') && (word is "--help" or "-h" or "-?" || spec.Options.Any(o => o.AllNames.Contains(word)));
 
     /// <summary>Parses the arguments that follow a command's name (for tests and tools).</summary>
     public static Arguments ParseCommand(string command, IReadOnlyList<string> rest) => Parse([command, .. rest]).Arguments;

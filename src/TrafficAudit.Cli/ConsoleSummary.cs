@@ -86,7 +86,7 @@ public static class ConsoleSummary
                 _ => Directory.Exists(path) ? name + "/" : name,
             });
         }
-        o.WriteLine($"Written: {Path.Combine(outDir, "")} {string.Join(", ", parts)}");
+        o.WriteLine($"Written: {string.Join(", ", parts)} in {outDir}");
     }
 
     /// <summary>

@@ -72,3 +72,57 @@ public sealed class LiveCommandUsageTests
         StringAssert.Contains(r.Stdout, "trafficaudit interfaces");
     }
 }
+
+/// <summary>Interface numbers as dumpcap numbers them, and the live status line.</summary>
+[TestClass]
+public sealed class LiveInterfaceNumberTests
+{
+    [TestMethod]
+    public void Interfaces_NumbersMatchDumpcap()
+    {
+        if (!File.Exists("/usr/bin/dumpcap")) Assert.Inconclusive("dumpcap not installed (apt-get install tshark)");
+        if (!LivePreflight.Check().Ok) Assert.Inconclusive("no capture privilege or libpcap here");
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/dumpcap", ["-D"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string dumpcap = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        // dumpcap -D: "3. lo (Loopback)"
+        var theirs = dumpcap.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ')).Where(f => f[0].EndsWith('.')).ToDictionary(f => int.Parse(f[0].TrimEnd('.')), f => f[1]);
+        Assert.IsGreaterThan(0, theirs.Count, dumpcap);
+        foreach (var (n, name) in theirs)
+            Assert.AreEqual(name, LiveInterfaces.Resolve(n.ToString(System.Globalization.CultureInfo.InvariantCulture)), $"-i {n}");
+        var listed = CliRunner.Run(["interfaces"]);
+        foreach (var (n, name) in theirs)
+            StringAssert.Contains(listed.Stdout, $"{n,3} {name} ");
+    }
+
+    [TestMethod]
+    public void Interface_NumberBeyondTheList_IsAUsageErrorNamingTheList()
+    {
+        if (!LivePreflight.Check().Ok) Assert.Inconclusive("no capture privilege or libpcap here");
+        var r = CliRunner.Run(["live", "-i", "999", "--out", Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"))]);
+        Assert.AreEqual(ExitCodes.Usage, r.ExitCode, r.Stderr);
+        StringAssert.Contains(r.Stderr, "there is no interface number 999");
+        StringAssert.Contains(r.Stderr, " lo");
+    }
+
+    [TestMethod]
+    public void StatusLine_OnATerminal_RewritesItselfInPlace()
+    {
+        using var engine = new TrafficAudit.Pipeline.AuditEngine(TrafficAudit.Catalogue.PortCatalogue.LoadEmbedded(), new TrafficAudit.Pipeline.AuditOptions());
+        var e = new StringWriter();
+        var status = new LiveCommand.StatusLine(e, engine, null, quiet: false, inPlace: true);
+        status.WriteLine("a long first status line");
+        status.WriteLine("short");
+        status.End();
+        Assert.AreEqual("\ra long first status line\rshort                   " + Environment.NewLine, e.ToString());
+        var log = new StringWriter();
+        var plain = new LiveCommand.StatusLine(log, engine, null, quiet: false, inPlace: false);
+        plain.Write(Environment.TickCount64);
+        plain.End();
+        Assert.DoesNotContain("\r", log.ToString());
+        StringAssert.Matches(log.ToString(), new System.Text.RegularExpressions.Regex(@"^live  \d\d:\d\d:\d\dZ "));
+        Assert.AreEqual(1, log.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+}
