@@ -59,7 +59,7 @@ public static class AuditCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             foreach (var s in sources) s.Dispose();
-            stderr.WriteLine($"trafficaudit: cannot read {files[sources.Count]}: {e.Message}");
+            stderr.WriteLine($"trafficaudit: cannot read {files[sources.Count]}: {IoErrors.Describe(e)}");
             return ExitCodes.CaptureUnreadable;
         }
 

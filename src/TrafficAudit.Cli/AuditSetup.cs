@@ -81,7 +81,7 @@ public sealed class AuditSetup
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new UsageException($"cannot read profile {profilePath}: {e.Message}");
+                throw new UsageException($"cannot read profile {profilePath}: {TrafficAudit.Capture.IoErrors.Describe(e)}");
             }
             if (profile.Nodes.Count > 0)
             {
@@ -162,7 +162,7 @@ public sealed class AuditSetup
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"trafficaudit: cannot write to {OutDir}: {e.Message}");
+            stderr.WriteLine($"trafficaudit: cannot write to {OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
             return null;
         }
         if (removed.Count > 0)

@@ -63,11 +63,11 @@ public static class CatalogueCommand
         }
         catch (IOException e)
         {
-            throw new UsageException($"cannot read catalogue {path}: {e.Message}");
+            throw new UsageException($"cannot read catalogue {path}: {TrafficAudit.Capture.IoErrors.Describe(e)}");
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new UsageException($"cannot read catalogue {path}: {e.Message}");
+            throw new UsageException($"cannot read catalogue {path}: {TrafficAudit.Capture.IoErrors.Describe(e)}");
         }
     }
 }

@@ -137,7 +137,7 @@ public static class LiveCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
             {
-                stderr.WriteLine($"trafficaudit: cannot write {wo.Path}: {e.Message}");
+                stderr.WriteLine($"trafficaudit: cannot write {wo.Path}: {TrafficAudit.Capture.IoErrors.Describe(e)}");
                 return ExitCodes.Usage;
             }
         }

@@ -60,7 +60,7 @@ public static partial class CaptureInputs
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CaptureInputException($"{folder}: cannot list the folder: {e.Message}", usage: false);
+            throw new CaptureInputException($"{folder}: cannot list the folder: {IoErrors.Describe(e)}", usage: false);
         }
         foreach (var path in entries)
         {
@@ -85,7 +85,7 @@ public static partial class CaptureInputs
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return "cannot be read (" + e.Message + ")";
+            return "cannot be read (" + IoErrors.Describe(e) + ")";
         }
         if (n < 4) return n == 0 ? "empty" : "too short to be a capture";
         if (head[0] == 0x1F && head[1] == 0x8B) return null;
