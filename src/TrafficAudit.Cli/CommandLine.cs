@@ -44,8 +44,7 @@ public static class CommandLine
         Short aliases: -o --out, -p --profile, -s --server, -q --quiet, -c --count,
           live: -i --interface, -f --filter, -d --duration, -w --write; catalogue: -w --wide; -h --help.
         'trafficaudit COMMAND --help' shows a command's options with examples.
-
-        """ + ExitCodesText;
+        """ + "\n\n" + ExitCodesText;
 
     /// <param name="stdin">Standard input for '-' (tests pass their own stream); null for the process's.</param>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)

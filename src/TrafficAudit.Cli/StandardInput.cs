@@ -31,7 +31,9 @@ internal static class StandardInput
                 string? other;
                 try { other = new FileInfo(fd).LinkTarget; }
                 catch (IOException) { continue; }
-                if (other == target) return "standard input is closed (descriptor 0 is one of this process's own pipes)";
+                // Its write end, not a copy of the read end (.NET duplicates descriptor 0 for Console).
+                if (other == target && OpenForWriting(Path.GetFileName(fd)))
+                    return "standard input is closed (descriptor 0 is one of this process's own pipes)";
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -39,5 +41,23 @@ internal static class StandardInput
             return null;
         }
         return null;
+    }
+
+    /// <summary>Whether descriptor <paramref name="fd"/> is open write-only (the "flags:" line of /proc/self/fdinfo, octal; O_WRONLY = 1).</summary>
+    private static bool OpenForWriting(string fd)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/self/fdinfo/{fd}"))
+            {
+                if (!line.StartsWith("flags:", StringComparison.Ordinal)) continue;
+                int flags = Convert.ToInt32(line["flags:".Length..].Trim(), 8);
+                return (flags & 3) == 1;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+        }
+        return false;
     }
 }

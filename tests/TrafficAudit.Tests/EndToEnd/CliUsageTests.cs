@@ -491,6 +491,15 @@ public sealed class CliUsageTests
     }
 
     [TestMethod]
+    public void StandardInputPiped_IsRead()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("Linux only");
+        var (exit, stderr, timedOut) = RunProcess($"cat '{Site}' | TRAFFICAUDIT audit - --out '{TempDir()}' --fail-on never --quiet");
+        Assert.IsFalse(timedOut);
+        Assert.AreEqual(0, exit, "a real pipe on standard input is not taken for a closed one: " + stderr);
+    }
+
+    [TestMethod]
     public void SameFifoTwice_EndsWithASentence()
     {
         if (!OperatingSystem.IsLinux()) Assert.Inconclusive("Linux only");
