@@ -523,6 +523,7 @@ public sealed class CliUsageTests
                     if (!notCounters.Contains(m.Groups[1].Value)) inSource.Add(m.Groups[1].Value);
         var explained = new SortedSet<string>(AnomalyExplanations.All.Keys, StringComparer.Ordinal);
         CollectionAssert.AreEquivalent(inSource.ToList(), explained.ToList(),
+            $"a new anomaly counter needs a line in src/TrafficAudit.Cli/AnomalyExplanations.cs and in the README's anomalies.csv table; " +
             $"not explained: {string.Join(", ", inSource.Except(explained))}; explained but not in the source: {string.Join(", ", explained.Except(inSource))}");
         string readme = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "README.md"));
         foreach (var (name, text) in AnomalyExplanations.All)
