@@ -40,15 +40,33 @@ public static class AuditCommand
             .SetMinimumLevel(LogLevel.Information)
             .AddProvider(new TextWriterLoggerProvider(stderr, LogLevel.Warning)))).CreateLogger("trafficaudit");
 
-        // 2. Open every file first: a file that is not a capture stops the run before anything is read (exit 3).
+        // 2. Check every file first: one that is not a capture stops the run before anything is read (exit 3).
+        //    The files of one dumpcap ring are read one after the other (one open file at a time); the
+        //    rest are merged by timestamp.
         var sources = new List<IFrameSource>();
         using var engine = setup.CreateEngine();
+        string opening = "";
+        IFrameSource Open(string path, int index) => path == CaptureFile.StandardInputPath && stdin is not null
+            ? CaptureFile.Open(stdin, "(standard input)", index, engine.Anomalies, leaveOpen: true)
+            : CaptureFile.Open(path, index, engine.Anomalies);
         try
         {
-            for (int i = 0; i < files.Count; i++)
-                sources.Add(files[i] == CaptureFile.StandardInputPath && stdin is not null
-                    ? CaptureFile.Open(stdin, "(standard input)", i, engine.Anomalies, leaveOpen: true)
-                    : CaptureFile.Open(files[i], i, engine.Anomalies));
+            foreach (var run in CaptureInputs.SequentialRuns(files))
+            {
+                opening = files[run[0]];
+                var first = Open(opening, run[0]);
+                if (run.Count == 1)
+                {
+                    sources.Add(first);
+                    continue;
+                }
+                sources.Add(new SequentialFrameSource(run.Select(i => (files[i], i)).ToList(), Open, first));
+                foreach (int i in run.Skip(1))
+                {
+                    opening = files[i];
+                    if (CaptureInputs.NotACapture(files[i]) is { } why) throw new CaptureFormatException(files[i], why);
+                }
+            }
         }
         catch (CaptureFormatException e)
         {
@@ -59,7 +77,7 @@ public static class AuditCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             foreach (var s in sources) s.Dispose();
-            stderr.WriteLine($"trafficaudit: cannot read {files[sources.Count]}: {IoErrors.Describe(e)}");
+            stderr.WriteLine($"trafficaudit: cannot read {opening}: {IoErrors.Describe(e)}");
             return ExitCodes.CaptureUnreadable;
         }
 

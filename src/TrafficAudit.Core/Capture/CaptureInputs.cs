@@ -74,7 +74,7 @@ public static partial class CaptureInputs
     }
 
     /// <summary>Null when the first bytes are a pcap, pcapng or gzip magic; otherwise why not.</summary>
-    internal static string? NotACapture(string path)
+    public static string? NotACapture(string path)
     {
         Span<byte> head = stackalloc byte[4];
         int n;
@@ -106,6 +106,38 @@ public static partial class CaptureInputs
             .ThenBy(x => x.m.Success ? decimal.Parse(x.m.Groups["n"].Value, CultureInfo.InvariantCulture) : 0)
             .ThenBy(x => x.p, StringComparer.Ordinal)
             .Select(x => x.p).ToList();
+
+    /// <summary>
+    /// Splits the reading list into runs that can be read one file after the other: consecutive
+    /// files of one dumpcap ring (same folder and prefix, ring numbers rising) form one run; every
+    /// other file is a run of its own. Runs are merged by timestamp; the files of a run are not.
+    /// </summary>
+    public static List<List<int>> SequentialRuns(IReadOnlyList<string> files)
+    {
+        var runs = new List<List<int>>();
+        string? runKey = null;
+        decimal lastNumber = -1;
+        for (int i = 0; i < files.Count; i++)
+        {
+            var m = files[i] == CaptureFile.StandardInputPath ? Match.Empty : RingName().Match(Path.GetFileName(files[i]));
+            if (m.Success)
+            {
+                string key = Path.Combine(Path.GetDirectoryName(files[i]) ?? "", m.Groups["prefix"].Value);
+                decimal number = decimal.Parse(m.Groups["n"].Value, CultureInfo.InvariantCulture);
+                if (key == runKey && number > lastNumber)
+                {
+                    runs[^1].Add(i);
+                    lastNumber = number;
+                    continue;
+                }
+                runKey = key;
+                lastNumber = number;
+            }
+            else runKey = null;
+            runs.Add([i]);
+        }
+        return runs;
+    }
 
     /// <summary>Files matching a shell pattern; wildcards may be in any path segment (no '**').</summary>
     private static List<string> Glob(string pattern)

@@ -542,4 +542,45 @@ public sealed class CliUsageTests
         StringAssert.Contains(o.ToString(), "from another address than the first sender");
         StringAssert.Contains(o.ToString(), "see anomalies.csv in the README");
     }
+
+    /// <summary>Splits a classic pcap file into ring files of <paramref name="perFile"/> records, named as dumpcap names them.</summary>
+    private static int SplitIntoRing(string pcap, string folder, string prefix, int perFile)
+    {
+        byte[] bytes = File.ReadAllBytes(pcap);
+        var header = bytes.AsSpan(0, 24).ToArray();
+        int off = 24, file = 0;
+        while (off < bytes.Length)
+        {
+            int start = off;
+            for (int n = 0; n < perFile && off < bytes.Length; n++)
+                off += 16 + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(off + 8));
+            file++;
+            using var f = File.Create(Path.Combine(folder, $"{prefix}_{file:D5}_20260302090000.pcap"));
+            f.Write(header);
+            f.Write(bytes.AsSpan(start, off - start));
+        }
+        return file;
+    }
+
+    [TestMethod]
+    public void Input_RingFolder_ReadOneAfterAnother_GivesTheSameOutputsAsTheWholeFile()
+    {
+        string dir = TempDir();
+        string ring = Path.Combine(dir, "ring");
+        Directory.CreateDirectory(ring);
+        int files = SplitIntoRing(Site, ring, "site", 7);
+        Assert.IsGreaterThan(600, files);
+        var whole = CliRunner.Run(["audit", Site, "--out", Path.Combine(dir, "whole"), "--fail-on", "never", "-q"]);
+        var parts = CliRunner.Run(["audit", ring, "--out", Path.Combine(dir, "parts"), "--fail-on", "never", "-q"]);
+        Assert.AreEqual(0, parts.ExitCode, parts.Stderr);
+        foreach (var csv in new[] { "flows.csv", "calls.csv", "rtp_streams.csv", "findings.csv" })
+            CollectionAssert.AreEqual(File.ReadAllLines(Path.Combine(dir, "whole", csv)), File.ReadAllLines(Path.Combine(dir, "parts", csv)), csv);
+    }
+
+    [TestMethod]
+    public void SequentialRuns_GroupConsecutiveFilesOfOneRing()
+    {
+        var runs = CaptureInputs.SequentialRuns(["a/r_00001_20260101000000.pcap", "a/r_00002_20260101000000.pcap", "b/r_00003_20260101000000.pcap", "x.pcap", "a/r_00003_20260101000000.pcap", "a/r_00001_20260101000000.pcap", "-"]);
+        Assert.AreEqual("0,1|2|3|4|5|6", string.Join("|", runs.Select(r => string.Join(",", r))));
+    }
 }
