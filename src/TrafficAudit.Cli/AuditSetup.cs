@@ -133,7 +133,7 @@ public sealed class AuditSetup
         "warning" => FindingSeverity.Warning,
         "info" => FindingSeverity.Info,
         "never" or "none" => null,
-        _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never"),
+        _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never" + CliParser.Hint(text, ["error", "warning", "info", "never"])),
     };
 
     public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions { Servers = Servers.ToList() });

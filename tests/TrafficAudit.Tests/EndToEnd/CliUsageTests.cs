@@ -66,6 +66,7 @@ public sealed class CliUsageTests
     [TestMethod]
     [DataRow(new[] { "audit", "x.pcap", "--porfile", "p.json" }, "did you mean --profile?")]
     [DataRow(new[] { "audit", "x.pcap", "--reprot" }, "did you mean --report?")]
+    [DataRow(new[] { "audit", "x.pcap", "--fail-on", "eror" }, "did you mean error?")]
     [DataRow(new[] { "audti", "x.pcap" }, "unknown command 'audti'; did you mean audit?")]
     [DataRow(new[] { "catalgue" }, "did you mean catalogue?")]
     [DataRow(new[] { "live", "-i", "lo", "--durration", "5" }, "did you mean --duration?")]
