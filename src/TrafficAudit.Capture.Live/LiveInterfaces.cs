@@ -53,6 +53,24 @@ public static class LiveInterfaces
         return result;
     }
 
+    /// <summary>
+    /// The interface name for what the user gave to -i: a name as is, or a number as
+    /// <c>dumpcap -D</c> and <c>trafficaudit interfaces</c> print it (1 = the first interface
+    /// libpcap lists). A name made only of digits wins over the number.
+    /// </summary>
+    /// <exception cref="LiveCaptureException">A number beyond the list (NoSuchInterface), or libpcap is missing.</exception>
+    public static string Resolve(string nameOrNumber)
+    {
+        if (nameOrNumber.Length == 0 || nameOrNumber.Length > 6 || !nameOrNumber.All(char.IsAsciiDigit)) return nameOrNumber;
+        LivePreflight.EnsureLibpcap();
+        var all = PcapInterface.GetAllPcapInterfaces();
+        if (all.Any(i => i.Name == nameOrNumber)) return nameOrNumber;
+        int n = int.Parse(nameOrNumber, System.Globalization.CultureInfo.InvariantCulture);
+        if (n >= 1 && n <= all.Count) return all[n - 1].Name;
+        throw new LiveCaptureException(LiveCaptureProblem.NoSuchInterface,
+            $"there is no interface number {nameOrNumber}: 'trafficaudit interfaces' lists {all.Count} ({string.Join(", ", all.Select((i, k) => $"{k + 1} {i.Name}"))})");
+    }
+
     /// <summary>Interface names joined for an error message ("eth0, lo, any").</summary>
     internal static string Names()
     {

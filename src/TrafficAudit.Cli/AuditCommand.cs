@@ -10,18 +10,29 @@ namespace TrafficAudit.Cli;
 /// <summary>`trafficaudit audit FILE... --out DIR`: the offline audit.</summary>
 public static class AuditCommand
 {
-    private static readonly Dictionary<string, string> ValueOptions = AuditSetup.With(AuditSetup.ValueOptions, new Dictionary<string, string>());
-    private static readonly Dictionary<string, string> FlagOptions = AuditSetup.With(AuditSetup.FlagOptions, new Dictionary<string, string> { ["--stats"] = "--stats" });
-
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
+    public static int Run(Arguments a, string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
         // 1. Everything that can be wrong with the command line or configuration fails here,
         //    before the first packet is read (exit code 2).
-        var a = Arguments.Parse(args, ValueOptions, FlagOptions);
-        if (a.Positional.Count == 0) throw new UsageException("audit needs at least one capture file ('-' for standard input)");
-        if (a.Positional.Count(p => p == "-") > 1) throw new UsageException("standard input ('-') can be given only once");
+        if (a.Positional.Count == 0) throw new UsageException("audit needs at least one capture file, folder or pattern ('-' for standard input)");
         var setup = AuditSetup.From(a, ["audit", .. args]);
-        string outDir = setup.OutDir;
+        var window = ReadWindow(a);
+        IReadOnlyList<string> files;
+        try
+        {
+            files = CaptureInputs.Expand(a.Positional, note => stderr.WriteLine($"trafficaudit: note: {note}"));
+        }
+        catch (CaptureInputException e)
+        {
+            if (e.Usage) throw new UsageException(e.Message);
+            stderr.WriteLine($"trafficaudit: {e.Message}");
+            return ExitCodes.CaptureUnreadable;
+        }
+        if (files.Contains(CaptureFile.StandardInputPath) && stdin is null && StandardInput.ClosedReason() is { } closed)
+        {
+            stderr.WriteLine($"trafficaudit: '-' reads standard input, but {closed}: pipe a capture in (tcpdump -w - | trafficaudit audit -) or name a file");
+            return ExitCodes.CaptureUnreadable;
+        }
 
         // Built on first use: a clean run logs nothing and need not pay for the logging set-up.
         ILoggerFactory? loggerFactory = null;
@@ -29,16 +40,33 @@ public static class AuditCommand
             .SetMinimumLevel(LogLevel.Information)
             .AddProvider(new TextWriterLoggerProvider(stderr, LogLevel.Warning)))).CreateLogger("trafficaudit");
 
-        // 2. Open every file first: a file that is not a capture stops the run before anything is read (exit 3).
-        var files = a.Positional;
+        // 2. Check every file first: one that is not a capture stops the run before anything is read (exit 3).
+        //    The files of one dumpcap ring are read one after the other (one open file at a time); the
+        //    rest are merged by timestamp.
         var sources = new List<IFrameSource>();
         using var engine = setup.CreateEngine();
+        string opening = "";
+        IFrameSource Open(string path, int index) => path == CaptureFile.StandardInputPath && stdin is not null
+            ? CaptureFile.Open(stdin, "(standard input)", index, engine.Anomalies, leaveOpen: true)
+            : CaptureFile.Open(path, index, engine.Anomalies);
         try
         {
-            for (int i = 0; i < files.Count; i++)
-                sources.Add(files[i] == CaptureFile.StandardInputPath && stdin is not null
-                    ? CaptureFile.Open(stdin, "(standard input)", i, engine.Anomalies, leaveOpen: true)
-                    : CaptureFile.Open(files[i], i, engine.Anomalies));
+            foreach (var run in CaptureInputs.SequentialRuns(files))
+            {
+                opening = files[run[0]];
+                var first = Open(opening, run[0]);
+                if (run.Count == 1)
+                {
+                    sources.Add(first);
+                    continue;
+                }
+                sources.Add(new SequentialFrameSource(run.Select(i => (files[i], i)).ToList(), Open, first));
+                foreach (int i in run.Skip(1))
+                {
+                    opening = files[i];
+                    if (CaptureInputs.NotACapture(files[i]) is { } why) throw new CaptureFormatException(files[i], why);
+                }
+            }
         }
         catch (CaptureFormatException e)
         {
@@ -49,7 +77,7 @@ public static class AuditCommand
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             foreach (var s in sources) s.Dispose();
-            stderr.WriteLine($"trafficaudit: cannot read {files[sources.Count]}: {e.Message}");
+            stderr.WriteLine($"trafficaudit: cannot read {opening}: {IoErrors.Describe(e)}");
             return ExitCodes.CaptureUnreadable;
         }
 
@@ -57,7 +85,9 @@ public static class AuditCommand
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var loopStartedAtUtc = DateTime.UtcNow;
-        using IFrameSource source = sources.Count == 1 ? sources[0] : new MergedFrameSource(sources);
+        IFrameSource merged = sources.Count == 1 ? sources[0] : new MergedFrameSource(sources);
+        var windowed = window is { } w ? new WindowedFrameSource(merged, w.From, w.To, w.Count) : null;
+        using IFrameSource source = windowed ?? merged;
         var progress = new ProgressReporter(stderr, files);
         while (source.MoveNext())
         {
@@ -84,7 +114,7 @@ public static class AuditCommand
         loggerFactory?.Dispose();
         var result = engine.Complete(source.Interfaces, source.Errors);
         // 5. Policy and outputs: once, on the finished result (mechanism above, policy here).
-        var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr);
+        var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr, inputNote: windowed is null ? null : WindowNote(windowed));
         if (verdict is null) return ExitCodes.Usage;
         if (a.Flag("--stats"))
         {
@@ -97,6 +127,43 @@ public static class AuditCommand
                 $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={result.Flows.Count}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
+    }
+
+    /// <summary>--from, --to and -c, or null when none is given.</summary>
+    internal static (CaptureTime? From, CaptureTime? To, long Count)? ReadWindow(Arguments a)
+    {
+        CaptureTime? from = Time("--from", a.Value("--from")), to = Time("--to", a.Value("--to"));
+        long count = 0;
+        if (a.Value("--count") is { } c && (!long.TryParse(c, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out count) || count < 1))
+            throw new UsageException($"-c/--count '{c}' is not a whole number of packets above 0");
+        if (from is { } f && to is { } t && f.Relative == t.Relative && t.Nanoseconds < f.Nanoseconds)
+            throw new UsageException($"--to {a.Value("--to")} is before --from {a.Value("--from")}");
+        return from is null && to is null && count == 0 ? null : (from, to, count);
+    }
+
+    private static CaptureTime? Time(string option, string? text)
+    {
+        if (text is null) return null;
+        if (!CaptureTime.TryParse(text, out var t))
+            throw new UsageException($"{option} '{text}' is not a time: give UTC ISO 8601 (2024-05-02T10:15:00Z) or an offset from the first packet (+30s, +5m, +1h)");
+        return t;
+    }
+
+    /// <summary>The console line that says which part of the capture was audited.</summary>
+    private static string WindowNote(WindowedFrameSource w)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var parts = new List<string>();
+        if (w.From is not null) parts.Add($"from {NsTime.Iso(w.Resolved.FromNs)} ({w.SkippedBefore.ToString("N0", inv)} earlier packets skipped)");
+        if (w.To is not null) parts.Add($"to {NsTime.Iso(w.Resolved.ToNs)}");
+        if (w.MaxFrames != long.MaxValue) parts.Add($"at most {w.MaxFrames.ToString("N0", inv)} packets");
+        string stop = w.StoppedBy switch
+        {
+            "--to" => "; reading stopped at the first packet after --to",
+            "-c" => "; reading stopped after -c packets",
+            _ => "",
+        };
+        return $"Window: {string.Join(", ", parts)}{stop}";
     }
 
     /// <summary>Progress on stderr, only once reading has taken more than two seconds.</summary>

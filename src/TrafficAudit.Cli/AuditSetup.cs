@@ -15,26 +15,6 @@ namespace TrafficAudit.Cli;
 /// </summary>
 public sealed class AuditSetup
 {
-    /// <summary>Value options common to every auditing command, with their aliases.</summary>
-    public static IReadOnlyDictionary<string, string> ValueOptions { get; } = new Dictionary<string, string>
-    {
-        ["--out"] = "--out", ["-o"] = "--out",
-        ["--server"] = "--server", ["-s"] = "--server",
-        ["--catalogue"] = "--catalogue", ["--catalog"] = "--catalogue",
-        ["--profile"] = "--profile", ["-p"] = "--profile",
-        ["--fail-on"] = "--fail-on",
-        ["--anonymize-seed"] = "--anonymize-seed",
-        ["--anonymize-map"] = "--anonymize-map",
-    };
-
-    /// <summary>Flags common to every auditing command.</summary>
-    public static IReadOnlyDictionary<string, string> FlagOptions { get; } = new Dictionary<string, string>
-    {
-        ["--quiet"] = "--quiet", ["-q"] = "--quiet",
-        ["--report"] = "--report",
-        ["--anonymize"] = "--anonymize",
-    };
-
     private AuditSetup(string outDir, IReadOnlyList<IpAddress> servers, PortCatalogue catalogue, bool quiet, DeploymentProfile? profile, FindingSeverity? failOn)
     {
         OutDir = outDir;
@@ -48,6 +28,12 @@ public sealed class AuditSetup
     public DeploymentProfile? Profile { get; }
     /// <summary>--report: DIR/report.html, written with the CSVs (at every live flush too).</summary>
     public bool Report { get; private init; }
+    /// <summary>--evidence: DIR/evidence/finding-N.pcapng, the packets behind each finding and each call with a quality problem.</summary>
+    public bool Evidence { get; private init; }
+    /// <summary>--series: DIR/rtp_series.csv, per RTP stream and second.</summary>
+    public bool Series { get; private init; }
+    /// <summary>--title: customer and site, in the console header and the report (control characters replaced); null when not given.</summary>
+    public string? Title { get; private init; }
     /// <summary>--anonymize: pseudonyms for addresses and SIP users in every output; one per run, so they stay stable across flushes.</summary>
     public Anonymizer? Anonymizer { get; private init; }
     /// <summary>--anonymize-map FILE: where the pseudonym mapping goes (for the engineer only).</summary>
@@ -64,20 +50,14 @@ public sealed class AuditSetup
     public PortCatalogue Catalogue { get; }
     public bool Quiet { get; }
 
-    /// <summary>Merges a command's own options into the common ones.</summary>
-    public static Dictionary<string, string> With(IReadOnlyDictionary<string, string> common, IReadOnlyDictionary<string, string> own)
-    {
-        var all = new Dictionary<string, string>(common, StringComparer.Ordinal);
-        foreach (var (k, v) in own) all.Add(k, v);
-        return all;
-    }
-
     /// <summary>Reads the common options; every mistake is a <see cref="UsageException"/> before anything is captured or read.</summary>
     /// <param name="commandLine">The arguments as typed (shown in the report).</param>
     /// <param name="refreshSeconds">For a live capture, the flush interval (the report refreshes itself).</param>
     public static AuditSetup From(Arguments a, IReadOnlyList<string> commandLine, int? refreshSeconds = null)
     {
         string outDir = a.Value("--out") ?? "trafficaudit-out";
+        if (outDir.Length == 0) throw new UsageException("--out needs a folder name (it is created when missing)");
+        if (File.Exists(outDir) && !Directory.Exists(outDir)) throw new UsageException($"--out {outDir} is a file, not a folder: name a folder (it is created when missing)");
         var servers = new List<IpAddress>();
         foreach (var s in a.Values("--server"))
         {
@@ -89,6 +69,8 @@ public sealed class AuditSetup
         DeploymentProfile? profile = null;
         if (a.Value("--profile") is { } profilePath)
         {
+            if (profilePath.Length == 0) throw new UsageException("--profile needs a file name");
+            if (Directory.Exists(profilePath)) throw new UsageException($"--profile {profilePath} is a folder: name the profile's JSON file");
             try
             {
                 profile = ProfileLoader.LoadFile(profilePath);
@@ -97,22 +79,49 @@ public sealed class AuditSetup
             {
                 throw new UsageException("bad profile: " + e.Message);
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"cannot read profile {profilePath}: {TrafficAudit.Capture.IoErrors.Describe(e)}");
+            }
             if (profile.Nodes.Count > 0)
             {
                 if (servers.Count > 0) throw new UsageException("the nodes are given twice: use --server or the profile's \"nodes\", not both");
                 servers.AddRange(profile.Nodes);
             }
         }
-        bool anonymize = a.Flag("--anonymize") || a.Value("--anonymize-map") is not null || a.Value("--anonymize-seed") is not null;
+        string? map = a.Value("--anonymize-map");
+        if (map is not null)
+        {
+            if (map.Length == 0) throw new UsageException("--anonymize-map needs a file name");
+            if (Directory.Exists(map)) throw new UsageException($"--anonymize-map {map} is a folder: name a file");
+        }
+        string? seed = a.Value("--anonymize-seed");
+        if (seed is { Length: 0 }) throw new UsageException("--anonymize-seed needs a text (any words; the same text gives the same pseudonyms)");
+        if (seed is { Length: > MaxTitleLength * 5 }) throw new UsageException($"--anonymize-seed is {seed.Length} characters long: a passphrase of under {MaxTitleLength * 5} does");
+        string? title = a.Value("--title");
+        if (title is not null)
+        {
+            // Shown on the console and in the report: printable characters only.
+            title = new string(title.Select(c => char.IsControl(c) ? ' ' : c).ToArray()).Trim();
+            if (title.Length == 0) throw new UsageException("--title needs a text, e.g. --title \"ACME, Milan site\"");
+            if (title.Length > MaxTitleLength) throw new UsageException($"--title is {title.Length} characters long: keep it under {MaxTitleLength} (customer and site)");
+        }
+        bool anonymize = a.Flag("--anonymize") || map is not null || seed is not null;
         return new AuditSetup(outDir, servers, catalogue, a.Flag("--quiet"), profile, failOn)
         {
             Report = a.Flag("--report"),
-            Anonymizer = anonymize ? Anonymizer.Create(a.Value("--anonymize-seed")) : null,
-            AnonymizeMap = a.Value("--anonymize-map"),
+            Evidence = a.Flag("--evidence"),
+            Series = a.Flag("--series"),
+            Title = title,
+            Anonymizer = anonymize ? Anonymizer.Create(seed) : null,
+            AnonymizeMap = map,
             CommandLineText = "trafficaudit " + string.Join(' ', commandLine.Select(Quote)),
             RefreshSeconds = refreshSeconds,
         };
     }
+
+    /// <summary>Longest --title accepted.</summary>
+    public const int MaxTitleLength = 200;
 
     private static string Quote(string arg) =>
         arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_./:=,@+".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''") + "'";
@@ -124,7 +133,7 @@ public sealed class AuditSetup
         "warning" => FindingSeverity.Warning,
         "info" => FindingSeverity.Info,
         "never" or "none" => null,
-        _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never"),
+        _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never" + CliParser.Hint(text, ["error", "warning", "info", "never"])),
     };
 
     public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions
@@ -141,29 +150,34 @@ public sealed class AuditSetup
     /// the folder cannot be written.
     /// </summary>
     /// <param name="inputs">The capture files, or the live interface's label: anomalies.csv names them.</param>
-    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null)
+    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null, string? inputNote = null)
     {
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
+        IReadOnlyList<string> removed;
         try
         {
             AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer);
             AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
-                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason });
+                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason, Title = Title });
+            removed = OutputFiles.RemoveStale(OutDir, this);
             if (final && AnonymizeMap is not null) Anonymizer!.WriteMapping(AnonymizeMap);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"trafficaudit: cannot write to {OutDir}: {e.Message}");
+            stderr.WriteLine($"trafficaudit: cannot write to {OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
             return null;
         }
+        if (removed.Count > 0)
+            stderr.WriteLine($"trafficaudit: removed {string.Join(", ", removed)} of an older run from {OutDir} (this run does not write {(removed.Count == 1 ? "it" : "them")})");
         if (final && !Quiet)
         {
             var console = Anonymizer?.Wrap(stdout) ?? stdout;
-            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle);
-            ConsoleVerdict.Write(console, verdict, OutDir, FailOn);
-            if (Report) console.WriteLine($"Report: {Path.Combine(OutDir, HtmlReportWriter.FileName)}");
+            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle, Title, inputNote);
+            ConsoleVerdict.Write(console, verdict, OutDir);
+            ConsoleSummary.WriteWritten(console, OutDir, OutputFiles.WrittenBy(this), result);
+            console.WriteLine(ConsoleVerdict.VerdictLine(verdict, FailOn));
             console.Flush();
         }
         return verdict;

@@ -8,57 +8,7 @@ public static class CommandLine
     public static string Version =>
         typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    public const string Help = """
-        trafficaudit - audit packet captures of Imagicle UC Suite sites against the vendor's port table
-
-        Usage:
-          trafficaudit audit FILE... [--out DIR] [--profile FILE] [--fail-on LEVEL]
-                                     [--report] [--anonymize [--anonymize-seed TEXT]
-                                     [--anonymize-map FILE]] [--server IP]...
-                                     [--catalogue FILE] [--quiet]
-              Reads pcap, pcapng or gzip-compressed capture files ('-' reads standard input),
-              merged by timestamp, and writes DIR/flows.csv, rtp_streams.csv, calls.csv,
-              sip_options.csv, anomalies.csv, findings.csv and expected_flows.csv
-              (DIR defaults to ./trafficaudit-out); prints a verdict.
-              --profile FILE   the deployment profile (JSON: nodes, applications, peers by role,
-                               allow entries, thresholds; see the README); its "nodes" replace
-                               --server. Without it only what needs no expectations is checked
-              --fail-on LEVEL  error (default), warning, info or never: exit 1 when a finding
-                               is at or above LEVEL
-              --server IP      an Imagicle node (repeat for an HA cluster); without it the nodes
-                               are detected from who terminates Imagicle-specific ports
-              --catalogue FILE replaces the built-in port catalogue (JSON, as printed by
-                               'trafficaudit catalogue --json')
-              --quiet          no console summary or verdict
-              --report         also writes DIR/report.html: one self-contained page (verdict,
-                               findings, expected flows, calls with jitter and bandwidth charts,
-                               capture facts) that needs no network to view or print
-              --anonymize      replaces IP addresses (prefix-preserving) and SIP user parts by
-                               stable pseudonyms in every output; --anonymize-seed TEXT makes
-                               them the same across runs; --anonymize-map FILE writes the mapping
-                               (for the engineer only)
-          trafficaudit live -i IFACE [-f "BPF FILTER"] [--duration SECONDS] [--flush SECONDS]
-                            [--out DIR] [--profile FILE] [--fail-on LEVEL] [--report] [--anonymize]
-                            [--server IP]... [--catalogue FILE] [--quiet]
-                            [--write FILE.pcapng [--ring-size MB] [--ring-files N]]
-                            [--snaplen BYTES] [--buffer MB]
-              Captures on IFACE (promiscuous, through libpcap) and audits it with the same engine as
-              'audit' (findings and verdict too). Prints a status line every second on stderr
-              (packets/s, flows, calls in progress, findings, kernel and interface drops); rewrites the CSVs in DIR atomically every
-              --flush seconds (default 10) and in full when the capture ends: after --duration,
-              on Ctrl+C or SIGTERM. Needs root, or CAP_NET_RAW and CAP_NET_ADMIN.
-              -f FILTER        capture filter in tcpdump syntax, e.g. "udp or tcp port 5061"
-              --write FILE     also keeps the captured packets in pcapng (readable by Wireshark and
-                               by 'trafficaudit audit'); with --ring-size MB a new file starts each
-                               MB (named FILE_NNNNN_YYYYMMDDhhmmss.pcapng) and --ring-files N keeps
-                               only the newest N
-              --snaplen BYTES  bytes kept per frame (default 9000); --buffer MB kernel ring (default 32)
-          trafficaudit interfaces
-              Lists the capture interfaces: state, link type, addresses.
-          trafficaudit catalogue [--catalogue FILE] [--json]
-              Prints the port catalogue the audit classifies flows with.
-          trafficaudit --version | --help
-
+    public const string ExitCodesText = """
         Exit codes:
           0  the audit ran and no finding is at or above --fail-on
           1  a finding is at or above --fail-on (default: error)
@@ -69,13 +19,48 @@ public static class CommandLine
         The closing "Verdict:" line says what was checked and ends with the reason for the code.
         """;
 
+    public const string Help = """
+        trafficaudit - audit packet captures of Imagicle UC Suite sites against the vendor's port table
+
+        Usage:
+          trafficaudit audit FILE|FOLDER|'PATTERN'... [-o DIR] [-p FILE] [-s IP]... [--fail-on LEVEL]
+                             [--from TIME] [--to TIME] [-c N] [--title TEXT] [--report]
+                             [--evidence] [--series] [--anonymize [--anonymize-seed TEXT]
+                             [--anonymize-map FILE]] [--catalogue FILE] [-q]
+              Reads pcap, pcapng or gzip-compressed capture files ('-' reads standard input),
+              merged by timestamp; a folder stands for every capture in it (dumpcap ring files
+              in ring order), a quoted pattern ('ring_*.pcapng') for the files it matches.
+              Writes DIR/flows.csv, rtp_streams.csv, calls.csv, sip_options.csv, anomalies.csv,
+              findings.csv and expected_flows.csv (DIR defaults to ./trafficaudit-out); prints a verdict.
+          trafficaudit live -i IFACE|N [-f "BPF FILTER"] [-d SECONDS] [-c N] [--flush SECONDS]
+                            [-w FILE.pcapng [--ring-size MB] [--ring-files N]] [--snaplen BYTES]
+                            [--buffer MB] and the options of audit that shape the audit
+              Captures on IFACE (its name, or its number from 'trafficaudit interfaces') and
+              audits it with the same engine as 'audit'.
+          trafficaudit interfaces
+              Lists the capture interfaces, numbered as 'dumpcap -D' numbers them.
+          trafficaudit catalogue [--catalogue FILE] [--json | --wide]
+              Prints the port catalogue the audit classifies flows with.
+          trafficaudit --version | --help | COMMAND --help
+
+        Short aliases: -o --out, -p --profile, -s --server, -q --quiet, -c --count,
+          live: -i --interface, -f --filter, -d --duration, -w --write; catalogue: -w --wide; -h --help.
+        'trafficaudit COMMAND --help' shows a command's options with examples.
+        """ + "\n\n" + ExitCodesText;
+
     /// <param name="stdin">Standard input for '-' (tests pass their own stream); null for the process's.</param>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
+        CommandSpec? spec = null;
         try
         {
-            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+            if (args.Length == 0 || args[0] is "-h" or "--help" or "help" or "-?")
             {
+                if (args.Length > 1 && CommandSpecs.Find(args[1]) is { } named)
+                {
+                    CliParser.WriteHelp(named, stdout);
+                    return ExitCodes.Ok;
+                }
                 (args.Length == 0 ? stderr : stdout).WriteLine(Help);
                 return args.Length == 0 ? ExitCodes.Usage : ExitCodes.Ok;
             }
@@ -84,20 +69,36 @@ public static class CommandLine
                 stdout.WriteLine($"trafficaudit {Version}");
                 return ExitCodes.Ok;
             }
-            var rest = args.AsSpan(1).ToArray();
-            return args[0] switch
+            if (args[0].StartsWith('[') && args[0].EndsWith(']'))
             {
-                "audit" => AuditCommand.Run(rest, stdout, stderr, stdin),
-                "catalogue" or "catalog" => CatalogueCommand.Run(rest, stdout, stderr),
-                "live" => LiveCommand.Run(rest, stdout, stderr),
-                "interfaces" => InterfacesCommand.Run(rest, stdout, stderr),
+                // A System.CommandLine directive: [suggest:N] answers shell completion (see the README).
+                var directive = CliParser.Root.Parse(args);
+                return directive.Invoke(new System.CommandLine.InvocationConfiguration { Output = stdout, Error = stderr });
+            }
+            spec = CommandSpecs.Find(args[0]);
+            var parsed = CliParser.Parse(args);
+            spec = parsed.Command ?? spec;
+            if (parsed.HelpRequested)
+            {
+                if (spec is null) stdout.WriteLine(Help);
+                else CliParser.WriteHelp(spec, stdout);
+                return ExitCodes.Ok;
+            }
+            var a = parsed.Arguments;
+            var rest = args.AsSpan(1).ToArray();
+            return spec!.Name switch
+            {
+                "audit" => AuditCommand.Run(a, rest, stdout, stderr, stdin),
+                "catalogue" => CatalogueCommand.Run(a, stdout, stderr),
+                "live" => LiveCommand.Run(a, rest, stdout, stderr),
+                "interfaces" => InterfacesCommand.Run(a, stdout, stderr),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }
         catch (UsageException e)
         {
             stderr.WriteLine($"trafficaudit: {e.Message}");
-            stderr.WriteLine("Run 'trafficaudit --help' for usage.");
+            stderr.WriteLine(spec is null ? "Run 'trafficaudit --help' for usage." : $"Run 'trafficaudit {spec.Name} --help' for its options and examples.");
             return ExitCodes.Usage;
         }
     }

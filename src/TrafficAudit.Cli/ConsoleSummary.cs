@@ -8,16 +8,31 @@ namespace TrafficAudit.Cli;
 public static class ConsoleSummary
 {
     /// <param name="sourceTitle">What was audited when it is not files (a live capture); null for files.</param>
-    public static void Write(TextWriter o, AuditResult r, IReadOnlyList<string> files, string outDir, bool serversGiven, string? sourceTitle = null)
+    /// <summary>Files listed one per line in the header; more are counted.</summary>
+    public const int MaxFilesListed = 10;
+    /// <summary>Calls listed; the rest are in calls.csv.</summary>
+    public const int MaxCallsListed = 20;
+    /// <summary>Streams listed, worst jitter first; the rest are in rtp_streams.csv.</summary>
+    public const int MaxStreamsListed = 3;
+    /// <summary>Anomaly counters listed, largest first; the rest are in anomalies.csv.</summary>
+    public const int MaxAnomaliesListed = 8;
+
+    /// <param name="title">--title (customer, site), shown in the header.</param>
+    /// <param name="inputNote">What limited the reading (--from/--to/-c), one line; null when nothing did.</param>
+    public static void Write(TextWriter o, AuditResult r, IReadOnlyList<string> files, string outDir, bool serversGiven, string? sourceTitle = null,
+        string? title = null, string? inputNote = null)
     {
         var inv = CultureInfo.InvariantCulture;
         var st = r.Statistics;
-        if (sourceTitle is not null) o.WriteLine($"TrafficAudit {CommandLine.Version}: {sourceTitle}");
+        string titled = title is null ? "" : $" [{title}]";
+        if (sourceTitle is not null) o.WriteLine($"TrafficAudit {CommandLine.Version}{titled}: {sourceTitle}");
         else
         {
-            o.WriteLine($"TrafficAudit {CommandLine.Version}: {files.Count} capture file(s)");
-            foreach (var f in files) o.WriteLine($"  {f}");
+            o.WriteLine($"TrafficAudit {CommandLine.Version}{titled}: {files.Count} capture file(s)");
+            foreach (var f in files.Take(MaxFilesListed)) o.WriteLine($"  {f}");
+            if (files.Count > MaxFilesListed) o.WriteLine($"  ... {files.Count - MaxFilesListed} more, through {files[^1]}");
         }
+        if (inputNote is not null) o.WriteLine(inputNote);
         o.WriteLine(string.Create(inv, $"Packets read: {st.Frames:N0} (IP {st.IpPackets:N0}, non-IP {st.NonIpFrames:N0}, malformed {st.MalformedFrames:N0}, fragments held {st.FragmentsHeld:N0})"));
         if (st.Frames > 0)
             o.WriteLine($"Capture time: {NsTime.Iso(st.FirstNs)} to {NsTime.Iso(st.LastNs)} ({st.Duration.TotalSeconds.ToString("F1", inv)} s)");
@@ -33,12 +48,45 @@ public static class ConsoleSummary
         foreach (var g in r.Flows.GroupBy(f => f.Service).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal))
             o.WriteLine(string.Create(inv, $"  {g.Key,-20} {g.Count(),7:N0} {g.Sum(f => f.PacketsC2S + f.PacketsS2C),10:N0}"));
 
-        var states = r.Flows.Where(f => f.TcpState != Flows.TcpHandshakeState.None).GroupBy(f => f.TcpState).OrderBy(g => g.Key);
-        o.WriteLine("TCP connections: " + string.Join(", ", states.Select(g => $"{FlowRow.TcpStateName(g.Key)} {g.Count()}")));
+        var states = r.Flows.Where(f => f.TcpState != Flows.TcpHandshakeState.None).GroupBy(f => f.TcpState).OrderBy(g => g.Key).ToList();
+        if (states.Count > 0)
+            o.WriteLine("TCP connections by handshake state (tcp_state in flows.csv): " + string.Join(", ", states.Select(g => $"{FlowRow.TcpStateName(g.Key)} {g.Count()}")));
         WriteVoip(o, r);
-        if (r.Anomalies.Count > 0)
-            o.WriteLine("Anomalies: " + string.Join(", ", r.Anomalies.OrderByDescending(a => a.Count).Take(8).Select(a => $"{a.Name} {a.Count}")) + (r.Anomalies.Count > 8 ? ", ..." : ""));
-        o.WriteLine($"Written: {Path.Combine(outDir, "flows.csv")} ({r.Flows.Count} flows), rtp_streams.csv ({r.Streams.Count} streams), calls.csv ({r.Calls.Count} calls), sip_options.csv, anomalies.csv");
+        WriteAnomalies(o, r.Anomalies);
+    }
+
+    /// <summary>
+    /// The largest anomaly counters, each with what it counts (the README's anomalies.csv table says
+    /// the same), and how many more counters are in anomalies.csv.
+    /// </summary>
+    public static void WriteAnomalies(TextWriter o, IReadOnlyList<Decode.AnomalyCounters.Entry> anomalies)
+    {
+        if (anomalies.Count == 0) return;
+        var top = anomalies.OrderByDescending(a => a.Count).ThenBy(a => a.Name, StringComparer.Ordinal).Take(MaxAnomaliesListed).ToList();
+        string more = anomalies.Count > top.Count ? $"; {anomalies.Count - top.Count} more in anomalies.csv" : "";
+        o.WriteLine($"Anomalies: {anomalies.Count} kind(s) of malformed or surprising packet, counted, none stops the audit (largest {top.Count}{more}):");
+        int width = top.Max(a => a.Name.Length);
+        foreach (var a in top)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {a.Name.PadRight(width)} {a.Count,8:N0}  {AnomalyExplanations.Explain(a.Name)}"));
+    }
+
+    /// <summary>The one "Written:" line: the output folder and the files this run wrote into it.</summary>
+    public static void WriteWritten(TextWriter o, string outDir, IEnumerable<string> names, AuditResult r)
+    {
+        var parts = new List<string>();
+        foreach (var name in names)
+        {
+            string path = Path.Combine(outDir, name);
+            if (!File.Exists(path) && !Directory.Exists(path)) continue;   // an output another part did not write (yet)
+            parts.Add(name switch
+            {
+                "flows.csv" => $"flows.csv ({r.Flows.Count} flows)",
+                "rtp_streams.csv" => $"rtp_streams.csv ({r.Streams.Count} streams)",
+                "calls.csv" => $"calls.csv ({r.Calls.Count} calls)",
+                _ => Directory.Exists(path) ? name + "/" : name,
+            });
+        }
+        o.WriteLine($"Written: {string.Join(", ", parts)} in {outDir}");
     }
 
     /// <summary>
@@ -65,18 +113,23 @@ public static class ConsoleSummary
         if (r.Calls.Count == 0 && r.Streams.Count == 0 && r.Voip.SipTlsFlows == 0) return;
         int answered = r.Calls.Count(c => c.Sip.Answered);
         o.WriteLine(string.Create(inv, $"Calls: {r.Calls.Count} ({answered} answered, {r.Calls.Count(c => c.OneWay)} one-way media), peak {r.Voip.PeakConcurrentCalls} simultaneous; SIP messages {r.Voip.SipMessages}, SIP over TLS flows {r.Voip.SipTlsFlows} (not decrypted)"));
-        foreach (var c in r.Calls.Take(20))
+        if (r.Calls.Count > 0)
+            o.WriteLine(r.Calls.Count > MaxCallsListed
+                ? $"  first {MaxCallsListed} calls by start time ({r.Calls.Count - MaxCallsListed} more in calls.csv):"
+                : $"  {r.Calls.Count} call(s) by start time:");
+        foreach (var c in r.Calls.Take(MaxCallsListed))
         {
             var sip = c.Sip;
             string status = sip.FinalStatus == 0 ? "no final answer" : $"{sip.FinalStatus} {sip.FinalReason}";
             o.WriteLine(string.Create(inv, $"  {Short(sip.CallId),-28} {sip.CallerIp} -> {sip.CalleeIp} {status,-16} {c.Codec,-10} answer {Ms(sip.AnswerMs)} dur {(sip.DurationS is { } d ? d.ToString("F1", inv) + " s" : "-")} kbps out/in {Kbps(c.MediaIpKbpsOut)}/{Kbps(c.MediaIpKbpsIn)} jitter {Ms(c.MaxJitterMs < 0 ? null : c.MaxJitterMs)} loss {c.LostPct:F2}% MOS {(c.Mos < 0 ? "-" : c.Mos.ToString("F2", inv))}{(c.OneWay ? " ONE-WAY" : "")}"));
         }
-        if (r.Calls.Count > 20) o.WriteLine($"  ... {r.Calls.Count - 20} more in calls.csv");
         int matched = r.Streams.Count(s => s.SdpMatched);
         o.WriteLine(string.Create(inv, $"RTP streams: {r.Streams.Count} ({matched} matched to SDP, {r.Streams.Count - matched} found by their headers), peak media {r.Voip.PeakMediaIpKbps:F1} kbit/s at the IP layer"));
-        var worst = r.Streams.OrderByDescending(s => s.MaxJitterMs).Take(3).ToList();
+        var worst = r.Streams.OrderByDescending(s => s.MaxJitterMs).ThenBy(s => s.Ssrc).Take(MaxStreamsListed).ToList();
+        if (worst.Count > 0)
+            o.WriteLine($"  {worst.Count} worst stream(s) by max jitter" + (r.Streams.Count > worst.Count ? $" ({r.Streams.Count - worst.Count} more in rtp_streams.csv):" : ":"));
         foreach (var s in worst)
-            o.WriteLine(string.Create(inv, $"  0x{s.Ssrc:X8} {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} {s.Codec} {s.Packets} pkts lost {s.Lost} dup {s.Duplicates} max jitter {s.MaxJitterMs:F3} ms {s.IpKbps:F1} kbit/s"));
+            o.WriteLine(string.Create(inv, $"  0x{s.Ssrc:X8} {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)} {s.Codec} {s.Packets} pkts lost {s.Lost} dup {s.Duplicates} max jitter {s.MaxJitterMs:F3} ms {s.IpKbps:F1} kbit/s"));
     }
 
     private static string Short(string callId) => callId.Length <= 28 ? callId : callId[..25] + "...";

@@ -45,8 +45,8 @@ public static class ConsoleVerdict
                 o.WriteLine($"  {FindingRow.SeverityName(f.Severity),-7} #{id,-3} {f.Kind,-17} {f.Message}{count}");
             }
         }
-        o.WriteLine($"Written: {Path.Combine(outDir, "findings.csv")}" + (v.Expected is null ? "" : $", {Path.Combine(outDir, "expected_flows.csv")}"));
-        o.WriteLine(VerdictLine(v, failOn));
+        if (v.Findings.Any(f => f.Count > 1))
+            o.WriteLine("  (xN): the same finding seen N times (e.g. N refused connections), listed once; findings.csv has the count");
     }
 
     /// <summary>"Verdict: Clean: checked against ... — exit 0: no finding at or above --fail-on error".</summary>

@@ -9,9 +9,8 @@ namespace TrafficAudit.Cli;
 /// </summary>
 public static class InterfacesCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr)
     {
-        var a = Arguments.Parse(args, new Dictionary<string, string>(), new Dictionary<string, string>());
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
 
         var preflight = LivePreflight.Check();
@@ -35,21 +34,27 @@ public static class InterfacesCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>One line per interface: name, state, link type, addresses (then the description).</summary>
+    /// <summary>
+    /// One line per interface: its number (as <c>dumpcap -D</c> numbers them: libpcap's order from 1;
+    /// <c>live -i N</c> takes it), name, state, link type, addresses (then the description).
+    /// </summary>
     internal static void Write(TextWriter o, IReadOnlyList<LiveInterfaceInfo> list)
     {
         int width = Math.Max(9, list.Count == 0 ? 0 : list.Max(i => i.Name.Length));
-        o.WriteLine($"{"interface".PadRight(width)}  {"state",-12} {"link type",-10} addresses");
+        o.WriteLine($"  # {"interface".PadRight(width)}  {"state",-12} {"link type",-10} addresses");
+        int number = 0;
         foreach (var i in list)
         {
+            number++;
             string state = (i.IsUp ? "up" : "down") + (i.IsUp && i.IsRunning ? ",running" : "");
             string link = i.LinkType is { } lt ? LinkTypeName(lt) : "?";
             string addresses = i.Addresses.Count == 0 ? "-" : string.Join(" ", i.Addresses);
             string extra = (i.IsLoopback ? " [loopback]" : "") + (i.IsWireless ? " [wireless]" : "")
                 + (string.IsNullOrEmpty(i.Description) ? "" : $" ({i.Description})");
-            o.WriteLine($"{i.Name.PadRight(width)}  {state,-12} {link,-10} {addresses}{extra}");
+            o.WriteLine($"{number,3} {i.Name.PadRight(width)}  {state,-12} {link,-10} {addresses}{extra}");
         }
         if (list.Count == 0) o.WriteLine("(no capture interface found)");
+        else o.WriteLine("'trafficaudit live -i NUMBER' or '-i NAME' captures on one.");
     }
 
     private static string LinkTypeName(Capture.LinkType lt) => lt switch

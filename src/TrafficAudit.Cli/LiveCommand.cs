@@ -15,20 +15,6 @@ namespace TrafficAudit.Cli;
 /// </summary>
 public static class LiveCommand
 {
-    private static readonly Dictionary<string, string> ValueOptions = AuditSetup.With(AuditSetup.ValueOptions, new Dictionary<string, string>
-    {
-        ["--interface"] = "--interface", ["-i"] = "--interface",
-        ["--filter"] = "--filter", ["-f"] = "--filter",
-        ["--duration"] = "--duration", ["-d"] = "--duration",
-        ["--flush"] = "--flush",
-        ["--write"] = "--write", ["-w"] = "--write",
-        ["--ring-size"] = "--ring-size",
-        ["--ring-files"] = "--ring-files",
-        ["--snaplen"] = "--snaplen",
-        ["--buffer"] = "--buffer",
-    });
-    private static readonly Dictionary<string, string> FlagOptions = AuditSetup.With(AuditSetup.FlagOptions, new Dictionary<string, string>());
-
     private const double DefaultFlushSeconds = 10;
     private const long StatusIntervalMs = 1000;
 
@@ -37,11 +23,11 @@ public static class LiveCommand
         LiveCaptureOptions Capture,
         TimeSpan? Duration,
         TimeSpan Flush,
-        PcapNgRingOptions? Write);
+        PcapNgRingOptions? Write,
+        long MaxFrames = 0);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    public static int Run(Arguments a, string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
-        var a = Arguments.Parse(args, ValueOptions, FlagOptions);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}' (live reads an interface: -i IFACE)");
         var settings = ReadSettings(a);
         var setup = AuditSetup.From(a, ["live", .. args], (int)Math.Ceiling(settings.Flush.TotalSeconds));
@@ -49,7 +35,16 @@ public static class LiveCommand
         LiveFrameSource source;
         try
         {
-            source = LiveFrameSource.Open(settings.Capture, cancellationToken);
+            // -i 3: dumpcap's interface number.
+            string name = LiveInterfaces.Resolve(settings.Capture.Interface);
+            var options = name == settings.Capture.Interface ? settings.Capture : new LiveCaptureOptions
+            {
+                Interface = name,
+                Filter = settings.Capture.Filter,
+                SnapLength = settings.Capture.SnapLength,
+                BufferSize = settings.Capture.BufferSize,
+            };
+            source = LiveFrameSource.Open(options, cancellationToken);
         }
         catch (LiveCaptureException e)
         {
@@ -74,7 +69,11 @@ public static class LiveCommand
 
     internal static Settings ReadSettings(Arguments a)
     {
-        string iface = a.Value("--interface") ?? throw new UsageException("live needs an interface: -i IFACE (see 'trafficaudit interfaces')");
+        string iface = a.Value("--interface") ?? throw new UsageException("live needs an interface: -i IFACE or -i NUMBER (see 'trafficaudit interfaces')");
+        if (iface.Length == 0) throw new UsageException("-i needs an interface name or number (see 'trafficaudit interfaces')");
+        long maxFrames = 0;
+        if (a.Value("--count") is { } c && (!long.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out maxFrames) || maxFrames < 1))
+            throw new UsageException($"-c/--count '{c}' is not a whole number of packets above 0");
         TimeSpan? duration = a.Value("--duration") is { } d ? TimeSpan.FromSeconds(PositiveSeconds("--duration", d)) : null;
         var flush = TimeSpan.FromSeconds(a.Value("--flush") is { } f ? PositiveSeconds("--flush", f) : DefaultFlushSeconds);
         int snap = a.Value("--snaplen") is { } s ? Integer("--snaplen", s, LiveCaptureOptions.MinSnapLength, LiveCaptureOptions.MaxSnapLength) : LiveCaptureOptions.DefaultSnapLength;
@@ -100,7 +99,7 @@ public static class LiveCommand
             SnapLength = snap,
             BufferSize = bufferMb << 20,
         };
-        return new Settings(capture, duration, flush, write);
+        return new Settings(capture, duration, flush, write, maxFrames);
     }
 
     private static double PositiveSeconds(string option, string text)
@@ -122,6 +121,7 @@ public static class LiveCommand
         var inv = CultureInfo.InvariantCulture;
         string[] inputs = [source.InterfaceName];
         string title = $"live capture on {source.InterfaceName}" + (source.Filter is null ? "" : $" (filter \"{source.Filter}\")");
+        long maxFrames = settings.MaxFrames > 0 ? settings.MaxFrames : long.MaxValue;
         foreach (var w in source.Warnings) stderr.WriteLine($"trafficaudit: warning: libpcap setting not applied: {w}");
 
         PcapNgRingWriter? writer = null;
@@ -137,7 +137,7 @@ public static class LiveCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
             {
-                stderr.WriteLine($"trafficaudit: cannot write {wo.Path}: {e.Message}");
+                stderr.WriteLine($"trafficaudit: cannot write {wo.Path}: {TrafficAudit.Capture.IoErrors.Describe(e)}");
                 return ExitCodes.Usage;
             }
         }
@@ -150,11 +150,13 @@ public static class LiveCommand
             return ExitCodes.Usage;
         }
         string flushText = settings.Flush.TotalSeconds.ToString("0.###", inv);
-        string durationText = settings.Duration is { } dd ? ", for " + dd.TotalSeconds.ToString("0.###", inv) + " s" : "";
+        string durationText = (settings.Duration is { } dd ? ", for " + dd.TotalSeconds.ToString("0.###", inv) + " s" : "")
+            + (settings.MaxFrames > 0 ? $", at most {settings.MaxFrames.ToString("N0", inv)} packets" : "");
         string writeText = writer is not null ? ", packets to " + settings.Write!.Path : "";
         stderr.WriteLine($"trafficaudit: {title}: writing {setup.OutDir} every {flushText} s{durationText}{writeText}; Ctrl+C to stop");
 
-        var status = new StatusLine(stderr, engine, source, setup.Quiet);
+        // On a terminal the status line rewrites itself; into a file or a pipe, one line a second.
+        var status = new StatusLine(stderr, engine, source, setup.Quiet, inPlace: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
         long startMs = Environment.TickCount64;
         long endMs = settings.Duration is { } du ? startMs + (long)du.TotalMilliseconds : long.MaxValue;
         long flushMs = (long)settings.Flush.TotalMilliseconds;
@@ -166,6 +168,7 @@ public static class LiveCommand
             {
                 engine.Process(in source.Header, source.Data);
                 if (writer is not null) writer = WriteFrame(writer, writerInterface, source, stderr);
+                if (engine.Statistics.Frames >= maxFrames) source.Stop();   // -c N, as tshark
             }
             else if (!timedOut) break;
 
@@ -196,6 +199,7 @@ public static class LiveCommand
         // The end: every frame seen goes into the final CSVs, whatever stopped the capture.
         source.RefreshStatistics();
         status.Write(Environment.TickCount64);
+        status.End();
         IReadOnlyList<string> written = [];
         if (writer is not null)
         {
@@ -259,13 +263,16 @@ public static class LiveCommand
     }
 
     /// <summary>
-    /// The per-second status on stderr:
-    /// "live lo 14:03:07  1,204 pkt/s  12,000 packets  35 flows  2 calls in progress  drops 0 (kernel 0, interface 0)".
+    /// The per-second status on stderr, times in UTC like every output:
+    /// "live lo 14:03:07Z  1,204 pkt/s  12,000 packets  35 flows  2 calls in progress  drops 0 (kernel 0, interface 0)".
+    /// On a terminal (<paramref name="inPlace"/>) it is rewritten in place (carriage return, then the
+    /// line padded over the previous one); otherwise one line a second, for a log file.
     /// </summary>
-    private sealed class StatusLine(TextWriter stderr, AuditEngine engine, LiveFrameSource source, bool quiet)
+    internal sealed class StatusLine(TextWriter stderr, AuditEngine engine, LiveFrameSource? source, bool quiet, bool inPlace)
     {
         private long _lastMs = Environment.TickCount64;
         private long _lastFrames;
+        private int _lastLength;
 
         /// <summary>Findings at the last flush (the policy runs at each flush, not every second).</summary>
         public int Findings { get; set; }
@@ -278,9 +285,29 @@ public static class LiveCommand
             _lastMs = nowMs;
             _lastFrames = frames;
             if (quiet) return;
-            ulong drops = source.DroppedPackets + source.InterfaceDroppedPackets;
-            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"live {source.InterfaceName} {DateTime.Now:HH:mm:ss}  {rate,9:N0} pkt/s  {frames:N0} packets  {engine.Flows.TotalFlows:N0} flows  {engine.CallsInProgress:N0} calls in progress  {Findings:N0} findings  drops {drops:N0} (kernel {source.DroppedPackets:N0}, interface {source.InterfaceDroppedPackets:N0})"));
+            ulong kernel = source?.DroppedPackets ?? 0, iface = source?.InterfaceDroppedPackets ?? 0;
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"live {source?.InterfaceName} {DateTime.UtcNow:HH:mm:ss}Z  {rate,9:N0} pkt/s  {frames:N0} packets  {engine.Flows.TotalFlows:N0} flows  {engine.CallsInProgress:N0} calls in progress  {Findings:N0} findings  drops {kernel + iface:N0} (kernel {kernel:N0}, interface {iface:N0})");
+            WriteLine(line);
+        }
+
+        internal void WriteLine(string line)
+        {
+            if (!inPlace)
+            {
+                stderr.WriteLine(line);
+                return;
+            }
+            stderr.Write("\r" + line + (line.Length < _lastLength ? new string(' ', _lastLength - line.Length) : ""));
+            stderr.Flush();
+            _lastLength = line.Length;
+        }
+
+        /// <summary>Ends the rewritten line, so what follows starts on a line of its own.</summary>
+        public void End()
+        {
+            if (inPlace && _lastLength > 0 && !quiet) stderr.WriteLine();
+            _lastLength = 0;
         }
     }
 

@@ -43,8 +43,8 @@ public static class CaptureFile
             }
             catch (FileNotFoundException) { throw new CaptureFormatException(path, "file not found"); }
             catch (DirectoryNotFoundException) { throw new CaptureFormatException(path, "file not found (no such directory)"); }
-            catch (UnauthorizedAccessException e) { throw new CaptureFormatException(path, "cannot open: " + e.Message); }
-            catch (IOException e) { throw new CaptureFormatException(path, "cannot open: " + e.Message); }
+            catch (UnauthorizedAccessException e) { throw new CaptureFormatException(path, "cannot open: " + IoErrors.Describe(e)); }
+            catch (IOException e) { throw new CaptureFormatException(path, "cannot open: " + IoErrors.Describe(e)); }
         }
         return Open(stream, name, fileIndex, anomalies, leaveOpen: false);
     }

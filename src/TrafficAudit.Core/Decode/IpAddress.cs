@@ -64,6 +64,9 @@ public readonly struct IpAddress : IEquatable<IpAddress>, IComparable<IpAddress>
     }
 
     public override string ToString() => ToSystem().ToString();
+
+    /// <summary>Address and port as people and tools write them: "10.0.0.1:5060", "[2001:db8::1]:5060" (RFC 3986 brackets for IPv6).</summary>
+    public string WithPort(int port) => IsV4 ? $"{this}:{port}" : $"[{this}]:{port}";
     public bool Equals(IpAddress other) => Hi == other.Hi && Lo == other.Lo;
     public override bool Equals(object? obj) => obj is IpAddress o && Equals(o);
     public override int GetHashCode() => HashCode.Combine(Hi, Lo);

@@ -162,7 +162,7 @@ public static class FindingRules
             {
                 Measured = Math.Round(ms, 3), Threshold = budget, Unit = "ms",
                 Method = "SIP request sent by the node to its first response",
-                Message = $"SIP {t.Method} from node {t.RequesterIp} to {t.ResponderIp}:{t.ResponderPort}: first response after {ms.ToString("F1", Inv)} ms, above the vendor's {budget} ms (network round trip plus the peer's processing)",
+                Message = $"SIP {t.Method} from node {t.RequesterIp} to {t.ResponderIp.WithPort(t.ResponderPort)}: first response after {ms.ToString("F1", Inv)} ms, above the vendor's {budget} ms (network round trip plus the peer's processing)",
             };
         }
         foreach (var s in ctx.Result.Streams)
@@ -174,7 +174,7 @@ public static class FindingRules
             {
                 Measured = Math.Round(ms, 3), Threshold = 80, Unit = "ms",
                 Method = "RTCP LSR/DLSR (RFC 3550 6.4.1)",
-                Message = $"media {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort}: RTCP round trip up to {ms.ToString("F1", Inv)} ms, above the vendor's 80 ms for RTP",
+                Message = $"media {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)}: RTCP round trip up to {ms.ToString("F1", Inv)} ms, above the vendor's 80 ms for RTP",
                 WiresharkFilter = $"rtcp && {AddrField(s.SrcIp)}=={s.SrcIp} && {AddrField(s.DstIp)}=={s.DstIp}",
             };
         }
@@ -196,7 +196,7 @@ public static class FindingRules
             {
                 Measured = Math.Round(ms, 3), Threshold = budget, Unit = "ms",
                 Method = "SIP request received by the node to the node's first response",
-                Message = $"SIP {t.Method} from {t.RequesterIp} to node {t.ResponderIp}:{t.ResponderPort}: the node answered after {ms.ToString("F1", Inv)} ms (its own processing; the budget is {budget} ms)",
+                Message = $"SIP {t.Method} from {t.RequesterIp} to node {t.ResponderIp.WithPort(t.ResponderPort)}: the node answered after {ms.ToString("F1", Inv)} ms (its own processing; the budget is {budget} ms)",
             };
         }
     }
@@ -223,7 +223,7 @@ public static class FindingRules
                 Measured = c.Streams.Count, Unit = "streams",
                 Method = "RTP streams of the call (SDP sendrecv)",
                 Nodes = nodes,
-                Message = $"call {c.Sip.CallId}: RTP only from {s.SrcIp}:{s.SrcPort} to {s.DstIp}:{s.DstPort}; nothing {missing} although the SDP asked for both directions (NAT, firewall or routing on the return path); {NodeText(nodes)}",
+                Message = $"call {c.Sip.CallId}: RTP only from {s.SrcIp.WithPort(s.SrcPort)} to {s.DstIp.WithPort(s.DstPort)}; nothing {missing} although the SDP asked for both directions (NAT, firewall or routing on the return path); {NodeText(nodes)}",
                 WiresharkFilter = $"sip.Call-ID==\"{c.Sip.CallId}\" || rtp.ssrc==0x{s.Ssrc:X8}",
             };
         }
@@ -272,7 +272,7 @@ public static class FindingRules
                 Measured = Math.Round(s.MaxJitterMs, 3), Threshold = limit, Unit = "ms",
                 Method = "RTP interarrival jitter at the capture point (RFC 3550 A.8), maximum",
                 Nodes = nodes,
-                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}): jitter up to {s.MaxJitterMs.ToString("F1", Inv)} ms, mean {s.MeanJitterMs.ToString("F1", Inv)} ms; {NodeText(nodes)}",
+                Message = $"RTP {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)} (ssrc 0x{s.Ssrc:X8}): jitter up to {s.MaxJitterMs.ToString("F1", Inv)} ms, mean {s.MeanJitterMs.ToString("F1", Inv)} ms; {NodeText(nodes)}",
             };
         }
     }
@@ -290,7 +290,7 @@ public static class FindingRules
                 Measured = Math.Round(s.LostPct, 2), Threshold = limit, Unit = "%",
                 Method = "RTP sequence numbers expected minus received",
                 Nodes = nodes,
-                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}): {s.Lost} of {s.Expected} packets lost ({s.LostPct.ToString("F2", Inv)} %), in {s.LossBursts.Bursts} burst(s); {NodeText(nodes)}",
+                Message = $"RTP {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)} (ssrc 0x{s.Ssrc:X8}): {s.Lost} of {s.Expected} packets lost ({s.LostPct.ToString("F2", Inv)} %), in {s.LossBursts.Bursts} burst(s); {NodeText(nodes)}",
             };
         }
     }
@@ -311,7 +311,7 @@ public static class FindingRules
                 Measured = Math.Round(s.Mos, 2), Threshold = limit, Unit = "mos",
                 Method = "E-model estimate (ITU-T G.107) from the stream's loss, bursts and round trip, as rtp_streams.csv mos",
                 Nodes = nodes,
-                Message = $"RTP {s.SrcIp}:{s.SrcPort} -> {s.DstIp}:{s.DstPort} (ssrc 0x{s.Ssrc:X8}, {s.Codec}): MOS {s.Mos.ToString("F2", Inv)}, below {limit.ToString("0.0#", Inv)} ({s.LostPct.ToString("F2", Inv)} % lost, jitter up to {s.MaxJitterMs.ToString("F1", Inv)} ms); {NodeText(nodes)}",
+                Message = $"RTP {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)} (ssrc 0x{s.Ssrc:X8}, {s.Codec}): MOS {s.Mos.ToString("F2", Inv)}, below {limit.ToString("0.0#", Inv)} ({s.LostPct.ToString("F2", Inv)} % lost, jitter up to {s.MaxJitterMs.ToString("F1", Inv)} ms); {NodeText(nodes)}",
             };
         }
     }
@@ -340,7 +340,7 @@ public static class FindingRules
             yield return FlowFinding(FindingKinds.ProxyInUse, f) with
             {
                 Method = target is not null ? "HTTP CONNECT request" : ctx.Profile?.IsPeer("proxy", f.ServerIp) == true ? "connection to a peer the profile names as proxy" : "HTTP to a proxy port",
-                Message = $"node {f.ClientIp} goes through the web proxy {f.ServerIp}:{f.ServerPort}" + (target is not null ? $" (CONNECT {target})" : "")
+                Message = $"node {f.ClientIp} goes through the web proxy {f.ServerIp.WithPort(f.ServerPort)}" + (target is not null ? $" (CONNECT {target})" : "")
                     + "; the vendor asks for the proxy settings to be disabled on Imagicle servers (service-to-service traffic may break)",
                 WiresharkFilter = Conversation(f) + (target is not null ? " && http.request.method==\"CONNECT\"" : ""),
             };
@@ -531,7 +531,7 @@ public static class FindingRules
     };
 
     private static string Name(FlowRecord f)
-        => $"{TransportName(f.Transport)} {f.ClientIp}:{f.ClientPort} -> {f.ServerIp}:{f.ServerPort} ({f.Service})";
+        => $"{TransportName(f.Transport)} {f.ClientIp.WithPort(f.ClientPort)} -> {f.ServerIp.WithPort(f.ServerPort)} ({f.Service})";
 
     private static string StateText(FlowRecord f) => f.Transport != IpProtocol.Tcp
         ? $"{f.PacketsC2S + f.PacketsS2C} packets"

@@ -28,9 +28,7 @@ public sealed class LiveCommandUsageTests
     [TestMethod]
     public void ReadSettings_RingOptions_SizeInDecimalMegabytes()
     {
-        var a = Arguments.Parse(["-i", "eth1", "-f", "udp", "--write", "/tmp/a.pcapng", "--ring-size", "5", "--ring-files", "4", "--duration", "2.5", "--buffer", "64"],
-            new Dictionary<string, string> { ["-i"] = "--interface", ["-f"] = "--filter", ["--write"] = "--write", ["--ring-size"] = "--ring-size", ["--ring-files"] = "--ring-files", ["--duration"] = "--duration", ["--buffer"] = "--buffer" },
-            new Dictionary<string, string>());
+        var a = CliParser.ParseCommand("live", ["-i", "eth1", "-f", "udp", "--write", "/tmp/a.pcapng", "--ring-size", "5", "--ring-files", "4", "--duration", "2.5", "--buffer", "64"]);
         var s = LiveCommand.ReadSettings(a);
         Assert.AreEqual("eth1", s.Capture.Interface);
         Assert.AreEqual("udp", s.Capture.Filter);
@@ -72,5 +70,59 @@ public sealed class LiveCommandUsageTests
         StringAssert.Contains(r.Stdout, "trafficaudit live -i IFACE");
         StringAssert.Contains(r.Stdout, "--ring-size MB");
         StringAssert.Contains(r.Stdout, "trafficaudit interfaces");
+    }
+}
+
+/// <summary>Interface numbers as dumpcap numbers them, and the live status line.</summary>
+[TestClass]
+public sealed class LiveInterfaceNumberTests
+{
+    [TestMethod]
+    public void Interfaces_NumbersMatchDumpcap()
+    {
+        if (!File.Exists("/usr/bin/dumpcap")) Assert.Inconclusive("dumpcap not installed (apt-get install tshark)");
+        if (!LivePreflight.Check().Ok) Assert.Inconclusive("no capture privilege or libpcap here");
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/dumpcap", ["-D"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string dumpcap = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        // dumpcap -D: "3. lo (Loopback)"
+        var theirs = dumpcap.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ')).Where(f => f[0].EndsWith('.')).ToDictionary(f => int.Parse(f[0].TrimEnd('.')), f => f[1]);
+        Assert.IsGreaterThan(0, theirs.Count, dumpcap);
+        foreach (var (n, name) in theirs)
+            Assert.AreEqual(name, LiveInterfaces.Resolve(n.ToString(System.Globalization.CultureInfo.InvariantCulture)), $"-i {n}");
+        var listed = CliRunner.Run(["interfaces"]);
+        foreach (var (n, name) in theirs)
+            StringAssert.Contains(listed.Stdout, $"{n,3} {name} ");
+    }
+
+    [TestMethod]
+    public void Interface_NumberBeyondTheList_IsAUsageErrorNamingTheList()
+    {
+        if (!LivePreflight.Check().Ok) Assert.Inconclusive("no capture privilege or libpcap here");
+        var r = CliRunner.Run(["live", "-i", "999", "--out", Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"))]);
+        Assert.AreEqual(ExitCodes.Usage, r.ExitCode, r.Stderr);
+        StringAssert.Contains(r.Stderr, "there is no interface number 999");
+        StringAssert.Contains(r.Stderr, " lo");
+    }
+
+    [TestMethod]
+    public void StatusLine_OnATerminal_RewritesItselfInPlace()
+    {
+        using var engine = new TrafficAudit.Pipeline.AuditEngine(TrafficAudit.Catalogue.PortCatalogue.LoadEmbedded(), new TrafficAudit.Pipeline.AuditOptions());
+        var e = new StringWriter();
+        var status = new LiveCommand.StatusLine(e, engine, null, quiet: false, inPlace: true);
+        status.WriteLine("a long first status line");
+        status.WriteLine("short");
+        status.End();
+        Assert.AreEqual("\ra long first status line\rshort                   " + Environment.NewLine, e.ToString());
+        var log = new StringWriter();
+        var plain = new LiveCommand.StatusLine(log, engine, null, quiet: false, inPlace: false);
+        plain.Write(Environment.TickCount64);
+        plain.End();
+        Assert.DoesNotContain("\r", log.ToString());
+        StringAssert.Matches(log.ToString(), new System.Text.RegularExpressions.Regex(@"^live  \d\d:\d\d:\d\dZ "));
+        Assert.AreEqual(1, log.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Length);
     }
 }
