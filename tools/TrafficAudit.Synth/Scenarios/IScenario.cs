@@ -35,6 +35,8 @@ public static class ScenarioCatalog
         new ProxyInUseScenario(),
         new CaptureLossScenario(),
         new DuplicatePacketsScenario(),
+        new JitterBufferMosScenario(),
+        new RtcpMuxScenario(),
     ];
 
     public static IScenario? Find(string name) => All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
