@@ -116,4 +116,6 @@ public sealed record VoipSummary
     public required IReadOnlyList<OptionsPingStat> OptionsPings { get; init; }
     public required IReadOnlyList<SipTransactionStat> Transactions { get; init; }
     public required long SipMessages { get; init; }
+    /// <summary>SIP messages Wireshark would mark as resent, capture-wide (tshark -z sip,stat's "resent").</summary>
+    public required long SipRetransmissions { get; init; }
 }

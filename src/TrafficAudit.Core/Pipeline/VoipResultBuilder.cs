@@ -216,6 +216,7 @@ internal static class VoipResultBuilder
             OptionsPings = sip.OptionsPings,
             Transactions = sip.Transactions,
             SipMessages = sip.Messages,
+            SipRetransmissions = sip.Retransmissions,
         };
     }
 }
