@@ -209,12 +209,19 @@ public sealed class VoipFiguresTests
     [TestMethod]
     public void PublicCaptures_KnownSpreadsheetFigures()
     {
-        // ndpi/fuzz: a 3-packet stream over 0.06 s; its one partial second held 9.6 kbit/s, its mean rate is far higher.
         var fax = RtpStreamsOracleTests.Audit(TestPaths.PublicCapture("wireshark-wiki/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap"));
         var faxCall = fax.Calls.Single(c => c.Sip.CallId.StartsWith("00e9d4a5", StringComparison.Ordinal));
         Assert.AreEqual(14, faxCall.Sip.Retransmissions, "tshark -z sip,stat: 14 resent messages, all in this call");
         Assert.AreEqual("PCMA", faxCall.Codec);
         Assert.AreEqual("8000", faxCall.CodecClockRate);
+        // The stream with 2,730 ms of (Wireshark) jitter: its sender restarted the RTP timestamps at 0 (seq 1145,
+        // frame 3149) after 347,200. Each buffer plays nothing until it re-synchronises after 10 late packets.
+        var restarted = fax.Streams.Single(s => s.Ssrc == 0x17D90134);
+        Assert.AreEqual(2730.468, restarted.MaxJitterMs, 0.01);
+        Assert.AreEqual(0, restarted.Lost);
+        Assert.AreEqual(4.41, restarted.MosNetwork, 0.005);
+        Assert.AreEqual(TrafficAudit.Analyzers.Rtp.JitterBufferModel.ResyncAfterLate, restarted.LateF2);
+        Assert.IsLessThan(restarted.MosNetwork, restarted.Mos);
 
         var aaa = RtpStreamsOracleTests.Audit(TestPaths.PublicCapture("wireshark-wiki/aaa.pcap"));
         var shortStream = aaa.Streams.Single();
