@@ -43,8 +43,10 @@ public struct RtpProbe
         if (IsRtcpPacketType(payload))
         {
             // RTCP, alone on its port or multiplexed with RTP (RFC 5761): never evidence of RTP, and it
-            // does not break an RTP run. A flow is RTCP when two such packets came before any RTP header.
-            if ((LooksLikeRtcp(payload) || FirstRtcpLengthFits(payload)) && ++_rtcpValid >= 2 && _rtpHeaders == 0) IsRtcp = true;
+            // does not break an RTP run. A flow is RTCP when two readable RTCP datagrams (lengths adding up
+            // exactly) came before any RTP header; one byte in the RTCP range is too weak a sign on its own
+            // (LLMNR and other small headers have it by chance).
+            if (IsPlainRtcp(payload) && ++_rtcpValid >= 2 && _rtpHeaders == 0) IsRtcp = true;
             return;
         }
         ref Slot a = ref side == 0 ? ref _a0 : ref _a1;
@@ -103,8 +105,8 @@ public struct RtpProbe
     /// </summary>
     public static bool IsRtcpPacketType(ReadOnlySpan<byte> p) => p.Length >= 4 && (p[0] >> 6) == 2 && p[1] is >= 192 and <= 223;
 
-    /// <summary>The first RTCP packet's length word fits the datagram (also true for SRTCP, whose trailer follows the packets).</summary>
-    private static bool FirstRtcpLengthFits(ReadOnlySpan<byte> p) =>
+    /// <summary>An RTCP-type datagram whose first packet's length word fits it (also true for SRTCP, whose trailer follows the packets).</summary>
+    public static bool FirstRtcpLengthFits(ReadOnlySpan<byte> p) =>
         p.Length >= 8 && 4 * (BinaryPrimitives.ReadUInt16BigEndian(p[2..]) + 1) <= p.Length;
 
     /// <summary>

@@ -128,7 +128,7 @@ public sealed class VoipTracker
         // reports of this session, never an RTP stream.
         if (RtpProbe.IsRtcpPacketType(payload))
         {
-            flow.RtcpPackets++;
+            if (RtpProbe.FirstRtcpLengthFits(payload)) flow.RtcpPackets++;
             if (RtpProbe.IsPlainRtcp(payload)) OnRtcp(payload, ts);
             return;
         }

@@ -55,13 +55,35 @@ public sealed class RtcpMuxProbeTests
     }
 
     [TestMethod]
-    public void Inspect_RtcpOnlyFlowWithChangingLengths_IsRtcpNeverRtp()
+    public void Inspect_SrtcpOnlyFlowWithChangingLengths_IsNeverRtp()
     {
-        // SRTCP-like feedback packets: the length word (RTP's sequence number) changes, the SSRC stays.
+        // SRTCP-like feedback packets: the length word (RTP's sequence number) advances, the SSRC stays:
+        // without the RFC 5761 test these would pass for RTP with payload types 77-79 and the marker bit.
         var probe = new RtpProbe();
-        for (int i = 0; i < 20; i++) probe.Inspect(Rtcp((byte)(205 + i % 3), 2 + i, trailer: 14), i % 2);
+        for (int i = 0; i < 40; i++) probe.Inspect(Rtcp((byte)(205 + i % 3), 2 + i, trailer: 14), i % 2);
+        Assert.IsFalse(probe.IsRtp);
+        Assert.IsTrue(probe.Decided);
+    }
+
+    [TestMethod]
+    public void Inspect_ReducedSizeRtcpOnlyFlow_IsRtcp()
+    {
+        var probe = new RtpProbe();
+        for (int i = 0; i < 3; i++) probe.Inspect(Rtcp((byte)(205 + i % 2), 2 + i), 0);
         Assert.IsFalse(probe.IsRtp);
         Assert.IsTrue(probe.IsRtcp);
+    }
+
+    [TestMethod]
+    public void Inspect_LlmnrQueriesWithAnRtcpLikeSecondByte_AreNotRtcp()
+    {
+        // LLMNR query, ID 0x80C8 (second byte 200 by chance), flags 0, one question: repeated twice.
+        byte[] q = [0x80, 0xC8, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, (byte)'w', (byte)'p', (byte)'a', (byte)'d', 0x00, 0x00, 0x01, 0x00, 0x01];
+        var probe = new RtpProbe();
+        probe.Inspect(q, 0);
+        probe.Inspect(q, 0);
+        Assert.IsFalse(probe.IsRtcp);
+        Assert.IsFalse(probe.IsRtp);
     }
 
     [TestMethod]

@@ -22,16 +22,17 @@ public enum JitterBufferDrops : byte
 /// The playout rule. Each packet's transit is its arrival time minus its RTP timestamp converted to ms
 /// (both relative to an anchor packet): a constant transit means the packet came exactly on the
 /// sender's clock. A buffer plays a packet at <c>reference + depth</c> on the sender's clock, where
-/// <c>reference</c> is the lowest transit seen so far (the earliest a packet ever came: the buffer
-/// re-synchronises to the earlier schedule when a packet comes earlier than any before), and
-/// <c>depth</c> is how long the buffer holds audio. A packet is late, and dropped, when
-/// <c>transit − reference &gt; depth</c>. After <see cref="ResyncAfterLate"/> late packets in a row a
-/// buffer re-synchronises on the current packet (reference = its transit), as a real buffer does after
-/// the network delay stepped up for good; the packet that triggers it is still counted late.
+/// <c>reference</c> is the transit of the stream's first packet (playout starts <c>depth</c> after it
+/// arrived; packets that come earlier than the schedule wait longer) and <c>depth</c> is how long the
+/// buffer holds audio. A packet is late, and dropped, when <c>transit − reference &gt; depth</c>. After
+/// <see cref="ResyncAfterLate"/> late packets in a row a buffer re-synchronises on the current packet
+/// (reference = its transit), as a real buffer does after the network delay stepped up for good or the
+/// sender restarted its timestamps; the packet that triggers it is still counted late. A packet more
+/// than <see cref="EarlyResyncMs"/> early (timestamps that jumped forward) re-synchronises it too.
 /// </para>
 /// <para>
 /// Fixed buffers: depth <see cref="Fixed1Ms"/> (50 ms) and <see cref="Fixed2Ms"/> (200 ms).
-/// Adaptive buffer: depth follows the spread of the relative transit r = transit − reference with
+/// Adaptive buffer: depth follows the spread of the relative transit r = max(0, transit − reference) with
 /// RFC 3550-style smoothing: m += (r − m)/16 and v += (|r − m| − v)/16 after each packet; the
 /// target is m + 4v (the rule of Ramjee et al., 1994, "Adaptive playout mechanisms for packetized
 /// audio applications", with faster smoothing) held within [<see cref="AdaptiveMinMs"/>,
@@ -60,6 +61,8 @@ public struct JitterBufferModel
     public const double AdaptiveShrinkDivisor = 256;
     /// <summary>Consecutive late packets after which a buffer re-synchronises on the current packet.</summary>
     public const int ResyncAfterLate = 10;
+    /// <summary>A packet this much earlier than the schedule (ms) re-synchronises the buffer on it (a timestamp jump forward).</summary>
+    public const double EarlyResyncMs = 1000;
 
     private bool _anchored;
     private uint _clock;
@@ -77,10 +80,12 @@ public struct JitterBufferModel
         /// <summary>Judges one packet of relative transit <paramref name="transitMs"/> against <paramref name="depthMs"/>; true when late.</summary>
         public bool IsLate(double transitMs, double depthMs)
         {
-            if (!Started || transitMs < Reference)
+            if (!Started || transitMs < Reference - EarlyResyncMs)
             {
+                // The first packet sets the schedule; one that comes more than a second early means the
+                // sender's clock jumped forward: follow it. Early packets otherwise just wait longer.
                 Started = true;
-                Reference = transitMs; // came earlier than any packet before: play to the earlier schedule
+                Reference = transitMs;
             }
             if (transitMs - Reference <= depthMs)
             {
@@ -128,7 +133,7 @@ public struct JitterBufferModel
         if (_adaptive.IsLate(transit, AdaptiveDepthMs)) drops |= JitterBufferDrops.Adaptive;
 
         // Adaptation after the verdict: smoothed relative transit and its mean deviation (1/16, as RFC 3550 A.8).
-        double r = transit - _adaptive.Reference;
+        double r = Math.Max(0, transit - _adaptive.Reference); // an early packet is on time for the buffer
         _mean += (r - _mean) / 16;
         _deviation += (Math.Abs(r - _mean) - _deviation) / 16;
         double target = Math.Clamp(_mean + 4 * _deviation, AdaptiveMinMs, AdaptiveMaxMs);
