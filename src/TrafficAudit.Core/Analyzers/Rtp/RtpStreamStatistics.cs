@@ -11,7 +11,9 @@ namespace TrafficAudit.Analyzers.Rtp;
 /// against tshark: packets, expected, lost (negative with duplicates), sequence errors, min/mean/max
 /// delta, min/mean/max jitter, skew, the problem flag, bandwidth over a 1-second window.</item>
 /// <item>Our own figures on top: duplicates, distinct loss (never negative), out-of-order packets,
-/// loss bursts, mean and peak bandwidth at the IP and Ethernet layers, a per-second time series.</item>
+/// loss bursts, mean and peak bandwidth at the IP and Ethernet layers, a per-second time series, and the
+/// packets three simulated jitter buffers could not play in time (<see cref="JitterBufferModel"/>), with
+/// their loss runs.</item>
 /// </list>
 /// A mutable struct: keep it in a dictionary value and update it by reference
 /// (<c>CollectionsMarshal.GetValueRefOrAddDefault</c>). No allocation per packet; per stream, one
@@ -101,6 +103,9 @@ public struct RtpStreamStatistics
 
         [System.Diagnostics.CodeAnalysis.UnscopedRef]
         public ref ulong Word(int model, int i) => ref _words[model * (SequenceWindow / 64) + i];
+
+        /// <summary>Reads a word without copying the struct (callable from readonly members).</summary>
+        public readonly ulong Read(int model, int i) => _words[model * (SequenceWindow / 64) + i];
     }
 
     /// <summary>The window's bits, inline in the struct (a fixed buffer: indexing it needs no generic helper).</summary>
@@ -110,6 +115,9 @@ public struct RtpStreamStatistics
 
         [System.Diagnostics.CodeAnalysis.UnscopedRef]
         public ref ulong this[int i] => ref _words[i];
+
+        /// <summary>Reads a word without copying the struct (callable from readonly members).</summary>
+        public readonly ulong Read(int i) => _words[i];
     }
 
     /// <summary>
@@ -356,7 +364,7 @@ public struct RtpStreamStatistics
     {
         int word = (int)((ext >> 6) & (SequenceWindow / 64 - 1));
         ulong bit = 1UL << (int)(ext & 63);
-        return (_seen[word] & bit) != 0 && (_late.Word(model, word) & bit) == 0;
+        return (_seen.Read(word) & bit) != 0 && (_late.Read(model, word) & bit) == 0;
     }
 
     /// <summary>Moves the window's lower edge past <paramref name="upTo"/>, closing loss runs.</summary>
@@ -395,7 +403,7 @@ public struct RtpStreamStatistics
         _scanFrom = upTo + 1;
     }
 
-    private readonly bool IsSeen(long ext) => (_seen[(int)((ext >> 6) & (SequenceWindow / 64 - 1))] & (1UL << (int)(ext & 63))) != 0;
+    private readonly bool IsSeen(long ext) => (_seen.Read((int)((ext >> 6) & (SequenceWindow / 64 - 1))) & (1UL << (int)(ext & 63))) != 0;
     private void SetSeen(long ext) => _seen[(int)((ext >> 6) & (SequenceWindow / 64 - 1))] |= 1UL << (int)(ext & 63);
     private void ClearSeen(long ext)
     {
