@@ -71,6 +71,7 @@ public struct RtpStreamStatistics
     private LateBits _late;          // per jitter-buffer model, bit (ext & 1023) set when that packet came too late to play
     private PlayoutRuns _playout;    // per model: loss runs counting late packets as lost, closed at the window's lower edge
     private ModelCounts _lateCount;  // per model: distinct packets that came too late
+    private bool _anyLate;           // until the first late packet the playout runs are the network's: not tracked apart
     private long _second;            // current 1-second bucket for the peak bandwidth
     private long _secondIpBytes, _secondPackets, _peakSecondIpBytes, _peakSecondEthernetBytes;
     private RtpTimeSeries? _series;
@@ -350,6 +351,12 @@ public struct RtpStreamStatistics
 
     private void MarkLate(long ext, JitterBufferDrops drops)
     {
+        if (!_anyLate)
+        {
+            // Up to now every buffer played what arrived: their runs so far are the network's runs.
+            _anyLate = true;
+            for (int m = 0; m < JitterBufferModels; m++) _playout[m] = new PlayoutRun { Open = _openRun, Closed = _bursts };
+        }
         int word = (int)((ext >> 6) & (SequenceWindow / 64 - 1));
         ulong bit = 1UL << (int)(ext & 63);
         for (int m = 0; m < JitterBufferModels; m++)
@@ -383,7 +390,7 @@ public struct RtpStreamStatistics
             {
                 _openRun++;
             }
-            for (int m = 0; m < JitterBufferModels; m++)
+            for (int m = 0; _anyLate && m < JitterBufferModels; m++)
             {
                 ref var run = ref _playout[m];
                 if (IsPlayed(q, m))
@@ -398,7 +405,7 @@ public struct RtpStreamStatistics
         if (never > 0)
         {
             _openRun += never;
-            for (int m = 0; m < JitterBufferModels; m++) _playout[m].Open += never;
+            for (int m = 0; _anyLate && m < JitterBufferModels; m++) _playout[m].Open += never;
         }
         _scanFrom = upTo + 1;
     }
@@ -558,6 +565,7 @@ public struct RtpStreamStatistics
     /// </summary>
     public readonly RtpLossBursts GetPlayoutLossBursts(int model)
     {
+        if (!_anyLate) return GetLossBursts();
         var result = _playout[model].Closed;
         long run = _playout[model].Open;
         for (long q = _scanFrom; q <= _maxExt && _started; q++)
