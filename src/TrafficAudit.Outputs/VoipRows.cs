@@ -24,12 +24,17 @@ internal static class Fmt
 /// (expected - distinct received, never negative); lost_pct; duplicates; out_of_order; max_delta_ms,
 /// mean_delta_ms, max_jitter_ms, mean_jitter_ms (computed exactly as Wireshark's RTP Stream Analysis,
 /// 3 decimals); ip_kbps, eth_kbps (mean bandwidth at the IP and Ethernet layers, kbit/s, 1 decimal);
-/// peak_ip_kbps (highest 1-second bucket); mos (E-model estimate, see README); sdp_matched. Added:
+/// peak_ip_kbps (highest 1-second bucket of the stream's own time, never below the mean ip_kbps); mos
+/// (E-model estimate behind the adaptive jitter buffer, equal to mos_adapt; see README); sdp_matched. Added:
 /// wireshark_expected and wireshark_lost (Wireshark's figures: lost = expected - packets, negative with
 /// duplicates), sequence_errors, loss_bursts, longest_burst, call_direction (out: caller to callee, in:
 /// callee to caller), vlan, rtcp_reports, rtcp_jitter_ms (highest jitter the receiver reported),
 /// rtcp_cumulative_lost, rtcp_max_fraction_lost_pct, rtcp_rtt_ms and rtcp_rtt_max_ms (LSR/DLSR round
-/// trip from the capture point to the receiver and back).
+/// trip from the capture point to the receiver and back); mos_network (E-model from network loss only,
+/// no jitter buffer), mos_f1, mos_f2, mos_adapt (behind a fixed 50 ms, a fixed 200 ms and the adaptive
+/// jitter buffer of <see cref="Analyzers.Rtp.JitterBufferModel"/>: late packets count as lost), late_f1,
+/// late_f2, late_adapt (distinct packets too late for each buffer), rtcp_mux_packets (RTCP packets on the
+/// stream's own port pair, both directions: RTCP multiplexed with RTP, RFC 5761).
 /// </summary>
 [CsvRecord]
 public sealed partial class RtpStreamRow
@@ -75,6 +80,14 @@ public sealed partial class RtpStreamRow
     [CsvColumn("rtcp_max_fraction_lost_pct")] public string RtcpMaxFractionLostPct { get; set; } = "";
     [CsvColumn("rtcp_rtt_ms")] public string RtcpRttMs { get; set; } = "";
     [CsvColumn("rtcp_rtt_max_ms")] public string RtcpRttMaxMs { get; set; } = "";
+    [CsvColumn("mos_network")] public string MosNetwork { get; set; } = "";
+    [CsvColumn("mos_f1")] public string MosF1 { get; set; } = "";
+    [CsvColumn("mos_f2")] public string MosF2 { get; set; } = "";
+    [CsvColumn("mos_adapt")] public string MosAdapt { get; set; } = "";
+    [CsvColumn("late_f1")] public long LateF1 { get; set; }
+    [CsvColumn("late_f2")] public long LateF2 { get; set; }
+    [CsvColumn("late_adapt")] public long LateAdapt { get; set; }
+    [CsvColumn("rtcp_mux_packets")] public long RtcpMuxPackets { get; set; }
 
     public static RtpStreamRow From(RtpStreamRecord s) => From(s, null);
 
@@ -123,6 +136,14 @@ public sealed partial class RtpStreamRow
         RtcpMaxFractionLostPct = s.RtcpReports > 0 ? Fmt.F(s.RtcpMaxFractionLostPct, 2) : "",
         RtcpRttMs = Fmt.Opt(s.RtcpRttMs, 3),
         RtcpRttMaxMs = Fmt.Opt(s.RtcpRttMaxMs, 3),
+        MosNetwork = Fmt.F(s.MosNetwork, 2),
+        MosF1 = Fmt.F(s.MosF1, 2),
+        MosF2 = Fmt.F(s.MosF2, 2),
+        MosAdapt = Fmt.F(s.MosAdapt, 2),
+        LateF1 = s.LateF1,
+        LateF2 = s.LateF2,
+        LateAdapt = s.LateAdapt,
+        RtcpMuxPackets = s.RtcpMuxPackets,
     };
 }
 
@@ -133,10 +154,13 @@ public sealed partial class RtpStreamRow
 /// final_status (last final response code); response_100_ms, post_dial_delay_ms (INVITE to first 18x),
 /// answer_ms (INVITE to 200), all from the first INVITE; duration_s (200 to BYE, or to the end of the
 /// capture); codec; streams (RTP streams tied to the call); media_ip_kbps_out and media_ip_kbps_in (mean
-/// IP-layer kbit/s sent by the caller and by the callee); max_jitter_ms; lost_pct; mos (lowest stream);
+/// IP-layer kbit/s sent by the caller and by the callee); max_jitter_ms; lost_pct (the worse of
+/// lost_pct_out and lost_pct_in); mos (lowest stream's headline MOS, behind the adaptive jitter buffer);
 /// one_way (RTP in one direction only). Added: caller_port, callee_port, final_reason, end_reason,
 /// media_eth_kbps_out/in, peak_ip_kbps_out/in, retransmissions, reinvites, t38 (answer accepted T.38),
-/// t38_packets, applications, user_agents.
+/// t38_packets, applications, user_agents, lost_pct_out and lost_pct_in (lost over expected packets of
+/// the caller's and of the callee's streams, empty without media that way), mos_network (lowest
+/// stream's network-only MOS), codec_clock_rate (clock of each codec name, same order).
 /// </summary>
 [CsvRecord]
 public sealed partial class CallRow
@@ -178,6 +202,10 @@ public sealed partial class CallRow
     [CsvColumn("t38_packets")] public long T38Packets { get; set; }
     [CsvColumn("applications")] public string Applications { get; set; } = "";
     [CsvColumn("user_agents")] public string UserAgents { get; set; } = "";
+    [CsvColumn("lost_pct_out")] public string LostPctOut { get; set; } = "";
+    [CsvColumn("lost_pct_in")] public string LostPctIn { get; set; } = "";
+    [CsvColumn("mos_network")] public string MosNetwork { get; set; } = "";
+    [CsvColumn("codec_clock_rate")] public string CodecClockRate { get; set; } = "";
 
     public static CallRow From(CallRecord r) => From(r, null);
 
@@ -228,6 +256,10 @@ public sealed partial class CallRow
             T38Packets = c.T38Packets,
             Applications = r.Applications,
             UserAgents = a?.Text(string.Join(" | ", c.UserAgents)) ?? string.Join(" | ", c.UserAgents),
+            LostPctOut = Fmt.Opt(r.LostPctOut, 2),
+            LostPctIn = Fmt.Opt(r.LostPctIn, 2),
+            MosNetwork = Fmt.Opt(r.MosNetwork, 2),
+            CodecClockRate = r.CodecClockRate,
         };
     }
 }

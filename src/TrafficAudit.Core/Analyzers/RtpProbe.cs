@@ -19,6 +19,7 @@ public struct RtpProbe
     private Slot _a0, _b0, _a1, _b1;
     private byte _inspected;
     private byte _rtcpValid;
+    private byte _rtpHeaders;
 
     private struct Slot
     {
@@ -39,9 +40,13 @@ public struct RtpProbe
     {
         if (Decided) return;
         _inspected++;
-        if (LooksLikeRtcp(payload))
+        if (IsRtcpPacketType(payload))
         {
-            if (++_rtcpValid >= 2) IsRtcp = true;
+            // RTCP, alone on its port or multiplexed with RTP (RFC 5761): never evidence of RTP, and it
+            // does not break an RTP run. A flow is RTCP when two readable RTCP datagrams (lengths adding up
+            // exactly) came before any RTP header; one byte in the RTCP range is too weak a sign on its own
+            // (LLMNR and other small headers have it by chance).
+            if (IsPlainRtcp(payload) && ++_rtcpValid >= 2 && _rtpHeaders == 0) IsRtcp = true;
             return;
         }
         ref Slot a = ref side == 0 ? ref _a0 : ref _a1;
@@ -52,6 +57,7 @@ public struct RtpProbe
             b.Run = 0;
             return;
         }
+        if (_rtpHeaders < byte.MaxValue) _rtpHeaders++;
         ref Slot slot = ref a.Run > 0 && a.Ssrc == ssrc ? ref a
             : ref b.Run > 0 && b.Ssrc == ssrc ? ref b
             : ref a.Run <= b.Run ? ref a : ref b;
@@ -90,6 +96,34 @@ public struct RtpProbe
         seq = BinaryPrimitives.ReadUInt16BigEndian(p[2..]);
         ssrc = BinaryPrimitives.ReadUInt32BigEndian(p[8..]);
         return true;
+    }
+
+    /// <summary>
+    /// RFC 5761 §4: with RTP and RTCP on one port, a packet whose second byte (RTP's marker bit and
+    /// payload type, RTCP's packet type) lies in 192-223 is RTCP (SR 200, RR 201, SDES 202, BYE 203,
+    /// APP 204, RTPFB 205, PSFB 206, XR 207...); RTP must not use payload types 64-95 there. Version 2 too.
+    /// </summary>
+    public static bool IsRtcpPacketType(ReadOnlySpan<byte> p) => p.Length >= 4 && (p[0] >> 6) == 2 && p[1] is >= 192 and <= 223;
+
+    /// <summary>An RTCP-type datagram whose first packet's length word fits it (also true for SRTCP, whose trailer follows the packets).</summary>
+    public static bool FirstRtcpLengthFits(ReadOnlySpan<byte> p) =>
+        p.Length >= 8 && 4 * (BinaryPrimitives.ReadUInt16BigEndian(p[2..]) + 1) <= p.Length;
+
+    /// <summary>
+    /// Every packet of the datagram is version 2 with an RTCP type, and their length words add up to the
+    /// datagram exactly: plain RTCP whose report blocks can be read (compound, or reduced-size per RFC 5506).
+    /// SRTCP (encrypted after the first 8 bytes, with an index and tag at the end) fails this.
+    /// </summary>
+    public static bool IsPlainRtcp(ReadOnlySpan<byte> p)
+    {
+        if (!IsRtcpPacketType(p)) return false;
+        int offset = 0;
+        while (offset + 4 <= p.Length)
+        {
+            if ((p[offset] >> 6) != 2 || p[offset + 1] is < 192 or > 223) return false;
+            offset += 4 * (BinaryPrimitives.ReadUInt16BigEndian(p[(offset + 2)..]) + 1);
+        }
+        return offset == p.Length;
     }
 
     /// <summary>RFC 3550 §6.4: a compound RTCP packet starts with SR (200) or RR (201), version 2, and its length words fit the datagram exactly.</summary>

@@ -93,6 +93,8 @@ public sealed class Flow
     public object? Voip;
     /// <summary>Packets on this flow that SDP said carry T.38 (UDPTL).</summary>
     public long T38Packets;
+    /// <summary>RTCP packets on this flow seen by the VoIP stage (on an RTP flow: RTCP multiplexed on the RTP port, RFC 5761).</summary>
+    public long RtcpPackets;
 
     /// <summary>Payload packets inspected for hints so far (hints stop after a few).</summary>
     public byte PayloadsInspected;

@@ -38,6 +38,7 @@ public sealed record RtpStreamRecord
     public required double IpKbps { get; init; }
     public required double EthKbps { get; init; }
     public required double PeakIpKbps { get; init; }
+    /// <summary>The headline MOS: as heard behind the adaptive jitter buffer (<see cref="MosAdapt"/>).</summary>
     public required double Mos { get; init; }
     public required bool SdpMatched { get; init; }
     /// <summary>Wireshark's expected and lost (lost = expected - packets, negative with duplicates).</summary>
@@ -56,6 +57,20 @@ public sealed record RtpStreamRecord
     /// <summary>Bytes at the IP layer after the first packet (the numerator of the mean bandwidth).</summary>
     public required long IpBytesAfterFirst { get; init; }
     public required RtpTimeSeries? TimeSeries { get; init; }
+    /// <summary>MOS from network loss only (no jitter buffer): the figure rtp_streams.csv called mos before.</summary>
+    public required double MosNetwork { get; init; }
+    /// <summary>MOS behind the fixed 50 ms jitter buffer (<see cref="JitterBufferModel.Fixed1Ms"/>).</summary>
+    public required double MosF1 { get; init; }
+    /// <summary>MOS behind the fixed 200 ms jitter buffer (<see cref="JitterBufferModel.Fixed2Ms"/>).</summary>
+    public required double MosF2 { get; init; }
+    /// <summary>MOS behind the adaptive jitter buffer (equal to <see cref="Mos"/>).</summary>
+    public required double MosAdapt { get; init; }
+    /// <summary>Distinct packets that came too late for the fixed 50 ms, fixed 200 ms and adaptive buffers.</summary>
+    public required long LateF1 { get; init; }
+    public required long LateF2 { get; init; }
+    public required long LateAdapt { get; init; }
+    /// <summary>RTCP packets on the stream's own port pair, both directions (RTCP multiplexed with RTP, RFC 5761); 0 when RTCP used its own port.</summary>
+    public required long RtcpMuxPackets { get; init; }
 }
 
 /// <summary>One SIP call with its media: a row of calls.csv.</summary>
@@ -74,9 +89,18 @@ public sealed record CallRecord
     public required double PeakIpKbpsOut { get; init; }
     public required double PeakIpKbpsIn { get; init; }
     public required double MaxJitterMs { get; init; }
+    /// <summary>The worse of <see cref="LostPctOut"/> and <see cref="LostPctIn"/>; 0 without RTP.</summary>
     public required double LostPct { get; init; }
-    /// <summary>Lowest stream MOS, -1 without RTP.</summary>
+    /// <summary>Lost packets of the caller's streams over their expected packets, percent; -1 without media that way.</summary>
+    public required double LostPctOut { get; init; }
+    /// <summary>Lost packets of the callee's streams over their expected packets, percent; -1 without media that way.</summary>
+    public required double LostPctIn { get; init; }
+    /// <summary>Lowest stream headline MOS (jitter buffer, <see cref="RtpStreamRecord.Mos"/>), -1 without RTP.</summary>
     public required double Mos { get; init; }
+    /// <summary>Lowest stream network-only MOS, -1 without RTP.</summary>
+    public required double MosNetwork { get; init; }
+    /// <summary>Clock rates of <see cref="Codec"/>'s names, in the same order, ';'-joined (0 when unknown).</summary>
+    public required string CodecClockRate { get; init; }
     /// <summary>RTP flowed in one direction only.</summary>
     public required bool OneWay { get; init; }
 }
@@ -92,4 +116,6 @@ public sealed record VoipSummary
     public required IReadOnlyList<OptionsPingStat> OptionsPings { get; init; }
     public required IReadOnlyList<SipTransactionStat> Transactions { get; init; }
     public required long SipMessages { get; init; }
+    /// <summary>SIP messages Wireshark would mark as resent, capture-wide (tshark -z sip,stat's "resent").</summary>
+    public required long SipRetransmissions { get; init; }
 }

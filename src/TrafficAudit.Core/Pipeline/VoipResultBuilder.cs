@@ -34,13 +34,15 @@ internal static class VoipResultBuilder
             flowIndex.TryGetValue((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), out var signalling);
             var outStreams = media.Where(m => m.CallDirection == "out").ToList();
             var inStreams = media.Where(m => m.CallDirection == "in").ToList();
-            long expected = media.Sum(m => m.Expected);
+            var (codec, clockRates) = CallCodecs(media, c);
+            double lostOut = LostPct(outStreams), lostIn = LostPct(inStreams);
             calls.Add(new CallRecord
             {
                 Sip = c,
                 Service = signalling?.Service ?? (c.Transport == SipTransport.Tls ? "sip-tls" : "sip"),
                 Applications = signalling?.Applications ?? "",
-                Codec = media.Count > 0 ? string.Join(";", media.Select(m => m.Codec).Where(x => x.Length > 0).Distinct()) : string.Join(";", c.Codecs),
+                Codec = codec,
+                CodecClockRate = clockRates,
                 Streams = media,
                 MediaIpKbpsOut = MeanKbps(outStreams, ip: true),
                 MediaIpKbpsIn = MeanKbps(inStreams, ip: true),
@@ -49,13 +51,49 @@ internal static class VoipResultBuilder
                 PeakIpKbpsOut = outStreams.Count == 0 ? -1 : outStreams.Max(m => m.PeakIpKbps),
                 PeakIpKbpsIn = inStreams.Count == 0 ? -1 : inStreams.Max(m => m.PeakIpKbps),
                 MaxJitterMs = media.Count == 0 ? -1 : media.Max(m => m.MaxJitterMs),
-                LostPct = expected == 0 ? 0 : media.Sum(m => m.Lost) * 100.0 / expected,
+                // The call's figure is its worse direction: averaging the two would halve a one-sided loss.
+                LostPct = Math.Max(0, Math.Max(lostOut, lostIn)),
+                LostPctOut = lostOut,
+                LostPctIn = lostIn,
                 Mos = media.Count == 0 ? -1 : media.Min(m => m.Mos),
+                MosNetwork = media.Count == 0 ? -1 : media.Min(m => m.MosNetwork),
                 OneWay = (outStreams.Count > 0) != (inStreams.Count > 0),
             });
         }
 
         return (streams, calls, Summarise(calls, streams, flows, sip, captureEndNs));
+    }
+
+    /// <summary>Lost over expected packets of one direction's streams, percent; -1 without streams that way.</summary>
+    private static double LostPct(List<RtpStreamRecord> streams)
+    {
+        if (streams.Count == 0) return -1;
+        long expected = streams.Sum(m => m.Expected);
+        return expected == 0 ? 0 : streams.Sum(m => m.Lost) * 100.0 / expected;
+    }
+
+    /// <summary>
+    /// The call's codecs, one normalised name each (<see cref="CodecNames"/>), in order of first use, and
+    /// their clock rates in the same order: from the streams when there are any, else from the SDP answer.
+    /// </summary>
+    private static (string Names, string ClockRates) CallCodecs(List<RtpStreamRecord> media, SipCall c)
+    {
+        var names = new List<string>();
+        var rates = new List<uint>();
+        void Add(string name, uint rate)
+        {
+            if (name.Length == 0) return;
+            int i = names.IndexOf(name);
+            if (i < 0) { names.Add(name); rates.Add(rate); }
+            else if (rates[i] == 0) rates[i] = rate;
+        }
+        if (media.Count > 0)
+            foreach (var m in media) Add(CodecNames.Normalise(m.Codec), m.ClockRate);
+        else
+            foreach (var label in c.Codecs) { var (n, r) = CodecNames.Split(label); Add(n, r); }
+        for (int i = 0; i < rates.Count; i++)
+            if (rates[i] == 0) rates[i] = CodecNames.NominalClockRate(names[i]);
+        return (string.Join(";", names), string.Join(";", rates.Select(r => r.ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
 
     /// <summary>Mean over a direction: bytes after each stream's first packet over the time the direction was active.</summary>
@@ -74,6 +112,7 @@ internal static class VoipResultBuilder
         string codec = s.Codec ?? "";
         var impairment = codec.Length > 0 ? CodecImpairment.ForEncodingName(codec) : CodecImpairment.ForPayloadType(s.FirstPayloadType);
         double? oneWay = s.RttSamples > 0 ? s.RttSumMs / s.RttSamples / 2 : null;
+        double mosAdapt = RtpQuality.EstimatePlayoutMos(in st, 2, impairment, oneWay);
         var call = s.Call;
         string direction = "";
         if (call is not null && s.Endpoint is { } ep)
@@ -110,7 +149,15 @@ internal static class VoipResultBuilder
             IpKbps = st.MeanIpKbps,
             EthKbps = st.MeanEthernetKbps,
             PeakIpKbps = st.PeakIpKbps,
-            Mos = RtpQuality.EstimateMos(in st, impairment, oneWay),
+            Mos = mosAdapt,
+            MosNetwork = RtpQuality.EstimateMos(in st, impairment, oneWay),
+            MosF1 = RtpQuality.EstimatePlayoutMos(in st, 0, impairment, oneWay),
+            MosF2 = RtpQuality.EstimatePlayoutMos(in st, 1, impairment, oneWay),
+            MosAdapt = mosAdapt,
+            LateF1 = st.LateForBuffer(0),
+            LateF2 = st.LateForBuffer(1),
+            LateAdapt = st.LateForBuffer(2),
+            RtcpMuxPackets = s.Flow.RtcpPackets,
             SdpMatched = call is not null,
             WiresharkExpected = st.ExpectedPackets,
             WiresharkLost = st.Lost,
@@ -169,6 +216,7 @@ internal static class VoipResultBuilder
             OptionsPings = sip.OptionsPings,
             Transactions = sip.Transactions,
             SipMessages = sip.Messages,
+            SipRetransmissions = sip.Retransmissions,
         };
     }
 }

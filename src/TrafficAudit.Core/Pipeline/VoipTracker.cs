@@ -124,7 +124,14 @@ public sealed class VoipTracker
         }
 
         if (payload.Length < 8 || (payload[0] >> 6) != 2) return;
-        if (RtpProbe.LooksLikeRtcp(payload)) { OnRtcp(payload, ts); return; }
+        // RTCP on its own port, or multiplexed on the RTP port (RFC 5761 §4: second byte 192-223): the
+        // reports of this session, never an RTP stream.
+        if (RtpProbe.IsRtcpPacketType(payload))
+        {
+            if (RtpProbe.FirstRtcpLengthFits(payload)) flow.RtcpPackets++;
+            if (RtpProbe.IsPlainRtcp(payload)) OnRtcp(payload, ts);
+            return;
+        }
         if (p.FlowRtpDecided && !p.FlowIsRtp && bound is null) return;
         if (!RtpProbe.TryReadRtpHeader(payload, out uint ssrc, out ushort seq, out byte pt)) return;
 
@@ -197,7 +204,7 @@ public sealed class VoipTracker
             s.CachedClock = RtpClock.Resolve(raw.PayloadType, name, sdpClock);
             if (s.Codec is null && raw.PayloadType == s.FirstPayloadType)
             {
-                s.Codec = name ?? StaticCodecName(raw.PayloadType);
+                s.Codec = name is null ? StaticCodecName(raw.PayloadType) : CodecNames.Normalise(name);
                 s.ClockRate = s.CachedClock != 0 ? s.CachedClock : sdpClock;
             }
         }

@@ -100,6 +100,8 @@ public sealed class CallTruth
     [JsonPropertyName("sip_messages")] public int SipMessages { get; set; }
     [JsonPropertyName("note")] public string Note { get; set; } = "";
     [JsonPropertyName("rtp_streams")] public List<RtpStreamTruth> RtpStreams { get; set; } = [];
+    /// <summary>RTCP packets sent on the RTP port pair (RFC 5761 multiplexing), both directions; absent when RTCP used its own ports.</summary>
+    [JsonPropertyName("rtcp_mux_packets")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? RtcpMuxPackets { get; set; }
 }
 
 public sealed class RtpStreamTruth
@@ -115,6 +117,12 @@ public sealed class RtpStreamTruth
     [JsonPropertyName("marker_first")] public bool MarkerFirst { get; set; }
     /// <summary>Largest arrival offset added to a packet, ms (0 = sent on the 20 ms grid).</summary>
     [JsonPropertyName("max_added_jitter_ms")] public double MaxAddedJitterMs { get; set; }
+    /// <summary>
+    /// Packets that arrive later than a fixed 50 ms / 200 ms jitter buffer would play them (added delay
+    /// above the depth, with the stream's least delay 0), when the scenario planted a delay pattern.
+    /// </summary>
+    [JsonPropertyName("late_fixed_50ms")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? LateFixed50Ms { get; set; }
+    [JsonPropertyName("late_fixed_200ms")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? LateFixed200Ms { get; set; }
 }
 
 /// <summary>A finding the generator planted: its kind and the server end of the conversation (empty for capture-wide kinds).</summary>

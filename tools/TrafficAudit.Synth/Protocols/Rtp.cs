@@ -58,9 +58,10 @@ public sealed class RtpSender
     /// <summary>
     /// Sends <paramref name="count"/> packets on the 20 ms grid from <paramref name="start"/>.
     /// Packet indexes in <paramref name="lose"/> are skipped (sequence and timestamp still advance);
-    /// each packet may arrive up to <paramref name="maxJitterUs"/> late.
+    /// each packet may arrive up to <paramref name="maxJitterUs"/> late at random, and packet i exactly
+    /// <paramref name="delaysUs"/>[i] late (a delay pattern, e.g. network stalls).
     /// </summary>
-    public void Send(long start, int count, IReadOnlySet<int>? lose = null, int maxJitterUs = 0)
+    public void Send(long start, int count, IReadOnlySet<int>? lose = null, int maxJitterUs = 0, IReadOnlyList<long>? delaysUs = null)
     {
         var rng = _b.Rng;
         for (int i = 0; i < count; i++)
@@ -74,7 +75,8 @@ public sealed class RtpSender
                 Advance();
                 continue;
             }
-            int jitter = maxJitterUs > 0 ? rng.Next(0, maxJitterUs + 1) : 0;
+            long jitter = maxJitterUs > 0 ? rng.Next(0, maxJitterUs + 1) : 0;
+            if (delaysUs is not null && i < delaysUs.Count) jitter += delaysUs[i];
             Truth.MaxAddedJitterMs = Math.Max(Truth.MaxAddedJitterMs, jitter / 1000.0);
             _packet[0] = 0x80;                                           // V=2, no padding/extension/CSRC
             _packet[1] = (byte)((marker ? 0x80 : 0) | PayloadType);

@@ -136,7 +136,8 @@ public sealed class SipDialog
     }
 
     /// <summary>SDP offer/answer for G.711 audio plus telephone-event (RFC 4566, RFC 3551).</summary>
-    public static string AudioSdp(Host owner, long sessionId, Host media, int port, byte payloadType, string direction = "sendrecv")
+    /// <param name="rtcpMux">Adds <c>a=rtcp-mux</c> (RFC 5761 §5.1.1): RTCP on the RTP port.</param>
+    public static string AudioSdp(Host owner, long sessionId, Host media, int port, byte payloadType, string direction = "sendrecv", bool rtcpMux = false)
     {
         string codec = payloadType == RtpSender.PayloadPcmu ? "PCMU" : "PCMA";
         return "v=0\r\n"
@@ -149,7 +150,8 @@ public sealed class SipDialog
             + "a=ptime:20\r\n"
             + "a=rtpmap:101 telephone-event/8000\r\n"
             + "a=fmtp:101 0-15\r\n"
-            + $"a={direction}\r\n";
+            + $"a={direction}\r\n"
+            + (rtcpMux ? "a=rtcp-mux\r\n" : "");
     }
 
     /// <summary>SDP for a T.38 fax stream over UDPTL (ITU-T T.38 Annex D).</summary>

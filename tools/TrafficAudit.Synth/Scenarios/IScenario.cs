@@ -40,6 +40,8 @@ public static class ScenarioCatalog
         new TwoMissingOnePeerScenario(),
         new SipProvider5070Scenario(),
         new WeakNodeEvidenceScenario(),
+        new JitterBufferMosScenario(),
+        new RtcpMuxScenario(),
     ];
 
     public static IScenario? Find(string name) => All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));

@@ -285,6 +285,52 @@ public sealed class HighJitterScenario : SiteScenarioBase
     }
 }
 
+/// <summary>
+/// An AQ call whose phone-to-node path stalls for 230 ms every 2 s: the packets sent during a stall
+/// arrive together when it ends (delays 230, 210, ..., 10 ms). Nothing is lost in the network, so the
+/// network MOS stays 4.41, but 9 packets per stall come too late for a 50 ms jitter buffer and 2 for a
+/// 200 ms one: the jitter-buffer MOS drops.
+/// </summary>
+public sealed class JitterBufferMosScenario : SiteScenarioBase
+{
+    /// <summary>Length of each stall, µs.</summary>
+    public const long StallUs = 230_000;
+    /// <summary>The first stall starts at packet 50, then one every 100 packets (2 s).</summary>
+    public const int FirstStall = 50, StallEvery = 100;
+
+    public override string Name => "jitter-buffer-mos";
+    public override string Description => "AQ call whose phone->node path stalls 230 ms every 2 s: no loss, but late packets for a jitter buffer";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], []);
+
+    /// <summary>Added delay of each of <paramref name="packets"/> packets: packet k of a stall waits until the stall ends.</summary>
+    public static long[] StallDelays(int packets)
+    {
+        var delays = new long[packets];
+        for (int start = FirstStall; start < packets; start += StallEvery)
+            for (int k = 0; start + k < packets && StallUs - k * RtpSender.PacketIntervalUs > 0; k++)
+                delays[start + k] = StallUs - k * RtpSender.PacketIntervalUs;
+        return delays;
+    }
+
+    protected override void Play(SiteFlows s)
+    {
+        s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcma, 20, phoneDelaysUs: StallDelays(20 * 50), note: "PCMA; 230 ms stalls phone->node every 2 s");
+    }
+}
+
+/// <summary>An AQ call whose RTCP shares the RTP ports (a=rtcp-mux, RFC 5761), as WebRTC and Microsoft Teams media do.</summary>
+public sealed class RtcpMuxScenario : SiteScenarioBase
+{
+    public override string Name => "rtcp-mux";
+    public override string Description => "AQ call with RTCP multiplexed on the RTP port pair (RFC 5761): two RTP streams, RTCP reports on them";
+
+    protected override SiteProfile Profile => new(["10.0.0.10"], ["advanced-queuing"], []);
+
+    protected override void Play(SiteFlows s) =>
+        s.AqCall(S(0.1), s.Net.Phone1, RtpSender.PayloadPcmu, 11, rtcp: true, rtcpMux: true, note: "PCMU; RTCP on the RTP ports");
+}
+
 /// <summary>An AQ call that loses 4 % of the phone's packets.</summary>
 public sealed class PacketLossScenario : SiteScenarioBase
 {

@@ -83,17 +83,18 @@ public sealed class SiteFlows
     /// the node and back for <paramref name="seconds"/>. Loss and jitter are on the phone-to-node stream.
     /// </summary>
     public CallTruth AqCall(long t0, Host phone, byte payloadType, double seconds, int[]? lose = null, int jitterUs = 0,
-        bool rtcp = false, string note = "", bool phoneSilent = false, int rtcpRoundTripMs = 0)
+        bool rtcp = false, string note = "", bool phoneSilent = false, int rtcpRoundTripMs = 0,
+        IReadOnlyList<long>? phoneDelaysUs = null, bool rtcpMux = false)
     {
         var call = _b.AddCall(new CallTruth { SipPort = 5062, Codec = payloadType == 0 ? "PCMU" : "PCMA", Note = note });
         var d = new SipDialog(_b, Trunk5062, callerIsClient: true, "+390212345" + Rng.Next(100, 999), "7000", call);
         ushort phonePort = PhoneRtpPort(), nodePort = NodeRtpPort();
         long t = t0;
-        d.Request(t, true, "INVITE", SipDialog.AudioSdp(_n.Cucm, Rng.Next(1000, 99999), phone, phonePort, payloadType));
+        d.Request(t, true, "INVITE", SipDialog.AudioSdp(_n.Cucm, Rng.Next(1000, 99999), phone, phonePort, payloadType, rtcpMux: rtcpMux));
         d.Response(t += Around(1200), false, 100, "Trying", "INVITE");
         d.Response(t += Around(35_000), false, 180, "Ringing", "INVITE");
         long ok = t += S(1.2);
-        d.Response(ok, false, 200, "OK", "INVITE", SipDialog.AudioSdp(_n.Node1, Rng.Next(1000, 99999), _n.Node1, nodePort, payloadType));
+        d.Response(ok, false, 200, "OK", "INVITE", SipDialog.AudioSdp(_n.Node1, Rng.Next(1000, 99999), _n.Node1, nodePort, payloadType, rtcpMux: rtcpMux));
         long ack = ok + Around(1100);
         d.Request(ack, true, "ACK");
 
@@ -103,7 +104,14 @@ public sealed class SiteFlows
         var fromPhone = new RtpSender(_b, rtp, fromClient: false, payloadType);
         long nodeStart = ok + S(0.02), phoneStart = ack + S(0.031);
         fromNode.Send(nodeStart, packets);
-        if (!phoneSilent) fromPhone.Send(phoneStart, packets, lose is null ? null : new HashSet<int>(lose), jitterUs);
+        if (!phoneSilent) fromPhone.Send(phoneStart, packets, lose is null ? null : new HashSet<int>(lose), jitterUs, phoneDelaysUs);
+        if (phoneDelaysUs is not null)
+        {
+            // The playout rule with the least delay (0) as reference: late when the added delay exceeds the depth.
+            fromPhone.Truth.LateFixed50Ms = phoneDelaysUs.Take(packets).Count(d => d > 50_000);
+            fromPhone.Truth.LateFixed200Ms = phoneDelaysUs.Take(packets).Count(d => d > 200_000);
+            rtp.Note += "; phone->node delay stalls";
+        }
         call.RtpStreams.Add(fromNode.Truth);
         if (!phoneSilent) call.RtpStreams.Add(fromPhone.Truth);
         else rtp.Note += "; the phone's RTP never reaches the node (one-way audio although the SDP says sendrecv)";
@@ -112,12 +120,22 @@ public sealed class SiteFlows
 
         if (rtcp)
         {
-            var rtcpFlow = NewFlow(Frames.ProtocolUdp, _n.Node1, (ushort)(nodePort + 1), phone, (ushort)(phonePort + 1), "rtcp", "RTCP of the AQ call on rtp+1");
+            var rtcpFlow = rtcpMux ? rtp : NewFlow(Frames.ProtocolUdp, _n.Node1, (ushort)(nodePort + 1), phone, (ushort)(phonePort + 1), "rtcp", "RTCP of the AQ call on rtp+1");
+            if (rtcpMux)
+            {
+                rtp.Note += "; RTCP multiplexed on the RTP ports (a=rtcp-mux, RFC 5761)";
+                call.RtcpMuxPackets = 0;
+            }
+            void Emit(bool fromClient, long at, byte[] payload)
+            {
+                _b.EmitUdp(rtcpFlow, fromClient, at, payload);
+                if (rtcpMux) call.RtcpMuxPackets++;
+            }
             // Every 5 s each side sends SR+SDES (both are senders); at the end the node sends RR+BYE.
             for (double s = 5; s < seconds; s += 5)
             {
                 long tn = nodeStart + S(s) + 3_000, tp = phoneStart + S(s) + 7_000;
-                _b.EmitUdp(rtcpFlow, true, tn, fromNode.SenderReport(_b.StartUnixMicros + tn, fromPhone, "imagicle@10.0.0.10"));
+                Emit(true, tn, fromNode.SenderReport(_b.StartUnixMicros + tn, fromPhone, "imagicle@10.0.0.10"));
                 if (rtcpRoundTripMs > 0)
                 {
                     // The phone answers the node's SR 20 ms after receiving it, and the path from the
@@ -125,12 +143,12 @@ public sealed class SiteFlows
                     // reaches the capture point rtcpRoundTripMs + 20 ms after the node's SR passed.
                     const long held = 20_000;
                     tp = tn + rtcpRoundTripMs * 1000L + held;
-                    _b.EmitUdp(rtcpFlow, false, tp, fromPhone.SenderReport(_b.StartUnixMicros + tp, fromNode, $"SEP0011223344{phone.Address[^2..]}@{phone}",
+                    Emit(false, tp, fromPhone.SenderReport(_b.StartUnixMicros + tp, fromNode, $"SEP0011223344{phone.Address[^2..]}@{phone}",
                         fromNode.LastSrNtpMiddle, (uint)(held * 65536 / 1_000_000)));
                 }
-                else _b.EmitUdp(rtcpFlow, false, tp, fromPhone.SenderReport(_b.StartUnixMicros + tp, fromNode, $"SEP0011223344{phone.Address[^2..]}@{phone}"));
+                else Emit(false, tp, fromPhone.SenderReport(_b.StartUnixMicros + tp, fromNode, $"SEP0011223344{phone.Address[^2..]}@{phone}"));
             }
-            _b.EmitUdp(rtcpFlow, true, nodeStart + packets * RtpSender.PacketIntervalUs + 5_000, fromNode.ReceiverReportBye(fromPhone));
+            Emit(true, nodeStart + packets * RtpSender.PacketIntervalUs + 5_000, fromNode.ReceiverReportBye(fromPhone));
         }
 
         long bye = phoneStart + packets * RtpSender.PacketIntervalUs + S(0.1);

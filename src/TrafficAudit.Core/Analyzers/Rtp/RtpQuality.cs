@@ -47,8 +47,8 @@ public readonly record struct CodecImpairment(string Name, double Ie, double Bpl
 /// BurstR is 1 for random loss; from observed bursts it is estimated as 1 / (p + q) with
 /// p = bursts / packets received (chance that a loss follows a received packet) and
 /// q = bursts / packets lost (chance that a received packet follows a loss), as G.107 defines it
-/// for a two-state Markov model. Jitter enters only through the delay the caller passes
-/// (for example network delay plus the jitter buffer).
+/// for a two-state Markov model. Jitter enters through <see cref="EstimatePlayoutMos"/>: packets a
+/// simulated jitter buffer could not play in time count as lost.
 /// </summary>
 public static class RtpQuality
 {
@@ -97,10 +97,23 @@ public static class RtpQuality
         return Math.Max(1, 1 / (p + q));
     }
 
-    /// <summary>MOS of one stream from its distinct loss and loss bursts.</summary>
+    /// <summary>MOS of one stream from its distinct loss and loss bursts: what the network delivered (no jitter buffer).</summary>
     public static double EstimateMos(in RtpStreamStatistics stream, CodecImpairment codec, double? oneWayDelayMs = null)
     {
         var bursts = stream.GetLossBursts();
         return EstimateMos(codec, stream.LossRatio, BurstRatio(bursts, stream.DistinctPackets), oneWayDelayMs);
+    }
+
+    /// <summary>
+    /// MOS of one stream as heard behind jitter-buffer model <paramref name="model"/> (see
+    /// <see cref="JitterBufferModel"/>; 0 fixed 50 ms, 1 fixed 200 ms, 2 adaptive): packets lost in the network
+    /// and packets that came too late to be played both count as lost, with the burst ratio of the runs
+    /// the listener hears.
+    /// </summary>
+    public static double EstimatePlayoutMos(in RtpStreamStatistics stream, int model, CodecImpairment codec, double? oneWayDelayMs = null)
+    {
+        var bursts = stream.GetPlayoutLossBursts(model);
+        long played = stream.ExpectedDistinct - bursts.LostPackets;
+        return EstimateMos(codec, stream.PlayoutLossRatio(model), BurstRatio(bursts, played), oneWayDelayMs);
     }
 }

@@ -11,7 +11,9 @@ namespace TrafficAudit.Analyzers.Rtp;
 /// against tshark: packets, expected, lost (negative with duplicates), sequence errors, min/mean/max
 /// delta, min/mean/max jitter, skew, the problem flag, bandwidth over a 1-second window.</item>
 /// <item>Our own figures on top: duplicates, distinct loss (never negative), out-of-order packets,
-/// loss bursts, mean and peak bandwidth at the IP and Ethernet layers, a per-second time series.</item>
+/// loss bursts, mean and peak bandwidth at the IP and Ethernet layers, a per-second time series, and the
+/// packets three simulated jitter buffers could not play in time (<see cref="JitterBufferModel"/>), with
+/// their loss runs.</item>
 /// </list>
 /// A mutable struct: keep it in a dictionary value and update it by reference
 /// (<c>CollectionsMarshal.GetValueRefOrAddDefault</c>). No allocation per packet; per stream, one
@@ -65,6 +67,11 @@ public struct RtpStreamStatistics
     private long _openRun;           // missing positions counted at the window's lower edge, run still open
     private RtpLossBursts _bursts;
     private long _duplicates, _outOfOrder, _lateBeyondWindow;
+    private JitterBufferModel _jitterBuffer;
+    private LateBits _late;          // per jitter-buffer model, bit (ext & 1023) set when that packet came too late to play
+    private PlayoutRuns _playout;    // per model: loss runs counting late packets as lost, closed at the window's lower edge
+    private ModelCounts _lateCount;  // per model: distinct packets that came too late
+    private bool _anyLate;           // until the first late packet the playout runs are the network's: not tracked apart
     private long _second;            // current 1-second bucket for the peak bandwidth
     private long _secondIpBytes, _secondPackets, _peakSecondIpBytes, _peakSecondEthernetBytes;
     private RtpTimeSeries? _series;
@@ -75,6 +82,33 @@ public struct RtpStreamStatistics
         public int Bytes;
     }
 
+    /// <summary>Number of simulated jitter buffers (<see cref="JitterBufferModel"/>): fixed 1, fixed 2, adaptive.</summary>
+    public const int JitterBufferModels = 3;
+
+    [System.Runtime.CompilerServices.InlineArray(JitterBufferModels)]
+    private struct ModelCounts { private long _e; }
+
+    [System.Runtime.CompilerServices.InlineArray(JitterBufferModels)]
+    private struct PlayoutRuns { private PlayoutRun _e; }
+
+    private struct PlayoutRun
+    {
+        public long Open;            // positions not played, run still open at the window's lower edge
+        public RtpLossBursts Closed;
+    }
+
+    /// <summary>One window of bits per jitter-buffer model, inline in the struct.</summary>
+    private unsafe struct LateBits
+    {
+        private fixed ulong _words[JitterBufferModels * SequenceWindow / 64];
+
+        [System.Diagnostics.CodeAnalysis.UnscopedRef]
+        public ref ulong Word(int model, int i) => ref _words[model * (SequenceWindow / 64) + i];
+
+        /// <summary>Reads a word without copying the struct (callable from readonly members).</summary>
+        public readonly ulong Read(int model, int i) => _words[model * (SequenceWindow / 64) + i];
+    }
+
     /// <summary>The window's bits, inline in the struct (a fixed buffer: indexing it needs no generic helper).</summary>
     private unsafe struct SequenceBits
     {
@@ -82,6 +116,9 @@ public struct RtpStreamStatistics
 
         [System.Diagnostics.CodeAnalysis.UnscopedRef]
         public ref ulong this[int i] => ref _words[i];
+
+        /// <summary>Reads a word without copying the struct (callable from readonly members).</summary>
+        public readonly ulong Read(int i) => _words[i];
     }
 
     /// <summary>
@@ -97,7 +134,9 @@ public struct RtpStreamStatistics
         }
         double now = (timestampNs - _firstNs) / 1e6; // ms since the stream's first packet
         AnalyseLikeWireshark(now, p);
-        TrackSequence(p.SequenceNumber);
+        long position = TrackSequence(p.SequenceNumber);
+        var drops = _jitterBuffer.Add(now, p.Timestamp, p.ClockRate);
+        if (position >= 0 && drops != JitterBufferDrops.None) MarkLate(position, drops);
         TrackBandwidth(timestampNs, p.IpLength);
         _series!.Add(timestampNs, p.IpLength, CountsForJitter(p.ClockRate) ? _jitterMs : -1);
         _lastNs = timestampNs;
@@ -127,6 +166,7 @@ public struct RtpStreamStatistics
 
         _maxExt = _minExt = _scanFrom = 0x10000L + p.SequenceNumber; // room below for packets older than the first
         SetSeen(_maxExt);
+        _jitterBuffer.Add(0, p.Timestamp, p.ClockRate); // the anchor: never late
 
         _ipBytes = _firstIpBytes = p.IpLength;
         _second = 0;
@@ -267,39 +307,71 @@ public struct RtpStreamStatistics
 
     // ============================== our sequence bookkeeping ==============================
 
-    private void TrackSequence(ushort seq)
+    /// <returns>The extended sequence number when the packet is the first copy of its position in the window, else -1.</returns>
+    private long TrackSequence(ushort seq)
     {
         // Extend the 16-bit number to the one nearest the highest seen so far.
         long ext = _maxExt + (short)(ushort)(seq - (ushort)_maxExt);
         if (ext > _maxExt)
         {
             AccountUpTo(ext - SequenceWindow);
-            if (ext - _maxExt >= SequenceWindow) _seen = default;
+            if (ext - _maxExt >= SequenceWindow)
+            {
+                _seen = default;
+                _late = default;
+            }
             else for (long q = _maxExt + 1; q <= ext; q++) ClearSeen(q);
             _maxExt = ext;
             SetSeen(ext);
+            return ext;
         }
-        else if (ext <= _maxExt - SequenceWindow)
+        if (ext <= _maxExt - SequenceWindow)
         {
             _lateBeyondWindow++; // too old to tell a late packet from a duplicate
+            return -1;
         }
-        else if (ext < _minExt)
+        if (ext < _minExt)
         {
             // Older than the first packet: the stream really started earlier.
             _minExt = ext;
             if (ext < _scanFrom) _scanFrom = ext;
             SetSeen(ext);
             _outOfOrder++;
+            return ext;
         }
-        else if (IsSeen(ext))
+        if (IsSeen(ext))
         {
             _duplicates++;
+            return -1;
         }
-        else
+        SetSeen(ext);
+        _outOfOrder++;
+        return ext;
+    }
+
+    private void MarkLate(long ext, JitterBufferDrops drops)
+    {
+        if (!_anyLate)
         {
-            SetSeen(ext);
-            _outOfOrder++;
+            // Up to now every buffer played what arrived: their runs so far are the network's runs.
+            _anyLate = true;
+            for (int m = 0; m < JitterBufferModels; m++) _playout[m] = new PlayoutRun { Open = _openRun, Closed = _bursts };
         }
+        int word = (int)((ext >> 6) & (SequenceWindow / 64 - 1));
+        ulong bit = 1UL << (int)(ext & 63);
+        for (int m = 0; m < JitterBufferModels; m++)
+        {
+            if (((int)drops & (1 << m)) == 0) continue;
+            _late.Word(m, word) |= bit;
+            _lateCount[m]++;
+        }
+    }
+
+    private readonly bool IsPlayed(long ext, int model)
+    {
+        int word = (int)((ext >> 6) & (SequenceWindow / 64 - 1));
+        ulong bit = 1UL << (int)(ext & 63);
+        return (_seen.Read(word) & bit) != 0 && (_late.Read(model, word) & bit) == 0;
     }
 
     /// <summary>Moves the window's lower edge past <paramref name="upTo"/>, closing loss runs.</summary>
@@ -318,15 +390,35 @@ public struct RtpStreamStatistics
             {
                 _openRun++;
             }
+            for (int m = 0; _anyLate && m < JitterBufferModels; m++)
+            {
+                ref var run = ref _playout[m];
+                if (IsPlayed(q, m))
+                {
+                    run.Closed = run.Closed.WithRun(run.Open);
+                    run.Open = 0;
+                }
+                else run.Open++;
+            }
         }
         long never = upTo - Math.Max(_scanFrom, _maxExt + 1) + 1; // beyond the old highest: never received
-        if (never > 0) _openRun += never;
+        if (never > 0)
+        {
+            _openRun += never;
+            for (int m = 0; _anyLate && m < JitterBufferModels; m++) _playout[m].Open += never;
+        }
         _scanFrom = upTo + 1;
     }
 
-    private readonly bool IsSeen(long ext) => (_seen[(int)((ext >> 6) & (SequenceWindow / 64 - 1))] & (1UL << (int)(ext & 63))) != 0;
+    private readonly bool IsSeen(long ext) => (_seen.Read((int)((ext >> 6) & (SequenceWindow / 64 - 1))) & (1UL << (int)(ext & 63))) != 0;
     private void SetSeen(long ext) => _seen[(int)((ext >> 6) & (SequenceWindow / 64 - 1))] |= 1UL << (int)(ext & 63);
-    private void ClearSeen(long ext) => _seen[(int)((ext >> 6) & (SequenceWindow / 64 - 1))] &= ~(1UL << (int)(ext & 63));
+    private void ClearSeen(long ext)
+    {
+        int word = (int)((ext >> 6) & (SequenceWindow / 64 - 1));
+        ulong keep = ~(1UL << (int)(ext & 63));
+        _seen[word] &= keep;
+        for (int m = 0; m < JitterBufferModels; m++) _late.Word(m, word) &= keep;
+    }
 
     private void TrackBandwidth(long timestampNs, int ipBytes)
     {
@@ -429,10 +521,15 @@ public struct RtpStreamStatistics
     public readonly double MeanIpKbps => DurationNs <= 0 ? 0 : (_ipBytes - _firstIpBytes) * 8e6 / DurationNs;
     /// <summary>Mean Ethernet-layer bandwidth, kbit/s, measured like <see cref="MeanIpKbps"/> (G.711 at 20 ms: 87.2).</summary>
     public readonly double MeanEthernetKbps => DurationNs <= 0 ? 0 : (EthernetBytes - _firstIpBytes - EthernetOverhead) * 8e6 / DurationNs;
-    /// <summary>Busiest whole second (1-second buckets from the first packet) at the IP layer, kbit/s.</summary>
-    public readonly double PeakIpKbps => Math.Max(_peakSecondIpBytes, _secondIpBytes) * 8 / 1000.0;
-    /// <summary>Busiest second at the Ethernet layer, kbit/s.</summary>
-    public readonly double PeakEthernetKbps => Math.Max(_peakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets) * 8 / 1000.0;
+    /// <summary>
+    /// Busiest second at the IP layer, kbit/s: the most bytes that arrived in one 1-second bucket of the
+    /// stream's own time (bucket k holds arrivals from first + k s up to first + (k + 1) s), and never less
+    /// than <see cref="MeanIpKbps"/>. A stream shorter than a second has only a partial bucket, whose bytes
+    /// understate the rate it was sent at; its peak is then its mean (0 for a single packet).
+    /// </summary>
+    public readonly double PeakIpKbps => Math.Max(Math.Max(_peakSecondIpBytes, _secondIpBytes) * 8 / 1000.0, MeanIpKbps);
+    /// <summary>Busiest second at the Ethernet layer, kbit/s, defined like <see cref="PeakIpKbps"/>.</summary>
+    public readonly double PeakEthernetKbps => Math.Max(Math.Max(_peakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets) * 8 / 1000.0, MeanEthernetKbps);
     /// <summary>Per-second packets, IP bytes and jitter maximum, for charts; null before the first packet.</summary>
     public readonly RtpTimeSeries? TimeSeries => _series;
 
@@ -458,4 +555,38 @@ public struct RtpStreamStatistics
         }
         return result.WithRun(run);
     }
+
+    /// <summary>Distinct packets that arrived too late for jitter-buffer model <paramref name="model"/> (0 fixed 1, 1 fixed 2, 2 adaptive).</summary>
+    public readonly long LateForBuffer(int model) => _lateCount[model];
+
+    /// <summary>
+    /// Loss runs as the listener behind jitter-buffer model <paramref name="model"/> hears them: a position
+    /// counts as missing when it was never received or arrived too late to be played.
+    /// </summary>
+    public readonly RtpLossBursts GetPlayoutLossBursts(int model)
+    {
+        if (!_anyLate) return GetLossBursts();
+        var result = _playout[model].Closed;
+        long run = _playout[model].Open;
+        for (long q = _scanFrom; q <= _maxExt && _started; q++)
+        {
+            if (IsPlayed(q, model))
+            {
+                result = result.WithRun(run);
+                run = 0;
+            }
+            else
+            {
+                run++;
+            }
+        }
+        return result.WithRun(run);
+    }
+
+    /// <summary>Share of expected packets that jitter-buffer model <paramref name="model"/> could not play (lost or late), 0..1.</summary>
+    public readonly double PlayoutLossRatio(int model) =>
+        ExpectedDistinct == 0 ? 0 : Math.Min(1, (double)(LostDistinct + _lateCount[model]) / ExpectedDistinct);
+
+    /// <summary>Depth of the adaptive jitter buffer after the last packet, ms.</summary>
+    public readonly double AdaptiveJitterBufferMs => _jitterBuffer.AdaptiveDepthMs;
 }

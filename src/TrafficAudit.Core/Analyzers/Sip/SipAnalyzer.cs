@@ -154,13 +154,30 @@ public sealed class SipAnalyzer : ISipMessageSink
         {
             var t = tx!;
             t.LastNs = _ts;
+            bool again;
             if (t.RequesterIp == _src && t.RequesterPort == _srcPort)
             {
                 t.RequestRetransmissions++;
+                again = true;
+            }
+            else
+            {
+                // A proxy forwarding the request on its other leg (one branch on both legs, seen on a SPAN
+                // port): a new message the first time from that sender, a resent one after that.
+                var others = t.OtherRequesters ??= new List<(IpAddress, ushort)>(1);
+                again = others.Contains((_src, _srcPort));
+                if (!again)
+                {
+                    others.Add((_src, _srcPort));
+                    _anomalies.Increment("sip_transaction_other_sender");
+                }
+            }
+            // Counted as Wireshark marks resent messages (sip.resend, tshark -z sip,stat): copies of ACK and CANCEL are not.
+            if (again && !t.IsAck && m.Method != SipMethod.Cancel)
+            {
                 _retransmissions++;
                 if (call is not null) call.Call.Retransmissions++;
             }
-            else _anomalies.Increment("sip_transaction_other_sender");
             return false;
         }
 
@@ -222,13 +239,19 @@ public sealed class SipAnalyzer : ISipMessageSink
             t.LastNs = _ts;
             // A retransmitted response is the same message again (RFC 3261 §17.2.1); two reliable
             // 18x (RFC 3262, new RSeq) or forked answers differ and are new responses.
-            ulong h = SipSpan.Hash(whole, (ulong)m.StatusCode);
+            // The sender is part of it, as in Wireshark: a proxy forwarding the same bytes on its other leg
+            // (a SPAN port sees both) is a new message, not a retransmission.
+            ulong h = SipSpan.Hash(whole, (ulong)m.StatusCode ^ ((ulong)_srcPort << 16) ^ ((ulong)(uint)_src.GetHashCode() << 32));
             var seen = t.ResponseHashes ??= new List<ulong>(2);
             if (seen.Contains(h))
             {
                 t.ResponseRetransmissions++;
-                _retransmissions++;
-                if (call is not null) call.Call.Retransmissions++;
+                // Wireshark marks copies of final responses as resent, never copies of provisional (1xx) ones.
+                if (m.StatusCode >= 200)
+                {
+                    _retransmissions++;
+                    if (call is not null) call.Call.Retransmissions++;
+                }
                 return false;
             }
             seen.Add(h);
@@ -492,6 +515,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         public long? FirstResponseNs, FinalResponseNs;
         public int FirstStatus, FinalStatus, RequestRetransmissions, ResponseRetransmissions;
         public List<ulong>? ResponseHashes;
+        public List<(IpAddress, ushort)>? OtherRequesters;
         public bool IsAck, IsOptions;
 
         public SipTransactionStat ToStat() => new()

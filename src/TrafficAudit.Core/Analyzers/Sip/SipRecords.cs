@@ -98,7 +98,13 @@ public sealed class SipCall
     public double? AnswerMs => Ms(AnswerNs);
     /// <summary>duration_s: answer (2xx) to BYE, or to the capture end when there is no BYE; null when not answered.</summary>
     public double? DurationS => AnswerNs is { } a ? Math.Max(0, (ByeNs ?? EndNs) - a) / 1e9 : null;
-    /// <summary>retransmissions: SIP requests and responses of this Call-ID seen again (same transaction, same sender).</summary>
+    /// <summary>
+    /// retransmissions: messages of this Call-ID that Wireshark marks as resent (<c>sip.resend</c>, the "resent"
+    /// count of <c>tshark -z sip,stat</c>): a request other than ACK seen again from the same sender in the same
+    /// transaction (a proxy's copy on its other leg is new the first time), or a final response (2xx-6xx) seen
+    /// again from the same sender. Copies of ACK, CANCEL and provisional responses are not counted (requests
+    /// and responses seen again stay in the per-transaction figures).
+    /// </summary>
     public int Retransmissions { get; internal set; }
     /// <summary>reinvite_count: INVITEs inside the established dialog.</summary>
     public int ReInviteCount { get; internal set; }
@@ -188,6 +194,7 @@ public sealed class SipAnalysisResult
     /// <summary>Responses parsed per status code (retransmissions included).</summary>
     public required IReadOnlyDictionary<int, int> ResponseCounts { get; init; }
     public required long Messages { get; init; }
+    /// <summary>Resent messages as Wireshark counts them (see <see cref="SipCall.Retransmissions"/>): tshark -z sip,stat's "resent".</summary>
     public required long Retransmissions { get; init; }
     /// <summary>TCP segments (or parts) dropped as already delivered.</summary>
     public required long TcpDuplicateSegments { get; init; }
