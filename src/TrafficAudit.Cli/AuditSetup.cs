@@ -1,5 +1,6 @@
 using TrafficAudit.Catalogue;
 using TrafficAudit.Decode;
+using TrafficAudit.Evidence;
 using TrafficAudit.Outputs;
 using TrafficAudit.Outputs.Report;
 using TrafficAudit.Pipeline;
@@ -33,6 +34,8 @@ public sealed class AuditSetup
         ["--quiet"] = "--quiet", ["-q"] = "--quiet",
         ["--report"] = "--report",
         ["--anonymize"] = "--anonymize",
+        ["--evidence"] = "--evidence",
+        ["--series"] = "--series",
     };
 
     private AuditSetup(string outDir, IReadOnlyList<IpAddress> servers, PortCatalogue catalogue, bool quiet, DeploymentProfile? profile, FindingSeverity? failOn)
@@ -48,6 +51,10 @@ public sealed class AuditSetup
     public DeploymentProfile? Profile { get; }
     /// <summary>--report: DIR/report.html, written with the CSVs (at every live flush too).</summary>
     public bool Report { get; private init; }
+    /// <summary>--evidence: DIR/evidence/finding-N.pcapng and call-N.pcapng, cut from the capture files by a second pass after the audit (see <see cref="EvidencePlan"/>).</summary>
+    public bool Evidence { get; private init; }
+    /// <summary>--series: DIR/rtp_series.csv, per stream and second.</summary>
+    public bool Series { get; private init; }
     /// <summary>--anonymize: pseudonyms for addresses and SIP users in every output; one per run, so they stay stable across flushes.</summary>
     public Anonymizer? Anonymizer { get; private init; }
     /// <summary>--anonymize-map FILE: where the pseudonym mapping goes (for the engineer only).</summary>
@@ -104,9 +111,13 @@ public sealed class AuditSetup
             }
         }
         bool anonymize = a.Flag("--anonymize") || a.Value("--anonymize-map") is not null || a.Value("--anonymize-seed") is not null;
+        if (anonymize && a.Flag("--evidence"))
+            throw new UsageException("--evidence copies the original packets, addresses included: it cannot go with --anonymize (run the two separately)");
         return new AuditSetup(outDir, servers, catalogue, a.Flag("--quiet"), profile, failOn)
         {
             Report = a.Flag("--report"),
+            Evidence = a.Flag("--evidence"),
+            Series = a.Flag("--series"),
             Anonymizer = anonymize ? Anonymizer.Create(a.Value("--anonymize-seed")) : null,
             AnonymizeMap = a.Value("--anonymize-map"),
             CommandLineText = "trafficaudit " + string.Join(' ', commandLine.Select(Quote)),
@@ -137,13 +148,19 @@ public sealed class AuditSetup
     /// the folder cannot be written.
     /// </summary>
     /// <param name="inputs">The capture files, or the live interface's label: anomalies.csv names them.</param>
-    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null)
+    /// <param name="evidenceFiles">With --evidence, the capture files to cut the evidence from (read a second time when <paramref name="final"/>); null: no evidence.</param>
+    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null,
+        IReadOnlyList<string>? evidenceFiles = null)
     {
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
+        var evidence = Evidence && final && evidenceFiles is { Count: > 0 } ? EvidencePlan.Build(result, verdict.Findings) : null;
+        long evidencePackets = 0;
         try
         {
-            AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer);
-            AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer);
+            AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer, evidence);
+            if (Series) AuditCsvWriter.WriteSeries(OutDir, result);
+            AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer, evidence);
+            if (evidence is not null) evidencePackets = EvidenceOutput.Write(OutDir, evidence, evidenceFiles!);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
                     Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds));
@@ -154,12 +171,18 @@ public sealed class AuditSetup
             stderr.WriteLine($"trafficaudit: cannot write to {OutDir}: {e.Message}");
             return null;
         }
+        catch (Capture.CaptureFormatException e)
+        {
+            stderr.WriteLine($"trafficaudit: warning: no evidence written: {e.Message}");
+        }
         if (final && !Quiet)
         {
             var console = Anonymizer?.Wrap(stdout) ?? stdout;
             ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle);
             ConsoleVerdict.Write(console, verdict, OutDir);
             if (Report) console.WriteLine($"Report: {Path.Combine(OutDir, HtmlReportWriter.FileName)}");
+            if (evidence is not null)
+                console.WriteLine($"Evidence: {evidence.Targets.Count} pcapng file(s), {evidencePackets} packet(s), in {Path.Combine(OutDir, EvidencePlan.Folder)} (findings.csv and calls.csv name them in evidence_file)");
             console.Flush();
         }
         return verdict;

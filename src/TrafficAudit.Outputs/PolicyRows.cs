@@ -16,7 +16,8 @@ namespace TrafficAudit.Outputs;
 /// calls); measured and threshold (in unit; empty when the kind has no figure); unit (ms, kbit/s, %,
 /// packets, syn...); method (how the figure or fact was obtained); rule (catalogue rule id of the vendor
 /// table row); message; wireshark_filter (a display filter that isolates the evidence). Added:
-/// flow_ids (flows.csv ids of the evidence, ';'-joined).
+/// flow_ids (flows.csv ids of the evidence, ';'-joined); evidence_file (with --evidence, the finding's
+/// pcapng under the output folder, e.g. evidence/finding-3.pcapng; empty without one).
 /// </summary>
 [CsvRecord]
 public sealed partial class FindingRow
@@ -41,6 +42,7 @@ public sealed partial class FindingRow
     [CsvColumn("message")] public string Message { get; set; } = "";
     [CsvColumn("wireshark_filter")] public string WiresharkFilter { get; set; } = "";
     [CsvColumn("flow_ids")] public string FlowIds { get; set; } = "";
+    [CsvColumn("evidence_file")] public string EvidenceFile { get; set; } = "";
 
     public static FindingRow From(Finding f, int index) => From(f, index, null);
 

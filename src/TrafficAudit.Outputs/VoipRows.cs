@@ -29,7 +29,8 @@ internal static class Fmt
 /// duplicates), sequence_errors, loss_bursts, longest_burst, call_direction (out: caller to callee, in:
 /// callee to caller), vlan, rtcp_reports, rtcp_jitter_ms (highest jitter the receiver reported),
 /// rtcp_cumulative_lost, rtcp_max_fraction_lost_pct, rtcp_rtt_ms and rtcp_rtt_max_ms (LSR/DLSR round
-/// trip from the capture point to the receiver and back).
+/// trip from the capture point to the receiver and back). Last: flow_id (the flows.csv row of the UDP
+/// flow that carries the stream).
 /// </summary>
 [CsvRecord]
 public sealed partial class RtpStreamRow
@@ -75,6 +76,7 @@ public sealed partial class RtpStreamRow
     [CsvColumn("rtcp_max_fraction_lost_pct")] public string RtcpMaxFractionLostPct { get; set; } = "";
     [CsvColumn("rtcp_rtt_ms")] public string RtcpRttMs { get; set; } = "";
     [CsvColumn("rtcp_rtt_max_ms")] public string RtcpRttMaxMs { get; set; } = "";
+    [CsvColumn("flow_id")] public string FlowId { get; set; } = "";
 
     public static RtpStreamRow From(RtpStreamRecord s) => From(s, null);
 
@@ -123,6 +125,7 @@ public sealed partial class RtpStreamRow
         RtcpMaxFractionLostPct = s.RtcpReports > 0 ? Fmt.F(s.RtcpMaxFractionLostPct, 2) : "",
         RtcpRttMs = Fmt.Opt(s.RtcpRttMs, 3),
         RtcpRttMaxMs = Fmt.Opt(s.RtcpRttMaxMs, 3),
+        FlowId = s.FlowId > 0 ? s.FlowId.ToString(CultureInfo.InvariantCulture) : "",
     };
 }
 
@@ -136,7 +139,8 @@ public sealed partial class RtpStreamRow
 /// IP-layer kbit/s sent by the caller and by the callee); max_jitter_ms; lost_pct; mos (lowest stream);
 /// one_way (RTP in one direction only). Added: caller_port, callee_port, final_reason, end_reason,
 /// media_eth_kbps_out/in, peak_ip_kbps_out/in, retransmissions, reinvites, t38 (answer accepted T.38),
-/// t38_packets, applications, user_agents.
+/// t38_packets, applications, user_agents. Last: flow_id (the flows.csv row of the flow that carried the
+/// first INVITE), evidence_file (with --evidence, the call's pcapng under the output folder, else empty).
 /// </summary>
 [CsvRecord]
 public sealed partial class CallRow
@@ -178,6 +182,8 @@ public sealed partial class CallRow
     [CsvColumn("t38_packets")] public long T38Packets { get; set; }
     [CsvColumn("applications")] public string Applications { get; set; } = "";
     [CsvColumn("user_agents")] public string UserAgents { get; set; } = "";
+    [CsvColumn("flow_id")] public string FlowId { get; set; } = "";
+    [CsvColumn("evidence_file")] public string EvidenceFile { get; set; } = "";
 
     public static CallRow From(CallRecord r) => From(r, null);
 
@@ -228,6 +234,7 @@ public sealed partial class CallRow
             T38Packets = c.T38Packets,
             Applications = r.Applications,
             UserAgents = a?.Text(string.Join(" | ", c.UserAgents)) ?? string.Join(" | ", c.UserAgents),
+            FlowId = r.FlowId > 0 ? r.FlowId.ToString(CultureInfo.InvariantCulture) : "",
         };
     }
 }

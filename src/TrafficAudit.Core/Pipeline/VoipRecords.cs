@@ -56,6 +56,8 @@ public sealed record RtpStreamRecord
     /// <summary>Bytes at the IP layer after the first packet (the numerator of the mean bandwidth).</summary>
     public required long IpBytesAfterFirst { get; init; }
     public required RtpTimeSeries? TimeSeries { get; init; }
+    /// <summary>flow_id of the UDP flow that carries the stream (0 when unknown).</summary>
+    public int FlowId { get; init; }
 }
 
 /// <summary>One SIP call with its media: a row of calls.csv.</summary>
@@ -79,6 +81,8 @@ public sealed record CallRecord
     public required double Mos { get; init; }
     /// <summary>RTP flowed in one direction only.</summary>
     public required bool OneWay { get; init; }
+    /// <summary>flow_id of the flow that carried the call's first INVITE (0 when unknown).</summary>
+    public int FlowId { get; init; }
 }
 
 /// <summary>Capture-wide VoIP facts for the console and the report.</summary>

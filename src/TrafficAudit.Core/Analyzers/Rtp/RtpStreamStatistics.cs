@@ -99,7 +99,7 @@ public struct RtpStreamStatistics
         AnalyseLikeWireshark(now, p);
         TrackSequence(p.SequenceNumber);
         TrackBandwidth(timestampNs, p.IpLength);
-        _series!.Add(timestampNs, p.IpLength, CountsForJitter(p.ClockRate) ? _jitterMs : -1);
+        _series!.Add(timestampNs, p.IpLength, CountsForJitter(p.ClockRate) ? _jitterMs : -1, _maxExt);
         _lastNs = timestampNs;
     }
 
@@ -132,8 +132,8 @@ public struct RtpStreamStatistics
         _second = 0;
         _secondIpBytes = p.IpLength;
         _secondPackets = 1;
-        _series = new RtpTimeSeries(timestampNs);
-        _series.Add(timestampNs, p.IpLength, -1);
+        _series = new RtpTimeSeries(timestampNs) { FirstSequence = _maxExt };
+        _series.Add(timestampNs, p.IpLength, -1, _maxExt);
     }
 
     // ============================== Wireshark's analysis ==============================
