@@ -13,7 +13,7 @@ public static class CommandLine
 
         Usage:
           trafficaudit audit FILE... [--out DIR] [--profile FILE] [--fail-on LEVEL]
-                                     [--report] [--anonymize [--anonymize-seed TEXT]
+                                     [--report] [--evidence] [--series] [--anonymize [--anonymize-seed TEXT]
                                      [--anonymize-map FILE]] [--server IP]...
                                      [--catalogue FILE] [--quiet]
               Reads pcap, pcapng or gzip-compressed capture files ('-' reads standard input),
@@ -33,12 +33,18 @@ public static class CommandLine
               --report         also writes DIR/report.html: one self-contained page (verdict,
                                findings, expected flows, calls with jitter and bandwidth charts,
                                capture facts) that needs no network to view or print
+              --evidence       also writes DIR/evidence/finding-N.pcapng and call-N.pcapng: the
+                               packets behind each finding and each call with a quality problem
+                               (a second read of the files; not with '-' or --anonymize)
+              --series         also writes DIR/rtp_series.csv: per RTP stream and second, packets,
+                               expected, lost, IP kbit/s and jitter
               --anonymize      replaces IP addresses (prefix-preserving) and SIP user parts by
                                stable pseudonyms in every output; --anonymize-seed TEXT makes
                                them the same across runs; --anonymize-map FILE writes the mapping
                                (for the engineer only)
           trafficaudit live -i IFACE [-f "BPF FILTER"] [--duration SECONDS] [--flush SECONDS]
                             [--out DIR] [--profile FILE] [--fail-on LEVEL] [--report] [--anonymize]
+                            [--series] [--evidence (with --write)]
                             [--server IP]... [--catalogue FILE] [--quiet]
                             [--write FILE.pcapng [--ring-size MB] [--ring-files N]]
                             [--snaplen BYTES] [--buffer MB]

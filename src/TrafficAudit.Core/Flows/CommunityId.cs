@@ -21,8 +21,17 @@ public static class CommunityId
     public static string Compute(IpAddress a, ushort portA, IpAddress b, ushort portB, IpProtocol protocol, ushort seed = 0)
     {
         if (protocol is IpProtocol.Icmp or IpProtocol.Icmpv6) return "";
+        return Hash(a, portA, b, portB, protocol, protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp, seed);
+    }
+
+    /// <summary>
+    /// The v1 function itself over one tuple: with <paramref name="ports"/>, the two ports are hashed (for
+    /// ICMP they are the type and the mapped counterpart type or code, already mapped by the caller).
+    /// "" when the two addresses are of different families.
+    /// </summary>
+    public static string Hash(IpAddress a, ushort portA, IpAddress b, ushort portB, IpProtocol protocol, bool ports, ushort seed = 0)
+    {
         if (a.IsV4 != b.IsV4) return "";
-        bool ports = protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp;
         int c = a.CompareTo(b);
         if (c > 0 || (c == 0 && ports && portA > portB))
         {
