@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using TrafficAudit.Decode;
 
 namespace TrafficAudit.Flows;
@@ -52,7 +51,7 @@ public static class CommunityId
             BinaryPrimitives.WriteUInt16BigEndian(input[n..], portB); n += 2;
         }
         Span<byte> digest = stackalloc byte[20];
-        SHA1.HashData(input[..n], digest);
+        Sha1.Hash(input[..n], digest);
         return "1:" + Convert.ToBase64String(digest);
     }
 
@@ -65,5 +64,57 @@ public static class CommunityId
             BinaryPrimitives.WriteUInt64BigEndian(dest[8..], ip.Lo);
         }
         return len;
+    }
+}
+
+/// <summary>
+/// SHA-1 (FIPS 180-4, section 6.1) for inputs of up to 55 bytes, which is all a Community ID hashes:
+/// one 64-byte block. Written here rather than taken from System.Security.Cryptography, whose SHA-1 on
+/// Linux loads OpenSSL: about 6 MB more peak memory for a 40-byte hash per flow, and a library a
+/// minimal host may not have.
+/// </summary>
+public static class Sha1
+{
+    /// <summary>Longest input that fits one block with its padding (0x80 and the 8-byte bit length).</summary>
+    public const int MaxInput = 55;
+
+    /// <exception cref="ArgumentException">Input longer than <see cref="MaxInput"/> or output shorter than 20 bytes.</exception>
+    public static void Hash(ReadOnlySpan<byte> input, Span<byte> digest)
+    {
+        if (input.Length > MaxInput) throw new ArgumentException($"SHA-1 here takes at most {MaxInput} bytes, got {input.Length}", nameof(input));
+        if (digest.Length < 20) throw new ArgumentException("the digest needs 20 bytes", nameof(digest));
+        // Padding (5.1.1): the message, one 1 bit, zeros, and the length in bits as a 64-bit big-endian number.
+        Span<byte> block = stackalloc byte[64];
+        block.Clear();
+        input.CopyTo(block);
+        block[input.Length] = 0x80;
+        BinaryPrimitives.WriteUInt64BigEndian(block[56..], (ulong)input.Length * 8);
+
+        Span<uint> w = stackalloc uint[80];
+        for (int t = 0; t < 16; t++) w[t] = BinaryPrimitives.ReadUInt32BigEndian(block[(4 * t)..]);
+        for (int t = 16; t < 80; t++) w[t] = uint.RotateLeft(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+
+        // Initial hash value (5.3.1) and the 80 rounds (6.1.2).
+        uint h0 = 0x67452301, h1 = 0xEFCDAB89, h2 = 0x98BADCFE, h3 = 0x10325476, h4 = 0xC3D2E1F0;
+        uint a = h0, b = h1, c = h2, d = h3, e = h4;
+        for (int t = 0; t < 80; t++)
+        {
+            uint f, k;
+            if (t < 20) { f = (b & c) | (~b & d); k = 0x5A827999; }
+            else if (t < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1; }
+            else if (t < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDC; }
+            else { f = b ^ c ^ d; k = 0xCA62C1D6; }
+            uint temp = uint.RotateLeft(a, 5) + f + e + k + w[t];
+            e = d;
+            d = c;
+            c = uint.RotateLeft(b, 30);
+            b = a;
+            a = temp;
+        }
+        BinaryPrimitives.WriteUInt32BigEndian(digest, h0 + a);
+        BinaryPrimitives.WriteUInt32BigEndian(digest[4..], h1 + b);
+        BinaryPrimitives.WriteUInt32BigEndian(digest[8..], h2 + c);
+        BinaryPrimitives.WriteUInt32BigEndian(digest[12..], h3 + d);
+        BinaryPrimitives.WriteUInt32BigEndian(digest[16..], h4 + e);
     }
 }

@@ -47,6 +47,30 @@ public sealed class CommunityIdTests
         Assert.AreEqual(expected, id);
     }
 
+    /// <summary>FIPS 180-2 appendix A.1 ("abc") and the empty message, then every length up to the limit against .NET's own SHA-1.</summary>
+    [TestMethod]
+    public void Sha1_KnownVectorsAndEveryLength_MatchTheStandard()
+    {
+        Span<byte> d = stackalloc byte[20];
+        Sha1.Hash("abc"u8, d);
+        Assert.AreEqual("A9993E364706816ABA3E25717850C26C9CD0D89D", Convert.ToHexString(d));
+        Sha1.Hash([], d);
+        Assert.AreEqual("DA39A3EE5E6B4B0D3255BFEF95601890AFD80709", Convert.ToHexString(d));
+        var input = new byte[Sha1.MaxInput];
+        new Random(7).NextBytes(input);
+        for (int n = 0; n <= Sha1.MaxInput; n++)
+        {
+            Sha1.Hash(input.AsSpan(0, n), d);
+            Assert.AreEqual(Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(input.AsSpan(0, n))), Convert.ToHexString(d), $"length {n}");
+        }
+        try
+        {
+            Sha1.Hash(new byte[Sha1.MaxInput + 1], new byte[20]);
+            Assert.Fail("a longer input must be refused");
+        }
+        catch (ArgumentException) { }
+    }
+
     [TestMethod]
     public void Compute_TcpEitherDirection_SameIdAsTheBaseline()
     {
