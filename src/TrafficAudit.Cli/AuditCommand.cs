@@ -114,7 +114,11 @@ public static class AuditCommand
         loggerFactory?.Dispose();
         var result = engine.Complete(source.Interfaces, source.Errors);
         // 5. Policy and outputs: once, on the finished result (mechanism above, policy here).
-        var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr, inputNote: windowed is null ? null : WindowNote(windowed));
+        // --evidence reads the files a second time; standard input is gone by then.
+        bool stdinUsed = files.Contains(CaptureFile.StandardInputPath);
+        if (setup.Evidence && stdinUsed)
+            stderr.WriteLine("trafficaudit: warning: --evidence reads the captures a second time and standard input cannot be read twice: no evidence written (save the capture to a file and audit that)");
+        var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr, inputNote: windowed is null ? null : WindowNote(windowed), evidenceFiles: stdinUsed ? null : files);
         if (verdict is null) return ExitCodes.Usage;
         if (a.Flag("--stats"))
         {

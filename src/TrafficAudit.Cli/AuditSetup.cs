@@ -1,5 +1,6 @@
 using TrafficAudit.Catalogue;
 using TrafficAudit.Decode;
+using TrafficAudit.Evidence;
 using TrafficAudit.Outputs;
 using TrafficAudit.Outputs.Report;
 using TrafficAudit.Pipeline;
@@ -28,7 +29,7 @@ public sealed class AuditSetup
     public DeploymentProfile? Profile { get; }
     /// <summary>--report: DIR/report.html, written with the CSVs (at every live flush too).</summary>
     public bool Report { get; private init; }
-    /// <summary>--evidence: DIR/evidence/finding-N.pcapng, the packets behind each finding and each call with a quality problem.</summary>
+    /// <summary>--evidence: DIR/evidence/finding-N.pcapng and call-N.pcapng, cut from the capture files by a second pass after the audit (see <see cref="EvidencePlan"/>).</summary>
     public bool Evidence { get; private init; }
     /// <summary>--series: DIR/rtp_series.csv, per RTP stream and second.</summary>
     public bool Series { get; private init; }
@@ -107,6 +108,8 @@ public sealed class AuditSetup
             if (title.Length > MaxTitleLength) throw new UsageException($"--title is {title.Length} characters long: keep it under {MaxTitleLength} (customer and site)");
         }
         bool anonymize = a.Flag("--anonymize") || map is not null || seed is not null;
+        if (anonymize && a.Flag("--evidence"))
+            throw new UsageException("--evidence copies the original packets, addresses included: it cannot go with --anonymize (run the two separately)");
         return new AuditSetup(outDir, servers, catalogue, a.Flag("--quiet"), profile, failOn)
         {
             Report = a.Flag("--report"),
@@ -150,14 +153,19 @@ public sealed class AuditSetup
     /// the folder cannot be written.
     /// </summary>
     /// <param name="inputs">The capture files, or the live interface's label: anomalies.csv names them.</param>
-    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null, string? inputNote = null)
+    /// <param name="evidenceFiles">With --evidence, the capture files to cut the evidence from (read a second time when <paramref name="final"/>); null: no evidence.</param>
+    public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null, string? inputNote = null,
+        IReadOnlyList<string>? evidenceFiles = null)
     {
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
+        var evidence = Evidence && final && evidenceFiles is { Count: > 0 } ? EvidencePlan.Build(result, verdict.Findings) : null;
+        long evidencePackets = 0;
         IReadOnlyList<string> removed;
         try
         {
-            AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer);
-            AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer);
+            AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer, evidence);
+            if (Series) AuditCsvWriter.WriteSeries(OutDir, result);
+            AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer, evidence);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
                     Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason, Title = Title });
@@ -169,6 +177,17 @@ public sealed class AuditSetup
             stderr.WriteLine($"trafficaudit: cannot write to {OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
             return null;
         }
+        if (evidence is not null)
+        {
+            // A second read of the captures, after every other output is in place: a capture that fails now costs the evidence only.
+            try { evidencePackets = EvidenceOutput.Write(OutDir, evidence, evidenceFiles!); }
+            catch (Capture.CaptureFormatException e) { stderr.WriteLine($"trafficaudit: warning: no evidence written: {e.Message}"); evidence = null; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"trafficaudit: cannot write evidence to {OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
+                evidence = null;
+            }
+        }
         if (removed.Count > 0)
             stderr.WriteLine($"trafficaudit: removed {string.Join(", ", removed)} of an older run from {OutDir} (this run does not write {(removed.Count == 1 ? "it" : "them")})");
         if (final && !Quiet)
@@ -177,6 +196,8 @@ public sealed class AuditSetup
             ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle, Title, inputNote);
             ConsoleVerdict.Write(console, verdict, OutDir);
             ConsoleSummary.WriteWritten(console, OutDir, OutputFiles.WrittenBy(this), result);
+            if (evidence is not null)
+                console.WriteLine($"Evidence: {evidence.Targets.Count} pcapng file(s), {evidencePackets} packet(s), in {Path.Combine(OutDir, EvidencePlan.Folder)} (findings.csv and calls.csv name them in evidence_file)");
             console.WriteLine(ConsoleVerdict.VerdictLine(verdict, FailOn));
             console.Flush();
         }

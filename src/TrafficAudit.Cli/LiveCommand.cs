@@ -91,6 +91,7 @@ public static class LiveCommand
             write = new PcapNgRingOptions { Path = path, RingSizeBytes = sizeBytes, RingFiles = files };
         }
         else if (ringSize is not null || ringFiles is not null) throw new UsageException("--ring-size and --ring-files go with --write FILE.pcapng");
+        if (a.Flag("--evidence") && write is null) throw new UsageException("live --evidence cuts the evidence from the packets it keeps: add --write FILE.pcapng");
 
         var capture = new LiveCaptureOptions
         {
@@ -217,7 +218,8 @@ public static class LiveCommand
         foreach (var err in source.Errors)
             stderr.WriteLine($"trafficaudit: warning: {err.Message}; the frames before it were audited");
         var result = engine.Complete(source.Interfaces, source.Errors);
-        var verdict = setup.WriteOutputs(result, inputs, final: true, stdout, stderr, title);
+        // --evidence: cut from the files --write kept (the ring may have deleted the oldest).
+        var verdict = setup.WriteOutputs(result, inputs, final: true, stdout, stderr, title, evidenceFiles: written);
         if (verdict is null) return ExitCodes.Usage;
         if (!setup.Quiet)
         {

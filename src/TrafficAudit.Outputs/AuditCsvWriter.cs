@@ -23,15 +23,24 @@ public static class AuditCsvWriter
 
     public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files) => WriteAll(outDir, result, files, null);
 
-    /// <summary>Writes flows.csv, rtp_streams.csv, calls.csv and anomalies.csv; with an anonymizer, addresses, host names, SIP users and file names are pseudonyms.</summary>
-    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer)
+    /// <summary>
+    /// Writes flows.csv, rtp_streams.csv, calls.csv and anomalies.csv; with an anonymizer, addresses, host
+    /// names, SIP users and file names are pseudonyms. With <paramref name="evidence"/>, calls.csv names each
+    /// call's evidence file.
+    /// </summary>
+    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer, Evidence.EvidencePlan? evidence = null)
     {
         Directory.CreateDirectory(outDir);
         // Every host name of the result is known before the first row, so free text (messages) replaces it too.
         anonymizer?.Learn(result);
         WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(f => FlowRow.From(f, anonymizer)));
         WriteAtomically(Path.Combine(outDir, "rtp_streams.csv"), result.Streams.Select(s => RtpStreamRow.From(s, anonymizer)));
-        WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(c => CallRow.From(c, anonymizer)));
+        WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(c =>
+        {
+            var row = CallRow.From(c, anonymizer);
+            row.EvidenceFile = evidence?.CallFile(c) ?? "";
+            return row;
+        }));
         WriteAtomically(Path.Combine(outDir, "sip_options.csv"), result.Voip.OptionsPings.Select(o => SipOptionsRow.From(o, anonymizer)));
         WriteAtomically(Path.Combine(outDir, "anomalies.csv"), result.Anomalies.Select(a => new AnomalyRow
         {
@@ -42,11 +51,26 @@ public static class AuditCsvWriter
         }));
     }
 
-    /// <summary>Writes findings.csv, and expected_flows.csv when the verdict has a matrix (a profile was given; else an old one is removed).</summary>
-    public static void WriteVerdict(string outDir, TrafficAudit.Policy.Verdict verdict, Anonymizer? anonymizer = null)
+    /// <summary>rtp_series.csv (--series): per stream, one row per second (see <see cref="RtpSeriesRow"/>).</summary>
+    public static void WriteSeries(string outDir, AuditResult result)
     {
         Directory.CreateDirectory(outDir);
-        WriteAtomically(Path.Combine(outDir, "findings.csv"), verdict.Findings.Select((f, i) => FindingRow.From(f, i, anonymizer)));
+        WriteAtomically(Path.Combine(outDir, RtpSeriesRow.FileName), result.Streams.SelectMany(RtpSeriesRow.From));
+    }
+
+    /// <summary>
+    /// Writes findings.csv, and expected_flows.csv when the verdict has a matrix (a profile was given; else
+    /// an old one is removed). With <paramref name="evidence"/>, findings.csv names each finding's evidence file.
+    /// </summary>
+    public static void WriteVerdict(string outDir, TrafficAudit.Policy.Verdict verdict, Anonymizer? anonymizer = null, Evidence.EvidencePlan? evidence = null)
+    {
+        Directory.CreateDirectory(outDir);
+        WriteAtomically(Path.Combine(outDir, "findings.csv"), verdict.Findings.Select((f, i) =>
+        {
+            var row = FindingRow.From(f, i, anonymizer);
+            row.EvidenceFile = evidence?.FindingFile(i) ?? "";
+            return row;
+        }));
         string matrix = Path.Combine(outDir, "expected_flows.csv");
         if (verdict.Expected is { } rows) WriteAtomically(matrix, rows.Select(e => ExpectedFlowRow.From(e, anonymizer)));
         else if (File.Exists(matrix)) File.Delete(matrix);

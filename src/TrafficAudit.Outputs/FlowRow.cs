@@ -18,7 +18,9 @@ namespace TrafficAudit.Outputs;
 /// matched_rule (catalogue rule id). Added after them: infrastructure (true for DNS, NTP, DHCP...),
 /// icmp_unreachable (ICMP unreachable messages that refused this flow), server_name (TLS SNI or DNS
 /// name of the server), end_reason (fin, rst, idle_timeout, port_reuse, capture_end), client_by (how the
-/// client side was chosen: syn, synack, catalogue, first_sender).
+/// client side was chosen: syn, synack, catalogue, first_sender). Pivots to other tools, at the end:
+/// community_id (Community ID v1 flow hash, seed 0, as Zeek and Suricata log it; empty for ICMP;
+/// computed from the pseudonyms under --anonymize), duration_s (last_seen minus first_seen, s, 6 decimals).
 /// </summary>
 [CsvRecord]
 public sealed partial class FlowRow
@@ -50,12 +52,16 @@ public sealed partial class FlowRow
     [CsvColumn("server_name")] public string ServerName { get; set; } = "";
     [CsvColumn("end_reason")] public string EndReason { get; set; } = "";
     [CsvColumn("client_by")] public string ClientBy { get; set; } = "";
+    [CsvColumn("community_id")] public string CommunityId { get; set; } = "";
+    [CsvColumn("duration_s")] public string DurationS { get; set; } = "";
 
     public static FlowRow From(FlowRecord f) => From(f, null);
 
     /// <summary>The row of <paramref name="f"/>; with an anonymizer, client_ip, server_ip and server_name are pseudonyms.</summary>
     public static FlowRow From(FlowRecord f, Anonymizer? anonymizer) => new()
     {
+        CommunityId = CommunityIdOf(f, anonymizer),
+        DurationS = ((f.LastSeenNs - f.FirstSeenNs) / 1e9).ToString("F6", CultureInfo.InvariantCulture),
         FlowId = f.FlowId,
         FirstSeen = NsTime.Iso(f.FirstSeenNs),
         LastSeen = NsTime.Iso(f.LastSeenNs),
@@ -84,6 +90,18 @@ public sealed partial class FlowRow
         EndReason = EndReasonName(f.EndReason),
         ClientBy = f.ClientBy,
     };
+
+    /// <summary>Community ID of the flow as written (with an anonymizer, of the pseudonymous addresses, so the hash reveals nothing the row hides).</summary>
+    private static string CommunityIdOf(FlowRecord f, Anonymizer? anonymizer)
+    {
+        var client = f.ClientIp;
+        var server = f.ServerIp;
+        if (anonymizer is not null)
+        {
+            if (!IpAddress.TryParse(anonymizer.Ip(client), out client) || !IpAddress.TryParse(anonymizer.Ip(server), out server)) return "";
+        }
+        return Flows.CommunityId.Compute(client, f.ClientPort, server, f.ServerPort, f.Transport);
+    }
 
     public static string TransportName(IpProtocol p) => p switch
     {

@@ -17,7 +17,8 @@ namespace TrafficAudit.Outputs;
 /// packets, syn...); method (how the figure or fact was obtained); rule (catalogue rule id of the vendor
 /// table row); message; wireshark_filter (a display filter that isolates the evidence). Added:
 /// flow_ids (flows.csv ids of the evidence, ';'-joined); nodes (the Imagicle nodes the finding involves,
-/// ';'-joined; empty when none does, e.g. a bad call between a gateway and a phone).
+/// ';'-joined; empty when none does, e.g. a bad call between a gateway and a phone); evidence_file (with
+/// --evidence, the finding's pcapng under the output folder, e.g. evidence/finding-3.pcapng; empty without one).
 /// </summary>
 [CsvRecord]
 public sealed partial class FindingRow
@@ -43,6 +44,7 @@ public sealed partial class FindingRow
     [CsvColumn("wireshark_filter")] public string WiresharkFilter { get; set; } = "";
     [CsvColumn("flow_ids")] public string FlowIds { get; set; } = "";
     [CsvColumn("nodes")] public string Nodes { get; set; } = "";
+    [CsvColumn("evidence_file")] public string EvidenceFile { get; set; } = "";
 
     public static FindingRow From(Finding f, int index) => From(f, index, null);
 

@@ -34,7 +34,8 @@ internal static class Fmt
 /// no jitter buffer), mos_f1, mos_f2, mos_adapt (behind a fixed 50 ms, a fixed 200 ms and the adaptive
 /// jitter buffer of <see cref="Analyzers.Rtp.JitterBufferModel"/>: late packets count as lost), late_f1,
 /// late_f2, late_adapt (distinct packets too late for each buffer), rtcp_mux_packets (RTCP packets on the
-/// stream's own port pair, both directions: RTCP multiplexed with RTP, RFC 5761).
+/// stream's own port pair, both directions: RTCP multiplexed with RTP, RFC 5761). Then flow_id (the flows.csv row of the UDP
+/// flow that carries the stream).
 /// </summary>
 [CsvRecord]
 public sealed partial class RtpStreamRow
@@ -88,6 +89,7 @@ public sealed partial class RtpStreamRow
     [CsvColumn("late_f2")] public long LateF2 { get; set; }
     [CsvColumn("late_adapt")] public long LateAdapt { get; set; }
     [CsvColumn("rtcp_mux_packets")] public long RtcpMuxPackets { get; set; }
+    [CsvColumn("flow_id")] public string FlowId { get; set; } = "";
 
     public static RtpStreamRow From(RtpStreamRecord s) => From(s, null);
 
@@ -144,6 +146,7 @@ public sealed partial class RtpStreamRow
         LateF2 = s.LateF2,
         LateAdapt = s.LateAdapt,
         RtcpMuxPackets = s.RtcpMuxPackets,
+        FlowId = s.FlowId > 0 ? s.FlowId.ToString(CultureInfo.InvariantCulture) : "",
     };
 }
 
@@ -160,7 +163,9 @@ public sealed partial class RtpStreamRow
 /// media_eth_kbps_out/in, peak_ip_kbps_out/in, retransmissions, reinvites, t38 (answer accepted T.38),
 /// t38_packets, applications, user_agents, lost_pct_out and lost_pct_in (lost over expected packets of
 /// the caller's and of the callee's streams, empty without media that way), mos_network (lowest
-/// stream's network-only MOS), codec_clock_rate (clock of each codec name, same order).
+/// stream's network-only MOS), codec_clock_rate (clock of each codec name, same order). Then flow_id (the flows.csv row of
+/// the flow that carried the first INVITE), evidence_file (with --evidence, the call's pcapng under the
+/// output folder, else empty).
 /// </summary>
 [CsvRecord]
 public sealed partial class CallRow
@@ -206,6 +211,8 @@ public sealed partial class CallRow
     [CsvColumn("lost_pct_in")] public string LostPctIn { get; set; } = "";
     [CsvColumn("mos_network")] public string MosNetwork { get; set; } = "";
     [CsvColumn("codec_clock_rate")] public string CodecClockRate { get; set; } = "";
+    [CsvColumn("flow_id")] public string FlowId { get; set; } = "";
+    [CsvColumn("evidence_file")] public string EvidenceFile { get; set; } = "";
 
     public static CallRow From(CallRecord r) => From(r, null);
 
@@ -260,6 +267,7 @@ public sealed partial class CallRow
             LostPctIn = Fmt.Opt(r.LostPctIn, 2),
             MosNetwork = Fmt.Opt(r.MosNetwork, 2),
             CodecClockRate = r.CodecClockRate,
+            FlowId = r.FlowId > 0 ? r.FlowId.ToString(CultureInfo.InvariantCulture) : "",
         };
     }
 }

@@ -71,6 +71,8 @@ public sealed record RtpStreamRecord
     public required long LateAdapt { get; init; }
     /// <summary>RTCP packets on the stream's own port pair, both directions (RTCP multiplexed with RTP, RFC 5761); 0 when RTCP used its own port.</summary>
     public required long RtcpMuxPackets { get; init; }
+    /// <summary>flow_id of the UDP flow that carries the stream (0 when unknown).</summary>
+    public int FlowId { get; init; }
 }
 
 /// <summary>One SIP call with its media: a row of calls.csv.</summary>
@@ -103,6 +105,8 @@ public sealed record CallRecord
     public required string CodecClockRate { get; init; }
     /// <summary>RTP flowed in one direction only.</summary>
     public required bool OneWay { get; init; }
+    /// <summary>flow_id of the flow that carried the call's first INVITE (0 when unknown).</summary>
+    public int FlowId { get; init; }
 }
 
 /// <summary>Capture-wide VoIP facts for the console and the report.</summary>

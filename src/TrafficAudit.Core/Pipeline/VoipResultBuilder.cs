@@ -16,14 +16,24 @@ internal static class VoipResultBuilder
             .Where(s => s.Stats.HasPackets && (s.Flow.Rtp.IsRtp || s.Call is not null))
             .OrderBy(s => s.Stats.FirstArrivalNs).ThenBy(s => s.Sequence)
             .ToList();
+        // The flow record of each live flow: a stream knows the flow object that carried it.
+        var recordOf = new Dictionary<Flows.Flow, int>(ReferenceEqualityComparer.Instance);
+        foreach (var f in flows) if (f.Source is { } src) recordOf.TryAdd(src, f.FlowId);
         var streams = new List<RtpStreamRecord>(kept.Count);
-        foreach (var s in kept) streams.Add(ToRecord(s, streams.Count + 1));
+        foreach (var s in kept) streams.Add(ToRecord(s, streams.Count + 1) with { FlowId = recordOf.GetValueOrDefault(s.Flow) });
 
         var flowIndex = new Dictionary<(IpAddress, ushort, IpAddress, ushort), FlowRecord>();
+        var flowsByTuple = new Dictionary<(IpAddress, ushort, IpAddress, ushort), List<FlowRecord>>();
         foreach (var f in flows)
         {
             flowIndex.TryAdd((f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), f);
             flowIndex.TryAdd((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), f);
+            if (f.Transport is not (IpProtocol.Udp or IpProtocol.Tcp)) continue;
+            foreach (var k in new[] { (f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), (f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort) })
+            {
+                if (!flowsByTuple.TryGetValue(k, out var l)) flowsByTuple[k] = l = [];
+                l.Add(f);
+            }
         }
 
         var byCall = streams.Where(s => s.CallId.Length > 0).GroupBy(s => s.CallId).ToDictionary(g => g.Key, g => g.ToList());
@@ -58,6 +68,7 @@ internal static class VoipResultBuilder
                 Mos = media.Count == 0 ? -1 : media.Min(m => m.Mos),
                 MosNetwork = media.Count == 0 ? -1 : media.Min(m => m.MosNetwork),
                 OneWay = (outStreams.Count > 0) != (inStreams.Count > 0),
+                FlowId = InviteFlow(flowsByTuple, c)?.FlowId ?? 0,
             });
         }
 
@@ -94,6 +105,21 @@ internal static class VoipResultBuilder
         for (int i = 0; i < rates.Count; i++)
             if (rates[i] == 0) rates[i] = CodecNames.NominalClockRate(names[i]);
         return (string.Join(";", names), string.Join(";", rates.Select(r => r.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+    }
+
+    /// <summary>The flow that carried the call's first INVITE: its transport and endpoints, and the one whose time span holds the INVITE (a port reused later is another flow).</summary>
+    private static FlowRecord? InviteFlow(Dictionary<(IpAddress, ushort, IpAddress, ushort), List<FlowRecord>> byTuple, SipCall c)
+    {
+        if (!byTuple.TryGetValue((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), out var candidates)) return null;
+        var transport = c.Transport == SipTransport.Udp ? IpProtocol.Udp : IpProtocol.Tcp;
+        FlowRecord? best = null;
+        foreach (var f in candidates)
+        {
+            if (f.Transport != transport) continue;
+            if (f.FirstSeenNs <= c.StartNs && c.StartNs <= f.LastSeenNs) return f;
+            best ??= f;
+        }
+        return best;
     }
 
     /// <summary>Mean over a direction: bytes after each stream's first packet over the time the direction was active.</summary>

@@ -84,6 +84,13 @@ public sealed record Finding
     public string WiresharkFilter { get; init; } = "";
     /// <summary>flows.csv flow ids of the evidence.</summary>
     public IReadOnlyList<int> FlowIds { get; init; } = [];
+    /// <summary>
+    /// The records behind the finding, for cutting its evidence out of the capture (--evidence): each a
+    /// <see cref="Pipeline.FlowRecord"/>, <see cref="Analyzers.Sip.SipTransactionStat"/>,
+    /// <see cref="Pipeline.CallRecord"/> or <see cref="Pipeline.RtpStreamRecord"/>; every merged occurrence's.
+    /// Empty for findings about the whole capture or about something absent.
+    /// </summary>
+    public IReadOnlyList<object> Subjects { get; init; } = [];
 
     /// <summary>
     /// The de-duplication identity: kind, vendor rule and conversation (the client port is left out on

@@ -466,6 +466,7 @@ public static class FindingRules
         Rule = f.MatchedRule,
         Message = "",
         FlowIds = [f.FlowId],
+        Subjects = [f],
     };
 
     private static Finding SipFinding(string kind, SipTransactionStat t, FlowRecord? flow) => new()
@@ -483,6 +484,7 @@ public static class FindingRules
         Message = "",
         WiresharkFilter = $"sip.Call-ID==\"{t.CallId}\" && sip.CSeq.seq=={t.CSeq}",
         FlowIds = flow is null ? [] : [flow.FlowId],
+        Subjects = [t],
     };
 
     private static Finding CallFinding(string kind, CallRecord c) => new()
@@ -498,6 +500,7 @@ public static class FindingRules
         FirstSeenNs = c.Sip.StartNs,
         Rule = "rtp-t38-calling-platform",
         Message = "",
+        Subjects = [c],
     };
 
     private static Finding StreamFinding(PolicyContext ctx, string kind, RtpStreamRecord s)
@@ -528,6 +531,7 @@ public static class FindingRules
         Rule = "rtp-t38-calling-platform",
         Message = "",
         WiresharkFilter = $"rtp.ssrc==0x{s.Ssrc:X8}",
+        Subjects = [s],
     };
 
     private static string Name(FlowRecord f)

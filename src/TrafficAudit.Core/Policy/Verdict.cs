@@ -159,6 +159,7 @@ public sealed class Verdict
                 Count = m.Count + f.Count,
                 Measured = m.Measured is { } a && f.Measured is { } b ? Math.Max(a, b) : m.Measured ?? f.Measured,
                 FlowIds = m.FlowIds.Concat(f.FlowIds).Distinct().Order().ToArray(),
+                Subjects = [.. m.Subjects, .. f.Subjects],
             };
         }
         return order.Select(k => merged[k])

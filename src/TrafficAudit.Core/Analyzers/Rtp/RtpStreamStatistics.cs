@@ -138,7 +138,7 @@ public struct RtpStreamStatistics
         var drops = _jitterBuffer.Add(now, p.Timestamp, p.ClockRate);
         if (position >= 0 && drops != JitterBufferDrops.None) MarkLate(position, drops);
         TrackBandwidth(timestampNs, p.IpLength);
-        _series!.Add(timestampNs, p.IpLength, CountsForJitter(p.ClockRate) ? _jitterMs : -1);
+        _series!.Add(timestampNs, p.IpLength, CountsForJitter(p.ClockRate) ? _jitterMs : -1, _maxExt);
         _lastNs = timestampNs;
     }
 
@@ -172,8 +172,8 @@ public struct RtpStreamStatistics
         _second = 0;
         _secondIpBytes = p.IpLength;
         _secondPackets = 1;
-        _series = new RtpTimeSeries(timestampNs);
-        _series.Add(timestampNs, p.IpLength, -1);
+        _series = new RtpTimeSeries(timestampNs) { FirstSequence = _maxExt };
+        _series.Add(timestampNs, p.IpLength, -1, _maxExt);
     }
 
     // ============================== Wireshark's analysis ==============================
