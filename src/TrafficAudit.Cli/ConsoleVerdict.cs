@@ -16,8 +16,10 @@ public static class ConsoleVerdict
         if (v.Expected is { } rows)
         {
             o.WriteLine($"Requirements ({v.Profile!.SourceName}):");
-            foreach (var e in rows)
-                o.WriteLine($"  {e.Status.Label,-19} {e.Requirement.Title}: {e.Requirement.Ports}, {PeerText(e.Requirement)}; {e.Detail}");
+            // Failures first, as in the report; the state column as wide as its longest label.
+            int width = rows.Count == 0 ? 0 : rows.Max(e => e.Status.Label.Length);
+            foreach (var e in rows.OrderBy(e => e.Status.WorstFirstRank))
+                o.WriteLine($"  {e.Status.Label.PadRight(width)} {e.Requirement.Title}: {e.Requirement.Ports}, {PeerText(e.Requirement)}; {e.Detail}");
         }
         else if (v.Profile is not null)
         {

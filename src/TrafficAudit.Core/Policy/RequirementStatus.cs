@@ -46,6 +46,16 @@ public readonly record struct RequirementStatus(RequirementState State, Requirem
     public static RequirementStatus NotExpected => new(RequirementState.NotExpected);
     public static RequirementStatus Fail(RequirementFailure failures) => new(RequirementState.Fail, failures);
 
+    /// <summary>Worst-first order for every list of requirements: FAIL, NOT SEEN (required), NOT SEEN (optional), PASS, NOT EXPECTED.</summary>
+    public int WorstFirstRank => State switch
+    {
+        RequirementState.Fail => 0,
+        RequirementState.NotSeenRequired => 1,
+        RequirementState.NotSeenOptional => 2,
+        RequirementState.Pass => 3,
+        _ => 4,
+    };
+
     /// <summary>The words every writer shows: PASS, FAIL (blocked, over budget), NOT SEEN (required), NOT SEEN (optional), NOT EXPECTED.</summary>
     public string Label => State switch
     {

@@ -144,7 +144,7 @@ public static class HtmlReportWriter
         }
         h.Open("table", ("class", "verdict")).Open("thead").Open("tr").Element("th", "Requirement").Element("th", "Result").Element("th", "Detail").Close("tr").Close("thead").Open("tbody");
         // Worst first: failures, then what the capture could not show, then what passed (stable within each).
-        foreach (var v in verdict.OrderBy(v => v.Status.State switch { RequirementState.Fail => 0, RequirementState.NotSeenRequired => 1, RequirementState.NotSeenOptional => 2, RequirementState.NotExpected => 4, _ => 3 }))
+        foreach (var v in verdict.OrderBy(v => v.Status.WorstFirstRank))
         {
             h.Open("tr").Cell(v.Requirement);
             h.Open("td");
