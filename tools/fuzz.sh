@@ -56,7 +56,8 @@ fi
 # 3. The run. SharpFuzz speaks AFL's fork server protocol itself. AFL_MAP_SIZE is the size afl-fuzz
 # probes with first: with a smaller one it restarts the target after the probe, and SharpFuzz's fork
 # server does not survive that restart. No CPU binding on a shared machine, no core_pattern change;
-# the managed heap cap turns a memory blow-up into a crash.
+# the managed heap cap turns a memory blow-up into a crash. Inputs are not trimmed: the harness's cost
+# per input (engine set-up, classification) is fixed, so whole stretches of capture are worth keeping.
 out=$work/$target
 stats=$out/harness-stats
 input=$work/seeds/$target
@@ -64,7 +65,7 @@ if [ "${FUZZ_RESUME:-0}" = 1 ] && [ -d "$out/afl/default/queue" ]; then input=-;
 mkdir -p "$out" "$stats"
 heap_mb=${FUZZ_HEAP_MB:-512}
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-  AFL_QUIET=1 AFL_MAP_SIZE=4194304 DOTNET_GCHeapHardLimit=$(printf '0x%x' $((heap_mb * 1024 * 1024))) \
+  AFL_QUIET=1 AFL_DISABLE_TRIM=1 AFL_MAP_SIZE=4194304 DOTNET_GCHeapHardLimit=$(printf '0x%x' $((heap_mb * 1024 * 1024))) \
   DOTNET_TieredPGO=0 TRAFFICAUDIT_FUZZ_STATS=$stats
 echo "fuzzing $target for ${seconds}s (seeds: $(ls "$work/seeds/$target" | wc -l) files, timeout ${FUZZ_TIMEOUT_MS:-2000} ms, heap cap ${heap_mb} MB)"
 nice -n 19 afl-fuzz -i "$input" -o "$out/afl" -t "${FUZZ_TIMEOUT_MS:-2000}" -m none -V "$seconds" \

@@ -26,7 +26,9 @@ public static class Seeds
         }
 
         string root = FindRepositoryRoot();
-        var groups = PickFrames(Path.Combine(root, "captures", "imagicle-site.pcap"));
+        string site = Path.Combine(root, "captures", "imagicle-site.pcap");
+        var groups = PickFrames(site);
+        groups.AddRange(Slices(site, count: 4, length: 500));
         for (int g = 0; g < groups.Count; g++)
         {
             var frames = groups[g];
@@ -106,6 +108,19 @@ public static class Seeds
         var groups = new List<List<Frame>>();
         for (int i = 0; i < all.Count; i += 48) groups.Add(all.Skip(i).Take(48).OrderBy(f => f.TimestampNs).ToList());
         return groups.Take(12).ToList();
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> runs of <paramref name="length"/> consecutive frames spread over the capture:
+    /// whole stretches of calls and flows, so each execution feeds hundreds of packets.
+    /// </summary>
+    private static IEnumerable<List<Frame>> Slices(string capture, int count, int length)
+    {
+        var all = new List<Frame>();
+        using (var source = CaptureFile.Open(capture))
+            while (source.MoveNext()) all.Add(new Frame(source.Header.TimestampNs, source.Header.LinkType, source.Data.ToArray()));
+        for (int i = 0; i < count; i++)
+            yield return all.Skip((int)((long)i * Math.Max(0, all.Count - length) / Math.Max(1, count - 1))).Take(length).ToList();
     }
 
     private static byte[] Pcap(List<Frame> frames, bool nanoseconds, bool bigEndian)

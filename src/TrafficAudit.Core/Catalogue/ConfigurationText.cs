@@ -15,7 +15,7 @@ internal static class ConfigurationText
 {
     /// <summary>Largest deployment profile read: 1 MiB (a large site's profile is a few KB).</summary>
     public const int MaxProfileBytes = 1 << 20;
-    /// <summary>Largest catalogue read: 4 MiB (the built-in one is about 40 KB).</summary>
+    /// <summary>Largest catalogue read: 4 MiB (the built-in one is about 23 KB).</summary>
     public const int MaxCatalogueBytes = 4 << 20;
 
     /// <summary>
@@ -94,7 +94,8 @@ internal static class ConfigurationText
         string m = ex.Message;
         int position = m.IndexOf(" LineNumber:", StringComparison.Ordinal);
         if (position > 0) m = m[..position];
-        string here = offset < text.Length && !atEnd ? Character(text, offset) : "the end of the file";
+        int c = (uint)offset < (uint)text.Length ? text[offset] : -1;
+        string here = c >= 0 && !atEnd ? Character(text, offset) : "the end of the file";
         bool Has(string s) => m.Contains(s, StringComparison.OrdinalIgnoreCase);
         if (Has("trailing comma"))
             return "a comma before the closing bracket (trailing comma): remove the last comma of the list";
@@ -104,7 +105,7 @@ internal static class ConfigurationText
             return "objects or arrays are nested too deeply (more than 64 levels)";
         if (Has("end of comment") || (Has("comment") && Has("end of data")))
             return "a /* comment is never closed with */";
-        if (Has("comment") || (offset < text.Length && text[offset] == (byte)'/' && !atEnd))
+        if (Has("comment") || (c == '/' && !atEnd))
             return $"{here} that does not start a comment: a comment starts with // or /*";
         if (Has("end of string"))
             return "a string is never closed: the file ends inside it (a missing closing \")";
@@ -126,7 +127,7 @@ internal static class ConfigurationText
             return $"{here} after a value: expected ',' or a closing bracket (a missing comma?)";
         if (Has("end of data") || Has("depth to be zero") || Has("open JSON object or array") || atEnd)
             return "the file ends before the JSON is complete (an object, array or value is not closed)";
-        if (Has("literal") || (Has("start of a value") && offset < text.Length && char.IsAsciiLetter((char)text[offset])))
+        if (Has("literal") || (Has("start of a value") && c >= 0 && char.IsAsciiLetter((char)c)))
             return $"{here} is not a JSON value: true, false and null are lower case, strings need double quotes";
         if (Has("number") || Has("digit"))
             return $"malformed number at {here}";
