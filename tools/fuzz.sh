@@ -61,7 +61,15 @@ fi
 out=$work/$target
 stats=$out/harness-stats
 input=$work/seeds/$target
-if [ "${FUZZ_RESUME:-0}" = 1 ] && [ -d "$out/afl/default/queue" ]; then input=-; else rm -rf "$out"; fi
+execs_before=0
+if [ "${FUZZ_RESUME:-0}" = 1 ] && [ -d "$out/afl/default/queue" ]; then
+  # afl-fuzz carries its counters over on resume: count only this run's executions and packets.
+  input=-
+  execs_before=$(awk -F' *: *' '$1=="execs_done" {print $2}' "$out/afl/default/fuzzer_stats" 2>/dev/null || echo 0)
+  rm -rf "$stats"
+else
+  rm -rf "$out"
+fi
 mkdir -p "$out" "$stats"
 heap_mb=${FUZZ_HEAP_MB:-512}
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
@@ -74,7 +82,7 @@ nice -n 19 afl-fuzz -i "$input" -o "$out/afl" -t "${FUZZ_TIMEOUT_MS:-2000}" -m n
 # 4. Figures and findings.
 s=$out/afl/default/fuzzer_stats
 get() { awk -F' *: *' -v k="$1" '$1==k {print $2}' "$s"; }
-execs=$(get execs_done)
+execs=$(( $(get execs_done) - ${execs_before:-0} ))
 crashes=$(get saved_crashes); crashes=${crashes:-$(get unique_crashes)}
 hangs=$(get saved_hangs); hangs=${hangs:-$(get unique_hangs)}
 read -r inputs packets < <(cat "$stats"/* 2>/dev/null | awk '{i+=$1; p+=$2} END {print i+0, p+0}')
