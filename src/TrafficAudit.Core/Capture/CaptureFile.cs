@@ -89,7 +89,7 @@ public static class CaptureFile
                 input = new CaptureInput(gzip, maxRead: GzipReadChunk) { Gzip = counted };
                 input.Ensure(PeekLength);
                 if (input.Available < 4 && input.Failed)
-                    throw new CaptureFormatException(name, "gzip-compressed, but " + counted.Describe(input.TotalReceived, true));
+                    throw new CaptureFormatException(name, "gzip-compressed, but it cannot be decompressed: " + counted.Diagnose());
                 return OpenDecompressed(input, name, fileIndex, anomalies, compressed: true);
             }
             return OpenDecompressed(input, name, fileIndex, anomalies, compressed: false);

@@ -103,7 +103,7 @@ internal sealed class GzipInput(Stream compressed, Func<Stream?>? reopen) : Stre
     }
 
     /// <summary>The gzip error behind a decompressor failure: header, deflate data, CRC-32 or length.</summary>
-    private string Diagnose()
+    internal string Diagnose()
     {
         var again = Reopen();
         if (again is null)

@@ -117,6 +117,15 @@ public sealed class GzipErrorTests
     }
 
     [TestMethod]
+    public void BadCompressionMethod_InTheHeader_IsNamedBeforeAnyPacket()
+    {
+        var damaged = (byte[])Gz.Clone();
+        damaged[2] = 7;   // CM: only 8 (deflate) exists
+        var e = Assert.ThrowsExactly<CaptureFormatException>(() => CaptureFile.Open(new MemoryStream(damaged), "cm.pcap.gz"));
+        StringAssert.Contains(e.Message, "unsupported compression method 7 in the gzip header");
+    }
+
+    [TestMethod]
     public void Crc32_MatchesTheStandardCheckValue()
     {
         // The CRC-32 check value of "123456789" (ISO 3309 / ITU-T V.42, as gzip uses it) is 0xCBF43926.
