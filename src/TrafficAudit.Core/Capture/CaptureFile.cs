@@ -69,19 +69,27 @@ public static class CaptureFile
 
     private static IFrameSource OpenCore(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen)
     {
+        long start = stream.CanSeek ? stream.Position : -1;
         var input = new CaptureInput(stream, leaveOpen);
         try
         {
             input.Ensure(PeekLength);
             if (input.Available >= 2 && input.Buffer[input.Offset] == GzipId1 && input.Buffer[input.Offset + 1] == GzipId2)
             {
-                // Hand the bytes already read plus the rest of the stream to the decompressor.
-                var compressed = new PrefixedStream(input.Buffer[input.Offset..(input.Offset + input.Available)], input.Available, stream, leaveOpen);
-                var gzip = new GZipStream(compressed, CompressionMode.Decompress);
-                input = new CaptureInput(gzip, maxRead: GzipReadChunk);
+                // Hand the bytes already read plus the rest of the stream to the decompressor, counting the
+                // compressed bytes; after a decompressor error a seekable input is read again to name the error.
+                var prefixed = new PrefixedStream(input.Buffer[input.Offset..(input.Offset + input.Available)], input.Available, stream, leaveOpen);
+                Func<Stream?>? reopen = start < 0 ? null : () =>
+                {
+                    stream.Position = start;
+                    return stream;
+                };
+                var counted = new GzipInput(prefixed, reopen);
+                var gzip = new GZipStream(counted, CompressionMode.Decompress);
+                input = new CaptureInput(gzip, maxRead: GzipReadChunk) { Gzip = counted };
                 input.Ensure(PeekLength);
-                if (input.Available < 4 && input.ReadFailure is not null)
-                    throw new CaptureFormatException(name, "gzip-compressed but the compressed data is corrupt: " + input.ReadFailure);
+                if (input.Available < 4 && input.Failed)
+                    throw new CaptureFormatException(name, "gzip-compressed, but it cannot be decompressed: " + counted.Diagnose());
                 return OpenDecompressed(input, name, fileIndex, anomalies, compressed: true);
             }
             return OpenDecompressed(input, name, fileIndex, anomalies, compressed: false);

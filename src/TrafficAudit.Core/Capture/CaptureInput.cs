@@ -39,6 +39,26 @@ internal sealed class CaptureInput : IDisposable
     /// <summary>Byte offset in the (decompressed) stream of the next unread byte.</summary>
     public long Position => _consumedBefore + _offset;
 
+    /// <summary>Every byte received from the stream so far (decompressed bytes for gzip).</summary>
+    public long TotalReceived => _consumedBefore + _end;
+
+    /// <summary>The compressed side when the stream is a gzip decompressor: its byte counts and its diagnosis.</summary>
+    public GzipInput? Gzip { get; init; }
+
+    /// <summary>True when the stream stopped on a decompressor (or device) error rather than at its end.</summary>
+    public bool Failed => ReadFailure is not null;
+
+    /// <summary>
+    /// What a reader adds to the message of the error that stopped it: for gzip, that offsets are in the
+    /// decompressed data, how much compressed data was read, and whether the file is cut or which gzip
+    /// error stopped the decompressor; else why the stream failed, if it did. Null when there is nothing to add.
+    /// </summary>
+    public string? DescribeEnd()
+    {
+        if (Gzip is not null) return Gzip.Describe(TotalReceived, Failed);
+        return ReadFailure is null ? null : "reading stopped: " + ReadFailure;
+    }
+
     /// <summary>Why the stream stopped early (corrupt compressed data, I/O error), or null at a normal end.</summary>
     public string? ReadFailure { get; private set; }
 
@@ -84,8 +104,9 @@ internal sealed class CaptureInput : IDisposable
             }
             catch (Exception e) when (e is IOException or InvalidDataException)
             {
-                // Corrupt gzip data or a failing device: what was read stays usable; the reader reports it.
-                ReadFailure = e.Message;
+                // Corrupt gzip data or a failing device: what was read stays usable; the reader reports it
+                // (for gzip, GzipInput names the real error: .NET calls every data error an unsupported method).
+                ReadFailure = e is InvalidDataException ? "corrupt compressed data" : "input/output error: " + e.Message;
                 n = 0;
             }
             if (n <= 0) { _eof = true; return false; }

@@ -39,7 +39,7 @@ public abstract class FrameSourceBase : IFrameSource
     /// <summary>Stops reading: records why and where, and makes every later <see cref="MoveNext"/> return false.</summary>
     private protected bool Fail(long offset, string message)
     {
-        if (Input.ReadFailure is not null) message += $" (reading stopped: {Input.ReadFailure})";
+        if (Input.DescribeEnd() is { } end) message += $" ({end})";
         ErrorList.Add(new CaptureReadError(File, offset, message));
         Finished = true;
         Current = default;
@@ -48,7 +48,9 @@ public abstract class FrameSourceBase : IFrameSource
 
     private protected bool EndOfFile()
     {
-        if (Input.ReadFailure is not null) return Fail(Input.Position, "input ended early");
+        if (Input.Failed) return Fail(Input.Position, "input ended early");
+        if (Input.Gzip is { } gz && gz.Cut(Input.TotalReceived) != false)
+            return Fail(Input.Position, "input ended early");
         Finished = true;
         Current = default;
         return false;

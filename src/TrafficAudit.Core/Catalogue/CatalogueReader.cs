@@ -22,6 +22,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
     public PortCatalogue Read()
     {
         _bomLength = _positions.BomLength;
+        _positions.CheckText(ConfigurationText.MaxCatalogueBytes, "catalogue", Error);
         var r = new Utf8JsonReader(_positions.Text, Options);
         if (!Next(ref r)) throw Error(_bomLength, "the catalogue is empty");
         if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "expected a JSON object at the top level");
@@ -390,13 +391,13 @@ internal sealed class CatalogueReader(byte[] json, string file)
 
     private string PropertyName(ref Utf8JsonReader r, HashSet<string> seen)
     {
-        string name = r.GetString()!;
+        string name = _positions.GetString(ref r, Error);
         if (!seen.Add(name)) throw Error(ref r, $"field '{name}' appears twice");
         return name;
     }
 
     private string String(ref Utf8JsonReader r, string field)
-        => r.TokenType == JsonTokenType.String ? r.GetString()! : throw Error(ref r, $"'{field}' must be a string");
+        => r.TokenType == JsonTokenType.String ? _positions.GetString(ref r, Error) : throw Error(ref r, $"'{field}' must be a string");
 
     private bool Bool(ref Utf8JsonReader r, string field) => r.TokenType switch
     {

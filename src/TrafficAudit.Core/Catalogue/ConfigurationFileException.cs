@@ -8,12 +8,23 @@ namespace TrafficAudit.Catalogue;
 public abstract class ConfigurationFileException : Exception
 {
     protected ConfigurationFileException(string file, int line, int column, string problem, Exception? inner)
-        : base(line > 0 ? $"{file}:{line}:{column}: {problem}" : $"{file}: {problem}", inner)
+        : base(Format(file, line, column, problem), inner)
     {
         File = file;
         Line = line;
         Column = column;
-        Problem = problem;
+        Problem = ConfigurationText.Shown(problem, MaxProblemLength);
+    }
+
+    /// <summary>Longest problem text shown; values quoted from the file are part of it.</summary>
+    private const int MaxProblemLength = 600;
+
+    /// <summary>One line: control characters of values quoted from the file are escaped, the text is capped.</summary>
+    private static string Format(string file, int line, int column, string problem)
+    {
+        string shownFile = ConfigurationText.Shown(file, 400);
+        string shown = ConfigurationText.Shown(problem, MaxProblemLength);
+        return line > 0 ? $"{shownFile}:{line}:{column}: {shown}" : $"{shownFile}: {shown}";
     }
 
     public string File { get; }

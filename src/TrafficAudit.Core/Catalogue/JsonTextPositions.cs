@@ -55,10 +55,10 @@ internal sealed class JsonTextPositions
         return ((int)line0 + 1, 1 + CodePoints(lineStart, end));
     }
 
-    /// <summary>The reader's messages end with "LineNumber: n | BytePositionInLine: m."; callers give their own 1-based position.</summary>
     /// <summary>
     /// Reads the next token; a syntax error becomes the caller's configuration error at the reader's
-    /// line and column ("malformed JSON: ..."), so both readers report it the same way.
+    /// line and column ("malformed JSON: ..." in our words, see <see cref="ConfigurationText.DescribeSyntaxError"/>),
+    /// so both readers report it the same way.
     /// </summary>
     public bool Read(ref Utf8JsonReader r, Func<int, int, string, Exception, Exception> error)
     {
@@ -68,15 +68,85 @@ internal sealed class JsonTextPositions
         }
         catch (JsonException ex)
         {
-            var (line, col) = FromLineAndByte(ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0);
-            throw error(line, col, "malformed JSON: " + StripPosition(ex.Message), ex);
+            long line0 = ex.LineNumber ?? 0, byteInLine = ex.BytePositionInLine ?? 0;
+            var (line, col) = FromLineAndByte(line0, byteInLine);
+            int offset = OffsetOf(line0, byteInLine);
+            bool atEnd = offset >= _json.Length || _json.AsSpan(offset).IndexOfAnyExcept(" \t\r\n"u8) < 0;
+            throw error(line, col, "malformed JSON: " + ConfigurationText.DescribeSyntaxError(ex, _json, Math.Min(offset, _json.Length - 1), atEnd), ex);
         }
     }
 
-    public static string StripPosition(string message)
+    /// <summary>
+    /// The string value of the current token (a string or a field name). A \u escape of a lone UTF-16
+    /// surrogate cannot become text: that is the caller's configuration error at the escape itself.
+    /// </summary>
+    public string GetString(ref Utf8JsonReader r, Func<long, string, Exception> error)
     {
-        int i = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        return i > 0 ? message[..i].TrimEnd() : message;
+        try
+        {
+            return r.GetString() ?? "";
+        }
+        catch (InvalidOperationException)
+        {
+            var raw = r.ValueSpan;
+            int at = FindLoneSurrogateEscape(raw);
+            long offset = BomLength + r.TokenStartIndex + 1 + Math.Max(at, 0);
+            string problem = at >= 0
+                ? $"a lone UTF-16 surrogate escape ({System.Text.Encoding.ASCII.GetString(raw.Slice(at, 6))}) in a string: a high surrogate \\uD800-\\uDBFF must be followed by a low one \\uDC00-\\uDFFF"
+                : "a string that is not valid text (invalid UTF-8 or a bad escape)";
+            throw error(offset, problem);
+        }
+    }
+
+    /// <summary>Index in a raw (still escaped) JSON string of the first \uD800-\uDFFF escape not part of a valid pair, or -1.</summary>
+    private static int FindLoneSurrogateEscape(ReadOnlySpan<byte> raw)
+    {
+        for (int i = 0; i + 6 <= raw.Length; i++)
+        {
+            if (raw[i] != (byte)'\\') continue;
+            if (raw[i + 1] != (byte)'u') { i++; continue; }
+            if (!TryHex(raw.Slice(i + 2, 4), out int unit)) continue;
+            if (unit is >= 0xD800 and <= 0xDBFF)
+            {
+                if (i + 12 <= raw.Length && raw[i + 6] == (byte)'\\' && raw[i + 7] == (byte)'u' && TryHex(raw.Slice(i + 8, 4), out int low) && low is >= 0xDC00 and <= 0xDFFF)
+                {
+                    i += 11;
+                    continue;
+                }
+                return i;
+            }
+            if (unit is >= 0xDC00 and <= 0xDFFF) return i;
+            i += 5;
+        }
+        return -1;
+    }
+
+    private static bool TryHex(ReadOnlySpan<byte> four, out int value) =>
+        int.TryParse(System.Text.Encoding.ASCII.GetString(four), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out value);
+
+    /// <summary>Byte offset in the file (BOM included) of a <see cref="JsonException"/>'s 0-based line and byte-in-line.</summary>
+    private int OffsetOf(long line0, long byteInLine)
+    {
+        int lineStart = BomLength;
+        for (long l = 0; l < line0; l++)
+        {
+            int nl = Array.IndexOf(_json, (byte)'\n', lineStart);
+            if (nl < 0) break;
+            lineStart = nl + 1;
+        }
+        return (int)Math.Min(_json.Length, lineStart + byteInLine);
+    }
+
+    /// <summary>
+    /// Checks what the reader does not: that the text is UTF-8 and not over the size cap. The error is the
+    /// caller's, at the line and column of the first bad byte (or of the first byte over the cap).
+    /// </summary>
+    public void CheckText(int maxBytes, string what, Func<long, string, Exception> error)
+    {
+        if (_json.Length > maxBytes)
+            throw error(maxBytes, $"the {what} is larger than {maxBytes / (1 << 20)} MiB ({maxBytes:N0} bytes); is it the right file?");
+        int bad = ConfigurationText.FirstInvalidUtf8(_json);
+        if (bad >= 0) throw error(bad, ConfigurationText.DescribeInvalidUtf8(_json, bad));
     }
 
     /// <summary>Characters (UTF-8 code points: bytes that are not 10xxxxxx continuations) in [from, to).</summary>

@@ -108,21 +108,17 @@ public sealed class PortCatalogue
     }
 
     /// <summary>Reads a catalogue file. Any problem throws <see cref="CatalogueException"/> naming file, line and column.</summary>
+    /// <remarks>At most <see cref="MaxFileBytes"/> + 1 bytes are read, so a device or a FIFO cannot take the memory.</remarks>
     public static PortCatalogue LoadFile(string path)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new CatalogueException(path, 0, 0, "cannot read the catalogue: " + ex.Message, ex);
-        }
+        byte[] bytes = ConfigurationText.ReadCapped(path, "catalogue", MaxFileBytes, (problem, inner) => new CatalogueException(path, 0, 0, problem, inner));
         return Parse(bytes, path);
     }
 
+    /// <summary>Largest catalogue read (4 MiB): a larger file is refused before parsing.</summary>
+    public const int MaxFileBytes = ConfigurationText.MaxCatalogueBytes;
+
     /// <summary>Parses catalogue JSON (UTF-8, comments allowed); <paramref name="sourceName"/> is used in error messages.</summary>
     public static PortCatalogue Parse(ReadOnlySpan<byte> utf8Json, string sourceName)
-        => new CatalogueReader(utf8Json.ToArray(), sourceName).Read();
+        => new CatalogueReader(utf8Json.Length > MaxFileBytes ? utf8Json[..(MaxFileBytes + 1)].ToArray() : utf8Json.ToArray(), sourceName).Read();
 }

@@ -20,21 +20,26 @@ public static class ProfileLoader
 {
     private static readonly JsonReaderOptions Options = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = false };
 
+    /// <summary>Largest profile read (1 MiB): a larger file is refused before parsing.</summary>
+    public const int MaxBytes = ConfigurationText.MaxProfileBytes;
+
+    /// <summary>
+    /// Reads a profile file (at most <see cref="MaxBytes"/> + 1 bytes are read, so a device or a FIFO cannot
+    /// take the memory). Any problem throws <see cref="ProfileException"/>: one sentence with the file, and
+    /// the line and column when the problem is in the text.
+    /// </summary>
     public static DeploymentProfile LoadFile(string path)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new ProfileException(path, 0, 0, "cannot read the profile: " + ex.Message, ex);
-        }
+        byte[] bytes = ConfigurationText.ReadCapped(path, "profile", MaxBytes, (problem, inner) => new ProfileException(path, 0, 0, problem, inner));
         return Parse(bytes, path);
     }
 
-    public static DeploymentProfile Parse(ReadOnlySpan<byte> utf8Json, string sourceName) => new Reader(utf8Json.ToArray(), sourceName).Read();
+    /// <summary>Parses profile JSON (UTF-8, comments allowed). Any problem throws <see cref="ProfileException"/> with line and column.</summary>
+    public static DeploymentProfile Parse(ReadOnlySpan<byte> utf8Json, string sourceName)
+    {
+        var json = utf8Json.Length > MaxBytes ? utf8Json[..(MaxBytes + 1)].ToArray() : utf8Json.ToArray();
+        return new Reader(json, sourceName).Read();
+    }
 
     private sealed class Reader(byte[] json, string file)
     {
@@ -43,6 +48,7 @@ public static class ProfileLoader
 
         public DeploymentProfile Read()
         {
+            _pos.CheckText(MaxBytes, "profile", Error);
             var r = new Utf8JsonReader(_pos.Text, Options);
             if (!Next(ref r)) throw Error(_pos.BomLength, "the profile is empty");
             if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "expected a JSON object at the top level");
@@ -203,13 +209,13 @@ public static class ProfileLoader
 
         private string PropertyName(ref Utf8JsonReader r, HashSet<string> seen)
         {
-            string name = r.GetString()!;
+            string name = _pos.GetString(ref r, Error);
             if (!seen.Add(name)) throw Error(ref r, $"field '{name}' appears twice");
             return name;
         }
 
         private string String(ref Utf8JsonReader r, string field)
-            => r.TokenType == JsonTokenType.String ? r.GetString()! : throw Error(ref r, $"'{field}' must be a string");
+            => r.TokenType == JsonTokenType.String ? _pos.GetString(ref r, Error) : throw Error(ref r, $"'{field}' must be a string");
 
         private bool Next(ref Utf8JsonReader r) =>
             _pos.Read(ref r, (line, col, problem, ex) => new ProfileException(_file, line, col, problem, ex));

@@ -62,9 +62,10 @@ internal sealed class SipTcpStream(int maxPending)
         int off = (int)(seq - _next); // serial-number arithmetic (RFC 1982) over 32 bits
         if (off < 0)
         {
-            if (-off >= payload.Length) { DuplicateSegments++; return; }
+            long behind = -(long)off;   // not -off: 2^31 behind is int.MinValue, whose negation overflows
+            if (behind >= payload.Length) { DuplicateSegments++; return; }
             DuplicateSegments++;
-            payload = payload[-off..];
+            payload = payload[(int)behind..];
             off = 0;
         }
         if (off > 0)
@@ -125,10 +126,11 @@ internal sealed class SipTcpStream(int maxPending)
                 if (off > 0) continue;
                 _outOfOrder.RemoveAt(i);
                 _outOfOrderBytes -= d.Length;
-                if (-off < d.Length)
+                long behind = -(long)off;
+                if (behind < d.Length)
                 {
                     if (off < 0) DuplicateSegments++;
-                    var tail = d.AsSpan(-off);
+                    var tail = d.AsSpan((int)behind);
                     Deliver(tail, sink, anomalies);
                     _next += (uint)tail.Length;
                 }
