@@ -23,8 +23,9 @@ public static class CaptureFile
     /// <summary>
     /// Opens <paramref name="path"/> ("-" for standard input).
     /// </summary>
+    /// <param name="bufferSize">The read buffer (1 MiB by default; <see cref="MergedFrameSource.BufferSizeFor"/> when many files are open at once).</param>
     /// <exception cref="CaptureFormatException">The file is missing, unreadable, empty or not a capture we read.</exception>
-    public static IFrameSource Open(string path, int fileIndex = 0, AnomalyCounters? anomalies = null)
+    public static IFrameSource Open(string path, int fileIndex = 0, AnomalyCounters? anomalies = null, int bufferSize = CaptureInput.DefaultBufferSize)
     {
         Stream stream;
         string name;
@@ -38,7 +39,7 @@ public static class CaptureFile
             name = path;
             try
             {
-                // bufferSize 0: our own 1 MiB buffer receives the reads directly.
+                // bufferSize 0: our own buffer receives the reads directly.
                 stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
             }
             catch (FileNotFoundException) { throw new CaptureFormatException(path, "file not found"); }
@@ -46,7 +47,7 @@ public static class CaptureFile
             catch (UnauthorizedAccessException e) { throw new CaptureFormatException(path, "cannot open: " + IoErrors.Describe(e)); }
             catch (IOException e) { throw new CaptureFormatException(path, "cannot open: " + IoErrors.Describe(e)); }
         }
-        return Open(stream, name, fileIndex, anomalies, leaveOpen: false);
+        return Open(stream, name, fileIndex, anomalies, leaveOpen: false, bufferSize);
     }
 
     /// <summary>
@@ -54,11 +55,11 @@ public static class CaptureFile
     /// the file name reported in errors.
     /// </summary>
     /// <exception cref="CaptureFormatException">The stream is empty or not a capture we read.</exception>
-    public static IFrameSource Open(Stream stream, string name, int fileIndex = 0, AnomalyCounters? anomalies = null, bool leaveOpen = false)
+    public static IFrameSource Open(Stream stream, string name, int fileIndex = 0, AnomalyCounters? anomalies = null, bool leaveOpen = false, int bufferSize = CaptureInput.DefaultBufferSize)
     {
         try
         {
-            return OpenCore(stream, name, fileIndex, anomalies, leaveOpen);
+            return OpenCore(stream, name, fileIndex, anomalies, leaveOpen, bufferSize);
         }
         catch
         {
@@ -67,9 +68,11 @@ public static class CaptureFile
         }
     }
 
-    private static IFrameSource OpenCore(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen)
+    private static IFrameSource OpenCore(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen, int bufferSize)
     {
-        var input = new CaptureInput(stream, leaveOpen);
+        // A gzip file's first buffer only peeks at the magic and then lives on as the decompressor's
+        // prefix: it need not be large.
+        var input = new CaptureInput(stream, leaveOpen, bufferSize);
         try
         {
             input.Ensure(PeekLength);
@@ -78,7 +81,7 @@ public static class CaptureFile
                 // Hand the bytes already read plus the rest of the stream to the decompressor.
                 var compressed = new PrefixedStream(input.Buffer[input.Offset..(input.Offset + input.Available)], input.Available, stream, leaveOpen);
                 var gzip = new GZipStream(compressed, CompressionMode.Decompress);
-                input = new CaptureInput(gzip, maxRead: GzipReadChunk);
+                input = new CaptureInput(gzip, bufferSize: bufferSize, maxRead: GzipReadChunk);
                 input.Ensure(PeekLength);
                 if (input.Available < 4 && input.ReadFailure is not null)
                     throw new CaptureFormatException(name, "gzip-compressed but the compressed data is corrupt: " + input.ReadFailure);
