@@ -224,7 +224,7 @@ public static class FindingRules
                 Method = "RTP streams of the call (SDP sendrecv)",
                 Nodes = nodes,
                 Message = $"call {c.Sip.CallId}: RTP only from {s.SrcIp.WithPort(s.SrcPort)} to {s.DstIp.WithPort(s.DstPort)}; nothing {missing} although the SDP asked for both directions (NAT, firewall or routing on the return path); {NodeText(nodes)}",
-                WiresharkFilter = $"sip.Call-ID==\"{c.Sip.CallId}\" || rtp.ssrc==0x{s.Ssrc:X8}",
+                WiresharkFilter = DisplayFilter.CallId(c.Sip.CallId) + " || " + DisplayFilter.Ssrc(s.Ssrc),
             };
         }
     }
@@ -251,7 +251,7 @@ public static class FindingRules
                 Measured = Math.Round(kbps, 1), Threshold = limit, Unit = "kbit/s",
                 Method = "mean RTP bit rate per direction at the IP layer (RTP + UDP + IP headers)",
                 Message = $"call {c.Sip.CallId} ({c.Codec}): media at {kbps.ToString("F1", Inv)} kbit/s per direction, above the {limit.ToString("0.#", Inv)} kbit/s per call budget",
-                WiresharkFilter = $"sip.Call-ID==\"{c.Sip.CallId}\" || " + string.Join(" || ", c.Streams.Select(s => $"rtp.ssrc==0x{s.Ssrc:X8}")),
+                WiresharkFilter = DisplayFilter.CallId(c.Sip.CallId) + " || " + string.Join(" || ", c.Streams.Select(s => DisplayFilter.Ssrc(s.Ssrc))),
             };
         }
     }
@@ -342,7 +342,7 @@ public static class FindingRules
                 Method = target is not null ? "HTTP CONNECT request" : ctx.Profile?.IsPeer("proxy", f.ServerIp) == true ? "connection to a peer the profile names as proxy" : "HTTP to a proxy port",
                 Message = $"node {f.ClientIp} goes through the web proxy {f.ServerIp.WithPort(f.ServerPort)}" + (target is not null ? $" (CONNECT {target})" : "")
                     + "; the vendor asks for the proxy settings to be disabled on Imagicle servers (service-to-service traffic may break)",
-                WiresharkFilter = Conversation(f) + (target is not null ? " && http.request.method==\"CONNECT\"" : ""),
+                WiresharkFilter = Conversation(f) + (target is not null ? " && " + DisplayFilter.StringEquals("http.request.method", "CONNECT") : ""),
             };
         }
     }
@@ -481,7 +481,7 @@ public static class FindingRules
         FirstSeenNs = t.RequestNs,
         Rule = flow?.MatchedRule ?? "",
         Message = "",
-        WiresharkFilter = $"sip.Call-ID==\"{t.CallId}\" && sip.CSeq.seq=={t.CSeq}",
+        WiresharkFilter = DisplayFilter.CallId(t.CallId) + $" && sip.CSeq.seq=={t.CSeq}",
         FlowIds = flow is null ? [] : [flow.FlowId],
     };
 
@@ -527,7 +527,7 @@ public static class FindingRules
         FirstSeenNs = s.FirstSeenNs,
         Rule = "rtp-t38-calling-platform",
         Message = "",
-        WiresharkFilter = $"rtp.ssrc==0x{s.Ssrc:X8}",
+        WiresharkFilter = DisplayFilter.Ssrc(s.Ssrc),
     };
 
     private static string Name(FlowRecord f)

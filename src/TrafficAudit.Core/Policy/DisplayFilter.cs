@@ -1,0 +1,48 @@
+using System.Text;
+
+namespace TrafficAudit.Policy;
+
+/// <summary>
+/// Builds the parts of Wireshark display filters that carry values from a capture. A capture's text
+/// (a Call-ID may hold <c>"</c> and <c>\</c>, RFC 3261 section 25.1 <c>word</c>) only ever appears
+/// inside a double-quoted string literal, escaped as Wireshark's display-filter syntax requires
+/// (wireshark-filter(4)): <c>"</c> becomes <c>\"</c>, <c>\</c> becomes <c>\\</c>, and every byte of
+/// the value's UTF-8 that is not printable ASCII becomes <c>\xhh</c>. So no value can end the
+/// literal early or add an operator: the filter means what our code wrote, whatever the capture holds.
+/// Numbers and addresses come from typed values (integers, parsed IP addresses), never from text.
+/// </summary>
+public static class DisplayFilter
+{
+    /// <summary>A display-filter string literal holding exactly <paramref name="value"/>, quotes included.</summary>
+    public static string Quote(string value)
+    {
+        var sb = new StringBuilder(value.Length + 2);
+        sb.Append('"');
+        Span<byte> utf8 = stackalloc byte[4];
+        for (int i = 0; i < value.Length; i++)
+        {
+            char c = value[i];
+            if (c is >= ' ' and < '\x7F')
+            {
+                if (c is '"' or '\\') sb.Append('\\');
+                sb.Append(c);
+                continue;
+            }
+            // Not printable ASCII: its UTF-8 bytes as \xhh (a lone surrogate as U+FFFD, as Wireshark shows invalid text).
+            int length = char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])
+                ? Encoding.UTF8.GetBytes(value.AsSpan(i++, 2), utf8)
+                : Encoding.UTF8.GetBytes(char.IsSurrogate(c) ? "\uFFFD" : c.ToString(), utf8);
+            foreach (byte b in utf8[..length]) sb.Append("\\x").Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return sb.Append('"').ToString();
+    }
+
+    /// <summary><c>sip.Call-ID=="…"</c>: the SIP messages of one call.</summary>
+    public static string CallId(string callId) => "sip.Call-ID==" + Quote(callId);
+
+    /// <summary><c>rtp.ssrc==0x…</c>: one RTP stream (the SSRC as 8 hex digits).</summary>
+    public static string Ssrc(uint ssrc) => "rtp.ssrc==0x" + ssrc.ToString("X8", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary><c>field=="…"</c> for any string field.</summary>
+    public static string StringEquals(string field, string value) => field + "==" + Quote(value);
+}
