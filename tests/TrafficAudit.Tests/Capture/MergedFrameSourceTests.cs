@@ -89,7 +89,8 @@ public sealed class MergedFrameSourceHeapTests
         Assert.AreEqual(1 << 20, MergedFrameSource.BufferSizeFor(1));
         Assert.AreEqual(1 << 20, MergedFrameSource.BufferSizeFor(64));
         Assert.AreEqual(512 << 10, MergedFrameSource.BufferSizeFor(128));
-        Assert.AreEqual(64 << 10, MergedFrameSource.BufferSizeFor(1000));
+        Assert.AreEqual((64 << 20) / 1000, MergedFrameSource.BufferSizeFor(1000));
+        Assert.AreEqual(64 << 10, MergedFrameSource.BufferSizeFor(2000));
         Assert.AreEqual(64 << 10, MergedFrameSource.BufferSizeFor(100_000));
     }
 
