@@ -40,6 +40,20 @@ public static class DisplayFilter
     /// <summary><c>sip.Call-ID=="…"</c>: the SIP messages of one call.</summary>
     public static string CallId(string callId) => "sip.Call-ID==" + Quote(callId);
 
+    /// <summary>Longest filter <see cref="Call"/> builds from SSRCs: it stays below the CSV cell cap (4,096 characters) with room for the Call-ID.</summary>
+    public const int MaxSsrcClauses = 100;
+
+    /// <summary>
+    /// <c>sip.Call-ID=="…" || rtp.ssrc==0x… || …</c>: a call's SIP messages and RTP streams (at most
+    /// <see cref="MaxSsrcClauses"/> streams, so the filter stays one readable, uncut cell).
+    /// </summary>
+    public static string Call(string callId, IEnumerable<uint> ssrcs)
+    {
+        var sb = new StringBuilder(CallId(callId));
+        foreach (uint ssrc in ssrcs.Distinct().Take(MaxSsrcClauses)) sb.Append(" || ").Append(Ssrc(ssrc));
+        return sb.ToString();
+    }
+
     /// <summary><c>rtp.ssrc==0x…</c>: one RTP stream (the SSRC as 8 hex digits).</summary>
     public static string Ssrc(uint ssrc) => "rtp.ssrc==0x" + ssrc.ToString("X8", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -224,7 +224,7 @@ public static class FindingRules
                 Method = "RTP streams of the call (SDP sendrecv)",
                 Nodes = nodes,
                 Message = $"call {c.Sip.CallId}: RTP only from {s.SrcIp.WithPort(s.SrcPort)} to {s.DstIp.WithPort(s.DstPort)}; nothing {missing} although the SDP asked for both directions (NAT, firewall or routing on the return path); {NodeText(nodes)}",
-                WiresharkFilter = DisplayFilter.CallId(c.Sip.CallId) + " || " + DisplayFilter.Ssrc(s.Ssrc),
+                WiresharkFilter = DisplayFilter.Call(c.Sip.CallId, [s.Ssrc]),
             };
         }
     }
@@ -251,7 +251,7 @@ public static class FindingRules
                 Measured = Math.Round(kbps, 1), Threshold = limit, Unit = "kbit/s",
                 Method = "mean RTP bit rate per direction at the IP layer (RTP + UDP + IP headers)",
                 Message = $"call {c.Sip.CallId} ({c.Codec}): media at {kbps.ToString("F1", Inv)} kbit/s per direction, above the {limit.ToString("0.#", Inv)} kbit/s per call budget",
-                WiresharkFilter = DisplayFilter.CallId(c.Sip.CallId) + " || " + string.Join(" || ", c.Streams.Select(s => DisplayFilter.Ssrc(s.Ssrc))),
+                WiresharkFilter = DisplayFilter.Call(c.Sip.CallId, c.Streams.Select(s => s.Ssrc)),
             };
         }
     }

@@ -27,6 +27,15 @@ public sealed class DisplayFilterTests
         => Assert.AreEqual(expected, DisplayFilter.Quote(value));
 
     [TestMethod]
+    public void Call_ManyStreams_ListsAtMostTheCapAndStaysUnderTheCellCap()
+    {
+        string filter = DisplayFilter.Call("a\"b@host", Enumerable.Range(0, 5000).Select(i => (uint)i).Append(0u));
+        StringAssert.StartsWith(filter, "sip.Call-ID==\"a\\\"b@host\" || rtp.ssrc==0x00000000 || rtp.ssrc==0x00000001");
+        Assert.AreEqual(DisplayFilter.MaxSsrcClauses, Regex.Matches(filter, "rtp.ssrc==").Count);
+        Assert.IsLessThan(TrafficAudit.Outputs.SafeText.MaxCellLength, filter.Length);
+    }
+
+    [TestMethod]
     public void Quote_LoneSurrogate_AsTheReplacementCharacter() => Assert.AreEqual("\"lone\\xef\\xbf\\xbd\"", DisplayFilter.Quote("lone\uD800"));
 
     [TestMethod]
