@@ -2,7 +2,8 @@
 # Times `trafficaudit audit` on one capture and on the same capture split into FILES files under
 # names that are not a dumpcap ring (so they are merged by timestamp, every file open at once), and
 # checks that both audits wrote the same CSVs. A third case merges FILES copies of a capture of
-# COPY_PACKETS packets (every file overlaps every other in time, each larger than a read buffer).
+# COPY_PACKETS packets (every file overlaps every other in time, each larger than a read buffer);
+# a fourth, FILES files of one packet each.
 # Prints seconds and peak memory (KB, /usr/bin/time %M).
 # Needs editcap (apt-get install tshark). BIN=path/to/trafficaudit measures another build.
 # Usage: tools/bench-merge.sh [PACKETS] [FILES] [COPY_PACKETS]
@@ -24,8 +25,12 @@ for f in "$work"/split/*; do i=$((i+1)); mv "$f" "$work/split/part$(printf %05d 
 mkdir "$work/copies"
 dotnet tools/TrafficAudit.Synth/bin/Release/net10.0/trafficaudit-synth.dll bench --out "$work/one.pcap" --packets "$copy_packets" --calls 20 --seed 2 >/dev/null
 for i in $(seq -f %05g "$files"); do cp "$work/one.pcap" "$work/copies/copy$i.pcap"; done
+# FILES one-packet files: a file smaller than its share of the budget costs only its size.
+mkdir "$work/tiny"
+editcap -r "$work/all.pcap" "$work/first.pcap" "1-$files" 2>/dev/null
+editcap -c 1 "$work/first.pcap" "$work/tiny/t.pcap" 2>/dev/null
 echo "input files seconds peak_kb"
-for d in "$work/all.pcap" "$work/split" "$work/one.pcap" "$work/copies"; do
+for d in "$work/all.pcap" "$work/split" "$work/one.pcap" "$work/copies" "$work/first.pcap" "$work/tiny"; do
   n=$([ -d "$d" ] && ls "$d" | wc -l || echo 1)
   /usr/bin/time -f "$(basename "$d") $n %e %M" "$bin" audit "$d" -o "$work/out-$(basename "$d")" -q --fail-on never 2>&1 >/dev/null | tail -1
 done

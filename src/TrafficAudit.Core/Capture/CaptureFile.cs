@@ -19,6 +19,8 @@ public static class CaptureFile
     private const int PeekLength = 16;
     /// <summary>Decompressed bytes asked for per read: corrupt data then loses at most this much before the error.</summary>
     private const int GzipReadChunk = 64 * 1024;
+    /// <summary>Smallest read buffer of a file, however small the file.</summary>
+    private const int MinRawBuffer = 4096;
 
     /// <summary>
     /// Opens <paramref name="path"/> ("-" for standard input).
@@ -70,9 +72,15 @@ public static class CaptureFile
 
     private static IFrameSource OpenCore(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen, int bufferSize)
     {
-        // A gzip file's first buffer only peeks at the magic and then lives on as the decompressor's
-        // prefix: it need not be large.
-        var input = new CaptureInput(stream, leaveOpen, bufferSize);
+        // A file smaller than the buffer needs no more than its size (many small files merged cost
+        // what they hold, not a buffer each); a gzip file's decompressed stream keeps the full size.
+        int rawSize = bufferSize;
+        try
+        {
+            if (stream.CanSeek) rawSize = (int)Math.Clamp(stream.Length - stream.Position + 1, MinRawBuffer, Math.Max(bufferSize, MinRawBuffer));
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException) { }   // devices that claim to seek
+        var input = new CaptureInput(stream, leaveOpen, rawSize);
         try
         {
             input.Ensure(PeekLength);
