@@ -29,6 +29,8 @@ for i in $(seq -f %05g "$files"); do cp "$work/one.pcap" "$work/copies/copy$i.pc
 mkdir "$work/tiny"
 editcap -r "$work/all.pcap" "$work/first.pcap" "1-$files" 2>/dev/null
 editcap -c 1 "$work/first.pcap" "$work/tiny/t.pcap" 2>/dev/null
+i=0
+for f in "$work"/tiny/*; do i=$((i+1)); mv "$f" "$work/tiny/tiny$(printf %05d $i).pcap"; done
 echo "input files seconds peak_kb"
 for d in "$work/all.pcap" "$work/split" "$work/one.pcap" "$work/copies" "$work/first.pcap" "$work/tiny"; do
   n=$([ -d "$d" ] && ls "$d" | wc -l || echo 1)
