@@ -57,6 +57,25 @@ public static class DisplayFilter
     /// <summary><c>rtp.ssrc==0x…</c>: one RTP stream (the SSRC as 8 hex digits).</summary>
     public static string Ssrc(uint ssrc) => "rtp.ssrc==0x" + ssrc.ToString("X8", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary><c>ip.addr==192.0.2.1</c> or <c>ipv6.addr==2001:db8::1</c>: packets from or to an address (formatted from its bytes).</summary>
+    public static string Address(Decode.IpAddress a) => (a.IsV4 ? "ip.addr==" : "ipv6.addr==") + a.ToString();
+
+    /// <summary><c>ip.addr==192.0.2.1</c> for a host prefix, <c>ip.addr==192.0.2.0/24</c> for a network.</summary>
+    public static string Address(Catalogue.IpPrefix p) =>
+        p.PrefixLength == (p.Network.IsV4 ? 32 : 128) ? Address(p.Network) : (p.Network.IsV4 ? "ip.addr==" : "ipv6.addr==") + p.ToString();
+
+    /// <summary>A flow's conversation: both addresses and the server port.</summary>
+    public static string Conversation(Pipeline.FlowRecord f)
+    {
+        string port = f.Transport switch
+        {
+            Decode.IpProtocol.Tcp => " && tcp.port==" + f.ServerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Decode.IpProtocol.Udp => " && udp.port==" + f.ServerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => "",
+        };
+        return Address(f.ClientIp) + " && " + Address(f.ServerIp) + port;
+    }
+
     /// <summary><c>field=="…"</c> for any string field.</summary>
     public static string StringEquals(string field, string value) => field + "==" + Quote(value);
 }

@@ -36,6 +36,18 @@ public sealed class DisplayFilterTests
     }
 
     [TestMethod]
+    public void FindingRules_NoFilterQuotesAValueByHand()
+    {
+        // Text goes into a filter only through DisplayFilter.Quote: no hand-made "{...}" literal in the rules.
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(TestPaths.RepoRoot, "src", "TrafficAudit.Core", "Policy"), "*.cs"))
+        {
+            if (file.EndsWith("DisplayFilter.cs", StringComparison.Ordinal)) continue;
+            foreach (var (line, n) in File.ReadLines(file).Select((l, i) => (l, i + 1)))
+                Assert.IsFalse(Regex.IsMatch(line, @"==\\""\{|\bsip\.Call-ID==|ip\.addr==\{|\}==\{"), $"{Path.GetFileName(file)}:{n} builds a filter by hand: {line.Trim()}");
+        }
+    }
+
+    [TestMethod]
     public void Quote_LoneSurrogate_AsTheReplacementCharacter() => Assert.AreEqual("\"lone\\xef\\xbf\\xbd\"", DisplayFilter.Quote("lone\uD800"));
 
     [TestMethod]
