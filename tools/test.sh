@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # namespaces and veth pairs the live tests create; sip-tester (sipp): real SIP calls with RTP;
 # tcpreplay: replaying a generated capture into a veth pair; chromium: the HTML report rendered
 # headless (slow to install: only when missing, and only as root); poppler-utils: pdftotext reads
-# the report's PDF back (page count, charts not cut by a page end).
-packages=(libpcap0.8 iproute2 sip-tester tcpreplay chromium poppler-utils)
+# the report's PDF back (page count, charts not cut by a page end); tshark: every finding's
+# wireshark_filter run through tshark -Y on its capture (DisplayFilterTests).
+packages=(libpcap0.8 iproute2 sip-tester tcpreplay chromium poppler-utils tshark)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

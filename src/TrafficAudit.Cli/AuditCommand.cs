@@ -46,12 +46,15 @@ public static class AuditCommand
         var sources = new List<IFrameSource>();
         using var engine = setup.CreateEngine();
         string opening = "";
+        // One file of each run is open at a time; their read buffers share a fixed budget.
+        var runs = CaptureInputs.SequentialRuns(files);
+        int bufferSize = MergedFrameSource.BufferSizeFor(runs.Count);
         IFrameSource Open(string path, int index) => path == CaptureFile.StandardInputPath && stdin is not null
-            ? CaptureFile.Open(stdin, "(standard input)", index, engine.Anomalies, leaveOpen: true)
-            : CaptureFile.Open(path, index, engine.Anomalies);
+            ? CaptureFile.Open(stdin, "(standard input)", index, engine.Anomalies, leaveOpen: true, bufferSize)
+            : CaptureFile.Open(path, index, engine.Anomalies, bufferSize);
         try
         {
-            foreach (var run in CaptureInputs.SequentialRuns(files))
+            foreach (var run in runs)
             {
                 opening = files[run[0]];
                 var first = Open(opening, run[0]);

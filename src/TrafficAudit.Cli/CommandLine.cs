@@ -1,4 +1,5 @@
 using System.Reflection;
+using TrafficAudit.Outputs;
 
 namespace TrafficAudit.Cli;
 
@@ -51,6 +52,9 @@ public static class CommandLine
     /// <param name="stdin">Standard input for '-' (tests pass their own stream); null for the process's.</param>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
+        // Nothing a capture holds (a Call-ID with ESC in it) reaches the terminal as a control character.
+        stdout = SafeTerminalWriter.Wrap(stdout);
+        stderr = SafeTerminalWriter.Wrap(stderr, keepCarriageReturn: true);
         CommandSpec? spec = null;
         try
         {

@@ -19,12 +19,15 @@ public static class CaptureFile
     private const int PeekLength = 16;
     /// <summary>Decompressed bytes asked for per read: corrupt data then loses at most this much before the error.</summary>
     private const int GzipReadChunk = 64 * 1024;
+    /// <summary>Smallest read buffer of a file, however small the file.</summary>
+    private const int MinRawBuffer = 4096;
 
     /// <summary>
     /// Opens <paramref name="path"/> ("-" for standard input).
     /// </summary>
+    /// <param name="bufferSize">The read buffer (1 MiB by default; <see cref="MergedFrameSource.BufferSizeFor"/> when many files are open at once).</param>
     /// <exception cref="CaptureFormatException">The file is missing, unreadable, empty or not a capture we read.</exception>
-    public static IFrameSource Open(string path, int fileIndex = 0, AnomalyCounters? anomalies = null)
+    public static IFrameSource Open(string path, int fileIndex = 0, AnomalyCounters? anomalies = null, int bufferSize = CaptureInput.DefaultBufferSize)
     {
         Stream stream;
         string name;
@@ -38,7 +41,7 @@ public static class CaptureFile
             name = path;
             try
             {
-                // bufferSize 0: our own 1 MiB buffer receives the reads directly.
+                // bufferSize 0: our own buffer receives the reads directly.
                 stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
             }
             catch (FileNotFoundException) { throw new CaptureFormatException(path, "file not found"); }
@@ -46,7 +49,7 @@ public static class CaptureFile
             catch (UnauthorizedAccessException e) { throw new CaptureFormatException(path, "cannot open: " + IoErrors.Describe(e)); }
             catch (IOException e) { throw new CaptureFormatException(path, "cannot open: " + IoErrors.Describe(e)); }
         }
-        return Open(stream, name, fileIndex, anomalies, leaveOpen: false);
+        return Open(stream, name, fileIndex, anomalies, leaveOpen: false, bufferSize);
     }
 
     /// <summary>
@@ -54,11 +57,11 @@ public static class CaptureFile
     /// the file name reported in errors.
     /// </summary>
     /// <exception cref="CaptureFormatException">The stream is empty or not a capture we read.</exception>
-    public static IFrameSource Open(Stream stream, string name, int fileIndex = 0, AnomalyCounters? anomalies = null, bool leaveOpen = false)
+    public static IFrameSource Open(Stream stream, string name, int fileIndex = 0, AnomalyCounters? anomalies = null, bool leaveOpen = false, int bufferSize = CaptureInput.DefaultBufferSize)
     {
         try
         {
-            return OpenCore(stream, name, fileIndex, anomalies, leaveOpen);
+            return OpenCore(stream, name, fileIndex, anomalies, leaveOpen, bufferSize);
         }
         catch
         {
@@ -67,10 +70,18 @@ public static class CaptureFile
         }
     }
 
-    private static IFrameSource OpenCore(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen)
+    private static IFrameSource OpenCore(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen, int bufferSize)
     {
         long start = stream.CanSeek ? stream.Position : -1;
-        var input = new CaptureInput(stream, leaveOpen);
+        // A file smaller than the buffer needs no more than its size (many small files merged cost
+        // what they hold, not a buffer each); a gzip file's decompressed stream keeps the full size.
+        int rawSize = bufferSize;
+        try
+        {
+            if (stream.CanSeek) rawSize = (int)Math.Clamp(stream.Length - stream.Position + 1, MinRawBuffer, Math.Max(bufferSize, MinRawBuffer));
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException) { }   // devices that claim to seek
+        var input = new CaptureInput(stream, leaveOpen, rawSize);
         try
         {
             input.Ensure(PeekLength);
@@ -86,7 +97,7 @@ public static class CaptureFile
                 };
                 var counted = new GzipInput(prefixed, reopen);
                 var gzip = new GZipStream(counted, CompressionMode.Decompress);
-                input = new CaptureInput(gzip, maxRead: GzipReadChunk) { Gzip = counted };
+                input = new CaptureInput(gzip, bufferSize: bufferSize, maxRead: GzipReadChunk) { Gzip = counted };
                 input.Ensure(PeekLength);
                 if (input.Available < 4 && input.Failed)
                     throw new CaptureFormatException(name, "gzip-compressed, but it cannot be decompressed: " + counted.Diagnose());

@@ -19,7 +19,7 @@ public sealed class SequentialFrameSource : IFrameSource
     private readonly FrameHeader _none;
 
     /// <param name="files">The files in reading order, with their index in the run's file list.</param>
-    /// <param name="open">Opens one file (e.g. <see cref="CaptureFile.Open(string, int, Decode.AnomalyCounters?)"/>).</param>
+    /// <param name="open">Opens one file (e.g. <see cref="CaptureFile.Open(string, int, Decode.AnomalyCounters?, int)"/>).</param>
     /// <param name="first">The first file, already opened (so it is checked before anything is read); null to open it here.</param>
     public SequentialFrameSource(IReadOnlyList<(string Path, int FileIndex)> files, Func<string, int, IFrameSource> open, IFrameSource? first = null)
     {

@@ -118,7 +118,6 @@ public static class FindingRules
         {
             if (!Accountable(ctx, f) || ctx.Outcome(f) != FlowOutcome.Refused) continue;
             bool icmp = f.IcmpUnreachable > 0;
-            string ipField = f.ClientIp.IsV4 ? "ip.addr" : "ipv6.addr";
             yield return FlowFinding(FindingKinds.RefusedFlow, f) with
             {
                 Method = icmp ? "ICMP destination unreachable quoting the flow" : "TCP RST in answer to the SYN",
@@ -126,7 +125,7 @@ public static class FindingRules
                     ? $"{Name(f)}: refused by {f.IcmpUnreachable} ICMP unreachable message(s) (nothing listens there, or a firewall rejects)"
                     : $"{Name(f)}: SYN answered by RST (port closed on the server, or rejected by a firewall)",
                 WiresharkFilter = icmp
-                    ? $"({Conversation(f)}) || (icmp.type==3 && {ipField}=={f.ClientIp} && {ipField}=={f.ServerIp})"
+                    ? $"({Conversation(f)}) || (icmp.type==3 && {DisplayFilter.Address(f.ClientIp)} && {DisplayFilter.Address(f.ServerIp)})"
                     : Conversation(f) + " && (tcp.flags.syn==1 || tcp.flags.reset==1)",
             };
         }
@@ -175,7 +174,7 @@ public static class FindingRules
                 Measured = Math.Round(ms, 3), Threshold = 80, Unit = "ms",
                 Method = "RTCP LSR/DLSR (RFC 3550 6.4.1)",
                 Message = $"media {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)}: RTCP round trip up to {ms.ToString("F1", Inv)} ms, above the vendor's 80 ms for RTP",
-                WiresharkFilter = $"rtcp && {AddrField(s.SrcIp)}=={s.SrcIp} && {AddrField(s.DstIp)}=={s.DstIp}",
+                WiresharkFilter = $"rtcp && {DisplayFilter.Address(s.SrcIp)} && {DisplayFilter.Address(s.DstIp)}",
             };
         }
     }
@@ -224,7 +223,7 @@ public static class FindingRules
                 Method = "RTP streams of the call (SDP sendrecv)",
                 Nodes = nodes,
                 Message = $"call {c.Sip.CallId}: RTP only from {s.SrcIp.WithPort(s.SrcPort)} to {s.DstIp.WithPort(s.DstPort)}; nothing {missing} although the SDP asked for both directions (NAT, firewall or routing on the return path); {NodeText(nodes)}",
-                WiresharkFilter = $"sip.Call-ID==\"{c.Sip.CallId}\" || rtp.ssrc==0x{s.Ssrc:X8}",
+                WiresharkFilter = DisplayFilter.Call(c.Sip.CallId, [s.Ssrc]),
             };
         }
     }
@@ -251,7 +250,7 @@ public static class FindingRules
                 Measured = Math.Round(kbps, 1), Threshold = limit, Unit = "kbit/s",
                 Method = "mean RTP bit rate per direction at the IP layer (RTP + UDP + IP headers)",
                 Message = $"call {c.Sip.CallId} ({c.Codec}): media at {kbps.ToString("F1", Inv)} kbit/s per direction, above the {limit.ToString("0.#", Inv)} kbit/s per call budget",
-                WiresharkFilter = $"sip.Call-ID==\"{c.Sip.CallId}\" || " + string.Join(" || ", c.Streams.Select(s => $"rtp.ssrc==0x{s.Ssrc:X8}")),
+                WiresharkFilter = DisplayFilter.Call(c.Sip.CallId, c.Streams.Select(s => s.Ssrc)),
             };
         }
     }
@@ -342,7 +341,7 @@ public static class FindingRules
                 Method = target is not null ? "HTTP CONNECT request" : ctx.Profile?.IsPeer("proxy", f.ServerIp) == true ? "connection to a peer the profile names as proxy" : "HTTP to a proxy port",
                 Message = $"node {f.ClientIp} goes through the web proxy {f.ServerIp.WithPort(f.ServerPort)}" + (target is not null ? $" (CONNECT {target})" : "")
                     + "; the vendor asks for the proxy settings to be disabled on Imagicle servers (service-to-service traffic may break)",
-                WiresharkFilter = Conversation(f) + (target is not null ? " && http.request.method==\"CONNECT\"" : ""),
+                WiresharkFilter = Conversation(f) + (target is not null ? " && " + DisplayFilter.StringEquals("http.request.method", "CONNECT") : ""),
             };
         }
     }
@@ -482,7 +481,7 @@ public static class FindingRules
         FirstSeenNs = t.RequestNs,
         Rule = flow?.MatchedRule ?? "",
         Message = "",
-        WiresharkFilter = $"sip.Call-ID==\"{t.CallId}\" && sip.CSeq.seq=={t.CSeq}",
+        WiresharkFilter = DisplayFilter.CallId(t.CallId) + $" && sip.CSeq.seq=={t.CSeq}",
         FlowIds = flow is null ? [] : [flow.FlowId],
         Subjects = [t],
     };
@@ -530,7 +529,7 @@ public static class FindingRules
         FirstSeenNs = s.FirstSeenNs,
         Rule = "rtp-t38-calling-platform",
         Message = "",
-        WiresharkFilter = $"rtp.ssrc==0x{s.Ssrc:X8}",
+        WiresharkFilter = DisplayFilter.Ssrc(s.Ssrc),
         Subjects = [s],
     };
 
@@ -549,20 +548,8 @@ public static class FindingRules
 
     private static string Seconds(long ns) => (ns / 1e9).ToString("F1", Inv) + " s";
 
-    private static string AddrField(IpAddress a) => a.IsV4 ? "ip.addr" : "ipv6.addr";
-
     /// <summary>Display filter for a flow's conversation: both addresses and the server port.</summary>
-    public static string Conversation(FlowRecord f)
-    {
-        string ip = AddrField(f.ClientIp);
-        string port = f.Transport switch
-        {
-            IpProtocol.Tcp => $" && tcp.port=={f.ServerPort}",
-            IpProtocol.Udp => $" && udp.port=={f.ServerPort}",
-            _ => "",
-        };
-        return $"{ip}=={f.ClientIp} && {ip}=={f.ServerIp}{port}";
-    }
+    public static string Conversation(FlowRecord f) => DisplayFilter.Conversation(f);
 
     private static string MissingFilter(PolicyContext ctx, Requirement q)
     {
@@ -573,7 +560,7 @@ public static class FindingRules
             .Select(x => x.r.First == x.r.Last ? $"{x.Item1}.port=={x.r.First}" : $"({x.Item1}.port>={x.r.First} && {x.Item1}.port<={x.r.Last})")
             .ToList();
         string portPart = ports.Count == 0 ? (q.NeedsCalls ? "(rtp || t38)" : "") : "(" + string.Join(" || ", ports) + ")";
-        var hosts = q.Peers.Select(p => p.PrefixLength == (p.Network.IsV4 ? 32 : 128) ? $"{AddrField(p.Network)}=={p.Network}" : $"{AddrField(p.Network)}=={p}").ToList();
+        var hosts = q.Peers.Select(DisplayFilter.Address).ToList();
         string hostPart = hosts.Count == 0 ? "" : "(" + string.Join(" || ", hosts) + ")";
         return string.Join(" && ", new[] { portPart, hostPart }.Where(s => s.Length > 0));
     }

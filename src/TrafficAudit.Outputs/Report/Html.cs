@@ -14,8 +14,9 @@ public sealed class Html
 
     /// <summary>
     /// The one escaping function: &amp; &lt; &gt; &quot; &#39; become entities, so the result is safe as
-    /// element text and inside a double- or single-quoted attribute. C0 controls other than tab, CR and LF,
-    /// DEL, and lone surrogates become U+FFFD (they are not allowed in an HTML document).
+    /// element text and inside a double- or single-quoted attribute. Control characters other than tab, CR
+    /// and LF, invisible reordering characters and lone surrogates are escaped as in the CSV files
+    /// (<see cref="SafeText"/>: ESC becomes <c>\x1B</c>), so the report shows what the CSV shows.
     /// </summary>
     public static string Escape(string? text)
     {
@@ -37,15 +38,8 @@ public sealed class Html
                 case '>': sb.Append("&gt;"); break;
                 case '"': sb.Append("&quot;"); break;
                 case '\'': sb.Append("&#39;"); break;
-                case '\t' or '\n' or '\r': sb.Append(c); break;
-                case < ' ' or '\x7F': sb.Append('\uFFFD'); break;
                 default:
-                    if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-                    {
-                        sb.Append(c).Append(text[++i]);
-                    }
-                    else if (char.IsSurrogate(c)) sb.Append('\uFFFD');
-                    else sb.Append(c);
+                    i += SafeText.AppendEscaped(sb, text, i, keep: "\t\n\r") - 1;
                     break;
             }
         }

@@ -11,12 +11,13 @@ public sealed class HtmlEscapeTests
     [DataRow("a & b 'c'", "a &amp; b &#39;c&#39;")]
     [DataRow("&lt;", "&amp;lt;")]
     [DataRow("plain ümlaut 😀", "plain ümlaut 😀")]
-    [DataRow("nul\0bel\adel\x7F", "nul\uFFFDbel\uFFFDdel\uFFFD")]
+    [DataRow("nul\0bel\aesc\u001B[31mdel\x7F", @"nul\x00bel\x07esc\x1B[31mdel\x7F")]
+    [DataRow("csi\u009Bnel\u0085rlo\u202Eend", @"csi\x9Bnel\x85rlo\u202Eend")]
     [DataRow("tab\tcr\rlf\n", "tab\tcr\rlf\n")]
     public void Escape_Text_AsExpected(string input, string expected) => Assert.AreEqual(expected, Html.Escape(input));
 
     [TestMethod]
-    public void Escape_LoneSurrogate_Replaced() => Assert.AreEqual("a\uFFFDb", Html.Escape("a\uD800b"));
+    public void Escape_LoneSurrogate_Escaped() => Assert.AreEqual(@"a\uD800b", Html.Escape("a\uD800b"));
 
     [TestMethod]
     public void Escape_Null_Empty() => Assert.AreEqual("", Html.Escape(null));

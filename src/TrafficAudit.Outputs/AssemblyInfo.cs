@@ -1,0 +1,1 @@
+[assembly: CsvHelper.CsvConverter(typeof(TrafficAudit.Outputs.SafeTextConverter))]
