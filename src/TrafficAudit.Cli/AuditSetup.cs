@@ -153,6 +153,7 @@ public sealed class AuditSetup
     public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null, string? inputNote = null)
     {
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
+        result = PolicyAnomalies.WithVerdictAnomalies(result, verdict);
         IReadOnlyList<string> removed;
         try
         {
