@@ -11,7 +11,7 @@ namespace TrafficAudit.Synth;
 ///   site --out captures/imagicle-site.pcap [--seed 1]
 ///   bench --out /tmp/bench.pcap --packets 2000000 [--calls 200] [--seed 1]
 ///   scenario NAME --out DIR [--seed 1]     (scenario list: names and descriptions)
-///   hostile CASE --out FILE [--packets 1000000]   (CASE: ssrc, flows, useragents, reinvites, synscan)
+///   hostile CASE --out FILE [--packets 1000000]   (CASE: ssrc, flows, useragents, reinvites, synscan, ssrcflows)
 /// </code>
 /// </summary>
 public static class SynthCli

@@ -15,13 +15,14 @@ namespace TrafficAudit.Synth.Bench;
 /// <item><c>flows</c>: a new UDP flow (source address and port) in every packet, towards the node.</item>
 /// <item><c>useragents</c>: one answered call, then 20,000 in-dialog INFO requests each with a new User-Agent (and its 200 OK); RTP of the call fills the rest.</item>
 /// <item><c>reinvites</c>: one answered call, then 200 re-INVITEs each offering 200 m= lines on new ports, each answered with 200 m= lines; RTP fills the rest.</item>
+/// <item><c>ssrcflows</c>: as <c>ssrc</c>, but each packet also comes from a new source port (a new flow of the same call).</item>
 /// <item><c>synscan</c>: 10.9.9.9 sends SYNs to every port of the node 10.0.0.10 (new source port each round), each answered by RST/ACK.</item>
 /// </list>
 /// Packets are 20 µs apart. Deterministic: no randomness beyond the seed-free counters.
 /// </summary>
 public static class HostileGenerator
 {
-    public static IReadOnlyList<string> Cases { get; } = ["ssrc", "flows", "useragents", "reinvites", "synscan"];
+    public static IReadOnlyList<string> Cases { get; } = ["ssrc", "flows", "useragents", "reinvites", "synscan", "ssrcflows"];
 
     private static readonly Host Node = new("10.0.0.10", "node", true);
     private static readonly Host Phone = new("10.1.0.1", "phone");
@@ -35,7 +36,8 @@ public static class HostileGenerator
         var w = new Writer(stream);
         switch (kind)
         {
-            case "ssrc": Ssrc(w, packets); break;
+            case "ssrc": Ssrc(w, packets, newFlows: false); break;
+            case "ssrcflows": Ssrc(w, packets, newFlows: true); break;
             case "flows": Flows(w, packets); break;
             case "useragents": UserAgents(w, packets, userAgents); break;
             case "reinvites": ReInvites(w, packets, reInvites, mediaLines); break;
@@ -46,7 +48,7 @@ public static class HostileGenerator
         return w.Count;
     }
 
-    private static void Ssrc(Writer w, long packets)
+    private static void Ssrc(Writer w, long packets, bool newFlows)
     {
         CallSetup(w, "hostile-ssrc@10.1.0.1");
         var rtp = new byte[12 + 160];
@@ -57,7 +59,7 @@ public static class HostileGenerator
             BinaryPrimitives.WriteUInt16BigEndian(rtp.AsSpan(2), (ushort)i);
             BinaryPrimitives.WriteUInt32BigEndian(rtp.AsSpan(4), i * 160);
             BinaryPrimitives.WriteUInt32BigEndian(rtp.AsSpan(8), 0x10000000 + i); // a new SSRC every packet
-            w.Udp(Phone.Ip, Phone.Mac, PhoneRtp, Node.Ip, Node.Mac, NodeRtp, rtp);
+            w.Udp(Phone.Ip, Phone.Mac, newFlows ? (ushort)(PhoneRtp + 2 + i % 40_000) : PhoneRtp, Node.Ip, Node.Mac, NodeRtp, rtp);
         }
     }
 
