@@ -67,8 +67,8 @@ public sealed class Verdict
         // Requirements need to know which host is the node: without one every row would read NOT SEEN.
         var matrix = profile is null || scope != AuditScope.Nodes ? null : ExpectedFlowMatrix.Evaluate(ExpectedFlowMatrix.Build(catalogue, profile), ctx);
         var nodes = result.Nodes;
-        var raw = FindingRules.All(ctx, matrix).Select(f => WithNodes(ctx, f)).Select(f => Hedge(f, nodes));
-        var findings = Merge(raw, MaxFindingsPerKindAndSource, out long summarised);
+        // Nodes and hedging are filled in once per merged finding (they depend only on what the key holds), not per raw one.
+        var findings = Merge(FindingRules.All(ctx, matrix), MaxFindingsPerKindAndSource, out long summarised, ctx.IsNode, f => Hedge(WithNodes(ctx, f), nodes));
         return new Verdict(matrix, findings, profile, scope, nodes, summarised);
     }
 
@@ -156,7 +156,10 @@ public sealed class Verdict
     /// past it are counted in one summary finding of that kind and address, and in <paramref name="summarised"/>.
     /// Linear in the raw findings: flow ids are collected per key and sorted once.
     /// </summary>
-    public static IReadOnlyList<Finding> Merge(IEnumerable<Finding> raw, int cap, out long summarised)
+    /// <param name="isNode">Tells the nodes of a summary finding from its findings' ends (null: none).</param>
+    /// <param name="finish">Applied to each merged finding and each summary before ordering (null: none).</param>
+    public static IReadOnlyList<Finding> Merge(IEnumerable<Finding> raw, int cap, out long summarised,
+        Func<Decode.IpAddress, bool>? isNode = null, Func<Finding, Finding>? finish = null)
     {
         var merged = new Dictionary<string, Acc>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -181,7 +184,15 @@ public sealed class Verdict
                 sum ??= new Summary { First = f, FirstSeenNs = f.FirstSeenNs };
                 if (f.FirstSeenNs < sum.FirstSeenNs) sum.FirstSeenNs = f.FirstSeenNs;
                 sum.Count += f.Count;
-                foreach (var n in f.Nodes) if (sum.Nodes.Count < 16) sum.Nodes.Add(n);
+                if (sum.Nodes.Count < 16)
+                {
+                    foreach (var n in f.Nodes) sum.Nodes.Add(n);
+                    if (f.Nodes.Count == 0 && isNode is not null)
+                    {
+                        if (f.ClientIp is { } ci && isNode(ci)) sum.Nodes.Add(ci);
+                        if (f.ServerIp is { } si && isNode(si)) sum.Nodes.Add(si);
+                    }
+                }
                 if (f.SeverityOverride is null) sum.AnyUnhedged = true;
                 summarised += f.Count;
                 continue;
@@ -195,11 +206,16 @@ public sealed class Verdict
         {
             var m = merged[k];
             var ids = m.FlowIds.Count <= 1 ? m.FlowIds : m.FlowIds.Distinct().Order().ToList();
-            all.Add(m.Count == m.First.Count && m.Measured == m.First.Measured && ids.Count == m.First.FlowIds.Count
+            var one = m.Count == m.First.Count && m.Measured == m.First.Measured && ids.Count == m.First.FlowIds.Count
                 ? m.First
-                : m.First with { Count = m.Count, Measured = m.Measured, FlowIds = ids.ToArray() });
+                : m.First with { Count = m.Count, Measured = m.Measured, FlowIds = ids.ToArray() };
+            all.Add(finish is null ? one : finish(one));
         }
-        foreach (var ((kind, client), sum) in summaries) all.Add(SummaryFinding(kind, client, sum, cap));
+        foreach (var ((kind, client), sum) in summaries)
+        {
+            var one = SummaryFinding(kind, client, sum, cap);
+            all.Add(finish is null ? one : finish(one));
+        }
         var kindOrder = FindingKinds.All;
         return all
             .OrderBy(f => f.FirstSeenNs)
