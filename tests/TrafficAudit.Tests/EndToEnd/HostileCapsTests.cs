@@ -102,4 +102,39 @@ public sealed class HostileCapsTests
         Assert.IsTrue(findings.Any(f => f["kind"] == "refused_flow" && f["client_ip"] == "10.9.9.9"));
         Assert.HasCount(500, Csv.Read(r.File("flows.csv")));
     }
+
+    [TestMethod]
+    public void ReadmeCapsTable_SaysTheValuesOfTheCode()
+    {
+        var o = new TrafficAudit.Analyzers.Sip.SipAnalyzerOptions();
+        static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+        var expected = new Dictionary<string, string>
+        {
+            ["sip_call_user_agent_limit"] = N(o.MaxUserAgentsPerCall),
+            ["sip_call_media_endpoint_limit"] = N(o.MaxMediaEndpointsPerCall),
+            ["sip_call_media_change_limit"] = N(o.MaxMediaChangesPerCall),
+            ["sip_call_reinvite_limit"] = N(o.MaxReInviteIdsPerCall),
+            ["sip_transaction_copy_limit"] = N(o.MaxCopiesPerTransaction),
+            ["sip_open_transaction_limit"] = N(o.MaxOpenTransactions),
+            ["sip_transactions_not_kept"] = N(o.MaxTransactionsKept),
+            ["sip_tcp_stream_limit"] = N(o.MaxTcpStreams),
+            ["sip_tcp_buffer_overflow"] = $"{o.MaxTcpPendingBytes / 1024} KiB",
+            ["sip_tcp_total_buffer_limit"] = $"{o.MaxTcpPendingTotalBytes >> 20} MiB",
+            ["rtp_flow_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerFlow),
+            ["rtp_call_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerCall),
+            ["findings_summarised"] = N(TrafficAudit.Policy.Verdict.MaxFindingsPerKindAndSource),
+        };
+        var readme = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        int start = Array.FindIndex(readme, l => l.StartsWith("## Caps", StringComparison.Ordinal));
+        Assert.IsGreaterThanOrEqualTo(0, start, "the README has a Caps section");
+        var rows = readme.Skip(start).TakeWhile((l, i) => i == 0 || !l.StartsWith("## ", StringComparison.Ordinal))
+            .Where(l => l.StartsWith("| ", StringComparison.Ordinal))
+            .Select(l => l.Split('|').Select(c => c.Trim()).ToArray())
+            .Where(c => c.Length == 6 && c[3].StartsWith('`'))
+            .ToDictionary(c => c[3].Trim('`'), c => c[2]);
+        CollectionAssert.AreEquivalent(expected.Keys.ToList(), rows.Keys.ToList(), "one row per cap");
+        foreach (var (counter, value) in expected) Assert.AreEqual(value, rows[counter], counter);
+        foreach (var counter in expected.Keys)
+            Assert.IsTrue(TrafficAudit.Cli.AnomalyExplanations.All.ContainsKey(counter), counter + " is explained");
+    }
 }
