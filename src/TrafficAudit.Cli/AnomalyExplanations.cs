@@ -89,7 +89,7 @@ public static class AnomalyExplanations
         ["sip_tcp_incomplete_message"] = "a SIP-over-TCP connection that closed in the middle of a message",
         ["sip_tcp_missing_content_length"] = "a SIP message over TCP without Content-Length (required on TCP, RFC 3261 20.14)",
         ["sip_open_transaction_limit"] = "a SIP request beyond the number of transactions open at once (a flood of unanswered requests): counted in the totals, not followed",
-        ["sip_transaction_copy_limit"] = "a SIP transaction answered by more distinct responses, or sent by more addresses, than are remembered: counted, not compared",
+        ["sip_transaction_copy_limit"] = "a SIP response or request sender beyond the number remembered per transaction: handled as new, its copies are not recognised",
         ["sip_call_user_agent_limit"] = "a User-Agent or Server value beyond the number kept per call: not listed in user_agents",
         ["sip_call_media_endpoint_limit"] = "an SDP media endpoint beyond the number kept per call: not listed, media sent there is not tied to the call",
         ["sip_call_media_change_limit"] = "an SDP body beyond the number kept per call: still applied to the media bindings, not kept in the call's history",

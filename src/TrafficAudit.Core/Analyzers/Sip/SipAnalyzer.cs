@@ -201,9 +201,9 @@ public sealed class SipAnalyzer : ISipMessageSink
                 again = others.Contains((_src, _srcPort));
                 if (!again)
                 {
-                    // Bounded: past the cap a new sender is taken for a copy already seen.
+                    // Bounded: past the cap a sender is not remembered (its copies are not told from new ones).
                     if (others.Count < _options.MaxCopiesPerTransaction) others.Add((_src, _srcPort));
-                    else { again = true; _anomalies.Increment("sip_transaction_copy_limit"); }
+                    else _anomalies.Increment("sip_transaction_copy_limit");
                     _anomalies.Increment("sip_transaction_other_sender");
                 }
             }
@@ -285,12 +285,6 @@ public sealed class SipAnalyzer : ISipMessageSink
             // (a SPAN port sees both) is a new message, not a retransmission.
             ulong h = SipSpan.Hash(whole, (ulong)m.StatusCode ^ ((ulong)_srcPort << 16) ^ ((ulong)(uint)_src.GetHashCode() << 32));
             var seen = t.ResponseHashes ??= new List<ulong>(2);
-            if (seen.Count >= _options.MaxCopiesPerTransaction && !seen.Contains(h))
-            {
-                // Bounded: past the cap new responses are not compared with each other, only counted.
-                _anomalies.Increment("sip_transaction_copy_limit");
-                return false;
-            }
             if (seen.Contains(h))
             {
                 t.ResponseRetransmissions++;
@@ -302,7 +296,9 @@ public sealed class SipAnalyzer : ISipMessageSink
                 }
                 return false;
             }
-            seen.Add(h);
+            // Bounded: past the cap a new response is handled as new but not remembered (a copy of it would count as new again).
+            if (seen.Count < _options.MaxCopiesPerTransaction) seen.Add(h);
+            else _anomalies.Increment("sip_transaction_copy_limit");
             if (!t.FirstResponseNs.HasValue) { t.FirstResponseNs = _ts; t.FirstStatus = m.StatusCode; }
             if (m.StatusCode >= 200 && !t.FinalResponseNs.HasValue) { t.FinalResponseNs = _ts; t.FinalStatus = m.StatusCode; }
         }

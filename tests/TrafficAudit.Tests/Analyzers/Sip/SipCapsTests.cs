@@ -49,16 +49,36 @@ public sealed class SipCapsTests
     }
 
     [TestMethod]
-    public void DistinctResponsesPastTheCap_CountedNotCompared()
+    public void DistinctResponsesPastTheCap_CountedNotRemembered_TheAnswerStillCounts()
     {
         var run = With(new SipAnalyzerOptions { MaxCopiesPerTransaction = 2 });
         run.Send(true, SipSamples.Request("INVITE", 1, "z9hG4bK1", sdp: SipSamples.AudioSdp()));
         for (int i = 0; i < 5; i++) run.Send(false, SipSamples.Response(180, "Ringing", "INVITE", 1, "z9hG4bK1", "fork" + i));
+        run.Send(false, SipSamples.Response(200, "OK", "INVITE", 1, "z9hG4bK1", "fork0", SipSamples.AudioSdp("198.51.100.9", 3456)));
         var r = run.Analyzer.Complete();
-        Assert.AreEqual(3, run.Anomalies["sip_transaction_copy_limit"]);
+        // Three 180s and the 200 past the two remembered.
+        Assert.AreEqual(4, run.Anomalies["sip_transaction_copy_limit"]);
         var t = r.Transactions.Single();
         Assert.AreEqual(180, t.FirstStatus);
+        Assert.AreEqual(200, t.FinalStatus);
         Assert.AreEqual(0, t.ResponseRetransmissions);
+        Assert.IsTrue(r.Calls.Single().Answered, "a response past the cap still answers the call");
+    }
+
+    [TestMethod]
+    public void OtherSendersPastTheCap_CountedAsNewMessagesNotRetransmissions()
+    {
+        var run = With(new SipAnalyzerOptions { MaxCopiesPerTransaction = 1 });
+        var anomalies = run.Anomalies;
+        var sip = run.Analyzer;
+        var invite = SipSamples.Bytes(SipSamples.Request("INVITE", 1, "z9hG4bK1", sdp: SipSamples.AudioSdp()));
+        sip.OnUdp(T0, Alice, 5060, Proxy, 5060, invite, 1);
+        // The same INVITE forwarded by three proxies: the first is remembered, the two others are past the cap.
+        for (int k = 0; k < 3; k++) sip.OnUdp(T0 + k + 1, IpAddress.Parse("203.0.113." + (k + 1)), 5060, Proxy, 5060, invite, k + 2);
+        var r = sip.Complete();
+        Assert.AreEqual(3, anomalies["sip_transaction_other_sender"]);
+        Assert.AreEqual(2, anomalies["sip_transaction_copy_limit"]);
+        Assert.AreEqual(0, r.Retransmissions);
     }
 
     [TestMethod]
