@@ -88,6 +88,13 @@ public static class AnomalyExplanations
         ["sip_tcp_buffer_overflow"] = "a SIP-over-TCP gap that could not be filled within the buffer: the missing bytes are given up",
         ["sip_tcp_incomplete_message"] = "a SIP-over-TCP connection that closed in the middle of a message",
         ["sip_tcp_missing_content_length"] = "a SIP message over TCP without Content-Length (required on TCP, RFC 3261 20.14)",
+        ["sip_open_transaction_limit"] = "a SIP request beyond the number of transactions open at once (a flood of unanswered requests): counted in the totals, not followed",
+        ["sip_transaction_copy_limit"] = "a SIP response or request sender beyond the number remembered per transaction: handled as new, its copies are not recognised",
+        ["sip_call_user_agent_limit"] = "a User-Agent or Server value beyond the number kept per call: not listed in user_agents",
+        ["sip_call_media_endpoint_limit"] = "an SDP media endpoint beyond the number kept per call: not listed, media sent there is not tied to the call",
+        ["sip_call_media_change_limit"] = "an SDP body beyond the number kept per call: still applied to the media bindings, not kept in the call's history",
+        ["sip_call_reinvite_limit"] = "a re-INVITE beyond the number of re-INVITE identities remembered per call: still counted (a proxy's copy may count twice)",
+        ["sip_tcp_total_buffer_limit"] = "SIP-over-TCP reassembly over the memory budget of all connections together: the stream's unfinished bytes are given up",
         ["sdp_bad_body"] = "an SDP body we cannot read",
         ["sdp_bad_line"] = "an SDP line that is not 'x=value'",
         ["sdp_bad_connection"] = "an SDP c= line with an address we cannot read",
@@ -95,6 +102,10 @@ public static class AnomalyExplanations
         ["sdp_bad_media_line"] = "an SDP m= line we cannot read",
         ["sdp_bad_rtpmap"] = "an SDP a=rtpmap attribute we cannot read",
         ["sdp_bad_ptime"] = "an SDP a=ptime attribute that is not a number of ms",
+        // Caps of the RTP stage and of the findings (the README's table of caps)
+        ["rtp_flow_ssrc_limit"] = "an RTP packet of a new SSRC on a flow that already has the most streams measured per flow: counted in the flow only",
+        ["rtp_call_ssrc_limit"] = "an RTP packet of a new stream of a call that already has the most streams per call: counted in its flow only",
+        ["findings_summarised"] = "findings past the cap per kind and client address (a port scan, a flood): counted in one summary finding, not listed one by one",
     };
 
     /// <summary>The explanation of <paramref name="name"/>, or a pointer to the README for a name this list does not know yet.</summary>

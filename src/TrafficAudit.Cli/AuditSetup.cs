@@ -158,6 +158,7 @@ public sealed class AuditSetup
         IReadOnlyList<string>? evidenceFiles = null)
     {
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
+        result = PolicyAnomalies.WithVerdictAnomalies(result, verdict);
         var evidence = Evidence && final && evidenceFiles is { Count: > 0 } ? EvidencePlan.Build(result, verdict.Findings) : null;
         long evidencePackets = 0;
         IReadOnlyList<string> removed;

@@ -11,6 +11,7 @@ namespace TrafficAudit.Synth;
 ///   site --out captures/imagicle-site.pcap [--seed 1]
 ///   bench --out /tmp/bench.pcap --packets 2000000 [--calls 200] [--seed 1]
 ///   scenario NAME --out DIR [--seed 1]     (scenario list: names and descriptions)
+///   hostile CASE --out FILE [--packets 1000000]   (CASE: ssrc, flows, useragents, reinvites, synscan, ssrcflows)
 /// </code>
 /// </summary>
 public static class SynthCli
@@ -28,6 +29,7 @@ public static class SynthCli
                 "site" => Site(Options.Parse(args.AsSpan(1)), stdout),
                 "bench" => RunBench(Options.Parse(args.AsSpan(1)), stdout),
                 "scenario" => RunScenario(Options.Parse(args.AsSpan(1)), stdout, stderr),
+                "hostile" => RunHostile(Options.Parse(args.AsSpan(1)), stdout),
                 "-h" or "--help" or "help" => Usage(stdout, null),
                 _ => Usage(stderr, $"unknown command '{args[0]}'"),
             };
@@ -46,6 +48,7 @@ public static class SynthCli
         w.WriteLine("  trafficaudit-synth bench --out /tmp/bench.pcap --packets 2000000 [--calls 200] [--seed 1]");
         w.WriteLine("  trafficaudit-synth scenario NAME --out DIR [--seed 1]");
         w.WriteLine("  trafficaudit-synth scenario list");
+        w.WriteLine($"  trafficaudit-synth hostile {string.Join('|', HostileGenerator.Cases)} --out FILE [--packets 1000000]");
         return error is null ? ExitOk : ExitUsage;
     }
 
@@ -88,6 +91,18 @@ public static class SynthCli
         sw.Stop();
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {path}: {sum.Packets} packets ({sum.RtpPackets} RTP, {sum.OtherPackets} other), {sum.Bytes / 1e6:F1} MB of frames, {sum.CaptureSeconds:F1} s of traffic, in {sw.Elapsed.TotalSeconds:F2} s ({sum.Packets / sw.Elapsed.TotalSeconds / 1e6:F2} M packets/s)"));
+        return ExitOk;
+    }
+
+    private static int RunHostile(Options o, TextWriter stdout)
+    {
+        var kind = o.Positional ?? throw new UsageException($"hostile needs a CASE: {string.Join(", ", HostileGenerator.Cases)}");
+        if (!HostileGenerator.Cases.Contains(kind)) throw new UsageException($"unknown hostile case '{kind}'; known: {string.Join(", ", HostileGenerator.Cases)}");
+        var path = o.Required("out");
+        long n;
+        using (var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            n = HostileGenerator.Generate(fs, kind, o.Long("packets", 1_000_000));
+        stdout.WriteLine($"wrote {path}: {n} packets ({kind})");
         return ExitOk;
     }
 

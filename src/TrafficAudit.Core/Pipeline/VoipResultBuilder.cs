@@ -22,19 +22,28 @@ internal static class VoipResultBuilder
         var streams = new List<RtpStreamRecord>(kept.Count);
         foreach (var s in kept) streams.Add(ToRecord(s, streams.Count + 1) with { FlowId = recordOf.GetValueOrDefault(s.Flow) });
 
-        var flowIndex = new Dictionary<(IpAddress, ushort, IpAddress, ushort), FlowRecord>();
-        var flowsByTuple = new Dictionary<(IpAddress, ushort, IpAddress, ushort), List<FlowRecord>>();
-        foreach (var f in flows)
-        {
-            flowIndex.TryAdd((f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), f);
-            flowIndex.TryAdd((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), f);
-            if (f.Transport is not (IpProtocol.Udp or IpProtocol.Tcp)) continue;
-            foreach (var k in new[] { (f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), (f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort) })
+        // The signalling flow of each call: only the calls' own ends are indexed (not every flow twice),
+        // the first flow in order either way round wins.
+        var flowIndex = new Dictionary<(IpAddress, ushort, IpAddress, ushort), FlowRecord?>();
+        foreach (var c in sip.Calls) flowIndex.TryAdd((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), null);
+        if (flowIndex.Count > 0)
+            foreach (var f in flows)
             {
-                if (!flowsByTuple.TryGetValue(k, out var l)) flowsByTuple[k] = l = [];
-                l.Add(f);
+                if (flowIndex.TryGetValue((f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), out var a) && a is null)
+                    flowIndex[(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort)] = f;
+                if (flowIndex.TryGetValue((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), out var b) && b is null)
+                    flowIndex[(f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort)] = f;
             }
-        }
+        // Every flow between a call's two ends, for the flow that carried its first INVITE (a port reused later is another flow).
+        var flowsByTuple = new Dictionary<(IpAddress, ushort, IpAddress, ushort), List<FlowRecord>>();
+        foreach (var c in sip.Calls) flowsByTuple.TryAdd((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), []);
+        if (flowsByTuple.Count > 0)
+            foreach (var f in flows)
+            {
+                if (f.Transport is not (IpProtocol.Udp or IpProtocol.Tcp)) continue;
+                if (flowsByTuple.TryGetValue((f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), out var a)) a.Add(f);
+                if (flowsByTuple.TryGetValue((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), out var b) && !ReferenceEquals(a, b)) b.Add(f);
+            }
 
         var byCall = streams.Where(s => s.CallId.Length > 0).GroupBy(s => s.CallId).ToDictionary(g => g.Key, g => g.ToList());
         var calls = new List<CallRecord>(sip.Calls.Count);

@@ -56,7 +56,14 @@ public sealed class VoipTracker
     private readonly Dictionary<RtpStreamKey, RtpStreamState> _streams = new();
     // RTCP SRs seen: (sender SSRC, middle 32 bits of NTP) -> capture time, for LSR/DLSR round trips.
     private readonly Dictionary<(uint Ssrc, uint Ntp), long> _senderReports = new();
+    // Streams by SSRC, for RTCP report blocks (which name only the SSRC): no scan over every stream per block.
+    private readonly Dictionary<uint, List<RtpStreamState>> _bySsrc = new();
     private long _streamSequence;
+
+    /// <summary>RTP streams (SSRCs) measured per flow; packets of further SSRCs count in the flow only (<c>rtp_flow_ssrc_limit</c>).</summary>
+    public const int MaxStreamsPerFlow = 64;
+    /// <summary>RTP streams tied to one call by its SDP; packets of further streams count in their flow only (<c>rtp_call_ssrc_limit</c>).</summary>
+    public const int MaxStreamsPerCall = 256;
 
     /// <param name="anomalies">Counters of this stage only: it may run on its own thread; the engine merges them at the end.</param>
     public VoipTracker(AnomalyCounters anomalies)
@@ -84,6 +91,8 @@ public sealed class VoipTracker
         // one with the same SSRC follows, so single stray datagrams (DNS, NTP...) never create a stream.
         // Two slots per direction, for senders that interleave two sources.
         public readonly Held[] Pending = new Held[4];
+        /// <summary>Streams created on this flow (both directions), against <see cref="MaxStreamsPerFlow"/>.</summary>
+        public int Streams;
     }
 
     private struct Held
@@ -151,8 +160,16 @@ public sealed class VoipTracker
                     Hold(v, side, ssrc, ts, first);
                     return;
                 }
+                // Bounded: a sender changing SSRC on every packet (or a flood towards an SDP-announced port)
+                // cannot make a stream, with its statistics, per packet. The packet still counts in its flow.
+                if (v.Streams >= MaxStreamsPerFlow) { Anomalies.Increment("rtp_flow_ssrc_limit"); return; }
+                if (bound is not null && bound.Call.RtpStreamCount >= MaxStreamsPerCall) { Anomalies.Increment("rtp_call_ssrc_limit"); return; }
+                v.Streams++;
+                if (bound is not null) bound.Call.RtpStreamCount++;
                 stream = new RtpStreamState(key, flow, _streamSequence++) { IsIPv6 = p.IpVersion == 6 };
                 _streams.Add(key, stream);
+                ref var sameSsrc = ref CollectionsMarshal.GetValueRefOrAddDefault(_bySsrc, ssrc, out _);
+                (sameSsrc ??= new List<RtpStreamState>(1)).Add(stream);
                 if (slot >= 0)
                 {
                     ref Held h = ref v.Pending[slot];
@@ -232,14 +249,10 @@ public sealed class VoipTracker
             for (int i = 0; i < count; i++)
             {
                 var block = RtcpReader.ReadBlock(sender, blocks, i);
-                foreach (var s in StreamsWithSsrc(block.SourceSsrc)) ApplyReport(s, block, ts);
+                if (_bySsrc.TryGetValue(block.SourceSsrc, out var same))
+                    foreach (var s in same) ApplyReport(s, block, ts);
             }
         }
-    }
-
-    private IEnumerable<RtpStreamState> StreamsWithSsrc(uint ssrc)
-    {
-        foreach (var s in _streams.Values) if (s.Key.Ssrc == ssrc) yield return s;
     }
 
     private void ApplyReport(RtpStreamState s, in RtcpReportBlock b, long ts)

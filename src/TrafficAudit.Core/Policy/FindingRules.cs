@@ -504,9 +504,7 @@ public static class FindingRules
 
     private static Finding StreamFinding(PolicyContext ctx, string kind, RtpStreamRecord s)
     {
-        var flow = ctx.Result.Flows.FirstOrDefault(f => f.Transport == IpProtocol.Udp
-            && ((f.ClientIp == s.SrcIp && f.ClientPort == s.SrcPort && f.ServerIp == s.DstIp && f.ServerPort == s.DstPort)
-             || (f.ServerIp == s.SrcIp && f.ServerPort == s.SrcPort && f.ClientIp == s.DstIp && f.ClientPort == s.DstPort)));
+        var flow = ctx.UdpFlow(s.SrcIp, s.SrcPort, s.DstIp, s.DstPort);
         return StreamFinding(kind, s) with
         {
             Service = flow?.Service ?? "rtp",

@@ -80,6 +80,29 @@ public sealed class PolicyContext
         return FlowOutcome.Ok;
     }
 
+    private Dictionary<(IpAddress, ushort, IpAddress, ushort), int>? _udpIndex;
+
+    /// <summary>
+    /// The first UDP flow (in flows.csv order) between these two ends, either way round, or null. Indexed on
+    /// first use, so a finding per stream does not scan every flow.
+    /// </summary>
+    public FlowRecord? UdpFlow(IpAddress a, ushort aPort, IpAddress b, ushort bPort)
+    {
+        var flows = Result.Flows;
+        if (_udpIndex is null)
+        {
+            _udpIndex = new();
+            for (int i = 0; i < flows.Count; i++)
+            {
+                var f = flows[i];
+                if (f.Transport != IpProtocol.Udp) continue;
+                _udpIndex.TryAdd((f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), i);
+                _udpIndex.TryAdd((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), i);
+            }
+        }
+        return _udpIndex.TryGetValue((a, aPort, b, bPort), out int at) ? flows[at] : null;
+    }
+
     /// <summary>Seconds of capture as text for messages ("143.9 s").</summary>
     public string CaptureLengthText => CaptureSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " s";
 }

@@ -26,9 +26,13 @@ public sealed record VerdictSummary(string Headline, string Detail, RequirementT
 /// </summary>
 public sealed class Verdict
 {
+    /// <summary>Distinct findings listed per kind and client address; the rest are counted in one summary finding (<c>findings_summarised</c>).</summary>
+    public const int MaxFindingsPerKindAndSource = 100;
+
     private Verdict(IReadOnlyList<ExpectedFlow>? expected, IReadOnlyList<Finding> findings, DeploymentProfile? profile,
-        AuditScope scope, IReadOnlyList<Classification.DetectedNode> nodes)
+        AuditScope scope, IReadOnlyList<Classification.DetectedNode> nodes, long summarised)
     {
+        SummarisedFindings = summarised;
         Expected = expected;
         Findings = findings;
         Profile = profile;
@@ -39,6 +43,8 @@ public sealed class Verdict
     public IReadOnlyList<ExpectedFlow>? Expected { get; }
     /// <summary>Merged findings; index + 1 is the finding_id.</summary>
     public IReadOnlyList<Finding> Findings { get; }
+    /// <summary>Findings not listed one by one but counted in a summary finding (the <c>findings_summarised</c> anomaly).</summary>
+    public long SummarisedFindings { get; }
     public DeploymentProfile? Profile { get; }
     public AuditScope Scope { get; }
     /// <summary>The Imagicle nodes the audit used, each with its source and evidence.</summary>
@@ -61,8 +67,9 @@ public sealed class Verdict
         // Requirements need to know which host is the node: without one every row would read NOT SEEN.
         var matrix = profile is null || scope != AuditScope.Nodes ? null : ExpectedFlowMatrix.Evaluate(ExpectedFlowMatrix.Build(catalogue, profile), ctx);
         var nodes = result.Nodes;
-        var raw = FindingRules.All(ctx, matrix).Select(f => WithNodes(ctx, f)).Select(f => Hedge(f, nodes));
-        return new Verdict(matrix, Merge(raw), profile, scope, nodes);
+        // Nodes and hedging are filled in once per merged finding (they depend only on what the key holds), not per raw one.
+        var findings = Merge(FindingRules.All(ctx, matrix), MaxFindingsPerKindAndSource, out long summarised, ctx.IsNode, f => Hedge(WithNodes(ctx, f), nodes));
+        return new Verdict(matrix, findings, profile, scope, nodes, summarised);
     }
 
     /// <summary>Fills <see cref="Finding.Nodes"/> from the conversation's ends when the rule did not set it.</summary>
@@ -141,31 +148,134 @@ public sealed class Verdict
     private static string Plural(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
 
     /// <summary>One finding per key: the first occurrence's fields, the count of occurrences, the worst measured value, every flow id.</summary>
-    public static IReadOnlyList<Finding> Merge(IEnumerable<Finding> raw)
+    public static IReadOnlyList<Finding> Merge(IEnumerable<Finding> raw) => Merge(raw, int.MaxValue, out _);
+
+    /// <summary>
+    /// One finding per key, as <see cref="Merge(IEnumerable{Finding})"/>; at most <paramref name="cap"/> distinct
+    /// findings per kind and client address (a port scan, a flood of unanswered requests): the occurrences
+    /// past it are counted in one summary finding of that kind and address, and in <paramref name="summarised"/>.
+    /// Linear in the raw findings: flow ids are collected per key and sorted once.
+    /// </summary>
+    /// <param name="isNode">Tells the nodes of a summary finding from its findings' ends (null: none).</param>
+    /// <param name="finish">Applied to each merged finding and each summary before ordering (null: none).</param>
+    public static IReadOnlyList<Finding> Merge(IEnumerable<Finding> raw, int cap, out long summarised,
+        Func<Decode.IpAddress, bool>? isNode = null, Func<Finding, Finding>? finish = null)
     {
-        var merged = new Dictionary<string, Finding>(StringComparer.Ordinal);
+        var merged = new Dictionary<string, Acc>(StringComparer.Ordinal);
         var order = new List<string>();
+        var perSource = new Dictionary<(string Kind, Decode.IpAddress? Client), int>();
+        var summaries = new Dictionary<(string Kind, Decode.IpAddress? Client), Summary>();
+        summarised = 0;
         foreach (var f in raw)
         {
-            if (!merged.TryGetValue(f.Key, out var m))
+            string key = f.Key;
+            if (merged.TryGetValue(key, out var m))
             {
-                merged[f.Key] = f;
-                order.Add(f.Key);
+                if (f.FirstSeenNs < m.First.FirstSeenNs) m.First = f;
+                m.Count += f.Count;
+                m.Measured = m.Measured is { } a && f.Measured is { } b ? Math.Max(a, b) : m.Measured ?? f.Measured;
+                m.FlowIds.AddRange(f.FlowIds);
+                m.Subjects.AddRange(f.Subjects);
                 continue;
             }
-            var first = f.FirstSeenNs < m.FirstSeenNs ? f : m;
-            merged[f.Key] = first with
+            ref int listed = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(perSource, (f.Kind, f.ClientIp), out _);
+            if (listed >= cap)
             {
-                Count = m.Count + f.Count,
-                Measured = m.Measured is { } a && f.Measured is { } b ? Math.Max(a, b) : m.Measured ?? f.Measured,
-                FlowIds = m.FlowIds.Concat(f.FlowIds).Distinct().Order().ToArray(),
-                Subjects = [.. m.Subjects, .. f.Subjects],
-            };
+                ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(summaries, (f.Kind, f.ClientIp), out bool had);
+                sum ??= new Summary { First = f, FirstSeenNs = f.FirstSeenNs };
+                if (f.FirstSeenNs < sum.FirstSeenNs) sum.FirstSeenNs = f.FirstSeenNs;
+                sum.Count += f.Count;
+                if (sum.Nodes.Count < 16)
+                {
+                    foreach (var n in f.Nodes) sum.Nodes.Add(n);
+                    if (f.Nodes.Count == 0 && isNode is not null)
+                    {
+                        if (f.ClientIp is { } ci && isNode(ci)) sum.Nodes.Add(ci);
+                        if (f.ServerIp is { } si && isNode(si)) sum.Nodes.Add(si);
+                    }
+                }
+                if (f.SeverityOverride is null) sum.AnyUnhedged = true;
+                summarised += f.Count;
+                continue;
+            }
+            listed++;
+            merged[key] = new Acc { First = f, Count = f.Count, Measured = f.Measured, FlowIds = [.. f.FlowIds], Subjects = [.. f.Subjects] };
+            order.Add(key);
         }
-        return order.Select(k => merged[k])
+        var all = new List<Finding>(order.Count + summaries.Count);
+        foreach (var k in order)
+        {
+            var m = merged[k];
+            var ids = m.FlowIds.Count <= 1 ? m.FlowIds : m.FlowIds.Distinct().Order().ToList();
+            var one = m.Count == m.First.Count && m.Measured == m.First.Measured && ids.Count == m.First.FlowIds.Count && m.Subjects.Count == m.First.Subjects.Count
+                ? m.First
+                : m.First with { Count = m.Count, Measured = m.Measured, FlowIds = ids.ToArray(), Subjects = m.Subjects };
+            all.Add(finish is null ? one : finish(one));
+        }
+        foreach (var ((kind, client), sum) in summaries)
+        {
+            var one = SummaryFinding(kind, client, sum, cap);
+            all.Add(finish is null ? one : finish(one));
+        }
+        var kindOrder = FindingKinds.All;
+        return all
             .OrderBy(f => f.FirstSeenNs)
-            .ThenBy(f => FindingKinds.All.ToList().IndexOf(f.Kind))
+            .ThenBy(f => IndexOf(kindOrder, f.Kind))
             .ThenBy(f => f.Key, StringComparer.Ordinal)
             .ToArray();
+    }
+
+    private static int IndexOf(IReadOnlyList<string> list, string item)
+    {
+        for (int i = 0; i < list.Count; i++) if (list[i] == item) return i;
+        return -1;
+    }
+
+    /// <summary>"port scan from 10.9.9.9: 65,000 more refused flows beyond the 100 listed", with a filter on the source.</summary>
+    private static Finding SummaryFinding(string kind, Decode.IpAddress? client, Summary sum, int cap)
+    {
+        string n = sum.Count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+        string what = kind switch
+        {
+            FindingKinds.RefusedFlow => $"port scan from {client}: {n} more refused flows",
+            FindingKinds.BlockedFlow => $"port scan or flood from {client}: {n} more unanswered flows",
+            FindingKinds.UnexpectedFlow => $"scan or flood from {client}: {n} more unexpected flows",
+            _ => client is null ? $"{n} more {kind} findings" : $"{n} more {kind} findings from {client}",
+        };
+        return new Finding
+        {
+            Kind = kind,
+            SeverityOverride = sum.AnyUnhedged ? null : sum.First.SeverityOverride,
+            Nodes = sum.Nodes.Order().ToArray(),
+            Service = "summary",
+            ClientIp = client,
+            Transport = sum.First.Transport,
+            FirstSeenNs = sum.FirstSeenNs,
+            Count = (int)Math.Min(int.MaxValue, sum.Count),
+            Measured = sum.Count,
+            Unit = "findings",
+            Method = $"summary: at most {cap} {kind} findings are listed per client address",
+            Message = $"{what} beyond the {cap} {kind} findings listed for this address (counted here, not listed one by one)",
+            WiresharkFilter = client is { } c ? DisplayFilter.Address(c) : "",
+        };
+    }
+
+    private sealed class Acc
+    {
+        public required Finding First;
+        public int Count;
+        public double? Measured;
+        public required List<int> FlowIds;
+        /// <summary>The records behind every occurrence (what --evidence cuts); a summary finding has none.</summary>
+        public required List<object> Subjects;
+    }
+
+    private sealed class Summary
+    {
+        public required Finding First;
+        public long FirstSeenNs;
+        public long Count;
+        public readonly HashSet<Decode.IpAddress> Nodes = new();
+        public bool AnyUnhedged;
     }
 }

@@ -29,6 +29,38 @@ public sealed class VerdictTests
     }
 
     [TestMethod]
+    public void Merge_PastTheCapPerKindAndSource_OneSummaryCountsTheRest()
+    {
+        // 150 refused flows from one scanner to 150 ports (each its own finding), 2 from another address.
+        var scan = Enumerable.Range(0, 150).Select(i => Blocked(1000 + i, 40000, 1) with
+        {
+            Kind = FindingKinds.RefusedFlow, ClientIp = IpAddress.Parse("10.9.9.9"), ServerPort = (ushort)(1 + i), FlowIds = [i + 1],
+        });
+        var merged = Verdict.Merge([.. scan, Blocked(5, 50001, 1), Blocked(6, 50002, 1) with { ServerPort = 995 }], 100, out long summarised);
+        Assert.AreEqual(50, summarised);
+        Assert.HasCount(2, merged.Where(f => f.Kind == FindingKinds.BlockedFlow).ToList(), "other kinds and sources are not affected");
+        var refused = merged.Where(f => f.Kind == FindingKinds.RefusedFlow).ToList();
+        Assert.HasCount(101, refused);
+        var summary = refused.Single(f => f.Service == "summary");
+        Assert.AreEqual(50, summary.Count);
+        Assert.AreEqual(1100, summary.FirstSeenNs, "the first occurrence not listed");
+        StringAssert.StartsWith(summary.Message, "port scan from 10.9.9.9: 50 more refused flows");
+        Assert.AreEqual("ip.addr==10.9.9.9", summary.WiresharkFilter);
+        Assert.AreEqual(FindingSeverity.Error, summary.Severity);
+        // The ones listed are the first 100 met, unchanged.
+        CollectionAssert.AreEqual(Enumerable.Range(1, 100).ToArray(), refused.Where(f => f.Service != "summary").Select(f => (int)f.ServerPort!).Order().ToArray());
+    }
+
+    [TestMethod]
+    public void Merge_ManyOccurrencesOfOneKey_FlowIdsAllKeptSorted()
+    {
+        var raw = Enumerable.Range(0, 20_000).Select(i => Blocked(i, (ushort)(1024 + i % 60000), 1) with { FlowIds = [20_000 - i] });
+        var merged = Verdict.Merge(raw).Single();
+        Assert.AreEqual(20_000, merged.Count);
+        CollectionAssert.AreEqual(Enumerable.Range(1, 20_000).ToArray(), merged.FlowIds.ToArray());
+    }
+
+    [TestMethod]
     public void Merge_OtherPortOrKind_StaysSeparateAndOrderedByTime()
     {
         var other = Blocked(50, 50004, 1) with { ServerPort = 995 };

@@ -19,6 +19,20 @@ public sealed record SipAnalyzerOptions
     public long TransactionLingerNs { get; init; } = 64_000_000_000L;
     /// <summary>Transactions kept for <see cref="SipAnalysisResult.Transactions"/>; later ones still feed the OPTIONS figures.</summary>
     public int MaxTransactionsKept { get; init; } = 1_000_000;
+    /// <summary>SIP-over-TCP reassembly memory (buffers and out-of-order segments) over all streams; past it a stream's pending bytes are given up (<c>sip_tcp_total_buffer_limit</c>).</summary>
+    public long MaxTcpPendingTotalBytes { get; init; } = 64L * 1024 * 1024;
+    /// <summary>Transactions open at once (requests not yet closed by the linger time); more are not followed (<c>sip_open_transaction_limit</c>).</summary>
+    public int MaxOpenTransactions { get; init; } = 200_000;
+    /// <summary>Distinct User-Agent/Server values kept per call (<c>sip_call_user_agent_limit</c>).</summary>
+    public int MaxUserAgentsPerCall { get; init; } = 16;
+    /// <summary>Distinct media endpoints kept per call (<c>sip_call_media_endpoint_limit</c>).</summary>
+    public int MaxMediaEndpointsPerCall { get; init; } = 256;
+    /// <summary>SDP bodies kept per call in <see cref="SipCall.MediaChanges"/> (<c>sip_call_media_change_limit</c>); re-INVITEs are still counted.</summary>
+    public int MaxMediaChangesPerCall { get; init; } = 64;
+    /// <summary>Distinct (From tag, CSeq) re-INVITE identities remembered per call; past it every further re-INVITE counts as new (<c>sip_call_reinvite_limit</c>).</summary>
+    public int MaxReInviteIdsPerCall { get; init; } = 1024;
+    /// <summary>Distinct responses and other senders remembered per transaction (<c>sip_transaction_copy_limit</c>).</summary>
+    public int MaxCopiesPerTransaction { get; init; } = 32;
 }
 
 /// <summary>
@@ -41,6 +55,7 @@ public sealed class SipAnalyzer : ISipMessageSink
     private readonly Dictionary<ulong, string> _methodNames = new();
     private readonly Dictionary<int, int> _responseCounts = new();
     private readonly Dictionary<(IpAddress, int), SipMediaBinding> _media = new();
+    private long _tcpPendingTotal;
     private long _messages, _retransmissions, _tcpDuplicates, _lastTs = long.MinValue, _nextSweepNs = long.MinValue;
 
     // The packet being handled (set before a message is handed to HandleMessage).
@@ -97,13 +112,24 @@ public sealed class SipAnalyzer : ISipMessageSink
         }
         SetPacket(tsNs, src, srcPort, dst, dstPort, SipTransport.Tcp, frameNumber);
         long dupBefore = stream.DuplicateSegments;
+        int heldBefore = stream.HeldBytes;
         stream.Push(seq, flags, payload, this, _anomalies);
         _tcpDuplicates += stream.DuplicateSegments - dupBefore;
+        _tcpPendingTotal += stream.HeldBytes - heldBefore;
+        if (_tcpPendingTotal > _options.MaxTcpPendingTotalBytes && stream.HeldBytes > 0)
+        {
+            // Over the budget of all streams together: this stream gives up its unfinished bytes and
+            // resumes at its next SIP start line, as after a per-stream overflow.
+            _anomalies.Increment("sip_tcp_total_buffer_limit");
+            _tcpPendingTotal -= stream.HeldBytes;
+            stream.GiveUpPending();
+        }
         // A connection that is not SIP stays known (without buffers) until it closes, so its
         // later segments are rejected at the dictionary lookup.
         if (close)
         {
             if (stream.HasPartialMessage) _anomalies.Increment("sip_tcp_incomplete_message");
+            _tcpPendingTotal -= stream.HeldBytes;
             _tcp.Remove(key);
         }
     }
@@ -140,8 +166,8 @@ public sealed class SipAnalyzer : ISipMessageSink
 
         if (call is null) { SweepIfDue(); return; }
         call.Call.Messages++;
-        AddUserAgent(call.Call, m.IsRequest ? m.UserAgent : m.Server);
-        if (!m.UserAgent.IsEmpty && !m.IsRequest) AddUserAgent(call.Call, m.UserAgent);
+        AddUserAgent(call, m.IsRequest ? m.UserAgent : m.Server);
+        if (!m.UserAgent.IsEmpty && !m.IsRequest) AddUserAgent(call, m.UserAgent);
         if (m.HasSdpBody || (m.ContentType.IsEmpty && m.Body.StartsWith("v=0"u8))) RecordSdp(call, ref m);
         SweepIfDue();
     }
@@ -149,6 +175,13 @@ public sealed class SipAnalyzer : ISipMessageSink
     /// <returns>False for a copy of a request already seen (nothing more to do).</returns>
     private bool HandleRequest(ref SipMessage m, TxKey key, ReadOnlySpan<byte> branch, ref CallState? call, ulong callHash)
     {
+        if (_transactions.Count >= _options.MaxOpenTransactions && !_transactions.ContainsKey(key))
+        {
+            // Too many requests without an end in sight (a flood of unanswered requests): the request
+            // still counts in the totals above but opens no transaction, call or dialog state.
+            _anomalies.Increment("sip_open_transaction_limit");
+            return false;
+        }
         ref var tx = ref CollectionsMarshal.GetValueRefOrAddDefault(_transactions, key, out bool exists);
         if (exists)
         {
@@ -168,7 +201,9 @@ public sealed class SipAnalyzer : ISipMessageSink
                 again = others.Contains((_src, _srcPort));
                 if (!again)
                 {
-                    others.Add((_src, _srcPort));
+                    // Bounded: past the cap a sender is not remembered (its copies are not told from new ones).
+                    if (others.Count < _options.MaxCopiesPerTransaction) others.Add((_src, _srcPort));
+                    else _anomalies.Increment("sip_transaction_copy_limit");
                     _anomalies.Increment("sip_transaction_other_sender");
                 }
             }
@@ -214,8 +249,15 @@ public sealed class SipAnalyzer : ISipMessageSink
                 // Inside an established dialog (or carrying a To tag) an INVITE is a re-INVITE;
                 // before the answer it is the same call retried (authentication) or forked on.
                 // Counted once per (From tag, CSeq): proxies forward it with a new branch on each hop.
-                if ((c.Answered || !SipSpan.NameAddrParam(m.To, "tag"u8).IsEmpty)
-                    && call.ReInvites.Add((SipSpan.Hash(SipSpan.NameAddrParam(m.From, "tag"u8)), m.CSeqNumber))) c.ReInviteCount++;
+                if (c.Answered || !SipSpan.NameAddrParam(m.To, "tag"u8).IsEmpty)
+                {
+                    var id = (SipSpan.Hash(SipSpan.NameAddrParam(m.From, "tag"u8)), m.CSeqNumber);
+                    if (call.ReInvites.Contains(id)) break;
+                    c.ReInviteCount++;
+                    // The identities are remembered up to a cap; past it each further re-INVITE counts (a proxy's copy may count twice).
+                    if (call.ReInvites.Count < _options.MaxReInviteIdsPerCall) call.ReInvites.Add(id);
+                    else _anomalies.Increment("sip_call_reinvite_limit");
+                }
                 break;
             case SipMethod.Ack:
                 if (c.AnswerNs.HasValue && !c.AckNs.HasValue) c.AckNs = _ts;
@@ -254,7 +296,9 @@ public sealed class SipAnalyzer : ISipMessageSink
                 }
                 return false;
             }
-            seen.Add(h);
+            // Bounded: past the cap a new response is handled as new but not remembered (a copy of it would count as new again).
+            if (seen.Count < _options.MaxCopiesPerTransaction) seen.Add(h);
+            else _anomalies.Increment("sip_transaction_copy_limit");
             if (!t.FirstResponseNs.HasValue) { t.FirstResponseNs = _ts; t.FirstStatus = m.StatusCode; }
             if (m.StatusCode >= 200 && !t.FinalResponseNs.HasValue) { t.FinalResponseNs = _ts; t.FinalStatus = m.StatusCode; }
         }
@@ -310,7 +354,9 @@ public sealed class SipAnalyzer : ISipMessageSink
         bool fromTagIsCaller = AsciiEquals(SipSpan.NameAddrParam(m.From, "tag"u8), c.FromTag);
         var side = m.IsRequest == fromTagIsCaller ? SipSide.Caller : SipSide.Callee;
         string what = m.IsRequest ? Encoding.ASCII.GetString(m.MethodName) : m.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        c.MediaChanges.Add(new SipMediaChange(_ts, _frame, side, what, !m.IsRequest || m.Method == SipMethod.Ack, sdp));
+        // Bounded: past the cap an SDP still updates the bindings below but is not kept for the call's history.
+        if (c.MediaChanges.Count < _options.MaxMediaChangesPerCall) c.MediaChanges.Add(new SipMediaChange(_ts, _frame, side, what, !m.IsRequest || m.Method == SipMethod.Ack, sdp));
+        else _anomalies.Increment("sip_call_media_change_limit");
         if (c.OfferedSdp is null) { c.OfferedSdp = sdp; state.OfferSide = side; }
         else if (c.AnsweredSdp is null && side != state.OfferSide) c.AnsweredSdp = sdp;
 
@@ -324,17 +370,23 @@ public sealed class SipAnalyzer : ISipMessageSink
                 if (answer) c.T38 = true;
             }
             if (media.Port == 0 || media.Address.IsEmpty) continue;
-            SipMediaEndpoint? known = null;
-            foreach (var e in c.MediaEndpoints)
-                if (e.Address == media.Address && e.Port == media.Port && e.Kind == media.Kind && e.Side == side) { known = e; break; }
-            if (known is null)
+            // Indexed: a call's endpoints are looked up per m= line (many re-INVITEs with many m= lines stay linear).
+            var endpointKey = (media.Address, media.Port, media.Kind, side);
+            if (!state.Endpoints.TryGetValue(endpointKey, out var known))
             {
+                if (c.MediaEndpoints.Count >= _options.MaxMediaEndpointsPerCall)
+                {
+                    // No new endpoint, and no binding: media sent there is not tied to this call.
+                    _anomalies.Increment("sip_call_media_endpoint_limit");
+                    continue;
+                }
                 known = new SipMediaEndpoint
                 {
                     Address = media.Address, Port = media.Port, Kind = media.Kind, Protocol = media.Protocol, Side = side,
                     Payloads = media.Payloads, PtimeMs = media.PtimeMs, Direction = media.Direction, FirstSeenNs = _ts,
                 };
                 c.MediaEndpoints.Add(known);
+                state.Endpoints.Add(endpointKey, known);
             }
             // The latest SDP for an address and port decides what arrives there from now on (audio, or T.38 after a switch).
             _media[(media.Address, media.Port)] = new SipMediaBinding(c, known, media.IsT38, media.Payloads);
@@ -342,11 +394,14 @@ public sealed class SipAnalyzer : ISipMessageSink
         }
     }
 
-    private static void AddUserAgent(SipCall c, ReadOnlySpan<byte> ua)
+    private void AddUserAgent(CallState state, ReadOnlySpan<byte> ua)
     {
         ua = SipSpan.Trim(ua);
         if (ua.IsEmpty) return;
+        var c = state.Call;
         foreach (var s in c.UserAgents) if (AsciiEquals(ua, s)) return;
+        // Bounded list (and CSV cell): past the cap further distinct values are only counted.
+        if (c.UserAgents.Count >= _options.MaxUserAgentsPerCall) { _anomalies.Increment("sip_call_user_agent_limit"); return; }
         c.UserAgents.Add(SipSpan.ToText(ua));
     }
 
@@ -441,6 +496,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         _transactions.Clear();
         foreach (var (_, s) in _tcp) if (s.HasPartialMessage) _anomalies.Increment("sip_tcp_incomplete_message");
         _tcp.Clear();
+        _tcpPendingTotal = 0;
         return BuildResult(captureEndNs, _closed, _optionsPings);
     }
 
@@ -496,6 +552,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         public readonly SipCall Call = call;
         public SipSide OfferSide;
         public readonly HashSet<(ulong FromTag, uint CSeq)> ReInvites = new();
+        public readonly Dictionary<(IpAddress, int, string, SipSide), SipMediaEndpoint> Endpoints = new();
     }
 
     private readonly record struct TxKey(ulong BranchHash, uint CSeq, ulong MethodHash);

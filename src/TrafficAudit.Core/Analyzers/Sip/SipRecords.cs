@@ -108,6 +108,8 @@ public sealed class SipCall
     public int Retransmissions { get; internal set; }
     /// <summary>reinvite_count: INVITEs inside the established dialog.</summary>
     public int ReInviteCount { get; internal set; }
+    /// <summary>RTP streams the engine tied to this call so far (bounded by the VoIP stage's per-call cap).</summary>
+    internal int RtpStreamCount;
     /// <summary>t38: an answer (SDP in a response or ACK) accepted m=image udptl t38 with a non-zero port: the call switched to fax.</summary>
     public bool T38 { get; internal set; }
     /// <summary>Any SDP of the call (offer or answer) proposed T.38, accepted or not.</summary>

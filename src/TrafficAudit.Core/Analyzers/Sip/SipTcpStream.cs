@@ -36,6 +36,8 @@ internal sealed class SipTcpStream(int maxPending)
     /// <summary>Bytes dropped because they had been delivered already (retransmissions, overlaps).</summary>
     public long DuplicateSegments { get; private set; }
     public int PendingBytes => _len + _outOfOrderBytes;
+    /// <summary>Memory held for this direction: the reassembly buffer's size (not only its used part) and the out-of-order store.</summary>
+    public int HeldBytes => (_buf?.Length ?? 0) + _outOfOrderBytes;
 
     /// <summary>False once the stream proved not to be SIP: the caller may forget it.</summary>
     public bool IsSip => !_notSip;
@@ -80,6 +82,19 @@ internal sealed class SipTcpStream(int maxPending)
 
     /// <summary>True when bytes of an unfinished message remain (at FIN/RST or capture end).</summary>
     public bool HasPartialMessage => _len > 0 && !_resync;
+
+    /// <summary>
+    /// Drops the pending bytes (unfinished message and out-of-order segments) and frees their buffer,
+    /// when the analyzer's budget over all streams is spent; reading resumes at the next SIP start line.
+    /// </summary>
+    public void GiveUpPending()
+    {
+        _len = 0;
+        _buf = null;
+        _resync = true;
+        _outOfOrder.Clear();
+        _outOfOrderBytes = 0;
+    }
 
     private void Reset()
     {
@@ -159,6 +174,8 @@ internal sealed class SipTcpStream(int maxPending)
             _len -= consumed;
         }
         if (_len > MaxPending) Overflow(anomalies);
+        // A buffer grown for one large message is not kept for the small ones that follow.
+        if (_len == 0 && _buf is { Length: > 4096 }) _buf = null;
     }
 
     private void Keep(ReadOnlySpan<byte> rest, AnomalyCounters anomalies)
