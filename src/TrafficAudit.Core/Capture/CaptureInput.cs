@@ -142,7 +142,7 @@ internal sealed class CaptureInput : IDisposable
 }
 
 /// <summary>A read-only stream that first returns a few already-read bytes, then the rest of another stream.</summary>
-internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inner, bool leaveOpen) : Stream
+internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inner, bool leaveOpen) : ReadOnlyForwardStream
 {
     private int _prefixPos;
 
@@ -159,16 +159,6 @@ internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inn
         }
         return inner.Read(buffer);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -11,7 +11,7 @@ namespace TrafficAudit.Capture;
 /// are diagnosed here: a cut by the trailer not matching the data, an error by decompressing the file
 /// again (only after a failure, only when the input can be re-read) with our own CRC-32.
 /// </summary>
-internal sealed class GzipInput(Stream compressed, Func<Stream?>? reopen) : Stream
+internal sealed class GzipInput(Stream compressed, Func<Stream?>? reopen) : ReadOnlyForwardStream
 
 {
     private readonly byte[] _tail = new byte[8];
@@ -183,16 +183,6 @@ internal sealed class GzipInput(Stream compressed, Func<Stream?>? reopen) : Stre
         }
         return null;
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -14,24 +14,9 @@ public sealed class RtcpRoundTripTests
     private static readonly uint A = Frames.ParseIPv4("10.0.0.10"), B = Frames.ParseIPv4("10.1.0.21");
     private const uint SsrcA = 0x11111111, SsrcB = 0x22222222;
 
-    private static byte[] Udp(uint src, uint dst, ushort sport, ushort dport, ReadOnlySpan<byte> payload)
-    {
-        var f = new byte[14 + 20 + 8 + payload.Length];
-        int eth = Frames.WriteEthernet(f, [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 6], 0, EtherType.IPv4);
-        int udp = Frames.WriteUdp(f.AsSpan(eth + 20), src, dst, sport, dport, payload);
-        Frames.WriteIPv4(f.AsSpan(eth), src, dst, Frames.ProtocolUdp, 1, udp);
-        return f;
-    }
+    private static byte[] Udp(uint src, uint dst, ushort sport, ushort dport, ReadOnlySpan<byte> payload) => MediaFrames.Udp(src, dst, sport, dport, payload);
 
-    private static byte[] Rtp(ushort seq, uint ssrc)
-    {
-        var p = new byte[172];
-        p[0] = 0x80; p[1] = 8;
-        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), seq);
-        BinaryPrimitives.WriteUInt32BigEndian(p.AsSpan(4), seq * 160u);
-        BinaryPrimitives.WriteUInt32BigEndian(p.AsSpan(8), ssrc);
-        return p;
-    }
+    private static byte[] Rtp(ushort seq, uint ssrc) => MediaFrames.Rtp(seq, ssrc, payloadType: 8);
 
     /// <summary>SR from <paramref name="ssrc"/>: NTP seconds 0x0000ABCD, fraction 0x12340000 -> LSR value 0xABCD1234.</summary>
     private static byte[] SenderReport(uint ssrc)

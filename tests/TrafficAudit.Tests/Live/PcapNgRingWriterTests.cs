@@ -258,9 +258,16 @@ public sealed class PcapNgRingWriterTests
         w.AddInterface(LinkType.Ethernet, 9000);
         var frame = Frame(5, 214);
         for (int i = 0; i < 2000; i++) w.WritePacket(0, March2Ns + i, frame, 214);   // warm up, file opened
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20_000; i++) w.WritePacket(0, March2Ns + i, frame, 214);  // ~4.9 MB: many buffer flushes
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.AreEqual(0L, allocated, "bytes allocated while writing 20,000 packets");
+        // The JIT may still recompile a method of the loop in the background of the first rounds (tiering),
+        // which is charged to this thread once; a per-packet allocation shows in every round, so the best
+        // of three rounds must be zero.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3 && allocated != 0; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20_000; i++) w.WritePacket(0, March2Ns + i, frame, 214);  // ~4.9 MB: many buffer flushes
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.AreEqual(0L, allocated, "bytes allocated while writing 20,000 packets, best of three rounds");
     }
 }
