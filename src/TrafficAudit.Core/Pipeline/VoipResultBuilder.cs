@@ -76,12 +76,25 @@ internal static class VoipResultBuilder
                 LostPctIn = lostIn,
                 Mos = media.Count == 0 ? -1 : media.Min(m => m.Mos),
                 MosNetwork = media.Count == 0 ? -1 : media.Min(m => m.MosNetwork),
-                OneWay = (outStreams.Count > 0) != (inStreams.Count > 0),
+                // One way only when no stream runs back between the same two hosts: when a call loops through a
+                // proxy every SDP may name one host, and both streams then read as 'out' by their SDP endpoint.
+                OneWay = (outStreams.Count > 0) != (inStreams.Count > 0) && !HasReverseStream(media),
                 FlowId = InviteFlow(flowsByTuple, c)?.FlowId ?? 0,
             });
         }
 
         return (streams, calls, Summarise(calls, streams, flows, sip, captureEndNs));
+    }
+
+    /// <summary>Some stream of the call is answered by another from its destination host back to its source host.</summary>
+    private static bool HasReverseStream(List<RtpStreamRecord> media)
+    {
+        if (media.Count < 2) return false;
+        var pairs = new HashSet<(IpAddress, IpAddress)>();
+        foreach (var m in media) pairs.Add((m.SrcIp, m.DstIp));
+        foreach (var m in media)
+            if (pairs.Contains((m.DstIp, m.SrcIp))) return true;
+        return false;
     }
 
     /// <summary>Lost over expected packets of one direction's streams, percent; -1 without streams that way.</summary>

@@ -73,6 +73,23 @@ public sealed class PublicVerdictTests
         StringAssert.EndsWith(VerdictLine(r), "— exit 1: 2 errors at or above --fail-on error");
     }
 
+    /// <summary>
+    /// A call that loops through its proxy: every SDP names 192.168.105.110, so both RTP streams (.110 to
+    /// .172 and back; tshark -z rtp,streams lists both) bind to an SDP endpoint on the same side. Media flowed
+    /// both ways: no one_way_media (it was a false error once quality was judged for every call).
+    /// </summary>
+    [TestMethod]
+    public void SipDtmf2_MediaBothWaysThroughAProxy_IsNotOneWay()
+    {
+        var r = CliRunner.Audit(Capture("wireshark-wiki/SIP_DTMF2.cap"));
+        Assert.AreEqual(0, r.ExitCode, r.Stderr);
+        Assert.IsFalse(Csv.Read(r.File("findings.csv")).Any(f => f["kind"] == "one_way_media"), r.Stdout);
+        var streams = Csv.Read(r.File("rtp_streams.csv"));
+        Assert.IsTrue(streams.Any(s => s["src_ip"] == "192.168.105.110" && s["dst_ip"] == "192.168.105.172"));
+        Assert.IsTrue(streams.Any(s => s["src_ip"] == "192.168.105.172" && s["dst_ip"] == "192.168.105.110"));
+        Assert.IsTrue(Csv.Read(r.File("calls.csv")).All(c => c["one_way"] == "false"));
+    }
+
     [TestMethod]
     public void SipCallRtpG711_IsNotCalledClean()
     {
