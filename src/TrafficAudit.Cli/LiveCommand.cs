@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using TrafficAudit.Capture.Live;
+using TrafficAudit.Outputs;
 using TrafficAudit.Pipeline;
 
 namespace TrafficAudit.Cli;
@@ -157,7 +158,7 @@ public static class LiveCommand
         stderr.WriteLine($"trafficaudit: {title}: writing {setup.OutDir} every {flushText} s{durationText}{writeText}; Ctrl+C to stop");
 
         // On a terminal the status line rewrites itself; into a file or a pipe, one line a second.
-        var status = new StatusLine(stderr, engine, source, setup.Quiet, inPlace: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
+        var status = new StatusLine(stderr, engine, source, setup.Quiet, inPlace: ReferenceEquals(stderr is SafeTerminalWriter safe ? safe.Inner : stderr, Console.Error) && !Console.IsErrorRedirected);
         long startMs = Environment.TickCount64;
         long endMs = settings.Duration is { } du ? startMs + (long)du.TotalMilliseconds : long.MaxValue;
         long flushMs = (long)settings.Flush.TotalMilliseconds;
@@ -293,6 +294,12 @@ public static class LiveCommand
             WriteLine(line);
         }
 
+        private static int TerminalWidth()
+        {
+            try { return Console.WindowWidth; }
+            catch (Exception e) when (e is IOException or InvalidOperationException or PlatformNotSupportedException) { return 0; }
+        }
+
         internal void WriteLine(string line)
         {
             if (!inPlace)
@@ -300,6 +307,9 @@ public static class LiveCommand
                 stderr.WriteLine(line);
                 return;
             }
+            // Cut to the terminal's width: a line that wraps cannot be rewritten by a carriage return.
+            int width = TerminalWidth();
+            if (width > 1 && line.Length >= width) line = line[..(width - 1)];
             stderr.Write("\r" + line + (line.Length < _lastLength ? new string(' ', _lastLength - line.Length) : ""));
             stderr.Flush();
             _lastLength = line.Length;
