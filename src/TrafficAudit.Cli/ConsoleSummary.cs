@@ -1,6 +1,7 @@
 using System.Globalization;
 using TrafficAudit.Outputs;
 using TrafficAudit.Pipeline;
+using TrafficAudit.Policy;
 
 namespace TrafficAudit.Cli;
 
@@ -112,7 +113,7 @@ public static class ConsoleSummary
         var inv = CultureInfo.InvariantCulture;
         if (r.Calls.Count == 0 && r.Streams.Count == 0 && r.Voip.SipTlsFlows == 0) return;
         int answered = r.Calls.Count(c => c.Sip.Answered);
-        o.WriteLine(string.Create(inv, $"Calls: {r.Calls.Count} ({answered} answered, {r.Calls.Count(c => c.OneWay)} one-way media), peak {r.Voip.PeakConcurrentCalls} simultaneous; SIP messages {r.Voip.SipMessages}, SIP over TLS flows {r.Voip.SipTlsFlows} (not decrypted)"));
+        o.WriteLine(string.Create(inv, $"Calls: {r.Calls.Count} ({answered} answered, {r.Calls.Count(FindingRules.IsOneWayProblem)} one-way media{OneWayAsAsked(r)}), peak {r.Voip.PeakConcurrentCalls} simultaneous; SIP messages {r.Voip.SipMessages}, SIP over TLS flows {r.Voip.SipTlsFlows} (not decrypted)"));
         if (r.Calls.Count > 0)
             o.WriteLine(r.Calls.Count > MaxCallsListed
                 ? $"  first {MaxCallsListed} calls by start time ({r.Calls.Count - MaxCallsListed} more in calls.csv):"
@@ -121,7 +122,7 @@ public static class ConsoleSummary
         {
             var sip = c.Sip;
             string status = sip.FinalStatus == 0 ? "no final answer" : $"{sip.FinalStatus} {sip.FinalReason}";
-            o.WriteLine(string.Create(inv, $"  {Short(sip.CallId),-28} {sip.CallerIp} -> {sip.CalleeIp} {status,-16} {c.Codec,-10} answer {Ms(sip.AnswerMs)} dur {(sip.DurationS is { } d ? d.ToString("F1", inv) + " s" : "-")} kbps out/in {Kbps(c.MediaIpKbpsOut)}/{Kbps(c.MediaIpKbpsIn)} jitter {Ms(c.MaxJitterMs < 0 ? null : c.MaxJitterMs)} loss {c.LostPct:F2}% MOS {(c.Mos < 0 ? "-" : c.Mos.ToString("F2", inv))}{(c.OneWay ? " ONE-WAY" : "")}"));
+            o.WriteLine(string.Create(inv, $"  {Short(sip.CallId),-28} {sip.CallerIp} -> {sip.CalleeIp} {status,-16} {c.Codec,-10} answer {Ms(sip.AnswerMs)} dur {(sip.DurationS is { } d ? d.ToString("F1", inv) + " s" : "-")} kbps out/in {Kbps(c.MediaIpKbpsOut)}/{Kbps(c.MediaIpKbpsIn)} jitter {Ms(c.MaxJitterMs < 0 ? null : c.MaxJitterMs)} loss {c.LostPct:F2}% MOS {(c.Mos < 0 ? "-" : c.Mos.ToString("F2", inv))}{(FindingRules.IsOneWayProblem(c) ? " ONE-WAY" : FindingRules.IsOneWayByNegotiation(c) ? " one-way as the SDP asked" : "")}"));
         }
         int matched = r.Streams.Count(s => s.SdpMatched);
         o.WriteLine(string.Create(inv, $"RTP streams: {r.Streams.Count} ({matched} matched to SDP, {r.Streams.Count - matched} found by their headers), peak media {r.Voip.PeakMediaIpKbps:F1} kbit/s at the IP layer"));
@@ -135,4 +136,11 @@ public static class ConsoleSummary
     private static string Short(string callId) => callId.Length <= 28 ? callId : callId[..25] + "...";
     private static string Ms(double? ms) => ms is { } v ? v.ToString("F1", CultureInfo.InvariantCulture) + " ms" : "-";
     private static string Kbps(double v) => v < 0 ? "-" : v.ToString("F1", CultureInfo.InvariantCulture);
+
+    /// <summary>", 1 more one-way as the SDP asked" for recording legs and other sendonly calls; empty when none.</summary>
+    private static string OneWayAsAsked(AuditResult r)
+    {
+        int n = r.Calls.Count(FindingRules.IsOneWayByNegotiation);
+        return n == 0 ? "" : $", {n} more one-way as the SDP asked";
+    }
 }

@@ -229,9 +229,14 @@ public static class FindingRules
     }
 
     /// <summary>An answered call with RTP one way only whose SDP asked for both directions (the one_way_media condition).</summary>
-    public static bool IsOneWayProblem(PolicyContext ctx, CallRecord c)
-        => c.OneWay && c.Streams.Count > 0
-           && !c.Sip.MediaEndpoints.Any(e => e.Kind == "audio" && e.Direction is SdpDirection.SendOnly or SdpDirection.RecvOnly or SdpDirection.Inactive);
+    public static bool IsOneWayProblem(PolicyContext ctx, CallRecord c) => IsOneWayProblem(c);
+
+    /// <summary>RTP flowed one way although the SDP asked for both (a one_way_media finding).</summary>
+    public static bool IsOneWayProblem(CallRecord c) => c.OneWay && c.Streams.Count > 0 && !IsOneWayByNegotiation(c);
+
+    /// <summary>One-way media that the SDP asked for (sendonly, recvonly, inactive: e.g. a recording leg): not a problem.</summary>
+    public static bool IsOneWayByNegotiation(CallRecord c)
+        => c.OneWay && c.Sip.MediaEndpoints.Any(e => e.Kind == "audio" && e.Direction is SdpDirection.SendOnly or SdpDirection.RecvOnly or SdpDirection.Inactive);
 
     /// <summary>Slack on the per-call budget: a mean over a short call is a few tenths above the codec's rate when packets bunch (G.711 shows 80.1-80.6).</summary>
     public const double BandwidthTolerance = 1.05;

@@ -117,7 +117,7 @@ public sealed class Verdict
                 return new("Nothing audited", "the capture holds no packet that could be decoded", RequirementTone.Neutral);
             case AuditScope.NoNode:
                 return new("Not audited against the vendor's table",
-                    $"no Imagicle node known ({(Profile is null ? "no profile" : "the profile names no node")}, none given with --server, none detected); give the nodes with --server IP or --profile FILE. " +
+                    $"no Imagicle node known ({(Profile is null ? "no profile" : "the profile names no node")}, none given with --server, none detected); {(Profile is null ? "give the nodes with --server IP or --profile FILE" : "add \"nodes\" to the profile or give --server IP")}. " +
                     $"Call quality was judged for every call: {counts}", tone);
         }
         string nodes = NodesText();

@@ -139,7 +139,9 @@ public static class HtmlReportWriter
 
         if (verdict.Count == 0)
         {
-            h.Element("p", input.Profile is null ? "No profile given: no requirements were checked." : "The profile states no requirements.", "note");
+            h.Element("p", input.Profile is null ? "No profile given: no requirements were checked."
+                : input.Result.Nodes.Count == 0 ? "Requirements not checked: no Imagicle node known (add \"nodes\" to the profile, or give --server IP)."
+                : "The profile states no requirements.", "note");
             return;
         }
         h.Open("table", ("class", "verdict")).Open("thead").Open("tr").Element("th", "Requirement").Element("th", "Result").Element("th", "Detail").Close("tr").Close("thead").Open("tbody");
@@ -294,8 +296,7 @@ public static class HtmlReportWriter
     }
 
     /// <summary>RTP one way although the SDP asked for both (as the one_way_media rule); sendonly/recvonly calls (recording) are what was asked for.</summary>
-    private static bool UnexpectedOneWay(CallRecord c) =>
-        c.OneWay && !c.Sip.MediaEndpoints.Any(e => e.Kind == "audio" && e.Direction is Analyzers.Sdp.SdpDirection.SendOnly or Analyzers.Sdp.SdpDirection.RecvOnly or Analyzers.Sdp.SdpDirection.Inactive);
+    private static bool UnexpectedOneWay(CallRecord c) => Policy.FindingRules.IsOneWayProblem(c);
 
     private static void WriteQuality(Html h, ReportInput input)
     {
@@ -334,7 +335,7 @@ public static class HtmlReportWriter
         Kpi(h, "Peak concurrent calls", v.PeakConcurrentCalls.ToString("N0", Inv), v.PeakConcurrentCalls > 0 ? "at " + Time(v.PeakConcurrentCallsAtNs) : "");
         Kpi(h, "Peak media (kbit/s)", v.PeakMediaIpKbps.ToString("N1", Inv), v.PeakMediaIpKbps > 0 ? "all RTP, IP layer, at " + Time(v.PeakMediaIpKbpsAtNs) : "");
         h.Close("div");
-        h.Element("p", $"Per call: MOS is the E-model estimate of its worst stream, jitter the highest of its streams, loss over its streams (calls.csv mos, max_jitter_ms, lost_pct); " +
+        h.Element("p", $"Per call: MOS is the E-model estimate of its worst stream behind the adaptive jitter buffer (calls.csv mos; mos_network without it), jitter the highest of its streams (max_jitter_ms), loss its worse direction (lost_pct); " +
             $"percentiles by nearest rank over the {withRtp.ToString("N0", Inv)} calls with RTP. Thresholds: MOS {MosFloor.ToString("F1", Inv)}, jitter {Num(input.JitterBudgetMs)} ms, loss {Num(input.LossBudgetPct)} %.", "note");
 
         var ranked = WorstFirst(input);

@@ -91,6 +91,20 @@ public sealed class PublicVerdictTests
     }
 
     [TestMethod]
+    public void Fax_ProfileWithoutNodes_SaysToAddNodes_NotThatItStatesNoRequirement()
+    {
+        var path = Capture("wireshark-wiki/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap");
+        var dir = Directory.CreateTempSubdirectory("ta-fax-nonodes-").FullName;
+        var profile = Path.Combine(dir, "fax.profile.json");
+        File.WriteAllText(profile, "{\"applications\": [\"digital-fax\"], \"peers\": {\"cucm\": [\"10.35.60.72\"]}}");
+        var r = CliRunner.Audit(path, "--profile", profile, "--report");
+        StringAssert.Contains(VerdictLine(r), "add \"nodes\" to the profile or give --server IP");
+        string html = File.ReadAllText(r.File("report.html"));
+        StringAssert.Contains(html, "Requirements not checked: no Imagicle node known");
+        Assert.DoesNotContain("The profile states no requirements", html);
+    }
+
+    [TestMethod]
     public void SipCallRtpG711_IsNotCalledClean()
     {
         var r = CliRunner.Audit(Capture("wireshark-wiki/SIP_CALL_RTP_G711"));
