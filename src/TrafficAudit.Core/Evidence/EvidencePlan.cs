@@ -180,7 +180,7 @@ public sealed class EvidencePlan
 
     private void AddTransaction(EvidenceTarget target, SipTransactionStat t)
     {
-        long to = t.FirstResponseNs ?? t.RequestNs + SipTailNs;
+        long to = t.FirstResponseNs ?? Plus(t.RequestNs, SipTailNs);
         byte[] callId = Encoding.UTF8.GetBytes(t.CallId);
         var transport = t.Transport == SipTransport.Udp ? IpProtocol.Udp : IpProtocol.Tcp;
         foreach (var f in _sipFlows)
@@ -203,7 +203,7 @@ public sealed class EvidencePlan
     /// <summary>Every SIP message with the call's Call-ID on any SIP flow (UDP or TCP) while the call lasted.</summary>
     private void AddSip(EvidenceTarget target, CallRecord c)
     {
-        long from = c.Sip.StartNs, to = Math.Max(c.Sip.EndNs, c.Sip.StartNs) + SipTailNs;
+        long from = c.Sip.StartNs, to = Plus(Math.Max(c.Sip.EndNs, c.Sip.StartNs), SipTailNs);
         byte[] callId = Encoding.UTF8.GetBytes(c.Sip.CallId);
         foreach (var f in _sipFlows)
             if (Overlaps(f, from, to)) Add(target, f, from, to, payload: callId);
@@ -213,7 +213,7 @@ public sealed class EvidencePlan
     private void AddStream(EvidenceTarget target, RtpStreamRecord s)
     {
         if (s.FlowId > 0 && _flowsById.TryGetValue(s.FlowId, out var flow)) Add(target, flow, s.FirstSeenNs, s.LastSeenNs);
-        long from = s.FirstSeenNs - RtcpSlackNs, to = s.LastSeenNs + RtcpSlackNs;
+        long from = Plus(s.FirstSeenNs, -RtcpSlackNs), to = Plus(s.LastSeenNs, RtcpSlackNs);
         foreach (var f in _result.Flows)
         {
             if (f.Transport != IpProtocol.Udp || !Overlaps(f, from, to)) continue;
@@ -222,6 +222,11 @@ public sealed class EvidencePlan
             if (rtcp) Add(target, f, from, to);
         }
     }
+
+    /// <summary>A time plus a slack, saturating: a capture whose timestamps lie near the end of the range (a file stamped in the year 151991) must not wrap a window round.</summary>
+    private static long Plus(long ns, long slack) => slack >= 0
+        ? (ns > long.MaxValue - slack ? long.MaxValue : ns + slack)
+        : (ns < long.MinValue - slack ? long.MinValue : ns + slack);
 
     private static bool Overlaps(FlowRecord f, long from, long to) => f.FirstSeenNs <= to && f.LastSeenNs >= from;
 }

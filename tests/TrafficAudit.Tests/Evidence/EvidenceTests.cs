@@ -85,6 +85,28 @@ public sealed class EvidenceTests
         CollectionAssert.AreEqual(files.Select(Path.GetFileName).Order().ToList(), names, "only the files the CSVs name, no temporary file left");
     }
 
+    /// <summary>
+    /// A folder merging aaa.pcap (2005) with dhcp_big_endian.pcapng, whose packets are stamped in the year
+    /// 151991 (near the end of the ns range): a call's window plus its 32 s SIP tail once wrapped round and
+    /// dropped the SIP dialog from the one-way call's evidence. Its INVITE must be there.
+    /// </summary>
+    [TestMethod]
+    public void Folder_WithAFileStampedNearTheEndOfTime_CallEvidenceKeepsItsSipDialog()
+    {
+        string aaa = TestPaths.PublicCapture("wireshark-wiki/aaa.pcap");
+        string dhcp = TestPaths.PublicCapture("wireshark-wiki/dhcp_big_endian.pcapng");
+        var dir = Directory.CreateTempSubdirectory("ta-evidence-folder-").FullName;
+        File.Copy(aaa, Path.Combine(dir, "aaa.pcap"));
+        File.Copy(dhcp, Path.Combine(dir, "dhcp_big_endian.pcapng"));
+        var r = CliRunner.Audit([dir, "--evidence", "--fail-on", "never", "--quiet"]);
+        Assert.AreEqual(0, r.ExitCode, r.Stderr);
+        var oneWay = Csv.Read(r.File("findings.csv")).Single(f => f["kind"] == "one_way_media");
+        var frames = ReadAll(Path.Combine(r.OutDir, oneWay["evidence_file"]));
+        byte[] callId = Encoding.ASCII.GetBytes("11894297-4432a9f8@192.168.1.2");
+        byte[] invite = Encoding.ASCII.GetBytes("INVITE sip:");
+        Assert.IsTrue(frames.Any(f => f.Data.AsSpan().IndexOf(callId) >= 0 && f.Data.AsSpan().IndexOf(invite) >= 0), "the call's INVITE is in its evidence");
+    }
+
     [TestMethod]
     public void Blocked_TcpFileHoldsTheThreeSyns_UdpFileTheUnansweredQueries()
     {
