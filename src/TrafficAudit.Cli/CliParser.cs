@@ -209,6 +209,8 @@ public static class CliParser
         o.WriteLine("Examples:");
         foreach (var e in spec.Examples) o.WriteLine("  " + e);
         o.WriteLine();
-        o.WriteLine(CommandLine.ExitCodesText);
+        // The audit's exit codes belong to the commands that audit; the others only fail on usage (2) or capture access (3).
+        if (spec.Name is "audit" or "live") o.WriteLine(CommandLine.ExitCodesText);
+        else o.WriteLine("Exit codes: 0 done, 2 usage error" + (spec.Name == "interfaces" ? ", 3 libpcap missing" : ", or a catalogue file that does not load"));
     }
 }

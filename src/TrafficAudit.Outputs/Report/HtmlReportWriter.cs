@@ -704,6 +704,8 @@ footer{margin-top:16px;border-top:1px solid var(--line)}footer p{margin:2px 0}
  table{font-size:10.5px}
  th,td{padding:2px 4px}
  .kpis{grid-template-columns:repeat(7,1fr)}
+ .charts{display:block}.charts>figure{margin-bottom:8px}
+ #charts{break-before:page}
  .kpi .kv{font-size:18px}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
