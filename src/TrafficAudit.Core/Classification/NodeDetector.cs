@@ -59,7 +59,8 @@ public sealed record DetectedNode(IpAddress Address, string Reason, NodeSource S
 /// below it weak. With the built-in catalogue, one Imagicle SIP port alone (1) is never a node: a public
 /// SIP provider answering on 5070 is not an Imagicle recorder. Two of the suite's SIP ports, or one
 /// answered with the host's own RTP, are a node with weak evidence; the CTI ports or HA IPC towards a
-/// node are strong. A flow counts only when it was answered. Explicit nodes (--server, profile) bypass
+/// node are strong. A host whose address is routed on the internet (not RFC 1918, CGNAT, link-local or
+/// IPv6 unique local) needs strong evidence. A flow counts only when it was answered. Explicit nodes (--server, profile) bypass
 /// detection entirely.
 /// </summary>
 public sealed class NodeDetector(NodeEvidenceRules rules)
@@ -169,7 +170,9 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
             if (h.Ports.Add((rule, 0))) h.Score += rule.Score;
         }
 
-        return hosts.Where(kv => kv.Value.Score >= _rules.NodeScore).OrderBy(kv => kv.Key)
+        // Imagicle nodes are the customer's servers: an address routed on the internet (a SIP provider's
+        // border controller sending its own media scores like a weak node) must show strong evidence.
+        return hosts.Where(kv => kv.Value.Score >= (kv.Key.IsPrivate ? _rules.NodeScore : Math.Max(_rules.NodeScore, _rules.StrongScore))).OrderBy(kv => kv.Key)
             .Select(kv => new DetectedNode(kv.Key, string.Join("; ", kv.Value.Reasons), NodeSource.Detected,
                 kv.Value.Score >= _rules.StrongScore ? NodeConfidence.Strong : NodeConfidence.Weak, kv.Value.Score))
             .ToList();

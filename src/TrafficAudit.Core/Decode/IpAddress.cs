@@ -31,6 +31,24 @@ public readonly struct IpAddress : IEquatable<IpAddress>, IComparable<IpAddress>
     public uint V4Value => (uint)Lo;
     public bool IsEmpty => Hi == 0 && Lo == 0;
 
+    /// <summary>
+    /// Not routed on the internet: RFC 1918 (10/8, 172.16/12, 192.168/16), shared CGNAT space (100.64/10,
+    /// RFC 6598), loopback and link-local; for IPv6 unique local (fc00::/7), link-local (fe80::/10) and ::1.
+    /// </summary>
+    public bool IsPrivate
+    {
+        get
+        {
+            if (IsV4)
+            {
+                uint v = V4Value;
+                return (v >> 24) == 10 || (v >> 20) == (172u << 4 | 1) || (v >> 16) == (192u << 8 | 168)
+                    || (v >> 22) == (100u << 2 | 1) || (v >> 24) == 127 || (v >> 16) == (169u << 8 | 254);
+            }
+            return (Hi >> 57) == (0xFCUL >> 1) || (Hi >> 54) == (0xFE80UL >> 6) || (Hi == 0 && Lo == 1);
+        }
+    }
+
     public static IpAddress Parse(string text) => TryParse(text, out var a) ? a : throw new FormatException($"not an IP address: '{text}'");
 
     public static bool TryParse(string? text, out IpAddress address)

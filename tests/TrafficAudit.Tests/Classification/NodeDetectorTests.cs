@@ -68,6 +68,26 @@ public sealed class NodeDetectorTests
     }
 
     [TestMethod]
+    public void Detect_PublicAddressWithWeakEvidence_IsNotANode_PrivateOneIs()
+    {
+        // A provider's SBC on 5070 that sends its own media scores 2, like a weak node; on a public address it is not one.
+        var provider = IpAddress.Parse("216.234.64.8");
+        Assert.AreEqual(0, NodeDetector.Detect([Udp(Pc(1), 5060, provider, 5070), Rtp(provider, 30000, Pc(1), 20000)]).Count);
+        var local = NodeDetector.Detect([Udp(Pc(1), 5060, Node, 5070), Rtp(Node, 30000, Pc(1), 20000)]);
+        Assert.AreEqual(NodeConfidence.Weak, local.Single().Confidence);
+        // Strong evidence (the CTI ports) makes a node of a public address too (a hosted suite).
+        Assert.AreEqual(provider, NodeDetector.Detect([Tcp(Pc(1), 50001, provider, 51234)]).Single().Address);
+    }
+
+    [TestMethod]
+    [DataRow("10.1.2.3", true), DataRow("172.16.0.1", true), DataRow("172.31.255.255", true), DataRow("172.32.0.1", false)]
+    [DataRow("192.168.1.1", true), DataRow("192.169.1.1", false), DataRow("100.64.0.1", true), DataRow("100.128.0.1", false)]
+    [DataRow("127.0.0.1", true), DataRow("169.254.1.1", true), DataRow("8.8.8.8", false), DataRow("216.234.64.8", false)]
+    [DataRow("fd12:3456::1", true), DataRow("fc00::1", true), DataRow("fe80::1", true), DataRow("::1", true), DataRow("2001:db8::1", false)]
+    public void IsPrivate_KnowsTheRangesNotRoutedOnTheInternet(string address, bool expected)
+        => Assert.AreEqual(expected, IpAddress.Parse(address).IsPrivate, address);
+
+    [TestMethod]
     public void Detect_CtiAndSip_IsStrong()
     {
         var n = NodeDetector.Detect([Tcp(Pc(1), 50001, Node, 51234), Udp(Cucm, 5060, Node, 5062)]).Single();
