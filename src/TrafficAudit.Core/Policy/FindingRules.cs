@@ -219,6 +219,7 @@ public static class FindingRules
             yield return CallFinding(FindingKinds.OneWayMedia, c) with
             {
                 Rule = nodes.Length > 0 ? "rtp-t38-calling-platform" : "",
+                Applications = nodes.Length > 0 ? c.Applications : "",
                 Measured = c.Streams.Count, Unit = "streams",
                 Method = "RTP streams of the call (SDP sendrecv)",
                 Nodes = nodes,
@@ -510,12 +511,14 @@ public static class FindingRules
     private static Finding StreamFinding(PolicyContext ctx, string kind, RtpStreamRecord s)
     {
         var flow = ctx.UdpFlow(s.SrcIp, s.SrcPort, s.DstIp, s.DstPort);
+        bool node = ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp);
         return StreamFinding(kind, s) with
         {
             Service = flow?.Service ?? "rtp",
-            Applications = flow?.Applications ?? "",
-            // The vendor's media row only when a node takes part: a call between a gateway and a phone is no row of the table.
-            Rule = !(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) ? "" : flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
+            // The vendor's media row and its applications only when a node takes part: a call between a
+            // gateway and a phone is no row of the table and serves no Imagicle application.
+            Applications = node ? flow?.Applications ?? "" : "",
+            Rule = !node ? "" : flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
             FlowIds = flow is null ? [] : [flow.FlowId],
         };
     }

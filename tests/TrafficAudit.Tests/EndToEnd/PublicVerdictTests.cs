@@ -31,6 +31,8 @@ public sealed class PublicVerdictTests
         Assert.AreEqual("10.35.60.100", jitter["server_ip"]);
         Assert.AreEqual(2730.468, double.Parse(jitter["measured"], CultureInfo.InvariantCulture), 0.01); // tshark: 2730.47 ms
         Assert.AreEqual("", jitter["nodes"]);
+        Assert.AreEqual("", jitter["rule"], "no node: no row of the vendor's table");
+        Assert.AreEqual("", jitter["applications"], "no node: no Imagicle application");
         StringAssert.Contains(jitter["message"], "no Imagicle node involved");
         StringAssert.StartsWith(VerdictLine(r), "Verdict: Not audited against the vendor's table");
         StringAssert.Contains(VerdictLine(r), "--server IP or --profile FILE");
