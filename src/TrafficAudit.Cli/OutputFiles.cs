@@ -58,8 +58,10 @@ public static class OutputFiles
                     File.Delete(f);
                     any = true;
                 }
-                if (!Directory.EnumerateFileSystemEntries(path).Any()) Directory.Delete(path);
-                if (any) removed.Add(e.Name + "/");
+                bool empty = !Directory.EnumerateFileSystemEntries(path).Any();
+                if (empty) Directory.Delete(path);
+                // Say what went: the folder, or only our files in it when something else stays there.
+                if (any) removed.Add(empty ? e.Name + "/" : $"{e.Name}/{e.FolderPattern}");
             }
         }
         return removed;
