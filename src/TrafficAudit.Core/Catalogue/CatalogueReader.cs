@@ -32,13 +32,8 @@ internal sealed class CatalogueReader(byte[] json, string file)
         List<CatalogueEntry>? entries = null;
         NodeEvidenceRules evidence = NodeEvidenceRules.None;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        while (true)
+        while (NextProperty(ref r, seen, out string name, out long namePos))
         {
-            Expect(ref r);
-            if (r.TokenType == JsonTokenType.EndObject) break;
-            long namePos = _bomLength + r.TokenStartIndex;
-            string name = PropertyName(ref r, seen);
-            Expect(ref r);
             switch (name)
             {
                 case "version":
@@ -64,13 +59,8 @@ internal sealed class CatalogueReader(byte[] json, string file)
         int? nodeScore = null, strongScore = null;
         List<NodeEvidenceRule>? rules = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        while (true)
+        while (NextProperty(ref r, seen, out string name, out long namePos))
         {
-            Expect(ref r);
-            if (r.TokenType == JsonTokenType.EndObject) break;
-            long namePos = _bomLength + r.TokenStartIndex;
-            string name = PropertyName(ref r, seen);
-            Expect(ref r);
             switch (name)
             {
                 case "nodeScore": nodeScore = NullableInt(ref r, name, 1, 1000); break;
@@ -106,18 +96,12 @@ internal sealed class CatalogueReader(byte[] json, string file)
         PortSet? ports = null;
         int? score = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        while (true)
+        while (NextProperty(ref r, seen, out string name, out long namePos))
         {
-            Expect(ref r);
-            if (r.TokenType == JsonTokenType.EndObject) break;
-            long namePos = _bomLength + r.TokenStartIndex;
-            string name = PropertyName(ref r, seen);
-            Expect(ref r);
             switch (name)
             {
                 case "id":
-                    id = String(ref r, name);
-                    if (!IsSlug(id)) throw Error(ref r, $"rule id '{id}' must be lower-case letters, digits and '-'");
+                    id = RuleId(ref r, name);
                     if (!ids.Add(id)) throw Error(ref r, $"duplicate node evidence rule id '{id}'");
                     break;
                 case "kind":
@@ -188,18 +172,12 @@ internal sealed class CatalogueReader(byte[] json, string file)
         List<IpPrefix> networks = [];
         List<string> serverNames = [];
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        while (true)
+        while (NextProperty(ref r, seen, out string name, out long namePos))
         {
-            Expect(ref r);
-            if (r.TokenType == JsonTokenType.EndObject) break;
-            long namePos = _bomLength + r.TokenStartIndex;
-            string name = PropertyName(ref r, seen);
-            Expect(ref r);
             switch (name)
             {
                 case "id":
-                    id = String(ref r, name);
-                    if (!IsSlug(id)) throw Error(ref r, $"rule id '{id}' must be lower-case letters, digits and '-'");
+                    id = RuleId(ref r, name);
                     if (!ids.Add(id)) throw Error(ref r, $"duplicate rule id '{id}'");
                     break;
                 case "section":
@@ -305,13 +283,8 @@ internal sealed class CatalogueReader(byte[] json, string file)
         bool payloadOnly = false;
         int priority = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        while (true)
+        while (NextProperty(ref r, seen, out string name, out long namePos))
         {
-            Expect(ref r);
-            if (r.TokenType == JsonTokenType.EndObject) break;
-            long namePos = _bomLength + r.TokenStartIndex;
-            string name = PropertyName(ref r, seen);
-            Expect(ref r);
             switch (name)
             {
                 case "transport":
@@ -389,11 +362,30 @@ internal sealed class CatalogueReader(byte[] json, string file)
         return list;
     }
 
+    /// <summary>Moves to an object's next property and onto its value; false at the object's end. A name seen twice is an error.</summary>
+    private bool NextProperty(ref Utf8JsonReader r, HashSet<string> seen, out string name, out long namePos)
+    {
+        Expect(ref r);
+        name = "";
+        namePos = _bomLength + r.TokenStartIndex;
+        if (r.TokenType == JsonTokenType.EndObject) return false;
+        name = PropertyName(ref r, seen);
+        Expect(ref r);
+        return true;
+    }
+
     private string PropertyName(ref Utf8JsonReader r, HashSet<string> seen)
     {
         string name = _positions.GetString(ref r, Error);
         if (!seen.Add(name)) throw Error(ref r, $"field '{name}' appears twice");
         return name;
+    }
+
+    /// <summary>A rule id: lower-case letters, digits and '-'.</summary>
+    private string RuleId(ref Utf8JsonReader r, string field)
+    {
+        string id = String(ref r, field);
+        return IsSlug(id) ? id : throw Error(ref r, $"rule id '{id}' must be lower-case letters, digits and '-'");
     }
 
     private string String(ref Utf8JsonReader r, string field)
