@@ -125,9 +125,11 @@ public sealed class AuditEngine : IDisposable
         foreach (var (name, address) in _dnsScratch) _dnsNames[address] = name;
     }
 
-    /// <summary>Ends the run: closes every flow, finds the Imagicle nodes, classifies and numbers the flows.</summary>
+    /// <summary>Ends the run: drops unfinished IP datagrams (counted), closes every flow, finds the Imagicle nodes, classifies and numbers the flows.</summary>
     public AuditResult Complete(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
+        // Datagrams still waiting for fragments will never complete: counted as ip_fragment_incomplete, not lost silently.
+        _decoder.FlushFragments();
         _voipStage.Drain();
         var result = Build(_flows.Complete(), _voip.Sip.Complete(Statistics.LastNs), interfaces, errors);
         _voipStage.Dispose();

@@ -63,3 +63,22 @@ public sealed class AuditEngineSnapshotTests
     public void Snapshot_DuringSipCallSwitchingToT38_FinalResultUnchanged()
         => AssertSameOutputs(TestPaths.PublicCapture("wireshark-wiki/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap"), 101);
 }
+
+/// <summary>What the engine does with IP datagrams whose fragments never all arrive.</summary>
+[TestClass]
+public sealed class AuditEngineFragmentTests
+{
+    [TestMethod]
+    public void Complete_DatagramStillMissingFragments_IsCountedAsIncomplete()
+    {
+        var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
+        var datagram = TrafficAudit.Tests.Decode.PacketBuilder.Udp(5060, 5062, TrafficAudit.Tests.Decode.PacketBuilder.Pattern(3000));
+        // The first fragment of a 3-fragment datagram only: the rest never comes.
+        var first = TrafficAudit.Tests.Decode.PacketBuilder.Ipv4Fragments("10.0.0.1", "10.0.0.2", TrafficAudit.Decode.IpProtocol.Udp, datagram, 1480, id: 0x42)[0];
+        engine.Process(new FrameHeader(1_700_000_000_000_000_000, LinkType.Ethernet, first.Length, first.Length, 0, 1, 0), first);
+        var snapshot = engine.Snapshot([], []);
+        Assert.IsFalse(snapshot.Anomalies.Any(a => a.Name == "ip_fragment_incomplete"), "a live snapshot keeps waiting for the rest");
+        var result = engine.Complete([], []);
+        Assert.AreEqual(1L, result.Anomalies.Single(a => a.Name == "ip_fragment_incomplete").Count);
+    }
+}
