@@ -25,6 +25,8 @@ public sealed class AuditEngine : IDisposable
     private readonly FlowTable _flows;
     private readonly VoipTracker _voip;
     private readonly VoipPipeline _voipStage;
+    /// <summary>Addresses whose DNS name is remembered (to name servers in flows.csv); further answers are counted in <c>dns_names_limit</c>.</summary>
+    public const int MaxDnsNames = 100_000;
     private readonly Dictionary<IpAddress, string> _dnsNames = new();
     private readonly List<(string Name, IpAddress Address)> _dnsScratch = new();
     private DecodedPacket _packet;
@@ -122,7 +124,12 @@ public sealed class AuditEngine : IDisposable
     {
         _dnsScratch.Clear();
         if (!DnsMessage.TryReadAnswers(payload, _dnsScratch)) return;
-        foreach (var (name, address) in _dnsScratch) _dnsNames[address] = name;
+        foreach (var (name, address) in _dnsScratch)
+        {
+            // Bounded: a flood of DNS answers (or one capture of a resolver) must not grow the table without end.
+            if (_dnsNames.Count >= MaxDnsNames && !_dnsNames.ContainsKey(address)) { Anomalies.Increment("dns_names_limit"); continue; }
+            _dnsNames[address] = name;
+        }
     }
 
     /// <summary>Ends the run: drops unfinished IP datagrams (counted), closes every flow, finds the Imagicle nodes, classifies and numbers the flows.</summary>

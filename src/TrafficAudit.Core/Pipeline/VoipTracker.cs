@@ -64,6 +64,8 @@ public sealed class VoipTracker
     public const int MaxStreamsPerFlow = 64;
     /// <summary>RTP streams tied to one call by its SDP; packets of further streams count in their flow only (<c>rtp_call_ssrc_limit</c>).</summary>
     public const int MaxStreamsPerCall = 256;
+    /// <summary>RTCP sender reports remembered for LSR/DLSR round trips; past it the table starts anew (<c>rtcp_sender_reports_forgotten</c> counts the reports forgotten).</summary>
+    public const int MaxSenderReports = 100_000;
 
     /// <param name="anomalies">Counters of this stage only: it may run on its own thread; the engine merges them at the end.</param>
     public VoipTracker(AnomalyCounters anomalies)
@@ -244,7 +246,12 @@ public sealed class VoipTracker
             if (type == RtcpReader.SenderReport)
             {
                 _senderReports[(sender, ntpMiddle)] = ts;
-                if (_senderReports.Count > 100_000) _senderReports.Clear(); // bounded: old SRs are no longer echoed
+                if (_senderReports.Count > MaxSenderReports)
+                {
+                    // Bounded: old sender reports are no longer echoed by receivers; forgetting them costs at most the round trips of the next few reports.
+                    Anomalies.Add("rtcp_sender_reports_forgotten", _senderReports.Count);
+                    _senderReports.Clear();
+                }
             }
             for (int i = 0; i < count; i++)
             {

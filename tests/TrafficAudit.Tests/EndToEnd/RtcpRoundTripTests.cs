@@ -69,4 +69,29 @@ public sealed class RtcpRoundTripTests
         Assert.AreEqual(25.0, stream.RtcpMaxFractionLostPct, 1e-9);
         Assert.AreEqual(150.0 - 6554 * 1000.0 / 65536, stream.RtcpRttMs, 1e-6);
     }
+
+    [TestMethod]
+    public void SenderReports_PastTheCap_AreForgottenAndCounted()
+    {
+        var pcap = new MemoryStream();
+        int reports = VoipTracker.MaxSenderReports + 2;
+        using (var w = new PcapFileWriter(pcap, leaveOpen: true))
+        {
+            long t = 1_700_000_000_000_000; // µs
+            for (ushort i = 0; i < 50; i++) w.Write(t + i * 20_000, Udp(A, B, 5000, 25034, Rtp(i, SsrcA)));
+            var sr = SenderReport(SsrcA);
+            for (int i = 0; i < reports; i++)
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(sr.AsSpan(10), (uint)i);  // the middle 32 bits of the NTP time (what LSR echoes): a new report to remember
+                w.Write(t + 1_000_000 + i, Udp(A, B, 5001, 25035, sr));
+            }
+        }
+        pcap.Position = 0;
+        using var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
+        using var source = CaptureFile.Open(pcap, "rtcp-flood.pcap");
+        while (source.MoveNext()) engine.Process(source.Header, source.Data);
+        var result = engine.Complete(source.Interfaces, source.Errors);
+        // The table holds MaxSenderReports; the next one makes it full past the cap, and it starts anew.
+        Assert.AreEqual(VoipTracker.MaxSenderReports + 1L, result.Anomalies.Single(a => a.Name == "rtcp_sender_reports_forgotten").Count);
+    }
 }

@@ -82,3 +82,26 @@ public sealed class AuditEngineFragmentTests
         Assert.AreEqual(1L, result.Anomalies.Single(a => a.Name == "ip_fragment_incomplete").Count);
     }
 }
+
+/// <summary>The engine's own tables (DNS names) are bounded, with a counter.</summary>
+[TestClass]
+public sealed class AuditEngineDnsNamesTests
+{
+    [TestMethod]
+    public void DnsAnswers_PastTheCap_AreCounted()
+    {
+        var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
+        uint resolver = TrafficAudit.Synth.Wire.Frames.ParseIPv4("10.0.0.53"), client = TrafficAudit.Synth.Wire.Frames.ParseIPv4("10.0.0.10");
+        int extra = 5;
+        for (int i = 0; i < AuditEngine.MaxDnsNames + extra; i++)
+        {
+            // A distinct address in every answer (10.128.0.0 upwards), each lookup from its own client port
+            // (only a flow's first payloads are inspected).
+            var dns = TrafficAudit.Synth.Protocols.Payloads.DnsResponseA((ushort)i, $"h{i}.example.test", 0x0A80_0000u + (uint)i, 60);
+            var frame = TrafficAudit.Tests.EndToEnd.MediaFrames.Udp(resolver, client + (uint)(i / 60_000), 53, (ushort)(1024 + i % 60_000), dns);
+            engine.Process(new FrameHeader(1_700_000_000_000_000_000 + i * 1000L, LinkType.Ethernet, frame.Length, frame.Length, 0, i + 1, 0), frame);
+        }
+        var result = engine.Complete([], []);
+        Assert.AreEqual(extra, result.Anomalies.Single(a => a.Name == "dns_names_limit").Count);
+    }
+}
