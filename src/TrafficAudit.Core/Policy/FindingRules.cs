@@ -77,7 +77,10 @@ public static class FindingRules
                 Service = q.Service,
                 Applications = q.Applications,
                 ServerIp = peer,
-                Transport = q.Rules[0].Bindings[0].Transport == Catalogue.CatalogueTransport.Udp ? "udp" : "tcp",
+                // One transport when every row of the requirement uses it; "any" for one that spans UDP and TCP (SIP 5070 or TLS 5071).
+                Transport = q.Rules.SelectMany(r => r.Bindings).Select(b => b.Transport).Distinct().Count() == 1
+                    ? (q.Rules[0].Bindings[0].Transport == Catalogue.CatalogueTransport.Udp ? "udp" : "tcp")
+                    : "any",
                 Measured = 0,
                 Unit = "flows",
                 Method = "expected-flow matrix (profile and catalogue)",

@@ -101,6 +101,8 @@ public sealed class VerdictScenarioTests
             Assert.AreEqual("10.0.0.10", f["nodes"]);
         }
         StringAssert.Contains(missing.Single(f => f["rule"] == "sip-5064-presence")["message"], "udp/5064");
+        Assert.AreEqual("udp", missing.Single(f => f["rule"] == "sip-5064-presence")["transport"]);
+        Assert.AreEqual("any", missing.Single(f => f["rule"].StartsWith("sip-5070", StringComparison.Ordinal))["transport"], "SIP 5070 over UDP or TCP, or TLS 5071");
         StringAssert.Contains(missing.Single(f => f["rule"].StartsWith("sip-5070", StringComparison.Ordinal))["message"], "call-recording");
         // The same requirements are NOT SEEN (required) in the matrix, the console and the exit reason.
         var matrix = Csv.Read(r.File("expected_flows.csv"));
