@@ -26,11 +26,19 @@ internal sealed class CatalogueReader(byte[] json, string file)
         var r = new Utf8JsonReader(_positions.Text, Options);
         if (!Next(ref r)) throw Error(_bomLength, "the catalogue is empty");
         if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "expected a JSON object at the top level");
-        long rootStart = r.TokenStartIndex;
+        long rootStart = _bomLength + r.TokenStartIndex;
         int? version = null;
         string? title = null;
         List<CatalogueEntry>? entries = null;
         NodeEvidenceRules evidence = NodeEvidenceRules.None;
+        List<PeerRoleInfo> roles = [];
+        List<MatrixGroup> groups = [];
+        PortSet proxyPorts = PortSet.Unspecified;
+        string? proxyRole = null;
+        PortSet? sipPorts = null;
+        var budgets = DefaultRttBudgets.None;
+        string? mediaRule = null;
+        HashSet<string> requestResponse = new(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (NextProperty(ref r, seen, out string name, out long namePos))
         {
@@ -43,13 +51,206 @@ internal sealed class CatalogueReader(byte[] json, string file)
                 case "source": title = String(ref r, name); break;
                 case "entries": entries = Entries(ref r); break;
                 case "nodeEvidence": evidence = NodeEvidence(ref r); break;
+                case "peerRoles": roles = PeerRoles(ref r); break;
+                case "matrixGroups": groups = MatrixGroups(ref r); break;
+                case "proxy": (proxyPorts, proxyRole) = Proxy(ref r); break;
+                case "sipPorts":
+                    sipPorts = Ports(ref r, name);
+                    if (!sipPorts.IsSpecific) throw Error(ref r, "'sipPorts' must list ports, like 5060-5071");
+                    break;
+                case "defaultRttMs": budgets = DefaultRtt(ref r); break;
+                case "mediaRule":
+                    mediaRule = RuleId(ref r, name);
+                    _refs.Add(new Reference(_bomLength + r.TokenStartIndex, ReferenceKind.MediaRule, mediaRule, null));
+                    break;
+                case "udpRequestResponse":
+                    requestResponse = StringArray(ref r, name, (string s, ref Utf8JsonReader rr) =>
+                    {
+                        if (!IsSlug(s)) throw Error(ref rr, $"service id '{s}' must be lower-case letters, digits and '-'");
+                        _refs.Add(new Reference(_bomLength + rr.TokenStartIndex, ReferenceKind.Service, s, null));
+                        return s;
+                    }).ToHashSet(StringComparer.Ordinal);
+                    break;
                 default: throw Error(namePos, $"unknown field '{name}' at the top level");
             }
         }
         if (Next(ref r)) throw Error(ref r, "unexpected content after the catalogue object");
         if (version is null) throw Error(rootStart, "missing required field 'version'");
         if (entries is null) throw Error(rootStart, "missing required field 'entries'");
-        return new PortCatalogue(_file, title, entries) { NodeEvidence = evidence };
+        CheckReferences(entries, roles, groups);
+        return new PortCatalogue(_file, title, entries)
+        {
+            NodeEvidence = evidence, PeerRoles = roles, MatrixGroups = groups, ProxyPorts = proxyPorts, ProxyRole = proxyRole,
+            SipPorts = sipPorts ?? SipPortsOfRows(entries), DefaultRtt = budgets, MediaRule = mediaRule,
+            UdpRequestResponseServices = requestResponse,
+        };
+    }
+
+    private enum ReferenceKind : byte { PeerRole, Group, ProxyRole, MediaRule, Service }
+
+    /// <summary>A name used before the section that declares it may have been read; checked at the end, reported where it is used.</summary>
+    private sealed record Reference(long Offset, ReferenceKind Kind, string Name, string? EntryRole);
+
+    private readonly List<Reference> _refs = [];
+
+    private void CheckReferences(List<CatalogueEntry> entries, List<PeerRoleInfo> roles, List<MatrixGroup> groups)
+    {
+        var roleIds = roles.Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
+        var groupIds = groups.Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
+        var ruleIds = entries.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        var services = entries.SelectMany(e => e.Bindings.Select(b => b.Service)).ToHashSet(StringComparer.Ordinal);
+        string Declared(IEnumerable<string> ids, string section) => ids.Any() ? $"declared in '{section}': {string.Join(", ", ids)}" : $"the catalogue has no '{section}'";
+        // A group's rows between nodes or with any peer (media) cannot mix with rows towards a profile role.
+        var groupRole = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var x in _refs)
+        {
+            switch (x.Kind)
+            {
+                case ReferenceKind.PeerRole when x.Name is not (PeerRoleInfo.Nodes or PeerRoleInfo.Any) && !roleIds.Contains(x.Name):
+                    throw Error(x.Offset, $"unknown peer role '{x.Name}' ({Declared(roleIds, "peerRoles")}; or nodes, any)");
+                case ReferenceKind.ProxyRole when !roleIds.Contains(x.Name):
+                    throw Error(x.Offset, $"unknown peer role '{x.Name}' ({Declared(roleIds, "peerRoles")})");
+                case ReferenceKind.Group:
+                    if (!groupIds.Contains(x.Name)) throw Error(x.Offset, $"unknown matrix group '{x.Name}' ({Declared(groupIds, "matrixGroups")})");
+                    if (!groupRole.TryGetValue(x.Name, out var first)) groupRole[x.Name] = x.EntryRole;
+                    else if (first != x.EntryRole && (IsSpecialRole(first) || IsSpecialRole(x.EntryRole)))
+                        throw Error(x.Offset, $"matrix group '{x.Name}' mixes peer role '{x.EntryRole ?? "(none)"}' with '{first ?? "(none)"}': rows between nodes, media rows and rows without a peer role each need their own group");
+                    break;
+                case ReferenceKind.MediaRule when !ruleIds.Contains(x.Name):
+                    throw Error(x.Offset, $"'mediaRule' names no entry: '{x.Name}'");
+                case ReferenceKind.Service when !services.Contains(x.Name):
+                    throw Error(x.Offset, $"no entry has service '{x.Name}'");
+            }
+        }
+    }
+
+    private static bool IsSpecialRole(string? role) => role is null or PeerRoleInfo.Nodes or PeerRoleInfo.Any;
+
+    /// <summary>Without 'sipPorts': every specific port of a SIP row (service sip or sip-tls).</summary>
+    private static PortSet SipPortsOfRows(List<CatalogueEntry> entries)
+    {
+        var ports = new SortedSet<ushort>();
+        foreach (var b in entries.SelectMany(e => e.Bindings))
+        {
+            if (!b.Service.StartsWith("sip", StringComparison.Ordinal) || b.PayloadOnly) continue;
+            foreach (var set in new[] { b.ImagiclePorts, b.RemotePorts })
+                if (set.IsSpecific)
+                    foreach (var range in set.Ranges)
+                        for (int p = range.First; p <= range.Last; p++) ports.Add((ushort)p);
+        }
+        return ports.Count == 0 ? PortSet.Unspecified : PortSet.Of([.. ports.Select(p => new PortRange(p, p))]);
+    }
+
+    private List<PeerRoleInfo> PeerRoles(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, "'peerRoles' must be an array");
+        var list = new List<PeerRoleInfo>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndArray) break;
+            if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each peer role must be an object");
+            long start = r.TokenStartIndex;
+            string? id = null, description = null;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            while (NextProperty(ref r, seen, out string name, out long namePos))
+            {
+                switch (name)
+                {
+                    case "id":
+                        id = String(ref r, name);
+                        if (!IsSlug(id)) throw Error(ref r, $"peer role '{id}' must be lower-case letters, digits and '-'");
+                        if (id is PeerRoleInfo.Nodes or PeerRoleInfo.Any) throw Error(ref r, $"'{id}' is built in (rows between nodes, media with any peer): not a profile role");
+                        if (!ids.Add(id)) throw Error(ref r, $"duplicate peer role '{id}'");
+                        break;
+                    case "description": description = String(ref r, name); break;
+                    default: throw Error(namePos, $"unknown field '{name}' in a peer role (valid: id, description)");
+                }
+            }
+            if (id is null || description is null) throw Error(_bomLength + start, "a peer role needs 'id' and 'description'");
+            list.Add(new PeerRoleInfo(id, description));
+        }
+        return list;
+    }
+
+    private List<MatrixGroup> MatrixGroups(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, "'matrixGroups' must be an array");
+        var list = new List<MatrixGroup>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndArray) break;
+            if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each matrix group must be an object");
+            long start = r.TokenStartIndex;
+            string? id = null, title = null;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            while (NextProperty(ref r, seen, out string name, out long namePos))
+            {
+                switch (name)
+                {
+                    case "id":
+                        id = String(ref r, name);
+                        if (!IsSlug(id)) throw Error(ref r, $"matrix group id '{id}' must be lower-case letters, digits and '-'");
+                        if (!ids.Add(id)) throw Error(ref r, $"duplicate matrix group '{id}'");
+                        break;
+                    case "title":
+                        title = String(ref r, name);
+                        if (title.Length == 0) throw Error(ref r, "'title' is empty");
+                        break;
+                    default: throw Error(namePos, $"unknown field '{name}' in a matrix group (valid: id, title)");
+                }
+            }
+            if (id is null || title is null) throw Error(_bomLength + start, "a matrix group needs 'id' and 'title'");
+            list.Add(new MatrixGroup(id, title));
+        }
+        return list;
+    }
+
+    private (PortSet Ports, string? Role) Proxy(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "'proxy' must be an object");
+        long start = r.TokenStartIndex;
+        PortSet? ports = null;
+        string? role = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (NextProperty(ref r, seen, out string name, out long namePos))
+        {
+            switch (name)
+            {
+                case "ports":
+                    ports = Ports(ref r, name);
+                    if (ports.IsAny) throw Error(ref r, "proxy 'ports' must list ports (or be \"unspecified\"), not any");
+                    break;
+                case "peerRole":
+                    role = String(ref r, name);
+                    _refs.Add(new Reference(_bomLength + r.TokenStartIndex, ReferenceKind.ProxyRole, role, null));
+                    break;
+                default: throw Error(namePos, $"unknown field '{name}' in 'proxy' (valid: ports, peerRole)");
+            }
+        }
+        if (ports is null) throw Error(_bomLength + start, "'proxy' is missing required field 'ports'");
+        return (ports, role);
+    }
+
+    private DefaultRttBudgets DefaultRtt(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "'defaultRttMs' must be an object");
+        int? sip = null, media = null, nodes = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (NextProperty(ref r, seen, out string name, out long namePos))
+        {
+            switch (name)
+            {
+                case "sip": sip = NullableInt(ref r, name, 1, 10_000); break;
+                case "media": media = NullableInt(ref r, name, 1, 10_000); break;
+                case "betweenNodes": nodes = NullableInt(ref r, name, 1, 10_000); break;
+                default: throw Error(namePos, $"unknown field '{name}' in 'defaultRttMs' (valid: sip, media, betweenNodes)");
+            }
+        }
+        return new DefaultRttBudgets(sip, media, nodes);
     }
 
     private NodeEvidenceRules NodeEvidence(ref Utf8JsonReader r)
@@ -162,11 +363,13 @@ internal sealed class CatalogueReader(byte[] json, string file)
     private CatalogueEntry Entry(ref Utf8JsonReader r, int index, HashSet<string> ids)
     {
         if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each entry must be an object");
-        long start = r.TokenStartIndex;
+        long start = _bomLength + r.TokenStartIndex;
         string? id = null, section = null, protocol = null, service = null, description = null;
         VendorDirection? direction = null;
         List<string>? apps = null;
-        bool optional = false, infrastructure = false;
+        bool optional = false, infrastructure = false, onDemand = false;
+        string? peerRole = null, group = null;
+        long groupPos = 0;
         int? maxRtt = null, bandwidth = null;
         List<PendingBinding>? bindings = null;
         List<IpPrefix> networks = [];
@@ -213,6 +416,15 @@ internal sealed class CatalogueReader(byte[] json, string file)
                     break;
                 case "optional": optional = Bool(ref r, name); break;
                 case "infrastructure": infrastructure = Bool(ref r, name); break;
+                case "onDemand": onDemand = Bool(ref r, name); break;
+                case "peerRole":
+                    peerRole = String(ref r, name);
+                    _refs.Add(new Reference(_bomLength + r.TokenStartIndex, ReferenceKind.PeerRole, peerRole, null));
+                    break;
+                case "group":
+                    group = String(ref r, name);
+                    groupPos = _bomLength + r.TokenStartIndex;
+                    break;
                 case "maxRttMs": maxRtt = NullableInt(ref r, name, 1, 10_000); break;
                 case "bandwidthKbpsPerCall": bandwidth = NullableInt(ref r, name, 1, 10_000_000); break;
                 case "description":
@@ -240,12 +452,13 @@ internal sealed class CatalogueReader(byte[] json, string file)
         if (apps is null) throw Error(start, $"{where} is missing required field 'applications'");
         if (description is null) throw Error(start, $"{where} is missing required field 'description'");
         if (bindings is null) throw Error(start, $"{where} is missing required field 'bindings'");
+        if (group is not null) _refs.Add(new Reference(groupPos, ReferenceKind.Group, group, peerRole));
         return new CatalogueEntry
         {
             Id = id, Section = section, Protocol = protocol, Service = service, Direction = direction.Value,
             Applications = apps, Optional = optional, Infrastructure = infrastructure, MaxRttMs = maxRtt,
             BandwidthKbpsPerCall = bandwidth, Description = description, RemoteNetworks = networks,
-            ServerNames = serverNames, Index = index,
+            ServerNames = serverNames, Index = index, PeerRole = peerRole, Group = group, OnDemand = onDemand,
             Bindings = bindings.Select(b => b.Build(service)).ToArray(),
         };
     }
@@ -276,7 +489,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
     private PendingBinding Binding(ref Utf8JsonReader r)
     {
         if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each binding must be an object");
-        long start = r.TokenStartIndex;
+        long start = _bomLength + r.TokenStartIndex;
         CatalogueTransport? transport = null;
         string? service = null;
         PortSet? imagicle = null, remote = null;

@@ -75,6 +75,64 @@ public sealed class PortCatalogue
 
     public CatalogueEntry? Find(string id) => _byId.GetValueOrDefault(id);
 
+    /// <summary>Roles a profile's `peers` may name, in file order (catalogue `peerRoles`); rows name them in `peerRole`.</summary>
+    public IReadOnlyList<PeerRoleInfo> PeerRoles { get; init; } = [];
+
+    /// <summary>The role ids of <see cref="PeerRoles"/>.</summary>
+    public IReadOnlyList<string> PeerRoleIds => _peerRoleIds ??= PeerRoles.Select(r => r.Id).ToArray();
+    private string[]? _peerRoleIds;
+
+    /// <summary>Groups of rows that are alternatives (catalogue `matrixGroups`), in file order.</summary>
+    public IReadOnlyList<MatrixGroup> MatrixGroups
+    {
+        get => _groups;
+        init
+        {
+            _groups = value;
+            _groupById = value.ToDictionary(g => g.Id, StringComparer.Ordinal);
+        }
+    }
+    private readonly IReadOnlyList<MatrixGroup> _groups = [];
+    private readonly Dictionary<string, MatrixGroup> _groupById = new(StringComparer.Ordinal);
+
+    /// <summary>The matrix group of a row, or null when it stands alone.</summary>
+    public MatrixGroup? GroupOf(CatalogueEntry e) => e.Group is { } g ? _groupById.GetValueOrDefault(g) : null;
+
+    /// <summary>Ports web proxies listen on (catalogue `proxy.ports`): HTTP from a node to one of them is proxy_in_use.</summary>
+    public PortSet ProxyPorts { get; init; } = PortSet.Unspecified;
+
+    /// <summary>Profile role whose peers are web proxies (catalogue `proxy.peerRole`), or null.</summary>
+    public string? ProxyRole { get; init; }
+
+    /// <summary>
+    /// TCP ports whose segments go to SIP reassembly from the SYN on, before any SIP text is seen
+    /// (catalogue `sipPorts`; without it, the ports of every SIP row).
+    /// </summary>
+    public PortSet SipPorts
+    {
+        get => _sipPorts;
+        init
+        {
+            _sipPorts = value;
+            Array.Clear(_sipPort);
+            Mark(_sipPort, value);
+        }
+    }
+    private readonly PortSet _sipPorts = PortSet.Unspecified;
+    private readonly bool[] _sipPort = new bool[65536];
+
+    /// <summary>True when <paramref name="port"/> is one of <see cref="SipPorts"/> (a table lookup: called per packet).</summary>
+    public bool IsSipPort(ushort port) => _sipPort[port];
+
+    /// <summary>Round-trip budgets where no matched row states one (catalogue `defaultRttMs`).</summary>
+    public DefaultRttBudgets DefaultRtt { get; init; } = DefaultRttBudgets.None;
+
+    /// <summary>Row cited by media findings whose stream matched no row (catalogue `mediaRule`), or null.</summary>
+    public string? MediaRule { get; init; }
+
+    /// <summary>UDP services that answer every request (catalogue `udpRequestResponse`): a node's datagram there without a reply is blocked.</summary>
+    public IReadOnlySet<string> UdpRequestResponseServices { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>
     /// True when <paramref name="port"/> is a named server-side port of some row for this transport
     /// (specific ports on either side of a binding; "any" and payload-only ranges such as RTP's
@@ -87,6 +145,11 @@ public sealed class PortCatalogue
         IpProtocol.Udp => _udpService[port],
         _ => false,
     };
+
+    private static readonly Lazy<PortCatalogue> s_embedded = new(LoadEmbedded);
+
+    /// <summary>The catalogue shipped inside TrafficAudit.Core, loaded once (immutable, shared).</summary>
+    public static PortCatalogue Embedded => s_embedded.Value;
 
     /// <summary>The catalogue shipped inside TrafficAudit.Core.</summary>
     public static PortCatalogue LoadEmbedded()
