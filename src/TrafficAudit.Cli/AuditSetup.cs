@@ -74,7 +74,7 @@ public sealed class AuditSetup
             if (Directory.Exists(profilePath)) throw new UsageException($"--profile {profilePath} is a folder: name the profile's JSON file");
             try
             {
-                profile = ProfileLoader.LoadFile(profilePath);
+                profile = ProfileLoader.LoadFile(profilePath, catalogue); // the roles and applications are the catalogue's
             }
             catch (ProfileException e)
             {

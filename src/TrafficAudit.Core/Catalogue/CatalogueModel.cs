@@ -93,7 +93,7 @@ public sealed class CatalogueEntry
 {
     /// <summary>Stable rule id, e.g. "ldap-out", "sip-5062-advanced-queuing".</summary>
     public required string Id { get; init; }
-    /// <summary>Vendor table the row comes from (see <see cref="PortCatalogue.Sections"/>).</summary>
+    /// <summary>Vendor table the row comes from (one of <see cref="PortCatalogue.Sections"/> when the file declares them).</summary>
     public required string Section { get; init; }
     /// <summary>Protocol as the vendor names it ("AXL (Cisco specific)").</summary>
     public required string Protocol { get; init; }
@@ -243,3 +243,9 @@ public sealed record DefaultRttBudgets(int? SipMs, int? MediaMs, int? BetweenNod
 {
     public static readonly DefaultRttBudgets None = new(null, null, null);
 }
+
+/// <summary>One of the vendor's applications (catalogue `applications`): the id rows and profiles use, and its product name.</summary>
+public sealed record CatalogueApplication(string Id, string Name);
+
+/// <summary>One of the vendor's port tables (catalogue `sections`): the id rows use, and the table's title.</summary>
+public sealed record CatalogueSection(string Id, string Title);

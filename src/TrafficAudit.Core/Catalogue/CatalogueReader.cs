@@ -32,6 +32,8 @@ internal sealed class CatalogueReader(byte[] json, string file)
         List<CatalogueEntry>? entries = null;
         NodeEvidenceRules evidence = NodeEvidenceRules.None;
         List<PeerRoleInfo> roles = [];
+        List<CatalogueApplication>? applications = null;
+        List<CatalogueSection>? sections = null;
         List<MatrixGroup> groups = [];
         PortSet proxyPorts = PortSet.Unspecified;
         string? proxyRole = null;
@@ -51,8 +53,16 @@ internal sealed class CatalogueReader(byte[] json, string file)
                 case "source": title = String(ref r, name); break;
                 case "entries": entries = Entries(ref r); break;
                 case "nodeEvidence": evidence = NodeEvidence(ref r); break;
-                case "peerRoles": roles = PeerRoles(ref r); break;
-                case "matrixGroups": groups = MatrixGroups(ref r); break;
+                case "peerRoles":
+                    roles = IdList(ref r, name, "peer role", "description", (id, text) => new PeerRoleInfo(id, text),
+                        [PeerRoleInfo.Nodes, PeerRoleInfo.Any], "is built in (rows between nodes, media with any peer): not a profile role");
+                    break;
+                case "applications":
+                    applications = IdList(ref r, name, "application", "name", (id, text) => new CatalogueApplication(id, text),
+                        [PortCatalogue.AllApplications], "is built in (a row for every installation): not an application to declare");
+                    break;
+                case "sections": sections = IdList(ref r, name, "section", "title", (id, text) => new CatalogueSection(id, text)); break;
+                case "matrixGroups": groups = IdList(ref r, name, "matrix group", "title", (id, text) => new MatrixGroup(id, text)); break;
                 case "proxy": (proxyPorts, proxyRole) = Proxy(ref r); break;
                 case "sipPorts":
                     sipPorts = Ports(ref r, name);
@@ -77,24 +87,30 @@ internal sealed class CatalogueReader(byte[] json, string file)
         if (Next(ref r)) throw Error(ref r, "unexpected content after the catalogue object");
         if (version is null) throw Error(rootStart, "missing required field 'version'");
         if (entries is null) throw Error(rootStart, "missing required field 'entries'");
-        CheckReferences(entries, roles, groups);
+        CheckReferences(entries, roles, groups, applications, sections);
         return new PortCatalogue(_file, title, entries)
         {
+            Applications = applications ?? [], Sections = sections ?? [],
+            ApplicationIds = applications is not null ? applications.Select(a => a.Id).ToArray()
+                : entries.SelectMany(e => e.Applications).Where(a => a != PortCatalogue.AllApplications).Distinct().ToArray(),
             NodeEvidence = evidence, PeerRoles = roles, MatrixGroups = groups, ProxyPorts = proxyPorts, ProxyRole = proxyRole,
             SipPorts = sipPorts ?? SipPortsOfRows(entries), DefaultRtt = budgets, MediaRule = mediaRule,
             UdpRequestResponseServices = requestResponse,
         };
     }
 
-    private enum ReferenceKind : byte { PeerRole, Group, ProxyRole, MediaRule, Service }
+    private enum ReferenceKind : byte { PeerRole, Group, ProxyRole, MediaRule, Service, Application, Section }
 
     /// <summary>A name used before the section that declares it may have been read; checked at the end, reported where it is used.</summary>
     private sealed record Reference(long Offset, ReferenceKind Kind, string Name, string? EntryRole);
 
     private readonly List<Reference> _refs = [];
 
-    private void CheckReferences(List<CatalogueEntry> entries, List<PeerRoleInfo> roles, List<MatrixGroup> groups)
+    private void CheckReferences(List<CatalogueEntry> entries, List<PeerRoleInfo> roles, List<MatrixGroup> groups,
+        List<CatalogueApplication>? applications, List<CatalogueSection>? sections)
     {
+        var applicationIds = applications?.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+        var sectionIds = sections?.Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
         var roleIds = roles.Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
         var groupIds = groups.Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
         var ruleIds = entries.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
@@ -120,6 +136,11 @@ internal sealed class CatalogueReader(byte[] json, string file)
                     throw Error(x.Offset, $"'mediaRule' names no entry: '{x.Name}'");
                 case ReferenceKind.Service when !services.Contains(x.Name):
                     throw Error(x.Offset, $"no entry has service '{x.Name}'");
+                // Without 'applications' or 'sections' the rows' own ids are the list.
+                case ReferenceKind.Application when applicationIds is not null && x.Name != PortCatalogue.AllApplications && !applicationIds.Contains(x.Name):
+                    throw Error(x.Offset, $"unknown application id '{x.Name}' ({Declared(applicationIds, "applications")}; or all)");
+                case ReferenceKind.Section when sectionIds is not null && !sectionIds.Contains(x.Name):
+                    throw Error(x.Offset, $"unknown section '{x.Name}' ({Declared(sectionIds, "sections")})");
             }
         }
     }
@@ -141,70 +162,40 @@ internal sealed class CatalogueReader(byte[] json, string file)
         return ports.Count == 0 ? PortSet.Unspecified : PortSet.Of([.. ports.Select(p => new PortRange(p, p))]);
     }
 
-    private List<PeerRoleInfo> PeerRoles(ref Utf8JsonReader r)
+    /// <summary>An array of { "id": slug, <paramref name="textField"/>: text } objects with unique ids;
+    /// <paramref name="reserved"/> ids are refused with "'id' <paramref name="reservedWhy"/>".</summary>
+    private List<T> IdList<T>(ref Utf8JsonReader r, string field, string what, string textField, Func<string, string, T> make,
+        string[]? reserved = null, string reservedWhy = "")
     {
-        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, "'peerRoles' must be an array");
-        var list = new List<PeerRoleInfo>();
+        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, $"'{field}' must be an array");
+        var list = new List<T>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
             Expect(ref r);
             if (r.TokenType == JsonTokenType.EndArray) break;
-            if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each peer role must be an object");
-            long start = r.TokenStartIndex;
-            string? id = null, description = null;
+            if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, $"each {what} must be an object");
+            long start = _bomLength + r.TokenStartIndex;
+            string? id = null, text = null;
             var seen = new HashSet<string>(StringComparer.Ordinal);
             while (NextProperty(ref r, seen, out string name, out long namePos))
             {
-                switch (name)
+                if (name == "id")
                 {
-                    case "id":
-                        id = String(ref r, name);
-                        if (!IsSlug(id)) throw Error(ref r, $"peer role '{id}' must be lower-case letters, digits and '-'");
-                        if (id is PeerRoleInfo.Nodes or PeerRoleInfo.Any) throw Error(ref r, $"'{id}' is built in (rows between nodes, media with any peer): not a profile role");
-                        if (!ids.Add(id)) throw Error(ref r, $"duplicate peer role '{id}'");
-                        break;
-                    case "description": description = String(ref r, name); break;
-                    default: throw Error(namePos, $"unknown field '{name}' in a peer role (valid: id, description)");
+                    id = String(ref r, name);
+                    if (!IsSlug(id)) throw Error(ref r, $"{what} id '{id}' must be lower-case letters, digits and '-'");
+                    if (reserved is not null && reserved.Contains(id)) throw Error(ref r, $"'{id}' {reservedWhy}");
+                    if (!ids.Add(id)) throw Error(ref r, $"duplicate {what} '{id}'");
                 }
-            }
-            if (id is null || description is null) throw Error(_bomLength + start, "a peer role needs 'id' and 'description'");
-            list.Add(new PeerRoleInfo(id, description));
-        }
-        return list;
-    }
-
-    private List<MatrixGroup> MatrixGroups(ref Utf8JsonReader r)
-    {
-        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, "'matrixGroups' must be an array");
-        var list = new List<MatrixGroup>();
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        while (true)
-        {
-            Expect(ref r);
-            if (r.TokenType == JsonTokenType.EndArray) break;
-            if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each matrix group must be an object");
-            long start = r.TokenStartIndex;
-            string? id = null, title = null;
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            while (NextProperty(ref r, seen, out string name, out long namePos))
-            {
-                switch (name)
+                else if (name == textField)
                 {
-                    case "id":
-                        id = String(ref r, name);
-                        if (!IsSlug(id)) throw Error(ref r, $"matrix group id '{id}' must be lower-case letters, digits and '-'");
-                        if (!ids.Add(id)) throw Error(ref r, $"duplicate matrix group '{id}'");
-                        break;
-                    case "title":
-                        title = String(ref r, name);
-                        if (title.Length == 0) throw Error(ref r, "'title' is empty");
-                        break;
-                    default: throw Error(namePos, $"unknown field '{name}' in a matrix group (valid: id, title)");
+                    text = String(ref r, name);
+                    if (text.Length == 0) throw Error(ref r, $"'{textField}' is empty");
                 }
+                else throw Error(namePos, $"unknown field '{name}' in {(what[0] is 'a' ? "an" : "a")} {what} (valid: id, {textField})");
             }
-            if (id is null || title is null) throw Error(_bomLength + start, "a matrix group needs 'id' and 'title'");
-            list.Add(new MatrixGroup(id, title));
+            if (id is null || text is null) throw Error(start, $"{(what[0] is 'a' ? "an" : "a")} {what} needs 'id' and '{textField}'");
+            list.Add(make(id, text));
         }
         return list;
     }
@@ -385,7 +376,8 @@ internal sealed class CatalogueReader(byte[] json, string file)
                     break;
                 case "section":
                     section = String(ref r, name);
-                    if (!PortCatalogue.Sections.Contains(section)) throw Error(ref r, $"unknown section '{section}' (expected one of: {string.Join(", ", PortCatalogue.Sections)})");
+                    if (!IsSlug(section)) throw Error(ref r, $"section id '{section}' must be lower-case letters, digits and '-'");
+                    _refs.Add(new Reference(_bomLength + r.TokenStartIndex, ReferenceKind.Section, section, null));
                     break;
                 case "protocol":
                     protocol = String(ref r, name);
@@ -409,7 +401,8 @@ internal sealed class CatalogueReader(byte[] json, string file)
                 case "applications":
                     apps = StringArray(ref r, name, (string s, ref Utf8JsonReader rr) =>
                     {
-                        if (!PortCatalogue.ApplicationIds.Contains(s)) throw Error(ref rr, $"unknown application id '{s}'");
+                        if (!IsSlug(s)) throw Error(ref rr, $"application id '{s}' must be lower-case letters, digits and '-'");
+                        _refs.Add(new Reference(_bomLength + rr.TokenStartIndex, ReferenceKind.Application, s, null));
                         return s;
                     });
                     if (apps.Count == 0) throw Error(ref r, "'applications' is empty");

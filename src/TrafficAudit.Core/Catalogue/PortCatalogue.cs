@@ -13,20 +13,8 @@ public sealed class PortCatalogue
     /// <summary>Name used in error messages for the embedded catalogue.</summary>
     public const string EmbeddedSourceName = "imagicle-catalogue.json (embedded)";
 
-    /// <summary>Stable application ids; "all" stands for every application.</summary>
-    public static IReadOnlySet<string> ApplicationIds { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "all", "digital-fax", "advanced-queuing", "call-recording", "voicemail", "hotel-link", "attendant-console",
-        "manager-assistant", "contact-manager", "phone-lock", "ivr-manager", "call-analytics", "voice-analytics",
-        "virtual-agents", "virtual-receptionist",
-    };
-
-    /// <summary>The vendor tables, in page order, plus "infrastructure" for our own rows.</summary>
-    public static IReadOnlyList<string> Sections { get; } =
-    [
-        "company-infrastructure", "console-clients", "teams", "cloud-services", "calling-platform",
-        "phones-and-devices", "cluster", "other", "internet", "infrastructure",
-    ];
+    /// <summary>The application id a row uses for every installation (never listed in a profile).</summary>
+    public const string AllApplications = "all";
 
     // Ports that are the listening side of some row, per transport: index 0 TCP, 1 UDP.
     private readonly bool[] _tcpService = new bool[65536];
@@ -74,6 +62,31 @@ public sealed class PortCatalogue
     public NodeEvidenceRules NodeEvidence { get; init; } = NodeEvidenceRules.None;
 
     public CatalogueEntry? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>The vendor's applications (catalogue `applications`), in file order; empty when the file declares none.</summary>
+    public IReadOnlyList<CatalogueApplication> Applications { get; init; } = [];
+
+    /// <summary>
+    /// Application ids a profile may list, in order: the declared <see cref="Applications"/>, or, when the
+    /// file declares none, the ids its rows use. Never <see cref="AllApplications"/>.
+    /// </summary>
+    public IReadOnlyList<string> ApplicationIds
+    {
+        get => _applicationIds;
+        init
+        {
+            _applicationIds = value;
+            _applicationSet = value.ToHashSet(StringComparer.Ordinal);
+        }
+    }
+    private readonly IReadOnlyList<string> _applicationIds = [];
+    private readonly HashSet<string> _applicationSet = new(StringComparer.Ordinal);
+
+    /// <summary>True for "all" and for every id of <see cref="ApplicationIds"/>.</summary>
+    public bool IsApplication(string id) => id == AllApplications || _applicationSet.Contains(id);
+
+    /// <summary>The vendor's tables in page order (catalogue `sections`), plus "infrastructure" for our own rows; empty when the file declares none.</summary>
+    public IReadOnlyList<CatalogueSection> Sections { get; init; } = [];
 
     /// <summary>Roles a profile's `peers` may name, in file order (catalogue `peerRoles`); rows name them in `peerRole`.</summary>
     public IReadOnlyList<PeerRoleInfo> PeerRoles { get; init; } = [];
