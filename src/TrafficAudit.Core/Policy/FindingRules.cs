@@ -245,7 +245,7 @@ public static class FindingRules
     /// <summary>A call's mean media rate, per direction at the IP layer, above the per-call budget (with 5 % measurement slack).</summary>
     public static IEnumerable<Finding> OverBandwidth(PolicyContext ctx)
     {
-        double limit = ctx.Profile?.Thresholds.CallKbps ?? new PolicyThresholds().CallKbps;
+        double limit = ctx.Profile?.Thresholds.CallKbps ?? PolicyThresholds.For(ctx.Catalogue).CallKbps;
         foreach (var c in ctx.Result.Calls)
         {
             if (!CallTouchesNode(ctx, c)) continue;

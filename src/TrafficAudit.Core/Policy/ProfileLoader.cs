@@ -58,7 +58,7 @@ public static class ProfileLoader
             List<string> apps = [];
             var peers = new Dictionary<string, IReadOnlyList<IpPrefix>>(StringComparer.Ordinal);
             List<AllowEntry> allow = [];
-            var thresholds = new PolicyThresholds();
+            var thresholds = PolicyThresholds.For(_catalogue);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {
@@ -156,7 +156,7 @@ public static class ProfileLoader
         private PolicyThresholds Thresholds(ref Utf8JsonReader r)
         {
             if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "'thresholds' must be an object");
-            var t = new PolicyThresholds();
+            var t = PolicyThresholds.For(_catalogue);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {

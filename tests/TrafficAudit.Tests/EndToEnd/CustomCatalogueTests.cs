@@ -134,6 +134,26 @@ public sealed class CustomCatalogueTests
     }
 
     [TestMethod]
+    public void Audit_MediaRowBandwidth_IsTheDefaultCallBudget()
+    {
+        // The media rule's bandwidthKbpsPerCall (80 built in) is call_kbps when the profile gives none.
+        string json = InEntry(BuiltInJson(), "rtp-t38-calling-platform", "\"bandwidthKbpsPerCall\": 80", "\"bandwidthKbpsPerCall\": 70");
+        string custom = WriteCatalogue(json);
+        var builtIn = CliRunner.Audit(Site, "--fail-on", "never");
+        var lower = CliRunner.Audit(Site, "--fail-on", "never", "--catalogue", custom);
+        var before = Csv.Read(builtIn.File("findings.csv")).Where(f => f["kind"] == "over_bandwidth").ToList();
+        var after = Csv.Read(lower.File("findings.csv")).Where(f => f["kind"] == "over_bandwidth").ToList();
+        Assert.IsTrue(before.All(f => f["threshold"] == "80"));
+        Assert.IsGreaterThan(before.Count, after.Count, "the site's G.711 calls (about 80 kbit/s) are over 70");
+        Assert.IsTrue(after.All(f => f["threshold"] == "70"), string.Join("\n", after.Select(f => f["threshold"])));
+
+        // The same default for a profile without thresholds, read against that catalogue.
+        var profile = TrafficAudit.Policy.ProfileLoader.Parse("{\"nodes\": [\"10.0.0.10\"]}"u8, "p.json", TrafficAudit.Catalogue.PortCatalogue.LoadFile(custom));
+        Assert.AreEqual(70, profile.Thresholds.CallKbps);
+        Assert.AreEqual(80, TrafficAudit.Policy.ProfileLoader.Parse("{}"u8, "p.json").Thresholds.CallKbps);
+    }
+
+    [TestMethod]
     [DataRow((ushort)5062, null, 1)]           // built in: 5060-5071, the connection is followed from its SYN
     [DataRow((ushort)5080, null, 0)]           // not a SIP port: the INVITE's second segment came first and was not kept
     [DataRow((ushort)5080, "5060-5071,5080", 1)]
