@@ -116,7 +116,7 @@ public sealed class AuditSetup
             Evidence = a.Flag("--evidence"),
             Series = a.Flag("--series"),
             Title = title,
-            Anonymizer = anonymize ? Anonymizer.Create(seed) : null,
+            Anonymizer = anonymize ? Anonymizer.Create(seed, catalogue) : null,
             AnonymizeMap = map,
             CommandLineText = "trafficaudit " + string.Join(' ', commandLine.Select(Quote)),
             RefreshSeconds = refreshSeconds,

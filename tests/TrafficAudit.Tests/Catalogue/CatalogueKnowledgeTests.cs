@@ -144,6 +144,21 @@ public sealed partial class CatalogueKnowledgeTests
         StringAssert.Contains(ex.Problem, "the catalogue has no 'peerRoles'");
     }
 
+    [TestMethod]
+    public void Anonymizer_KeepsTheServerNamesOfTheCatalogueInUse()
+    {
+        var lines = (string[])Full.Clone();
+        lines[9] = "      \"peerRole\": \"any\", \"description\": \"d\", \"serverNames\": [\"*.vendor.test\"],";
+        var custom = PortCatalogue.LoadFile(Write(lines));
+        string withCustom = TrafficAudit.Outputs.Anonymizer.Create("k", custom).Host("acme.vendor.test");
+        string builtIn = TrafficAudit.Outputs.Anonymizer.Create("k").Host("acme.vendor.test");
+        StringAssert.EndsWith(withCustom, ".vendor.test", "the custom catalogue's domain is public");
+        Assert.DoesNotContain("acme", withCustom);
+        Assert.DoesNotContain("vendor", builtIn, "unknown to the built-in catalogue: a pseudonym");
+        StringAssert.EndsWith(TrafficAudit.Outputs.Anonymizer.Create("k").Host("x.imagicle.cloud"), ".imagicle.cloud");
+        Assert.DoesNotContain("imagicle", TrafficAudit.Outputs.Anonymizer.Create("k", custom).Host("x.imagicle.cloud"), "not a name of the custom catalogue");
+    }
+
     // ------------------------------------------------------------------ the built-in catalogue
 
     private static readonly PortCatalogue Embedded = PortCatalogue.LoadEmbedded();
