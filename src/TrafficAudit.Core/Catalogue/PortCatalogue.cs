@@ -159,10 +159,10 @@ public sealed class PortCatalogue
         _ => false,
     };
 
-    private static readonly Lazy<PortCatalogue> s_embedded = new(LoadEmbedded);
+    private static readonly Lazy<PortCatalogue> EmbeddedCatalogue = new(LoadEmbedded);
 
     /// <summary>The catalogue shipped inside TrafficAudit.Core, loaded once (immutable, shared).</summary>
-    public static PortCatalogue Embedded => s_embedded.Value;
+    public static PortCatalogue Embedded => EmbeddedCatalogue.Value;
 
     /// <summary>The catalogue shipped inside TrafficAudit.Core.</summary>
     public static PortCatalogue LoadEmbedded()

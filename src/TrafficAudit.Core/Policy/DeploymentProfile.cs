@@ -68,6 +68,9 @@ public sealed record AllowEntry(IpProtocol? Transport, ushort? Port, IpPrefix? P
 public sealed record PolicyThresholds
 {
     public double CallKbps { get; init; } = 80;
+    public double JitterMs { get; init; } = 30;
+    public double LossPct { get; init; } = 1;
+    public double MinMos { get; init; } = 3.6;
 
     /// <summary>
     /// The defaults with a catalogue: <c>call_kbps</c> is the vendor's per-call budget, the
@@ -75,7 +78,4 @@ public sealed record PolicyThresholds
     /// </summary>
     public static PolicyThresholds For(PortCatalogue catalogue)
         => catalogue.MediaRule is { } id && catalogue.Find(id)?.BandwidthKbpsPerCall is int kbps ? new PolicyThresholds { CallKbps = kbps } : new PolicyThresholds();
-    public double JitterMs { get; init; } = 30;
-    public double LossPct { get; init; } = 1;
-    public double MinMos { get; init; } = 3.6;
 }
