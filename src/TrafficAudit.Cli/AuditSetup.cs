@@ -74,7 +74,7 @@ public sealed class AuditSetup
             if (Directory.Exists(profilePath)) throw new UsageException($"--profile {profilePath} is a folder: name the profile's JSON file");
             try
             {
-                profile = ProfileLoader.LoadFile(profilePath);
+                profile = ProfileLoader.LoadFile(profilePath, catalogue); // the roles and applications are the catalogue's
             }
             catch (ProfileException e)
             {
@@ -116,7 +116,7 @@ public sealed class AuditSetup
             Evidence = a.Flag("--evidence"),
             Series = a.Flag("--series"),
             Title = title,
-            Anonymizer = anonymize ? Anonymizer.Create(seed) : null,
+            Anonymizer = anonymize ? Anonymizer.Create(seed, catalogue) : null,
             AnonymizeMap = map,
             CommandLineText = "trafficaudit " + string.Join(' ', commandLine.Select(Quote)),
             RefreshSeconds = refreshSeconds,

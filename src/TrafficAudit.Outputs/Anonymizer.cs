@@ -45,17 +45,23 @@ public sealed partial class Anonymizer
     private readonly Dictionary<string, string> _hosts = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, string> _macs = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Names of the vendor table: exact names kept, and "*.domain" suffixes whose domain is kept.</summary>
-    private static readonly Lazy<(HashSet<string> Exact, string[] Suffixes)> PublicNames = new(LoadPublicNames);
+    /// <summary>Names of the catalogue's rows (`serverNames`): exact names kept, and "*.domain" suffixes whose domain is kept.</summary>
+    private readonly (HashSet<string> Exact, string[] Suffixes) _publicNames;
 
-    private Anonymizer(byte[] key) => _key = key;
+    private Anonymizer(byte[] key, TrafficAudit.Catalogue.PortCatalogue catalogue)
+    {
+        _key = key;
+        _publicNames = PublicNamesOf(catalogue);
+    }
 
     /// <summary>
     /// A new anonymizer. <paramref name="seed"/> null or empty: a random 256-bit key for this run only;
     /// otherwise the key is SHA-256 of the seed, so the same seed gives the same pseudonyms in another run.
+    /// The public names kept are those of <paramref name="catalogue"/> (the built-in one when null).
     /// </summary>
-    public static Anonymizer Create(string? seed = null) =>
-        new(string.IsNullOrEmpty(seed) ? RandomNumberGenerator.GetBytes(32) : SHA256.HashData(Encoding.UTF8.GetBytes(seed)));
+    public static Anonymizer Create(string? seed = null, TrafficAudit.Catalogue.PortCatalogue? catalogue = null) =>
+        new(string.IsNullOrEmpty(seed) ? RandomNumberGenerator.GetBytes(32) : SHA256.HashData(Encoding.UTF8.GetBytes(seed)),
+            catalogue ?? TrafficAudit.Catalogue.PortCatalogue.Embedded);
 
     /// <summary>Pseudonyms handed out so far (IP addresses, SIP users, host names, MAC addresses).</summary>
     public int Count { get { lock (_lock) return _ips.Count + _users.Count + _hosts.Count + _macs.Count; } }
@@ -112,7 +118,7 @@ public sealed partial class Anonymizer
 
     private string PseudonymOfHost(string name)
     {
-        var (exact, suffixes) = PublicNames.Value;
+        var (exact, suffixes) = _publicNames;
         if (exact.Contains(name)) return name;
         string[] labels = name.Split('.');
         int keep = 1; // the top-level label
@@ -250,11 +256,11 @@ public sealed partial class Anonymizer
         return words;
     }
 
-    private static (HashSet<string>, string[]) LoadPublicNames()
+    private static (HashSet<string>, string[]) PublicNamesOf(TrafficAudit.Catalogue.PortCatalogue catalogue)
     {
         var exact = new HashSet<string>(StringComparer.Ordinal);
         var suffixes = new List<string>();
-        foreach (var e in TrafficAudit.Catalogue.PortCatalogue.LoadEmbedded().Entries)
+        foreach (var e in catalogue.Entries)
             foreach (var n in e.ServerNames)
             {
                 if (n.StartsWith("*.", StringComparison.Ordinal)) suffixes.Add(n[2..].ToLowerInvariant());

@@ -6,16 +6,18 @@ namespace TrafficAudit.Catalogue;
 public static class CatalogueFormatter
 {
     private static readonly string[] Headers =
-        ["rule", "section", "dir", "transport", "imagicle ports", "remote ports", "service", "applications", "max rtt ms", "kbit/s/call", "notes"];
+        ["rule", "section", "dir", "transport", "imagicle ports", "remote ports", "service", "peer", "applications", "max rtt ms", "kbit/s/call", "notes"];
 
     /// <summary>
     /// One line per binding (a vendor row with several ports gives several lines; the row's own columns
     /// are printed on its first line only), columns padded to their widest cell, then each row's
-    /// description. Output is invariant-culture and stable.
+    /// description, then the catalogue's other knowledge: applications, sections, the expected-flow
+    /// matrix (peer roles, groups, on-demand rows), proxy and SIP ports, default budgets, the media rule,
+    /// the UDP request/response services and node evidence. Output is invariant-culture and stable.
     /// </summary>
     /// <param name="maxWidth">
     /// The widest line the table may print: columns are dropped, least needed first (notes,
-    /// applications, bandwidth, RTT, section), until it fits, and a line names what was dropped.
+    /// applications, bandwidth, RTT, peer, section), until it fits, and a line names what was dropped.
     /// The descriptions below the table are wrapped to the same width.
     /// </param>
     public static void Write(PortCatalogue catalogue, TextWriter writer, int maxWidth = int.MaxValue)
@@ -32,6 +34,8 @@ public static class CatalogueFormatter
                 var notes = new List<string>();
                 if (first && e.Optional) notes.Add("optional");
                 if (first && e.Infrastructure) notes.Add("infrastructure");
+                if (first && e.OnDemand) notes.Add("on demand");
+                if (first && e.Group is not null) notes.Add("group " + e.Group);
                 if (b.PayloadOnly) notes.Add("payload only");
                 if (first && e.RemoteNetworks.Count > 0) notes.Add("to " + string.Join(" ", e.RemoteNetworks));
                 if (first && e.ServerNames.Count > 0) notes.Add("names " + string.Join(" ", e.ServerNames));
@@ -44,6 +48,7 @@ public static class CatalogueFormatter
                     b.ImagiclePorts.ToString(),
                     b.RemotePorts.ToString(),
                     b.Service,
+                    first ? e.PeerRole ?? "" : "",
                     first ? e.ApplicationsText : "",
                     first && e.MaxRttMs is int rtt ? rtt.ToString(CultureInfo.InvariantCulture) : "",
                     first && e.BandwidthKbpsPerCall is int bw ? bw.ToString(CultureInfo.InvariantCulture) : "",
@@ -57,8 +62,8 @@ public static class CatalogueFormatter
         foreach (var row in rows)
             for (int c = 0; c < row.Length; c++) widths[c] = Math.Max(widths[c], row[c].Length);
 
-        // Least needed first: notes, applications, kbit/s/call, max rtt ms, section.
-        int[] dropOrder = [10, 7, 9, 8, 1];
+        // Least needed first: notes, applications, kbit/s/call, max rtt ms, peer, section.
+        int[] dropOrder = [11, 8, 10, 9, 7, 1];
         var kept = Enumerable.Range(0, Headers.Length).ToList();
         var dropped = new List<string>();
         int Width() => kept.Sum(c => widths[c]) + 2 * (kept.Count - 1);
@@ -97,7 +102,75 @@ public static class CatalogueFormatter
                 first = indent;
             }
         }
+        WriteKnowledge(catalogue, writer, maxWidth);
     }
+
+    /// <summary>The sections beside the rows: one block each, lines wrapped to <paramref name="maxWidth"/>.</summary>
+    private static void WriteKnowledge(PortCatalogue c, TextWriter w, int maxWidth)
+    {
+        // "  head: text", wrapped; continuation lines indented by 6.
+        void Item(string head, string text)
+        {
+            int width = maxWidth == int.MaxValue ? int.MaxValue : Math.Max(20, maxWidth - 6);
+            string indent = "  ";
+            foreach (var line in Wrap(head.Length == 0 ? text : head + ": " + text, width))
+            {
+                w.WriteLine(indent + line);
+                indent = "      ";
+            }
+        }
+        void Block(string title) { w.WriteLine(); w.WriteLine(title); }
+        string Rows(Func<CatalogueEntry, bool> which) => string.Join(", ", c.Entries.Where(which).Select(e => e.Id));
+
+        Block($"Applications ({c.ApplicationIds.Count}; profile \"applications\"; \"all\" in a row means every installation):");
+        if (c.Applications.Count > 0) foreach (var a in c.Applications) Item(a.Id, a.Name);
+        else Item("", string.Join(", ", c.ApplicationIds) + " (the rows' own ids: the file declares no \"applications\")");
+        if (c.Sections.Count > 0)
+        {
+            Block("Sections (the vendor's tables):");
+            foreach (var x in c.Sections) Item(x.Id, x.Title);
+        }
+
+        Block("Expected-flow matrix: peer roles (profile \"peers\") and their rows (\"peerRole\"):");
+        foreach (var r in c.PeerRoles) Item(r.Id, $"{r.Description} Rows: {Or(Rows(e => e.PeerRole == r.Id))}.");
+        Item(PeerRoleInfo.Nodes, $"Between two nodes (expected with two or more nodes). Rows: {Or(Rows(e => e.PeerRole == PeerRoleInfo.Nodes))}.");
+        Item(PeerRoleInfo.Any, $"Media with any peer (expected when the capture holds an answered call). Rows: {Or(Rows(e => e.PeerRole == PeerRoleInfo.Any))}.");
+        Item("(none)", $"Never expected (the profile cannot name the peer): {Or(Rows(e => e.PeerRole is null))}.");
+        Block("Matrix groups (alternatives: one expectation each):");
+        if (c.MatrixGroups.Count == 0) Item("", "none");
+        foreach (var g in c.MatrixGroups) Item(g.Id, $"{g.Title}. Rows: {Or(Rows(e => e.Group == g.Id))}.");
+        Block("On demand (never reported missing, as optional rows):");
+        Item("", Or(Rows(e => e.OnDemand)));
+
+        Block("Policy:");
+        Item("proxy", c.ProxyPorts.IsSpecific || c.ProxyRole is not null
+            ? $"HTTP from a node to port {(c.ProxyPorts.IsSpecific ? c.ProxyPorts.ToString() : "(none)")}, or a connection to a profile peer of role {c.ProxyRole ?? "(none)"}, is proxy_in_use."
+            : "none");
+        Item("sipPorts", $"TCP {(c.SipPorts.IsSpecific ? c.SipPorts.ToString() : "(none)")}: segments go to SIP reassembly from the SYN on.");
+        Item("defaultRttMs", $"SIP {Ms(c.DefaultRtt.SipMs)}, media (RTCP) {Ms(c.DefaultRtt.MediaMs)}, between nodes {Ms(c.DefaultRtt.BetweenNodesMs)}, where the matched row states no maxRttMs.");
+        Item("mediaRule", c.MediaRule ?? "(none)");
+        Item("udpRequestResponse", c.UdpRequestResponseServices.Count == 0 ? "none" : string.Join(", ", c.UdpRequestResponseServices.Order(StringComparer.Ordinal)) + ": a node's datagram without any reply is blocked.");
+
+        var ev = c.NodeEvidence;
+        Block(ev.Rules.Count == 0 ? "Node evidence: none (nodes are found only with --server or the profile)."
+            : string.Create(CultureInfo.InvariantCulture, $"Node evidence (a node at score {ev.NodeScore}, strong evidence at {ev.StrongScore}):"));
+        foreach (var r in ev.Rules)
+        {
+            string where = r.Transport is { } t ? $" {TransportText(t)} {r.Ports}" : "";
+            Item(r.Id, string.Create(CultureInfo.InvariantCulture, $"{r.Kind switch
+            {
+                NodeEvidenceKind.Serves => "serves",
+                NodeEvidenceKind.ServesOrSends => "serves-or-sends",
+                NodeEvidenceKind.AnswersWithMedia => "answers-with-media",
+                NodeEvidenceKind.ClusterPeer => "cluster-peer",
+                _ => "cluster-confirm",
+            }} {r.Name}{where}, score {r.Score}. {r.Description}"));
+        }
+    }
+
+    private static string Or(string rows) => rows.Length == 0 ? "none" : rows;
+
+    private static string Ms(int? ms) => ms is int v ? v.ToString(CultureInfo.InvariantCulture) + " ms" : "none";
 
     /// <summary>Splits <paramref name="text"/> at spaces into lines of at most <paramref name="width"/> characters (a longer word stays whole).</summary>
     private static IEnumerable<string> Wrap(string text, int width)

@@ -93,7 +93,7 @@ public sealed class CatalogueEntry
 {
     /// <summary>Stable rule id, e.g. "ldap-out", "sip-5062-advanced-queuing".</summary>
     public required string Id { get; init; }
-    /// <summary>Vendor table the row comes from (see <see cref="PortCatalogue.Sections"/>).</summary>
+    /// <summary>Vendor table the row comes from (one of <see cref="PortCatalogue.Sections"/> when the file declares them).</summary>
     public required string Section { get; init; }
     /// <summary>Protocol as the vendor names it ("AXL (Cisco specific)").</summary>
     public required string Protocol { get; init; }
@@ -117,6 +117,17 @@ public sealed class CatalogueEntry
     public IReadOnlyList<IpPrefix> RemoteNetworks { get; init; } = [];
     /// <summary>When not empty, the row matches only when the TLS server name matches one of these ("*.x.y" = any name below x.y).</summary>
     public IReadOnlyList<string> ServerNames { get; init; } = [];
+    /// <summary>
+    /// Profile role of the row's remote peer in the expected-flow matrix (catalogue `peerRole`): one of the
+    /// catalogue's <see cref="PortCatalogue.PeerRoles"/>, <see cref="PeerRoleInfo.Nodes"/> for rows between
+    /// nodes, <see cref="PeerRoleInfo.Any"/> for media with any peer; null when the profile cannot name the
+    /// peer (phones, internet, cloud): the row is then never expected.
+    /// </summary>
+    public string? PeerRole { get; init; }
+    /// <summary>Matrix group (catalogue `group`, one of <see cref="PortCatalogue.MatrixGroups"/>): rows of one group are alternatives, one expectation.</summary>
+    public string? Group { get; init; }
+    /// <summary>Traffic only when someone acts or on some suite versions (catalogue `onDemand`): never reported missing.</summary>
+    public bool OnDemand { get; init; }
     /// <summary>Position of the entry in the catalogue (0-based): earlier rows win exact ties.</summary>
     public int Index { get; init; }
     /// <summary>Applications joined with ';' (precomputed for output).</summary>
@@ -211,3 +222,30 @@ public sealed class NodeEvidenceRules
     public required int StrongScore { get; init; }
     public required IReadOnlyList<NodeEvidenceRule> Rules { get; init; }
 }
+
+/// <summary>A peer role a profile may name (catalogue `peerRoles`), e.g. "cucm", "mail".</summary>
+public sealed record PeerRoleInfo(string Id, string Description)
+{
+    /// <summary>Row role for flows between two nodes (the peers are the profile's nodes); not a profile role.</summary>
+    public const string Nodes = "nodes";
+    /// <summary>Row role for media with any peer (expected only when the capture holds an answered call); not a profile role.</summary>
+    public const string Any = "any";
+}
+
+/// <summary>Rows that are alternatives of one another (catalogue `matrixGroups`): one expectation with one title.</summary>
+public sealed record MatrixGroup(string Id, string Title);
+
+/// <summary>
+/// The vendor's round-trip budgets used where no matched row states one (catalogue `defaultRttMs`); null
+/// when the catalogue gives none (nothing is then judged against it).
+/// </summary>
+public sealed record DefaultRttBudgets(int? SipMs, int? MediaMs, int? BetweenNodesMs)
+{
+    public static readonly DefaultRttBudgets None = new(null, null, null);
+}
+
+/// <summary>One of the vendor's applications (catalogue `applications`): the id rows and profiles use, and its product name.</summary>
+public sealed record CatalogueApplication(string Id, string Name);
+
+/// <summary>One of the vendor's port tables (catalogue `sections`): the id rows use, and the table's title.</summary>
+public sealed record CatalogueSection(string Id, string Title);

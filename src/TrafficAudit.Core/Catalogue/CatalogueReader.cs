@@ -26,11 +26,21 @@ internal sealed class CatalogueReader(byte[] json, string file)
         var r = new Utf8JsonReader(_positions.Text, Options);
         if (!Next(ref r)) throw Error(_bomLength, "the catalogue is empty");
         if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "expected a JSON object at the top level");
-        long rootStart = r.TokenStartIndex;
+        long rootStart = _bomLength + r.TokenStartIndex;
         int? version = null;
         string? title = null;
         List<CatalogueEntry>? entries = null;
         NodeEvidenceRules evidence = NodeEvidenceRules.None;
+        List<PeerRoleInfo> roles = [];
+        List<CatalogueApplication>? applications = null;
+        List<CatalogueSection>? sections = null;
+        List<MatrixGroup> groups = [];
+        PortSet proxyPorts = PortSet.Unspecified;
+        string? proxyRole = null;
+        PortSet? sipPorts = null;
+        var budgets = DefaultRttBudgets.None;
+        string? mediaRule = null;
+        HashSet<string> requestResponse = new(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (NextProperty(ref r, seen, out string name, out long namePos))
         {
@@ -43,13 +53,195 @@ internal sealed class CatalogueReader(byte[] json, string file)
                 case "source": title = String(ref r, name); break;
                 case "entries": entries = Entries(ref r); break;
                 case "nodeEvidence": evidence = NodeEvidence(ref r); break;
+                case "peerRoles":
+                    roles = IdList(ref r, name, "peer role", "description", (id, text) => new PeerRoleInfo(id, text),
+                        [PeerRoleInfo.Nodes, PeerRoleInfo.Any], "is built in (rows between nodes, media with any peer): not a profile role");
+                    break;
+                case "applications":
+                    applications = IdList(ref r, name, "application", "name", (id, text) => new CatalogueApplication(id, text),
+                        [PortCatalogue.AllApplications], "is built in (a row for every installation): not an application to declare");
+                    break;
+                case "sections": sections = IdList(ref r, name, "section", "title", (id, text) => new CatalogueSection(id, text)); break;
+                case "matrixGroups": groups = IdList(ref r, name, "matrix group", "title", (id, text) => new MatrixGroup(id, text)); break;
+                case "proxy": (proxyPorts, proxyRole) = Proxy(ref r); break;
+                case "sipPorts":
+                    sipPorts = Ports(ref r, name);
+                    if (!sipPorts.IsSpecific) throw Error(ref r, "'sipPorts' must list ports, like 5060-5071");
+                    break;
+                case "defaultRttMs": budgets = DefaultRtt(ref r); break;
+                case "mediaRule":
+                    mediaRule = RuleId(ref r, name);
+                    _refs.Add(new Reference(_bomLength + r.TokenStartIndex, ReferenceKind.MediaRule, mediaRule, null));
+                    break;
+                case "udpRequestResponse":
+                    requestResponse = StringArray(ref r, name, (string s, ref Utf8JsonReader rr) =>
+                    {
+                        if (!IsSlug(s)) throw Error(ref rr, $"service id '{s}' must be lower-case letters, digits and '-'");
+                        _refs.Add(new Reference(_bomLength + rr.TokenStartIndex, ReferenceKind.Service, s, null));
+                        return s;
+                    }).ToHashSet(StringComparer.Ordinal);
+                    break;
                 default: throw Error(namePos, $"unknown field '{name}' at the top level");
             }
         }
         if (Next(ref r)) throw Error(ref r, "unexpected content after the catalogue object");
         if (version is null) throw Error(rootStart, "missing required field 'version'");
         if (entries is null) throw Error(rootStart, "missing required field 'entries'");
-        return new PortCatalogue(_file, title, entries) { NodeEvidence = evidence };
+        CheckReferences(entries, roles, groups, applications, sections);
+        return new PortCatalogue(_file, title, entries)
+        {
+            Applications = applications ?? [], Sections = sections ?? [],
+            ApplicationIds = applications is not null ? applications.Select(a => a.Id).ToArray()
+                : entries.SelectMany(e => e.Applications).Where(a => a != PortCatalogue.AllApplications).Distinct().ToArray(),
+            NodeEvidence = evidence, PeerRoles = roles, MatrixGroups = groups, ProxyPorts = proxyPorts, ProxyRole = proxyRole,
+            SipPorts = sipPorts ?? SipPortsOfRows(entries), DefaultRtt = budgets, MediaRule = mediaRule,
+            UdpRequestResponseServices = requestResponse,
+        };
+    }
+
+    private enum ReferenceKind : byte { PeerRole, Group, ProxyRole, MediaRule, Service, Application, Section }
+
+    /// <summary>A name used before the section that declares it may have been read; checked at the end, reported where it is used.</summary>
+    private sealed record Reference(long Offset, ReferenceKind Kind, string Name, string? EntryRole);
+
+    private readonly List<Reference> _refs = [];
+
+    private void CheckReferences(List<CatalogueEntry> entries, List<PeerRoleInfo> roles, List<MatrixGroup> groups,
+        List<CatalogueApplication>? applications, List<CatalogueSection>? sections)
+    {
+        var applicationIds = applications?.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+        var sectionIds = sections?.Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
+        var roleIds = roles.Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
+        var groupIds = groups.Select(x => x.Id).ToHashSet(StringComparer.Ordinal);
+        var ruleIds = entries.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        var services = entries.SelectMany(e => e.Bindings.Select(b => b.Service)).ToHashSet(StringComparer.Ordinal);
+        string Declared(IEnumerable<string> ids, string section) => ids.Any() ? $"declared in '{section}': {string.Join(", ", ids)}" : $"the catalogue has no '{section}'";
+        // A group's rows between nodes or with any peer (media) cannot mix with rows towards a profile role.
+        var groupRole = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var x in _refs)
+        {
+            switch (x.Kind)
+            {
+                case ReferenceKind.PeerRole when x.Name is not (PeerRoleInfo.Nodes or PeerRoleInfo.Any) && !roleIds.Contains(x.Name):
+                    throw Error(x.Offset, $"unknown peer role '{x.Name}' ({Declared(roleIds, "peerRoles")}; or nodes, any)");
+                case ReferenceKind.ProxyRole when !roleIds.Contains(x.Name):
+                    throw Error(x.Offset, $"unknown peer role '{x.Name}' ({Declared(roleIds, "peerRoles")})");
+                case ReferenceKind.Group:
+                    if (!groupIds.Contains(x.Name)) throw Error(x.Offset, $"unknown matrix group '{x.Name}' ({Declared(groupIds, "matrixGroups")})");
+                    if (!groupRole.TryGetValue(x.Name, out var first)) groupRole[x.Name] = x.EntryRole;
+                    else if (first != x.EntryRole && (IsSpecialRole(first) || IsSpecialRole(x.EntryRole)))
+                        throw Error(x.Offset, $"matrix group '{x.Name}' mixes peer role '{x.EntryRole ?? "(none)"}' with '{first ?? "(none)"}': rows between nodes, media rows and rows without a peer role each need their own group");
+                    break;
+                case ReferenceKind.MediaRule when !ruleIds.Contains(x.Name):
+                    throw Error(x.Offset, $"'mediaRule' names no entry: '{x.Name}'");
+                case ReferenceKind.Service when !services.Contains(x.Name):
+                    throw Error(x.Offset, $"no entry has service '{x.Name}'");
+                // Without 'applications' or 'sections' the rows' own ids are the list.
+                case ReferenceKind.Application when applicationIds is not null && x.Name != PortCatalogue.AllApplications && !applicationIds.Contains(x.Name):
+                    throw Error(x.Offset, $"unknown application id '{x.Name}' ({Declared(applicationIds, "applications")}; or all)");
+                case ReferenceKind.Section when sectionIds is not null && !sectionIds.Contains(x.Name):
+                    throw Error(x.Offset, $"unknown section '{x.Name}' ({Declared(sectionIds, "sections")})");
+            }
+        }
+    }
+
+    private static bool IsSpecialRole(string? role) => role is null or PeerRoleInfo.Nodes or PeerRoleInfo.Any;
+
+    /// <summary>Without 'sipPorts': every specific port of a SIP row (service sip or sip-tls).</summary>
+    private static PortSet SipPortsOfRows(List<CatalogueEntry> entries)
+    {
+        var ports = new SortedSet<ushort>();
+        foreach (var b in entries.SelectMany(e => e.Bindings))
+        {
+            if (!b.Service.StartsWith("sip", StringComparison.Ordinal) || b.PayloadOnly) continue;
+            foreach (var set in new[] { b.ImagiclePorts, b.RemotePorts })
+                if (set.IsSpecific)
+                    foreach (var range in set.Ranges)
+                        for (int p = range.First; p <= range.Last; p++) ports.Add((ushort)p);
+        }
+        return ports.Count == 0 ? PortSet.Unspecified : PortSet.Of([.. ports.Select(p => new PortRange(p, p))]);
+    }
+
+    /// <summary>An array of { "id": slug, <paramref name="textField"/>: text } objects with unique ids;
+    /// <paramref name="reserved"/> ids are refused with "'id' <paramref name="reservedWhy"/>".</summary>
+    private List<T> IdList<T>(ref Utf8JsonReader r, string field, string what, string textField, Func<string, string, T> make,
+        string[]? reserved = null, string reservedWhy = "")
+    {
+        if (r.TokenType != JsonTokenType.StartArray) throw Error(ref r, $"'{field}' must be an array");
+        var list = new List<T>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Expect(ref r);
+            if (r.TokenType == JsonTokenType.EndArray) break;
+            if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, $"each {what} must be an object");
+            long start = _bomLength + r.TokenStartIndex;
+            string? id = null, text = null;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            while (NextProperty(ref r, seen, out string name, out long namePos))
+            {
+                if (name == "id")
+                {
+                    id = String(ref r, name);
+                    if (!IsSlug(id)) throw Error(ref r, $"{what} id '{id}' must be lower-case letters, digits and '-'");
+                    if (reserved is not null && reserved.Contains(id)) throw Error(ref r, $"'{id}' {reservedWhy}");
+                    if (!ids.Add(id)) throw Error(ref r, $"duplicate {what} '{id}'");
+                }
+                else if (name == textField)
+                {
+                    text = String(ref r, name);
+                    if (text.Length == 0) throw Error(ref r, $"'{textField}' is empty");
+                }
+                else throw Error(namePos, $"unknown field '{name}' in {(what[0] is 'a' ? "an" : "a")} {what} (valid: id, {textField})");
+            }
+            if (id is null || text is null) throw Error(start, $"{(what[0] is 'a' ? "an" : "a")} {what} needs 'id' and '{textField}'");
+            list.Add(make(id, text));
+        }
+        return list;
+    }
+
+    private (PortSet Ports, string? Role) Proxy(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "'proxy' must be an object");
+        long start = r.TokenStartIndex;
+        PortSet? ports = null;
+        string? role = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (NextProperty(ref r, seen, out string name, out long namePos))
+        {
+            switch (name)
+            {
+                case "ports":
+                    ports = Ports(ref r, name);
+                    if (ports.IsAny) throw Error(ref r, "proxy 'ports' must list ports (or be \"unspecified\"), not any");
+                    break;
+                case "peerRole":
+                    role = String(ref r, name);
+                    _refs.Add(new Reference(_bomLength + r.TokenStartIndex, ReferenceKind.ProxyRole, role, null));
+                    break;
+                default: throw Error(namePos, $"unknown field '{name}' in 'proxy' (valid: ports, peerRole)");
+            }
+        }
+        if (ports is null) throw Error(_bomLength + start, "'proxy' is missing required field 'ports'");
+        return (ports, role);
+    }
+
+    private DefaultRttBudgets DefaultRtt(ref Utf8JsonReader r)
+    {
+        if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "'defaultRttMs' must be an object");
+        int? sip = null, media = null, nodes = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (NextProperty(ref r, seen, out string name, out long namePos))
+        {
+            switch (name)
+            {
+                case "sip": sip = NullableInt(ref r, name, 1, 10_000); break;
+                case "media": media = NullableInt(ref r, name, 1, 10_000); break;
+                case "betweenNodes": nodes = NullableInt(ref r, name, 1, 10_000); break;
+                default: throw Error(namePos, $"unknown field '{name}' in 'defaultRttMs' (valid: sip, media, betweenNodes)");
+            }
+        }
+        return new DefaultRttBudgets(sip, media, nodes);
     }
 
     private NodeEvidenceRules NodeEvidence(ref Utf8JsonReader r)
@@ -162,11 +354,13 @@ internal sealed class CatalogueReader(byte[] json, string file)
     private CatalogueEntry Entry(ref Utf8JsonReader r, int index, HashSet<string> ids)
     {
         if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each entry must be an object");
-        long start = r.TokenStartIndex;
+        long start = _bomLength + r.TokenStartIndex;
         string? id = null, section = null, protocol = null, service = null, description = null;
         VendorDirection? direction = null;
         List<string>? apps = null;
-        bool optional = false, infrastructure = false;
+        bool optional = false, infrastructure = false, onDemand = false;
+        string? peerRole = null, group = null;
+        long groupPos = 0;
         int? maxRtt = null, bandwidth = null;
         List<PendingBinding>? bindings = null;
         List<IpPrefix> networks = [];
@@ -182,7 +376,8 @@ internal sealed class CatalogueReader(byte[] json, string file)
                     break;
                 case "section":
                     section = String(ref r, name);
-                    if (!PortCatalogue.Sections.Contains(section)) throw Error(ref r, $"unknown section '{section}' (expected one of: {string.Join(", ", PortCatalogue.Sections)})");
+                    if (!IsSlug(section)) throw Error(ref r, $"section id '{section}' must be lower-case letters, digits and '-'");
+                    _refs.Add(new Reference(_bomLength + r.TokenStartIndex, ReferenceKind.Section, section, null));
                     break;
                 case "protocol":
                     protocol = String(ref r, name);
@@ -206,13 +401,23 @@ internal sealed class CatalogueReader(byte[] json, string file)
                 case "applications":
                     apps = StringArray(ref r, name, (string s, ref Utf8JsonReader rr) =>
                     {
-                        if (!PortCatalogue.ApplicationIds.Contains(s)) throw Error(ref rr, $"unknown application id '{s}'");
+                        if (!IsSlug(s)) throw Error(ref rr, $"application id '{s}' must be lower-case letters, digits and '-'");
+                        _refs.Add(new Reference(_bomLength + rr.TokenStartIndex, ReferenceKind.Application, s, null));
                         return s;
                     });
                     if (apps.Count == 0) throw Error(ref r, "'applications' is empty");
                     break;
                 case "optional": optional = Bool(ref r, name); break;
                 case "infrastructure": infrastructure = Bool(ref r, name); break;
+                case "onDemand": onDemand = Bool(ref r, name); break;
+                case "peerRole":
+                    peerRole = String(ref r, name);
+                    _refs.Add(new Reference(_bomLength + r.TokenStartIndex, ReferenceKind.PeerRole, peerRole, null));
+                    break;
+                case "group":
+                    group = String(ref r, name);
+                    groupPos = _bomLength + r.TokenStartIndex;
+                    break;
                 case "maxRttMs": maxRtt = NullableInt(ref r, name, 1, 10_000); break;
                 case "bandwidthKbpsPerCall": bandwidth = NullableInt(ref r, name, 1, 10_000_000); break;
                 case "description":
@@ -240,12 +445,13 @@ internal sealed class CatalogueReader(byte[] json, string file)
         if (apps is null) throw Error(start, $"{where} is missing required field 'applications'");
         if (description is null) throw Error(start, $"{where} is missing required field 'description'");
         if (bindings is null) throw Error(start, $"{where} is missing required field 'bindings'");
+        if (group is not null) _refs.Add(new Reference(groupPos, ReferenceKind.Group, group, peerRole));
         return new CatalogueEntry
         {
             Id = id, Section = section, Protocol = protocol, Service = service, Direction = direction.Value,
             Applications = apps, Optional = optional, Infrastructure = infrastructure, MaxRttMs = maxRtt,
             BandwidthKbpsPerCall = bandwidth, Description = description, RemoteNetworks = networks,
-            ServerNames = serverNames, Index = index,
+            ServerNames = serverNames, Index = index, PeerRole = peerRole, Group = group, OnDemand = onDemand,
             Bindings = bindings.Select(b => b.Build(service)).ToArray(),
         };
     }
@@ -276,7 +482,7 @@ internal sealed class CatalogueReader(byte[] json, string file)
     private PendingBinding Binding(ref Utf8JsonReader r)
     {
         if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "each binding must be an object");
-        long start = r.TokenStartIndex;
+        long start = _bomLength + r.TokenStartIndex;
         CatalogueTransport? transport = null;
         string? service = null;
         PortSet? imagicle = null, remote = null;

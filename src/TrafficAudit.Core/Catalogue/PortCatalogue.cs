@@ -13,20 +13,8 @@ public sealed class PortCatalogue
     /// <summary>Name used in error messages for the embedded catalogue.</summary>
     public const string EmbeddedSourceName = "imagicle-catalogue.json (embedded)";
 
-    /// <summary>Stable application ids; "all" stands for every application.</summary>
-    public static IReadOnlySet<string> ApplicationIds { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "all", "digital-fax", "advanced-queuing", "call-recording", "voicemail", "hotel-link", "attendant-console",
-        "manager-assistant", "contact-manager", "phone-lock", "ivr-manager", "call-analytics", "voice-analytics",
-        "virtual-agents", "virtual-receptionist",
-    };
-
-    /// <summary>The vendor tables, in page order, plus "infrastructure" for our own rows.</summary>
-    public static IReadOnlyList<string> Sections { get; } =
-    [
-        "company-infrastructure", "console-clients", "teams", "cloud-services", "calling-platform",
-        "phones-and-devices", "cluster", "other", "internet", "infrastructure",
-    ];
+    /// <summary>The application id a row uses for every installation (never listed in a profile).</summary>
+    public const string AllApplications = "all";
 
     // Ports that are the listening side of some row, per transport: index 0 TCP, 1 UDP.
     private readonly bool[] _tcpService = new bool[65536];
@@ -75,6 +63,89 @@ public sealed class PortCatalogue
 
     public CatalogueEntry? Find(string id) => _byId.GetValueOrDefault(id);
 
+    /// <summary>The vendor's applications (catalogue `applications`), in file order; empty when the file declares none.</summary>
+    public IReadOnlyList<CatalogueApplication> Applications { get; init; } = [];
+
+    /// <summary>
+    /// Application ids a profile may list, in order: the declared <see cref="Applications"/>, or, when the
+    /// file declares none, the ids its rows use. Never <see cref="AllApplications"/>.
+    /// </summary>
+    public IReadOnlyList<string> ApplicationIds
+    {
+        get => _applicationIds;
+        init
+        {
+            _applicationIds = value;
+            _applicationSet = value.ToHashSet(StringComparer.Ordinal);
+        }
+    }
+    private readonly IReadOnlyList<string> _applicationIds = [];
+    private readonly HashSet<string> _applicationSet = new(StringComparer.Ordinal);
+
+    /// <summary>True for "all" and for every id of <see cref="ApplicationIds"/>.</summary>
+    public bool IsApplication(string id) => id == AllApplications || _applicationSet.Contains(id);
+
+    /// <summary>The vendor's tables in page order (catalogue `sections`), plus "infrastructure" for our own rows; empty when the file declares none.</summary>
+    public IReadOnlyList<CatalogueSection> Sections { get; init; } = [];
+
+    /// <summary>Roles a profile's `peers` may name, in file order (catalogue `peerRoles`); rows name them in `peerRole`.</summary>
+    public IReadOnlyList<PeerRoleInfo> PeerRoles { get; init; } = [];
+
+    /// <summary>The role ids of <see cref="PeerRoles"/>.</summary>
+    public IReadOnlyList<string> PeerRoleIds => _peerRoleIds ??= PeerRoles.Select(r => r.Id).ToArray();
+    private string[]? _peerRoleIds;
+
+    /// <summary>Groups of rows that are alternatives (catalogue `matrixGroups`), in file order.</summary>
+    public IReadOnlyList<MatrixGroup> MatrixGroups
+    {
+        get => _groups;
+        init
+        {
+            _groups = value;
+            _groupById = value.ToDictionary(g => g.Id, StringComparer.Ordinal);
+        }
+    }
+    private readonly IReadOnlyList<MatrixGroup> _groups = [];
+    private readonly Dictionary<string, MatrixGroup> _groupById = new(StringComparer.Ordinal);
+
+    /// <summary>The matrix group of a row, or null when it stands alone.</summary>
+    public MatrixGroup? GroupOf(CatalogueEntry e) => e.Group is { } g ? _groupById.GetValueOrDefault(g) : null;
+
+    /// <summary>Ports web proxies listen on (catalogue `proxy.ports`): HTTP from a node to one of them is proxy_in_use.</summary>
+    public PortSet ProxyPorts { get; init; } = PortSet.Unspecified;
+
+    /// <summary>Profile role whose peers are web proxies (catalogue `proxy.peerRole`), or null.</summary>
+    public string? ProxyRole { get; init; }
+
+    /// <summary>
+    /// TCP ports whose segments go to SIP reassembly from the SYN on, before any SIP text is seen
+    /// (catalogue `sipPorts`; without it, the ports of every SIP row).
+    /// </summary>
+    public PortSet SipPorts
+    {
+        get => _sipPorts;
+        init
+        {
+            _sipPorts = value;
+            Array.Clear(_sipPort);
+            Mark(_sipPort, value);
+        }
+    }
+    private readonly PortSet _sipPorts = PortSet.Unspecified;
+    private readonly bool[] _sipPort = new bool[65536];
+
+    /// <summary>True when <paramref name="port"/> is one of <see cref="SipPorts"/> (a table lookup: called per packet).</summary>
+    public bool IsSipPort(ushort port) => _sipPort[port];
+
+    /// <summary>Round-trip budgets where no matched row states one (catalogue `defaultRttMs`).</summary>
+    public DefaultRttBudgets DefaultRtt { get; init; } = DefaultRttBudgets.None;
+
+    /// <summary>Row cited by media findings whose stream matched no row (catalogue `mediaRule`), or null.</summary>
+    public string? MediaRule { get; init; }
+
+    /// <summary>UDP services that answer every request (catalogue `udpRequestResponse`): a node's datagram there without a reply is blocked.</summary>
+    public IReadOnlySet<string> UdpRequestResponseServices { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>
     /// True when <paramref name="port"/> is a named server-side port of some row for this transport
     /// (specific ports on either side of a binding; "any" and payload-only ranges such as RTP's
@@ -87,6 +158,11 @@ public sealed class PortCatalogue
         IpProtocol.Udp => _udpService[port],
         _ => false,
     };
+
+    private static readonly Lazy<PortCatalogue> EmbeddedCatalogue = new(LoadEmbedded);
+
+    /// <summary>The catalogue shipped inside TrafficAudit.Core, loaded once (immutable, shared).</summary>
+    public static PortCatalogue Embedded => EmbeddedCatalogue.Value;
 
     /// <summary>The catalogue shipped inside TrafficAudit.Core.</summary>
     public static PortCatalogue LoadEmbedded()

@@ -190,7 +190,7 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
     public static IReadOnlyList<DetectedNode> Detect(IEnumerable<ObservedFlow> flows, IReadOnlyCollection<IpAddress>? explicitServers = null,
         NodeSource source = NodeSource.Server, NodeEvidenceRules? rules = null)
     {
-        var d = new NodeDetector(rules ?? PortCatalogue.LoadEmbedded().NodeEvidence);
+        var d = new NodeDetector(rules ?? PortCatalogue.Embedded.NodeEvidence);
         if (explicitServers is not { Count: > 0 })
             foreach (var f in flows) d.Observe(f);
         return d.Decide(explicitServers, source);

@@ -93,8 +93,8 @@ public sealed class AuditEngine : IDisposable
         }
     }
 
-    /// <summary>The vendor's SIP ports (5060-5071): TCP segments there go to SIP reassembly from the SYN on.</summary>
-    private static bool IsSipPort(ushort port) => port is >= 5060 and <= 5071;
+    /// <summary>The catalogue's SIP ports (`sipPorts`, 5060-5071 built in): TCP segments there go to SIP reassembly from the SYN on.</summary>
+    private bool IsSipPort(ushort port) => _catalogue.IsSipPort(port);
 
     private void InspectPayload(Flow flow, int side, in DecodedPacket p, ReadOnlySpan<byte> payload)
     {

@@ -21,20 +21,14 @@ public sealed record DeploymentProfile
     public required IReadOnlyList<AllowEntry> Allow { get; init; }
     public required PolicyThresholds Thresholds { get; init; }
 
-    /// <summary>Application ids a profile may list (the catalogue's, without "all").</summary>
-    public static IReadOnlyList<string> ApplicationIds { get; } =
-    [
-        "digital-fax", "advanced-queuing", "call-recording", "voicemail", "hotel-link", "attendant-console",
-        "manager-assistant", "contact-manager", "phone-lock", "ivr-manager", "call-analytics", "voice-analytics",
-        "virtual-agents", "virtual-receptionist",
-    ];
+    /// <summary>Application ids a profile may list with the built-in catalogue (its `applications`; a `--catalogue` file's own list applies when given).</summary>
+    public static IReadOnlyList<string> ApplicationIds => PortCatalogue.Embedded.ApplicationIds;
 
     /// <summary>
-    /// Peer roles: cucm (the calling platform: CUCM, CUBE, SBC), mail (SMTP/IMAP/POP3 server), ldap,
-    /// exchange (EWS), file-share (SMB backups), pms (Hotel Link's property management system), proxy
-    /// (a web proxy the nodes might use), consoles (UCX Attendant/Agent Console clients).
+    /// Peer roles with the built-in catalogue (its `peerRoles`): cucm (the calling platform: CUCM, CUBE,
+    /// SBC), mail, ldap, exchange (EWS), file-share, pms, proxy, consoles. A `--catalogue` file's own list applies when given.
     /// </summary>
-    public static IReadOnlyList<string> PeerRoles { get; } = ["cucm", "mail", "ldap", "exchange", "file-share", "pms", "proxy", "consoles"];
+    public static IReadOnlyList<string> PeerRoles => PortCatalogue.Embedded.PeerRoleIds;
 
     /// <summary>The addresses of one role (empty when the profile names none).</summary>
     public IReadOnlyList<IpPrefix> PeersOf(string role) => Peers.TryGetValue(role, out var l) ? l : [];
@@ -77,4 +71,11 @@ public sealed record PolicyThresholds
     public double JitterMs { get; init; } = 30;
     public double LossPct { get; init; } = 1;
     public double MinMos { get; init; } = 3.6;
+
+    /// <summary>
+    /// The defaults with a catalogue: <c>call_kbps</c> is the vendor's per-call budget, the
+    /// <c>bandwidthKbpsPerCall</c> of the catalogue's <c>mediaRule</c> row (80 built in), when it states one.
+    /// </summary>
+    public static PolicyThresholds For(PortCatalogue catalogue)
+        => catalogue.MediaRule is { } id && catalogue.Find(id)?.BandwidthKbpsPerCall is int kbps ? new PolicyThresholds { CallKbps = kbps } : new PolicyThresholds();
 }

@@ -7,7 +7,7 @@ namespace TrafficAudit.Policy;
 /// <summary>
 /// One expectation: the vendor rows (alternatives count as one) that the installed applications need
 /// with one kind of peer. <see cref="Required"/> is false for rows the vendor calls optional and for
-/// connections that exist only when someone acts (see <see cref="ExpectedFlowMatrix.OnDemandRules"/>):
+/// connections that exist only when someone acts (the catalogue's `onDemand` rows):
 /// those are reported as NOT SEEN (optional) but never as missing.
 /// </summary>
 public sealed record Requirement
@@ -42,62 +42,12 @@ public sealed record ExpectedFlow(Requirement Requirement, RequirementStatus Sta
 public static class ExpectedFlowMatrix
 {
     /// <summary>
-    /// Rows that are alternatives of one another: IMAP4, POP3 or EWS for mail-to-fax; plain or TLS
-    /// variants of one SIP service; the console CTI ports; SIP or H.323 for the fax server; the two RTP rows.
-    /// Rows of one row's own bindings (SMTP 25 or 465, FTP or SFTP) are alternatives already.
+    /// The profile role of a row's remote peer (the catalogue's `peerRole`: "nodes" for cluster rows, "any"
+    /// for media); null when the profile cannot name it (phones, internet, Microsoft cloud). Which rows are
+    /// alternatives (`group`, <see cref="PortCatalogue.GroupOf"/>) and which are on demand (`onDemand`) is
+    /// in the catalogue too, so `--catalogue FILE` changes the whole matrix.
     /// </summary>
-    public static IReadOnlyDictionary<string, (string Group, string Title)> Groups { get; } = new Dictionary<string, (string, string)>(StringComparer.Ordinal)
-    {
-        ["imap4-out"] = ("mail-to-fax", "Mail-to-fax mailbox access (IMAP4, POP3 or EWS)"),
-        ["pop3-out"] = ("mail-to-fax", "Mail-to-fax mailbox access (IMAP4, POP3 or EWS)"),
-        ["ews-out"] = ("mail-to-fax", "Mail-to-fax mailbox access (IMAP4, POP3 or EWS)"),
-        ["cti-51234-console"] = ("console-cti", "Console clients to the CTI server (51234, 51235, 51236 or 21050)"),
-        ["cti-tls-51235-console"] = ("console-cti", "Console clients to the CTI server (51234, 51235, 51236 or 21050)"),
-        ["cti-tls-51236-console-teams"] = ("console-cti", "Console clients to the CTI server (51234, 51235, 51236 or 21050)"),
-        ["mondago-21050-console"] = ("console-cti", "Console clients to the CTI server (51234, 51235, 51236 or 21050)"),
-        ["sip-5060-digital-fax"] = ("fax-signalling", "Digital Fax call signalling (SIP 5060 or H.323)"),
-        ["h323-1720"] = ("fax-signalling", "Digital Fax call signalling (SIP 5060 or H.323)"),
-        ["h323-1721"] = ("fax-signalling", "Digital Fax call signalling (SIP 5060 or H.323)"),
-        ["sip-5062-advanced-queuing"] = ("aq-sip", "Advanced Queuing SIP (5062 or TLS 5063)"),
-        ["sip-tls-5063-advanced-queuing"] = ("aq-sip", "Advanced Queuing SIP (5062 or TLS 5063)"),
-        ["sip-5070-call-recording"] = ("recording-sip", "Call Recording SIP (5070 or TLS 5071)"),
-        ["sip-tls-5071-call-recording"] = ("recording-sip", "Call Recording SIP (5070 or TLS 5071)"),
-        ["sip-5060-manager-assistant"] = ("manager-assistant-sip", "Manager Assistant SIP (5060 or TLS 5061)"),
-        ["sip-tls-5061-manager-assistant"] = ("manager-assistant-sip", "Manager Assistant SIP (5060 or TLS 5061)"),
-        ["rtp-t38-calling-platform"] = ("media", "Voice and fax media (RTP/T.38)"),
-        ["rtp-t38-phones"] = ("media", "Voice and fax media (RTP/T.38)"),
-    };
-
-    /// <summary>
-    /// Rows whose traffic exists only when someone acts or on some suite versions: remote desktop between
-    /// nodes, web access by people, H.323 ("depending on the version"). Never reported missing.
-    /// </summary>
-    public static IReadOnlySet<string> OnDemandRules { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "rdp-cluster", "http-80-web-access", "https-443-web-access", "h323-1720", "h323-1721",
-    };
-
-    /// <summary>The profile role of a row's remote peer; null when the profile cannot name it (phones, internet, Microsoft cloud).</summary>
-    public static string? RoleOf(CatalogueEntry e)
-    {
-        switch (e.Id)
-        {
-            case "ldap-out": return "ldap";
-            case "smtp-out" or "imap4-out" or "pop3-out": return "mail";
-            case "ews-out": return "exchange";
-            case "smb-share": return "file-share";
-            case "pms-link": return "pms";
-        }
-        if (e.Infrastructure || e.Id == "any-ha-nodes") return null;
-        if (e.Section == "cluster") return "nodes";
-        if (e.Service is "rtp" or "t38" or "rtcp") return "any";
-        return e.Section switch
-        {
-            "console-clients" => "consoles",
-            "calling-platform" => "cucm",
-            _ => null,
-        };
-    }
+    public static string? RoleOf(CatalogueEntry e) => e.PeerRole;
 
     /// <summary>The requirements of a profile, in catalogue order of their first row.</summary>
     public static IReadOnlyList<Requirement> Build(PortCatalogue catalogue, DeploymentProfile profile)
@@ -110,7 +60,7 @@ public static class ExpectedFlowMatrix
             string? role = RoleOf(e);
             if (role is null) continue;
             if (role == "nodes" ? profile.Nodes.Count < 2 : role != "any" && profile.PeersOf(role).Count == 0) continue;
-            string group = Groups.TryGetValue(e.Id, out var g) ? g.Group : e.Id;
+            string group = catalogue.GroupOf(e)?.Id ?? e.Id;
             if (!byGroup.TryGetValue(group, out var list)) { byGroup[group] = list = []; order.Add(group); }
             list.Add(e);
         }
@@ -119,22 +69,21 @@ public static class ExpectedFlowMatrix
         {
             var rules = byGroup[id];
             string role = RoleOf(rules[0])!;
-            var peers = role == "mail" && id == "mail-to-fax"
-                ? [.. profile.PeersOf("mail"), .. profile.PeersOf("exchange")]
-                : role == "nodes" ? profile.Nodes.Select(n => new IpPrefix(n, n.IsV4 ? 32 : 128)).ToList()
-                : role == "any" ? [] : profile.PeersOf(role).ToList();
+            // A group's rows may name different roles (mail-to-fax: mail for IMAP4/POP3, exchange for EWS): its peers are all of theirs.
+            var peers = role == "nodes" ? profile.Nodes.Select(n => new IpPrefix(n, n.IsV4 ? 32 : 128)).ToList()
+                : role == "any" ? [] : rules.Select(RoleOf).Distinct().SelectMany(r => profile.PeersOf(r!)).ToList();
             var apps = rules.SelectMany(r => r.Applications).Where(profile.HasApplication).Distinct().ToList();
             result.Add(new Requirement
             {
                 Id = id,
-                Title = Groups.TryGetValue(rules[0].Id, out var g) ? g.Title : $"{rules[0].Protocol} ({rules[0].Id})",
+                Title = catalogue.GroupOf(rules[0])?.Title ?? $"{rules[0].Protocol} ({rules[0].Id})",
                 Service = string.Join(';', rules.SelectMany(r => r.Bindings.Select(b => b.Service)).Distinct()),
                 Rules = rules,
                 Applications = string.Join(';', apps),
                 PeerRole = role,
                 Peers = peers,
                 Ports = string.Join(' ', rules.SelectMany(r => r.Bindings).Select(PortsText).Distinct()),
-                Required = rules.Any(r => !r.Optional && !OnDemandRules.Contains(r.Id)),
+                Required = rules.Any(r => !r.Optional && !r.OnDemand),
                 NeedsCalls = role == "any",
             });
         }

@@ -16,9 +16,6 @@ public static class FindingRules
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Ports web proxies listen on by convention (Squid 3128, Privoxy 8118, 8888); 8080 is not here since AXL uses it.</summary>
-    public static readonly IReadOnlySet<ushort> ProxyPorts = new HashSet<ushort> { 3128, 8118, 8888 };
-
     public static IEnumerable<Finding> All(PolicyContext ctx, IReadOnlyList<ExpectedFlow>? matrix) =>
         [
             .. UnexpectedFlows(ctx), .. MissingFlows(ctx, matrix), .. BlockedFlows(ctx), .. RefusedFlows(ctx),
@@ -158,8 +155,8 @@ public static class FindingRules
         {
             if (!ctx.IsNode(t.RequesterIp) || ctx.IsNode(t.ResponderIp) || t.FirstResponseMs is not { } ms) continue;
             var flow = FlowOf(ctx, t);
-            int budget = flow is null ? 80 : ctx.BudgetMs(flow) ?? 80;
-            if (ms <= budget) continue;
+            // The row's budget, else the catalogue's default for SIP (defaultRttMs.sip, 80 ms).
+            if (((flow is null ? null : ctx.BudgetMs(flow)) ?? ctx.Catalogue.DefaultRtt.SipMs) is not int budget || ms <= budget) continue;
             yield return SipFinding(FindingKinds.OverLatency, t, flow) with
             {
                 Measured = Math.Round(ms, 3), Threshold = budget, Unit = "ms",
@@ -171,12 +168,12 @@ public static class FindingRules
         {
             if (s.RtcpRttMs <= 0 || !(ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp))) continue;
             double ms = Math.Max(s.RtcpRttMs, s.RtcpRttMaxMs);
-            if (ms <= 80) continue;
+            if (ctx.Catalogue.DefaultRtt.MediaMs is not int budget || ms <= budget) continue;
             yield return StreamFinding(ctx, FindingKinds.OverLatency, s) with
             {
-                Measured = Math.Round(ms, 3), Threshold = 80, Unit = "ms",
+                Measured = Math.Round(ms, 3), Threshold = budget, Unit = "ms",
                 Method = "RTCP LSR/DLSR (RFC 3550 6.4.1)",
-                Message = $"media {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)}: RTCP round trip up to {ms.ToString("F1", Inv)} ms, above the vendor's 80 ms for RTP",
+                Message = $"media {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)}: RTCP round trip up to {ms.ToString("F1", Inv)} ms, above the vendor's {budget} ms for RTP",
                 WiresharkFilter = $"rtcp && {DisplayFilter.Address(s.SrcIp)} && {DisplayFilter.Address(s.DstIp)}",
             };
         }
@@ -192,8 +189,8 @@ public static class FindingRules
         {
             if (!ctx.IsNode(t.ResponderIp) || t.FirstResponseMs is not { } ms) continue;
             var flow = FlowOf(ctx, t);
-            int budget = flow is null ? 80 : ctx.BudgetMs(flow) ?? 80;
-            if (ms <= budget) continue;
+            // The row's budget, else the catalogue's default for SIP (defaultRttMs.sip, 80 ms).
+            if (((flow is null ? null : ctx.BudgetMs(flow)) ?? ctx.Catalogue.DefaultRtt.SipMs) is not int budget || ms <= budget) continue;
             yield return SipFinding(FindingKinds.SlowResponse, t, flow) with
             {
                 Measured = Math.Round(ms, 3), Threshold = budget, Unit = "ms",
@@ -219,9 +216,9 @@ public static class FindingRules
             var s = c.Streams[0];
             string missing = s.CallDirection == "out" ? "callee to caller" : "caller to callee";
             var nodes = CallNodes(ctx, c);
-            yield return CallFinding(FindingKinds.OneWayMedia, c) with
+            yield return CallFinding(ctx, FindingKinds.OneWayMedia, c) with
             {
-                Rule = nodes.Length > 0 ? "rtp-t38-calling-platform" : "",
+                Rule = nodes.Length > 0 ? MediaRule(ctx) : "",
                 Applications = nodes.Length > 0 ? c.Applications : "",
                 Measured = c.Streams.Count, Unit = "streams",
                 Method = "RTP streams of the call (SDP sendrecv)",
@@ -248,13 +245,13 @@ public static class FindingRules
     /// <summary>A call's mean media rate, per direction at the IP layer, above the per-call budget (with 5 % measurement slack).</summary>
     public static IEnumerable<Finding> OverBandwidth(PolicyContext ctx)
     {
-        double limit = ctx.Profile?.Thresholds.CallKbps ?? new PolicyThresholds().CallKbps;
+        double limit = ctx.Profile?.Thresholds.CallKbps ?? PolicyThresholds.For(ctx.Catalogue).CallKbps;
         foreach (var c in ctx.Result.Calls)
         {
             if (!CallTouchesNode(ctx, c)) continue;
             double kbps = Math.Max(c.MediaIpKbpsOut, c.MediaIpKbpsIn);
             if (Math.Round(kbps, 1) <= limit * BandwidthTolerance) continue;
-            yield return CallFinding(FindingKinds.OverBandwidth, c) with
+            yield return CallFinding(ctx, FindingKinds.OverBandwidth, c) with
             {
                 Measured = Math.Round(kbps, 1), Threshold = limit, Unit = "kbit/s",
                 Method = "mean RTP bit rate per direction at the IP layer (RTP + UDP + IP headers)",
@@ -347,7 +344,7 @@ public static class FindingRules
             string? target = f.Source?.HttpConnectTarget;
             yield return FlowFinding(FindingKinds.ProxyInUse, f) with
             {
-                Method = target is not null ? "HTTP CONNECT request" : ctx.Profile?.IsPeer("proxy", f.ServerIp) == true ? "connection to a peer the profile names as proxy" : "HTTP to a proxy port",
+                Method = target is not null ? "HTTP CONNECT request" : IsProxyPeer(ctx, f) ? "connection to a peer the profile names as proxy" : "HTTP to a proxy port",
                 Message = $"node {f.ClientIp} goes through the web proxy {f.ServerIp.WithPort(f.ServerPort)}" + (target is not null ? $" (CONNECT {target})" : "")
                     + "; the vendor asks for the proxy settings to be disabled on Imagicle servers (service-to-service traffic may break)",
                 WiresharkFilter = Conversation(f) + (target is not null ? " && " + DisplayFilter.StringEquals("http.request.method", "CONNECT") : ""),
@@ -442,9 +439,16 @@ public static class FindingRules
     {
         if (!ctx.IsNode(f.ClientIp) || ctx.IsNode(f.ServerIp) || f.Transport != IpProtocol.Tcp) return false;
         if (f.Source?.HttpConnectTarget is not null) return true;
-        if (ctx.Profile?.IsPeer("proxy", f.ServerIp) == true) return f.TcpState is TcpHandshakeState.Established or TcpHandshakeState.Midstream;
-        return f.Source?.IsHttp == true && ProxyPorts.Contains(f.ServerPort);
+        if (IsProxyPeer(ctx, f)) return f.TcpState is TcpHandshakeState.Established or TcpHandshakeState.Midstream;
+        return f.Source?.IsHttp == true && ctx.Catalogue.ProxyPorts.Contains(f.ServerPort);
     }
+
+    /// <summary>The server is a peer of the catalogue's proxy role (`proxy.peerRole`) in the profile.</summary>
+    private static bool IsProxyPeer(PolicyContext ctx, FlowRecord f)
+        => ctx.Catalogue.ProxyRole is { } role && ctx.Profile?.IsPeer(role, f.ServerIp) == true;
+
+    /// <summary>The row media findings cite when the stream's flow matched none (catalogue `mediaRule`).</summary>
+    private static string MediaRule(PolicyContext ctx) => ctx.Catalogue.MediaRule ?? "";
 
     public static bool CallTouchesNode(PolicyContext ctx, CallRecord c)
         => ctx.IsNode(c.Sip.CallerIp) || ctx.IsNode(c.Sip.CalleeIp) || c.Streams.Any(s => ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp));
@@ -495,7 +499,7 @@ public static class FindingRules
         Subjects = [t],
     };
 
-    private static Finding CallFinding(string kind, CallRecord c) => new()
+    private static Finding CallFinding(PolicyContext ctx, string kind, CallRecord c) => new()
     {
         Kind = kind,
         Service = c.Service,
@@ -506,7 +510,7 @@ public static class FindingRules
         ServerPort = c.Sip.CalleePort,
         Transport = c.Sip.Transport == SipTransport.Udp ? "udp" : "tcp",
         FirstSeenNs = c.Sip.StartNs,
-        Rule = "rtp-t38-calling-platform",
+        Rule = MediaRule(ctx),
         Message = "",
         Subjects = [c],
     };
@@ -521,7 +525,7 @@ public static class FindingRules
             // The vendor's media row and its applications only when a node takes part: a call between a
             // gateway and a phone is no row of the table and serves no Imagicle application.
             Applications = node ? flow?.Applications ?? "" : "",
-            Rule = !node ? "" : flow?.MatchedRule is { Length: > 0 } r ? r : "rtp-t38-calling-platform",
+            Rule = !node ? "" : flow?.MatchedRule is { Length: > 0 } r ? r : MediaRule(ctx),
             FlowIds = flow is null ? [] : [flow.FlowId],
         };
     }
@@ -536,7 +540,7 @@ public static class FindingRules
         ServerPort = s.DstPort,
         Transport = "udp",
         FirstSeenNs = s.FirstSeenNs,
-        Rule = "rtp-t38-calling-platform",
+        Rule = "",
         Message = "",
         WiresharkFilter = DisplayFilter.Ssrc(s.Ssrc),
         Subjects = [s],

@@ -25,12 +25,6 @@ public enum FlowOutcome : byte
 /// </summary>
 public sealed class PolicyContext
 {
-    /// <summary>UDP services that answer every request: a node's datagram there without a reply is blocked.</summary>
-    public static readonly IReadOnlySet<string> RequestResponseUdpServices = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "sip", "dns", "ntp", "ldap", "sql-browser",
-    };
-
     private readonly HashSet<IpAddress> _nodes;
 
     public PolicyContext(AuditResult result, PortCatalogue catalogue, DeploymentProfile? profile)
@@ -57,11 +51,11 @@ public sealed class PolicyContext
 
     public CatalogueEntry? RuleOf(FlowRecord f) => f.MatchedRule.Length == 0 ? null : Catalogue.Find(f.MatchedRule);
 
-    /// <summary>The vendor's round-trip budget for the flow's service, in ms: the matched row's figure; any flow between two nodes has the cluster's 100 ms.</summary>
+    /// <summary>The vendor's round-trip budget for the flow's service, in ms: the matched row's figure; any flow between two nodes has the catalogue's `defaultRttMs.betweenNodes` (100 ms).</summary>
     public int? BudgetMs(FlowRecord f)
     {
         int? budget = RuleOf(f)?.MaxRttMs;
-        if (budget is null && IsNode(f.ClientIp) && IsNode(f.ServerIp)) budget = 100;
+        if (budget is null && IsNode(f.ClientIp) && IsNode(f.ServerIp)) budget = Catalogue.DefaultRtt.BetweenNodesMs;
         return budget;
     }
 
@@ -75,7 +69,7 @@ public sealed class PolicyContext
             return FlowOutcome.Ok;
         }
         if (f.IcmpUnreachable > 0) return FlowOutcome.Refused;
-        if (f.Transport == IpProtocol.Udp && f.PacketsS2C == 0 && IsNode(f.ClientIp) && RequestResponseUdpServices.Contains(f.Service))
+        if (f.Transport == IpProtocol.Udp && f.PacketsS2C == 0 && IsNode(f.ClientIp) && Catalogue.UdpRequestResponseServices.Contains(f.Service))
             return FlowOutcome.Unanswered;
         return FlowOutcome.Ok;
     }

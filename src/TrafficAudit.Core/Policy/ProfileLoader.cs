@@ -28,21 +28,23 @@ public static class ProfileLoader
     /// take the memory). Any problem throws <see cref="ProfileException"/>: one sentence with the file, and
     /// the line and column when the problem is in the text.
     /// </summary>
-    public static DeploymentProfile LoadFile(string path)
+    /// <param name="catalogue">Whose applications and peer roles the profile may name; the built-in catalogue when null.</param>
+    public static DeploymentProfile LoadFile(string path, PortCatalogue? catalogue = null)
     {
         byte[] bytes = ConfigurationText.ReadCapped(path, "profile", MaxBytes, (problem, inner) => new ProfileException(path, 0, 0, problem, inner));
-        return Parse(bytes, path);
+        return Parse(bytes, path, catalogue);
     }
 
     /// <summary>Parses profile JSON (UTF-8, comments allowed). Any problem throws <see cref="ProfileException"/> with line and column.</summary>
-    public static DeploymentProfile Parse(ReadOnlySpan<byte> utf8Json, string sourceName)
+    public static DeploymentProfile Parse(ReadOnlySpan<byte> utf8Json, string sourceName, PortCatalogue? catalogue = null)
     {
         var json = utf8Json.Length > MaxBytes ? utf8Json[..(MaxBytes + 1)].ToArray() : utf8Json.ToArray();
-        return new Reader(json, sourceName).Read();
+        return new Reader(json, sourceName, catalogue ?? PortCatalogue.Embedded).Read();
     }
 
-    private sealed class Reader(byte[] json, string file)
+    private sealed class Reader(byte[] json, string file, PortCatalogue catalogue)
     {
+        private readonly PortCatalogue _catalogue = catalogue;
         private readonly JsonTextPositions _pos = new(json);
         private readonly string _file = file;
 
@@ -56,7 +58,7 @@ public static class ProfileLoader
             List<string> apps = [];
             var peers = new Dictionary<string, IReadOnlyList<IpPrefix>>(StringComparer.Ordinal);
             List<AllowEntry> allow = [];
-            var thresholds = new PolicyThresholds();
+            var thresholds = PolicyThresholds.For(_catalogue);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {
@@ -74,8 +76,8 @@ public static class ProfileLoader
                         apps = Array(ref r, name, (ref Utf8JsonReader rr) =>
                         {
                             string s = String(ref rr, name);
-                            return DeploymentProfile.ApplicationIds.Contains(s) ? s
-                                : throw Error(ref rr, $"unknown application '{s}' (valid: {string.Join(", ", DeploymentProfile.ApplicationIds)})");
+                            return s != PortCatalogue.AllApplications && _catalogue.IsApplication(s) ? s
+                                : throw Error(ref rr, $"unknown application '{s}' (valid: {string.Join(", ", _catalogue.ApplicationIds)})");
                         });
                         break;
                     case "peers": Peers(ref r, peers); break;
@@ -100,8 +102,10 @@ public static class ProfileLoader
                 Expect(ref r);
                 if (r.TokenType == JsonTokenType.EndObject) break;
                 string role = PropertyName(ref r, seen);
-                if (!DeploymentProfile.PeerRoles.Contains(role))
-                    throw Error(ref r, $"unknown peer role '{role}' (valid: {string.Join(", ", DeploymentProfile.PeerRoles)})");
+                if (!_catalogue.PeerRoleIds.Contains(role))
+                    throw Error(ref r, _catalogue.PeerRoleIds.Count == 0
+                        ? $"unknown peer role '{role}' (the catalogue {_catalogue.SourceName} declares no peerRoles)"
+                        : $"unknown peer role '{role}' (valid: {string.Join(", ", _catalogue.PeerRoleIds)})");
                 Expect(ref r);
                 peers[role] = Array(ref r, $"peers.{role}", (ref Utf8JsonReader rr) => Network(ref rr, $"peers.{role}"));
             }
@@ -152,7 +156,7 @@ public static class ProfileLoader
         private PolicyThresholds Thresholds(ref Utf8JsonReader r)
         {
             if (r.TokenType != JsonTokenType.StartObject) throw Error(ref r, "'thresholds' must be an object");
-            var t = new PolicyThresholds();
+            var t = PolicyThresholds.For(_catalogue);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {

@@ -46,6 +46,8 @@ public sealed class Verdict
     /// <summary>Findings not listed one by one but counted in a summary finding (the <c>findings_summarised</c> anomaly).</summary>
     public long SummarisedFindings { get; }
     public DeploymentProfile? Profile { get; }
+    /// <summary>The media thresholds judged against: the profile's, else the catalogue's defaults (<see cref="PolicyThresholds.For"/>).</summary>
+    public PolicyThresholds Thresholds { get; private init; } = new();
     public AuditScope Scope { get; }
     /// <summary>The Imagicle nodes the audit used, each with its source and evidence.</summary>
     public IReadOnlyList<Classification.DetectedNode> Nodes { get; }
@@ -69,7 +71,7 @@ public sealed class Verdict
         var nodes = result.Nodes;
         // Nodes and hedging are filled in once per merged finding (they depend only on what the key holds), not per raw one.
         var findings = Merge(FindingRules.All(ctx, matrix), MaxFindingsPerKindAndSource, out long summarised, ctx.IsNode, f => Hedge(WithNodes(ctx, f), nodes));
-        return new Verdict(matrix, findings, profile, scope, nodes, summarised);
+        return new Verdict(matrix, findings, profile, scope, nodes, summarised) { Thresholds = profile?.Thresholds ?? PolicyThresholds.For(catalogue) };
     }
 
     /// <summary>Fills <see cref="Finding.Nodes"/> from the conversation's ends when the rule did not set it.</summary>

@@ -12,7 +12,7 @@ public static class ReportInputs
         var profile = verdict.Profile;
         // Every host name of the result is known before any text is scrubbed (finding messages name them).
         anonymizer?.Learn(result);
-        var thresholds = profile?.Thresholds ?? new PolicyThresholds();
+        var thresholds = verdict.Thresholds;
         return new ReportInput
         {
             Result = result,

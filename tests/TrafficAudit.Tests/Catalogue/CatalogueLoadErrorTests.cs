@@ -9,7 +9,7 @@ public sealed class CatalogueLoadErrorTests
     private static readonly string[] Valid =
     [
         /* 1 */ "{",
-        /* 2 */ "  \"version\": 1,",
+        /* 2 */ "  \"version\": 1, \"applications\": [ { \"id\": \"digital-fax\", \"name\": \"Digital Fax\" } ],",
         /* 3 */ "  \"entries\": [",
         /* 4 */ "    { \"id\": \"x-rule\", \"section\": \"calling-platform\", \"protocol\": \"SIP\", \"service\": \"sip\", \"direction\": \"IN/OUT\",",
         /* 5 */ "      \"applications\": [\"digital-fax\"], \"description\": \"d\",",

@@ -25,7 +25,7 @@ public sealed class PortCatalogueTests
         Assert.IsTrue(Embedded.Entries.Where(e => e.Infrastructure).All(e => e.Section == "infrastructure"));
         CollectionAssert.AreEqual(
             new[] { 7, 5, 2, 4, 16, 3, 5, 3, 1 },
-            PortCatalogue.Sections.Take(9).Select(s => Embedded.Entries.Count(e => e.Section == s)).ToArray());
+            Embedded.Sections.Take(9).Select(s => Embedded.Entries.Count(e => e.Section == s.Id)).ToArray());
     }
 
     [TestMethod]
@@ -133,7 +133,7 @@ public sealed class PortCatalogueTests
     {
         foreach (var e in Embedded.Entries)
         {
-            Assert.IsTrue(e.Applications.All(PortCatalogue.ApplicationIds.Contains), e.Id);
+            Assert.IsTrue(e.Applications.All(Embedded.IsApplication), e.Id);
             Assert.IsFalse(string.IsNullOrWhiteSpace(e.Description), e.Id);
             Assert.IsTrue(e.Bindings.Count > 0, e.Id);
         }
