@@ -111,6 +111,10 @@ public sealed class JsonLinesTests
             {
                 if (name.EndsWith("_ms", StringComparison.Ordinal)) Assert.AreEqual("ms", unit, $"{schema.Name}.{name}");
                 if (name.EndsWith("_kbps", StringComparison.Ordinal) || name.Contains("kbps_", StringComparison.Ordinal)) Assert.AreEqual("kbit/s", unit, $"{schema.Name}.{name}");
+                if (name.EndsWith("_pct", StringComparison.Ordinal) || name.Contains("_pct_", StringComparison.Ordinal)) Assert.AreEqual("%", unit, $"{schema.Name}.{name}");
+                if (name.EndsWith("_s", StringComparison.Ordinal)) Assert.AreEqual("s", unit, $"{schema.Name}.{name}");
+                if (name is "first_seen" or "last_seen" or "start" or "second") Assert.AreEqual("UTC ISO 8601", unit, $"{schema.Name}.{name}");
+                if (name.StartsWith("mos", StringComparison.Ordinal)) Assert.AreEqual("MOS (1-5)", unit, $"{schema.Name}.{name}");
             }
         }
     }
