@@ -151,6 +151,13 @@ public sealed class AuditSetup
         _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never" + CliParser.Hint(text, ["error", "warning", "info", "never"])),
     };
 
+    /// <summary>
+    /// The appendable record logs of this run (flows, rtp_streams, calls, and rtp_series with --series)
+    /// in --format, rotated by --rotate, anonymized with --anonymize: a sink for the engine's records.
+    /// Flush it at each live flush; dispose it after the engine's last records (end of capture, Ctrl+C, SIGTERM).
+    /// </summary>
+    public RecordLog CreateRecordLog() => new(OutDir, new RecordLogOptions { Format = Format, Rotation = Rotation, Anonymizer = Anonymizer, Series = Series });
+
     public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions
     {
         Servers = Servers.ToList(),
