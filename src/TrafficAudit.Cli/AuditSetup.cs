@@ -39,6 +39,10 @@ public sealed class AuditSetup
     public Anonymizer? Anonymizer { get; private init; }
     /// <summary>--anonymize-map FILE: where the pseudonym mapping goes (for the engineer only).</summary>
     public string? AnonymizeMap { get; private init; }
+    /// <summary>--format csv|jsonl: the format of every table file (NAME.csv or NAME.jsonl).</summary>
+    public OutputFormat Format { get; private init; }
+    /// <summary>live --rotate: rotation of the appended record files; null without it.</summary>
+    public RecordRotation? Rotation { get; private init; }
     /// <summary>The command line as typed, for the report's facts.</summary>
     public string CommandLineText { get; private init; } = "";
     /// <summary>Live capture: the report says it refreshes every this many seconds.</summary>
@@ -107,6 +111,12 @@ public sealed class AuditSetup
             if (title.Length == 0) throw new UsageException("--title needs a text, e.g. --title \"ACME, Milan site\"");
             if (title.Length > MaxTitleLength) throw new UsageException($"--title is {title.Length} characters long: keep it under {MaxTitleLength} (customer and site)");
         }
+        var format = OutputFormat.Csv;
+        if (a.Value("--format") is { } formatText)
+            format = OutputFormats.Parse(formatText) ?? throw new UsageException($"--format '{formatText}' is not one of csv, jsonl" + CliParser.Hint(formatText, ["csv", "jsonl"]));
+        RecordRotation? rotation = null;
+        if (a.Value("--rotate") is { } rotateText)
+            rotation = RecordRotation.Parse(rotateText, out string rotateError) ?? throw new UsageException(rotateError);
         bool anonymize = a.Flag("--anonymize") || map is not null || seed is not null;
         if (anonymize && a.Flag("--evidence"))
             throw new UsageException("--evidence copies the original packets, addresses included: it cannot go with --anonymize (run the two separately)");
@@ -120,6 +130,8 @@ public sealed class AuditSetup
             AnonymizeMap = map,
             CommandLineText = "trafficaudit " + string.Join(' ', commandLine.Select(Quote)),
             RefreshSeconds = refreshSeconds,
+            Format = format,
+            Rotation = rotation,
         };
     }
 
@@ -138,6 +150,13 @@ public sealed class AuditSetup
         "never" or "none" => null,
         _ => throw new UsageException($"--fail-on '{text}' is not one of error, warning, info, never" + CliParser.Hint(text, ["error", "warning", "info", "never"])),
     };
+
+    /// <summary>
+    /// The appendable record logs of this run (flows, rtp_streams, calls, and rtp_series with --series)
+    /// in --format, rotated by --rotate, anonymized with --anonymize: a sink for the engine's records.
+    /// Flush it at each live flush; dispose it after the engine's last records (end of capture, Ctrl+C, SIGTERM).
+    /// </summary>
+    public RecordLog CreateRecordLog() => new(OutDir, new RecordLogOptions { Format = Format, Rotation = Rotation, Anonymizer = Anonymizer, Series = Series });
 
     public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions
     {
@@ -164,9 +183,9 @@ public sealed class AuditSetup
         IReadOnlyList<string> removed;
         try
         {
-            AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer, evidence);
-            if (Series) AuditCsvWriter.WriteSeries(OutDir, result);
-            AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer, evidence);
+            AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer, evidence, Format);
+            if (Series) AuditCsvWriter.WriteSeries(OutDir, result, Format);
+            AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer, evidence, Format);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
                     Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason, Title = Title });

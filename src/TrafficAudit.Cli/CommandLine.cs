@@ -27,15 +27,17 @@ public static class CommandLine
           trafficaudit audit FILE|FOLDER|'PATTERN'... [-o DIR] [-p FILE] [-s IP]... [--fail-on LEVEL]
                              [--from TIME] [--to TIME] [-c N] [--title TEXT] [--report]
                              [--evidence] [--series] [--anonymize [--anonymize-seed TEXT]
-                             [--anonymize-map FILE]] [--catalogue FILE] [-q]
+                             [--anonymize-map FILE]] [--catalogue FILE] [-q] [--format csv|jsonl]
               Reads pcap, pcapng or gzip-compressed capture files ('-' reads standard input),
               merged by timestamp; a folder stands for every capture in it (dumpcap ring files
               in ring order), a quoted pattern ('ring_*.pcapng') for the files it matches.
               Writes DIR/flows.csv, rtp_streams.csv, calls.csv, sip_options.csv, anomalies.csv,
-              findings.csv and expected_flows.csv (DIR defaults to ./trafficaudit-out); prints a verdict.
+              findings.csv and expected_flows.csv (.jsonl with --format jsonl; DIR defaults to
+              ./trafficaudit-out); prints a verdict.
           trafficaudit live -i IFACE|N [-f "BPF FILTER"] [-d SECONDS] [-c N] [--flush SECONDS]
                             [-w FILE.pcapng [--ring-size MB] [--ring-files N]] [--snaplen BYTES]
-                            [--buffer MB] and the options of audit that shape the audit
+                            [--buffer MB] [--rotate PERIOD|SIZE] and the options of audit that
+                            shape the audit
               Captures on IFACE (its name, or its number from 'trafficaudit interfaces') and
               audits it with the same engine as 'audit'.
           trafficaudit interfaces

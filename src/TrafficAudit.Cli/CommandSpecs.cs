@@ -34,6 +34,7 @@ public static class CommandSpecs
         new("--anonymize-seed", [], "TEXT", "makes the pseudonyms the same across runs (implies --anonymize)"),
         new("--anonymize-map", [], "FILE", "writes the pseudonym mapping to FILE, for the engineer only (implies --anonymize)"),
         new("--quiet", ["-q"], null, "no console summary or verdict (the exit code still tells)"),
+        new("--format", [], "FORMAT", "csv (default) or jsonl: the tables as CSV files or as JSON lines (NAME.jsonl: one object per row, numbers as numbers, empty as null)"),
     ];
 
     public static readonly CommandSpec Audit = new("audit", [],
@@ -72,6 +73,7 @@ public static class CommandSpecs
             new("--ring-files", [], "N", "with --ring-size: keep only the newest N files"),
             new("--snaplen", [], "BYTES", "bytes kept per frame (default 9000)"),
             new("--buffer", [], "MB", "kernel capture buffer (default 32)"),
+            new("--rotate", [], "LIMIT", "record files (flows, rtp_streams, calls, rtp_series) rotate every period of capture time (30s, 15m, 1h, 1d) or at a size (500KB, 100MB, 2GB): flows_00001_20261130T060000Z.csv..., names that sort by time, each with its header"),
             .. AuditOptions,
         ],
         [

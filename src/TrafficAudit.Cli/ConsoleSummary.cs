@@ -81,9 +81,9 @@ public static class ConsoleSummary
             if (!File.Exists(path) && !Directory.Exists(path)) continue;   // an output another part did not write (yet)
             parts.Add(name switch
             {
-                "flows.csv" => $"flows.csv ({r.Flows.Count} flows)",
-                "rtp_streams.csv" => $"rtp_streams.csv ({r.Streams.Count} streams)",
-                "calls.csv" => $"calls.csv ({r.Calls.Count} calls)",
+                "flows.csv" or "flows.jsonl" => $"{name} ({r.Flows.Count} flows)",
+                "rtp_streams.csv" or "rtp_streams.jsonl" => $"{name} ({r.Streams.Count} streams)",
+                "calls.csv" or "calls.jsonl" => $"{name} ({r.Calls.Count} calls)",
                 _ => Directory.Exists(path) ? name + "/" : name,
             });
         }

@@ -24,57 +24,76 @@ public static class AuditCsvWriter
     public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files) => WriteAll(outDir, result, files, null);
 
     /// <summary>
-    /// Writes flows.csv, rtp_streams.csv, calls.csv and anomalies.csv; with an anonymizer, addresses, host
-    /// names, SIP users and file names are pseudonyms. With <paramref name="evidence"/>, calls.csv names each
-    /// call's evidence file.
+    /// Writes flows, rtp_streams, calls, sip_options and anomalies (.csv, or .jsonl with
+    /// <paramref name="format"/> JSON lines); with an anonymizer, addresses, host names, SIP users and
+    /// file names are pseudonyms. With <paramref name="evidence"/>, calls name each call's evidence file.
     /// </summary>
-    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer, Evidence.EvidencePlan? evidence = null)
+    public static void WriteAll(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer, Evidence.EvidencePlan? evidence = null,
+        OutputFormat format = OutputFormat.Csv)
+    {
+        WriteRecords(outDir, result, anonymizer, evidence, format);
+        WriteAggregates(outDir, result, files, anonymizer, format);
+    }
+
+    /// <summary>The record tables (flows, rtp_streams, calls) of a finished result, each rewritten atomically.</summary>
+    public static void WriteRecords(string outDir, AuditResult result, Anonymizer? anonymizer, Evidence.EvidencePlan? evidence = null, OutputFormat format = OutputFormat.Csv)
     {
         Directory.CreateDirectory(outDir);
         // Every host name of the result is known before the first row, so free text (messages) replaces it too.
         anonymizer?.Learn(result);
-        WriteAtomically(Path.Combine(outDir, "flows.csv"), result.Flows.Select(f => FlowRow.From(f, anonymizer)));
-        WriteAtomically(Path.Combine(outDir, "rtp_streams.csv"), result.Streams.Select(s => RtpStreamRow.From(s, anonymizer)));
-        WriteAtomically(Path.Combine(outDir, "calls.csv"), result.Calls.Select(c =>
+        Write(outDir, RecordSchemas.Flows, result.Flows.Select(f => FlowRow.From(f, anonymizer)), format);
+        Write(outDir, RecordSchemas.RtpStreams, result.Streams.Select(s => RtpStreamRow.From(s, anonymizer)), format);
+        Write(outDir, RecordSchemas.Calls, result.Calls.Select(c =>
         {
             var row = CallRow.From(c, anonymizer);
             row.EvidenceFile = evidence?.CallFile(c) ?? "";
             return row;
-        }));
-        WriteAtomically(Path.Combine(outDir, "sip_options.csv"), result.Voip.OptionsPings.Select(o => SipOptionsRow.From(o, anonymizer)));
-        WriteAtomically(Path.Combine(outDir, "anomalies.csv"), result.Anomalies.Select(a => new AnomalyRow
+        }), format);
+    }
+
+    /// <summary>The small aggregate tables (sip_options, anomalies), rewritten atomically at every flush.</summary>
+    public static void WriteAggregates(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer, OutputFormat format = OutputFormat.Csv)
+    {
+        Directory.CreateDirectory(outDir);
+        Write(outDir, RecordSchemas.SipOptions, result.Voip.OptionsPings.Select(o => SipOptionsRow.From(o, anonymizer)), format);
+        Write(outDir, RecordSchemas.Anomalies, result.Anomalies.Select(a => new AnomalyRow
         {
             Name = a.Name,
             Count = a.Count,
             FirstPacket = a.FirstFrame,
             FirstFile = a.FirstFileIndex < files.Count ? anonymizer?.FileName(files[a.FirstFileIndex]) ?? Path.GetFileName(files[a.FirstFileIndex]) : "",
-        }));
+        }), format);
     }
 
-    /// <summary>rtp_series.csv (--series): per stream, one row per second (see <see cref="RtpSeriesRow"/>).</summary>
-    public static void WriteSeries(string outDir, AuditResult result)
+    /// <summary>rtp_series (--series): per stream, one row per second (see <see cref="RtpSeriesRow"/>).</summary>
+    public static void WriteSeries(string outDir, AuditResult result, OutputFormat format = OutputFormat.Csv)
     {
         Directory.CreateDirectory(outDir);
-        WriteAtomically(Path.Combine(outDir, RtpSeriesRow.FileName), result.Streams.SelectMany(RtpSeriesRow.From));
+        Write(outDir, RecordSchemas.RtpSeries, result.Streams.SelectMany(RtpSeriesRow.From), format);
     }
 
     /// <summary>
-    /// Writes findings.csv, and expected_flows.csv when the verdict has a matrix (a profile was given; else
-    /// an old one is removed). With <paramref name="evidence"/>, findings.csv names each finding's evidence file.
+    /// Writes findings, and expected_flows when the verdict has a matrix (a profile was given; else
+    /// an old one is removed). With <paramref name="evidence"/>, findings name each finding's evidence file.
     /// </summary>
-    public static void WriteVerdict(string outDir, TrafficAudit.Policy.Verdict verdict, Anonymizer? anonymizer = null, Evidence.EvidencePlan? evidence = null)
+    public static void WriteVerdict(string outDir, TrafficAudit.Policy.Verdict verdict, Anonymizer? anonymizer = null, Evidence.EvidencePlan? evidence = null,
+        OutputFormat format = OutputFormat.Csv)
     {
         Directory.CreateDirectory(outDir);
-        WriteAtomically(Path.Combine(outDir, "findings.csv"), verdict.Findings.Select((f, i) =>
+        Write(outDir, RecordSchemas.Findings, verdict.Findings.Select((f, i) =>
         {
             var row = FindingRow.From(f, i, anonymizer);
             row.EvidenceFile = evidence?.FindingFile(i) ?? "";
             return row;
-        }));
-        string matrix = Path.Combine(outDir, "expected_flows.csv");
-        if (verdict.Expected is { } rows) WriteAtomically(matrix, rows.Select(e => ExpectedFlowRow.From(e, anonymizer)));
+        }), format);
+        string matrix = Path.Combine(outDir, OutputFormats.FileName(RecordSchemas.ExpectedFlows.Name, format));
+        if (verdict.Expected is { } rows) RecordFiles.WriteAtomically(matrix, RecordSchemas.ExpectedFlows, rows.Select(e => ExpectedFlowRow.From(e, anonymizer)), format);
         else if (File.Exists(matrix)) File.Delete(matrix);
     }
+
+    /// <summary>The table of <paramref name="schema"/> into OUT/NAME.csv or NAME.jsonl, atomically.</summary>
+    private static void Write<TRow>(string outDir, RecordSchema<TRow> schema, IEnumerable<TRow> rows, OutputFormat format) =>
+        RecordFiles.WriteAtomically(Path.Combine(outDir, OutputFormats.FileName(schema.Name, format)), schema, rows, format);
 
     /// <summary>Writes records of a [CsvRecord] type to <paramref name="path"/> through a temporary file and a rename.</summary>
     public static void WriteAtomically<T>(string path, IEnumerable<T> rows)

@@ -74,6 +74,11 @@ public sealed class CliUsageTests
     [DataRow(new[] { "live", "-i", "lo", "--from", "+5s" }, "--from is an option of 'audit', not of 'live'")]
     [DataRow(new[] { "catalogue", "--report" }, "--report is an option of 'audit' and 'live', not of 'catalogue'")]
     [DataRow(new[] { "audit", "x.pcap", "--zzzzzz" }, "a file whose name starts with '-' goes after '--'")]
+    [DataRow(new[] { "audit", "x.pcap", "--format", "xml" }, "--format 'xml' is not one of csv, jsonl")]
+    [DataRow(new[] { "live", "-i", "lo", "--rotate", "0" }, "--rotate '0' needs a unit: a period (30s, 15m, 1h, 1d) or a size (500KB, 100MB, 2GB)")]
+    [DataRow(new[] { "live", "-i", "lo", "--rotate", "0h" }, "--rotate '0h' is not a period between 1s and 366d")]
+    [DataRow(new[] { "live", "-i", "lo", "--rotate", "5 parsecs" }, "--rotate '5 parsecs' has an unknown unit 'parsecs': use s, m, h, d for a period or KB, MB, GB for a size")]
+    [DataRow(new[] { "audit", "x.pcap", "--rotate", "1h" }, "--rotate is an option of 'live', not of 'audit'")]
     [DataRow(new[] { "audit", "x.pcap", "--report=yes" }, "option --report takes no value")]
     [DataRow(new[] { "audit", "x.pcap", "--out" }, "option --out needs a value (DIR)")]
     [DataRow(new[] { "audit", "x.pcap", "-p" }, "option -p needs a value (FILE)")]
@@ -114,6 +119,8 @@ public sealed class CliUsageTests
         "BYTES" => ["3", "2147483648"],
         "IFACE" => ["no-such-interface/0", "999999"],
         "FILTER" => ["(((", "port 99999999"],
+        "FORMAT" => ["xml", "CSV", "json", "csv,jsonl"],
+        "LIMIT" => ["0", "5 parsecs", "-1h", "0MB", "1.5h", "1e99MB", "99999999999999999999h", "400d", "10"],
         _ => throw new AssertFailedException($"no absurd values for {o.ValueName}"),
     };
 

@@ -1,0 +1,404 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using TrafficAudit.Analyzers.Sip;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Outputs;
+
+/// <summary>
+/// --rotate: when a record file is closed and the next one opened. Either a period of capture time
+/// (files cover aligned periods: --rotate 1h gives files starting at 06:00:00, 07:00:00... UTC) or a
+/// size (a file is closed once the bytes written to it reach the size; it ends with the row that
+/// reached it, never with part of a row).
+/// </summary>
+public sealed record RecordRotation
+{
+    private RecordRotation(TimeSpan? period, long? maxBytes)
+    {
+        Period = period;
+        MaxBytes = maxBytes;
+    }
+
+    public TimeSpan? Period { get; }
+    public long? MaxBytes { get; }
+
+    /// <summary>Shortest and longest period, smallest and largest size --rotate accepts.</summary>
+    public static readonly TimeSpan MinPeriod = TimeSpan.FromSeconds(1), MaxPeriod = TimeSpan.FromDays(366);
+    public const long MinBytes = 1_000, MaxBytesLimit = 1_000_000_000_000;
+
+    public static RecordRotation Every(TimeSpan period) =>
+        period > TimeSpan.Zero ? new(period, null) : throw new ArgumentOutOfRangeException(nameof(period), "a rotation period is positive");
+
+    public static RecordRotation AtSize(long bytes) =>
+        bytes > 0 ? new(null, bytes) : throw new ArgumentOutOfRangeException(nameof(bytes), "a rotation size is positive");
+
+    /// <summary>
+    /// Reads "30s", "15m", "1h", "1d" (capture time) or "500KB", "100MB", "2GB" (decimal: 1 MB = 1,000,000
+    /// bytes; KiB, MiB, GiB are binary); units are case-insensitive, the number is whole. Returns null
+    /// with the reason in <paramref name="error"/> otherwise.
+    /// </summary>
+    public static RecordRotation? Parse(string text, out string error)
+    {
+        error = "";
+        string t = text.Trim();
+        int digits = 0;
+        while (digits < t.Length && char.IsAsciiDigit(t[digits])) digits++;
+        string unit = t[digits..].Trim().ToLowerInvariant();
+        if (digits == 0 || !long.TryParse(t.AsSpan(0, digits), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
+        {
+            error = $"--rotate '{text}' is neither a period (30s, 15m, 1h, 1d) nor a size (500KB, 100MB, 2GB)";
+            return null;
+        }
+        long? seconds = unit switch { "s" => 1, "m" or "min" => 60, "h" => 3600, "d" => 86400, _ => null };
+        long? bytes = unit switch { "kb" => 1_000, "mb" => 1_000_000, "gb" => 1_000_000_000, "kib" => 1 << 10, "mib" => 1 << 20, "gib" => 1 << 30, _ => null };
+        if (seconds is { } s)
+        {
+            if (n == 0 || n > MaxPeriod.TotalSeconds / s)
+            {
+                error = $"--rotate '{text}' is not a period between {MinPeriod.TotalSeconds:0}s and {MaxPeriod.TotalDays:0}d";
+                return null;
+            }
+            return Every(TimeSpan.FromSeconds(n * s));
+        }
+        if (bytes is { } b)
+        {
+            if (n == 0 || n > MaxBytesLimit / b || n * b < MinBytes)
+            {
+                error = $"--rotate '{text}' is not a size between 1KB and 1000GB";
+                return null;
+            }
+            return AtSize(n * b);
+        }
+        error = unit.Length == 0
+            ? $"--rotate '{text}' needs a unit: a period (30s, 15m, 1h, 1d) or a size (500KB, 100MB, 2GB)"
+            : $"--rotate '{text}' has an unknown unit '{t[digits..].Trim()}': use s, m, h, d for a period or KB, MB, GB for a size";
+        return null;
+    }
+
+    public override string ToString() => Period is { } p ? $"every {p} of capture time" : $"at {MaxBytes} bytes";
+}
+
+/// <summary>What a <see cref="RecordLog"/> writes and how.</summary>
+public sealed record RecordLogOptions
+{
+    public OutputFormat Format { get; init; } = OutputFormat.Csv;
+    /// <summary>Null: one file per table for the whole run (flows.csv...).</summary>
+    public RecordRotation? Rotation { get; init; }
+    /// <summary>--anonymize: each record is mapped to its pseudonymous row once, before it is encoded.</summary>
+    public Anonymizer? Anonymizer { get; init; }
+    /// <summary>--series: rtp_series rows are appended with each stream.</summary>
+    public bool Series { get; init; }
+    /// <summary>Records the queue holds before a caller waits (see <see cref="RecordLog.QueueFullWaits"/>).</summary>
+    public int QueueCapacity { get; init; } = RecordLog.DefaultQueueCapacity;
+    /// <summary>Flush() also asks the OS to put the bytes on the device (fsync); without it they are in the page cache, which a killed process does not lose.</summary>
+    public bool FlushToDevice { get; init; }
+}
+
+/// <summary>
+/// Appendable record logs: flows, rtp_streams and calls (and rtp_series with --series), opened once,
+/// a header once per file (CSV), one row per record as the engine hands records over
+/// (<see cref="IAuditRecordSink"/>), in the order they arrive. The caller's thread only queues the
+/// record; a writer thread makes the (anonymized) row, encodes it and appends it.
+/// <list type="bullet">
+/// <item>Whole rows: rows are encoded into a memory buffer and reach the file only as whole rows (one
+/// write per batch, when 64 KB are pending, when the queue runs empty, at <see cref="Flush"/> and at
+/// <see cref="Dispose"/>), so a reader that opens the file between two writes sees only whole rows.</item>
+/// <item>Bounded queue: <see cref="RecordLogOptions.QueueCapacity"/> records; a caller that finds it
+/// full waits until the writer catches up (nothing is dropped) and <see cref="QueueFullWaits"/> counts it.</item>
+/// <item><see cref="Flush"/> returns once every record queued before it is written to the files;
+/// <see cref="Dispose"/> drains the queue, writes everything and closes the files.</item>
+/// <item>Rotation (<see cref="RecordRotation"/>): files are named TABLE_NNNNN_YYYYMMDDTHHMMSSZ.EXT
+/// (sequence, then the UTC capture time the file starts at: the period start, or for a size rotation
+/// the time of its first record), so names sort by time; numbering continues after the files already
+/// in the folder. Each file has its own header. The capture clock is the latest end time of the
+/// records handed over (flow and stream last_seen, a call's end), so all tables switch together.</item>
+/// </list>
+/// An I/O error on the writer thread stops the writing (the error is in <see cref="Failure"/>, later
+/// records are counted in <see cref="RecordsLost"/>) and never reaches the capture thread.
+/// </summary>
+public sealed class RecordLog : IAuditRecordSink, IDisposable
+{
+    public const int DefaultQueueCapacity = 65_536;
+    /// <summary>Bytes of whole rows buffered before they are written to a file.</summary>
+    public const int BatchBytes = 64 * 1024;
+
+    private readonly BlockingCollection<Item> _queue;
+    private readonly Thread _writer;
+    private readonly RecordLogOptions _options;
+    private readonly TableLog<FlowRow> _flows;
+    private readonly TableLog<RtpStreamRow> _streams;
+    private readonly TableLog<CallRow> _calls;
+    private readonly TableLog<RtpSeriesRow>? _series;
+    private readonly TableLog[] _tables;
+    private long _clockNs;
+    private long _queueFullWaits;
+    private long _recordsLost;
+    private volatile Exception? _failure;
+    private int _disposed;
+
+    /// <summary>Opens the logs in <paramref name="outDir"/> (created when missing); without rotation the files are created now, each with its header.</summary>
+    public RecordLog(string outDir, RecordLogOptions? options = null)
+    {
+        _options = options ?? new RecordLogOptions();
+        if (_options.QueueCapacity < 1) throw new ArgumentOutOfRangeException(nameof(options), "the queue holds at least one record");
+        Directory.CreateDirectory(outDir);
+        OutDir = outDir;
+        _flows = new TableLog<FlowRow>(outDir, RecordSchemas.Flows, _options);
+        _streams = new TableLog<RtpStreamRow>(outDir, RecordSchemas.RtpStreams, _options);
+        _calls = new TableLog<CallRow>(outDir, RecordSchemas.Calls, _options);
+        _series = _options.Series ? new TableLog<RtpSeriesRow>(outDir, RecordSchemas.RtpSeries, _options) : null;
+        _tables = _series is null ? [_flows, _streams, _calls] : [_flows, _streams, _calls, _series];
+        if (_options.Rotation is null)
+            foreach (var t in _tables) t.OpenSingle();
+        _queue = new BlockingCollection<Item>(new ConcurrentQueue<Item>(), _options.QueueCapacity);
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "trafficaudit record log" };
+        _writer.Start();
+    }
+
+    public string OutDir { get; }
+
+    /// <summary>How many times a caller found the queue full and waited for the writer.</summary>
+    public long QueueFullWaits => Interlocked.Read(ref _queueFullWaits);
+
+    /// <summary>Records not written because the writer stopped on an I/O error (see <see cref="Failure"/>).</summary>
+    public long RecordsLost => Interlocked.Read(ref _recordsLost);
+
+    /// <summary>The I/O error that stopped the writer, or null.</summary>
+    public Exception? Failure => _failure;
+
+    /// <summary>Rows written so far per table ("flows" → 12), rotation included.</summary>
+    public IReadOnlyDictionary<string, long> RowsWritten
+    {
+        get
+        {
+            lock (_tables) return _tables.ToDictionary(t => t.Name, t => t.Rows);
+        }
+    }
+
+    /// <summary>Every file opened so far, in order (file names inside <see cref="OutDir"/>).</summary>
+    public IReadOnlyList<string> FilesOpened
+    {
+        get
+        {
+            lock (_tables) return _tables.SelectMany(t => t.Files).ToArray();
+        }
+    }
+
+    public void OnFlow(FlowRecord flow) => Enqueue(new Item(ItemKind.Flow, flow, flow.LastSeenNs));
+    public void OnStream(RtpStreamRecord stream) => Enqueue(new Item(ItemKind.Stream, stream, stream.LastSeenNs));
+    public void OnCall(CallRecord call) => Enqueue(new Item(ItemKind.Call, call, Math.Max(call.Sip.StartNs, call.Sip.EndNs)));
+    /// <summary>Transactions have no table of their own (sip_options is an aggregate); nothing to append.</summary>
+    public void OnTransaction(SipTransactionStat transaction) { }
+
+    /// <summary>Waits until every record queued before this call is written to its file (and, with <see cref="RecordLogOptions.FlushToDevice"/>, on the device).</summary>
+    public void Flush()
+    {
+        using var done = new ManualResetEventSlim();
+        Enqueue(new Item(ItemKind.Flush, done, 0));
+        done.Wait();
+    }
+
+    /// <summary>Writes what is queued, closes the files and ends the writer thread. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _queue.CompleteAdding();
+        _writer.Join();
+        _queue.Dispose();
+    }
+
+    private void Enqueue(Item item)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_queue.TryAdd(item)) return;
+        Interlocked.Increment(ref _queueFullWaits);
+        _queue.Add(item);
+    }
+
+    private void WriterLoop()
+    {
+        foreach (var item in _queue.GetConsumingEnumerable())
+        {
+            if (item.Kind == ItemKind.Flush)
+            {
+                Guard(() =>
+                {
+                    foreach (var t in _tables) t.WritePending(flushToDevice: _options.FlushToDevice);
+                });
+                ((ManualResetEventSlim)item.Payload).Set();
+                continue;
+            }
+            if (_failure is not null)
+            {
+                Interlocked.Increment(ref _recordsLost);
+                continue;
+            }
+            Guard(() => Append(item));
+            if (_queue.Count == 0)
+                Guard(() =>
+                {
+                    foreach (var t in _tables) t.WritePending(flushToDevice: false);
+                });
+        }
+        Guard(() =>
+        {
+            foreach (var t in _tables) t.WritePending(flushToDevice: _options.FlushToDevice);
+        });
+        foreach (var t in _tables) t.Close();
+    }
+
+    private void Guard(Action action)
+    {
+        if (_failure is not null) return;
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _failure = e;
+        }
+    }
+
+    private void Append(Item item)
+    {
+        if (item.TimeNs > _clockNs) _clockNs = item.TimeNs;
+        var anonymizer = _options.Anonymizer;
+        lock (_tables)
+        {
+            switch (item.Kind)
+            {
+                case ItemKind.Flow:
+                    _flows.Append(FlowRow.From((FlowRecord)item.Payload, anonymizer), _clockNs);
+                    break;
+                case ItemKind.Stream:
+                    var stream = (RtpStreamRecord)item.Payload;
+                    _streams.Append(RtpStreamRow.From(stream, anonymizer), _clockNs);
+                    if (_series is not null)
+                        foreach (var row in RtpSeriesRow.From(stream)) _series.Append(row, _clockNs);
+                    break;
+                case ItemKind.Call:
+                    _calls.Append(CallRow.From((CallRecord)item.Payload, anonymizer), _clockNs);
+                    break;
+            }
+        }
+    }
+
+    private enum ItemKind { Flow, Stream, Call, Flush }
+
+    private readonly record struct Item(ItemKind Kind, object Payload, long TimeNs);
+
+    private abstract class TableLog
+    {
+        public abstract string Name { get; }
+        public long Rows { get; protected set; }
+        public List<string> Files { get; } = [];
+        public abstract void OpenSingle();
+        public abstract void WritePending(bool flushToDevice);
+        public abstract void Close();
+    }
+
+    /// <summary>One table's current file, its whole-row buffer and its rotation state.</summary>
+    private sealed class TableLog<TRow> : TableLog
+    {
+        private readonly string _outDir;
+        private readonly RecordSchema<TRow> _schema;
+        private readonly RecordLogOptions _options;
+        private readonly MemoryStream _pending = new();
+        private readonly RowWriter<TRow> _encoder;
+        private FileStream? _file;
+        private long _fileBytes;
+        private long _period = long.MinValue;
+        private int _sequence;
+
+        public TableLog(string outDir, RecordSchema<TRow> schema, RecordLogOptions options)
+        {
+            _outDir = outDir;
+            _schema = schema;
+            _options = options;
+            _encoder = RowWriter<TRow>.Create(schema, options.Format, _pending);
+            if (options.Rotation is not null) _sequence = LastSequenceInFolder();
+        }
+
+        public override string Name => _schema.Name;
+
+        /// <summary>Without rotation: TABLE.EXT, replaced, with its header written at once.</summary>
+        public override void OpenSingle() => Open(OutputFormats.FileName(_schema.Name, _options.Format));
+
+        public void Append(TRow row, long clockNs)
+        {
+            var rotation = _options.Rotation;
+            if (rotation?.Period is { } period)
+            {
+                long periodNs = period.Ticks * 100;
+                long p = Math.Max(0, clockNs) / periodNs;
+                if (_file is not null && p != _period) Close();
+                if (_file is null)
+                {
+                    _period = p;
+                    Open(RotatedName(p * periodNs));
+                }
+            }
+            else if (_file is null) Open(RotatedName(clockNs));
+            _encoder.WriteRow(row);
+            _encoder.Flush();
+            Rows++;
+            if (_pending.Length >= BatchBytes) WritePending(flushToDevice: false);
+            if (rotation?.MaxBytes is { } max && _fileBytes + _pending.Length >= max) Close();
+        }
+
+        public override void WritePending(bool flushToDevice)
+        {
+            if (_file is null) return;
+            if (_pending.Length > 0)
+            {
+                // One write of whole rows: the file never ends inside a row between two writes.
+                _file.Write(_pending.GetBuffer(), 0, (int)_pending.Length);
+                _fileBytes += _pending.Length;
+                _pending.SetLength(0);
+            }
+            _file.Flush(flushToDevice);
+        }
+
+        public override void Close()
+        {
+            if (_file is null) return;
+            WritePending(flushToDevice: _options.FlushToDevice);
+            _file.Dispose();
+            _file = null;
+        }
+
+        private void Open(string name)
+        {
+            // Unbuffered: bytes go to the OS only in WritePending's whole-row writes.
+            _file = new FileStream(Path.Combine(_outDir, name), FileMode.Create, FileAccess.Write, FileShare.Read | FileShare.Delete, bufferSize: 0);
+            _fileBytes = 0;
+            Files.Add(name);
+            _encoder.WriteHeader();
+            _encoder.Flush();
+            WritePending(flushToDevice: false);
+        }
+
+        private string RotatedName(long startNs)
+        {
+            _sequence++;
+            var start = DateTime.UnixEpoch.AddTicks(Math.Max(0, startNs) / 100);
+            return string.Create(CultureInfo.InvariantCulture, $"{_schema.Name}_{_sequence:D5}_{start:yyyyMMdd'T'HHmmss'Z'}{_options.Format.Extension()}");
+        }
+
+        /// <summary>The highest sequence number of this table's rotated files already in the folder (0 when none), so a new run's files sort after them.</summary>
+        private int LastSequenceInFolder()
+        {
+            int last = 0;
+            string ext = _options.Format.Extension();
+            foreach (var path in Directory.EnumerateFiles(_outDir, _schema.Name + "_*" + ext))
+            {
+                string name = Path.GetFileName(path);
+                var rest = name.AsSpan(_schema.Name.Length + 1);
+                int underscore = rest.IndexOf('_');
+                if (underscore > 0 && int.TryParse(rest[..underscore], NumberStyles.None, CultureInfo.InvariantCulture, out int n)) last = Math.Max(last, n);
+            }
+            return last;
+        }
+    }
+}

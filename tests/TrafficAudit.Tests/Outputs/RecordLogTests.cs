@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using TrafficAudit.Capture;
+using TrafficAudit.Catalogue;
+using TrafficAudit.Outputs;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Tests.Outputs;
+
+/// <summary>
+/// The appendable record logs: rows as records arrive, whole rows for a reader at any moment, rotation
+/// by size and by capture time (names that sort, a header in each file, no row lost or split), the
+/// writer thread drained by Dispose, and the same rows as the batch writer.
+/// </summary>
+[TestClass]
+public sealed class RecordLogTests
+{
+    private static readonly Lazy<AuditResult> Site = new(() => Audit(Path.Combine(TestPaths.Captures, "imagicle-site.pcap")));
+
+    private static AuditResult Audit(string path)
+    {
+        using var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
+        using var source = CaptureFile.Open(path, 0, engine.Anomalies);
+        while (source.MoveNext()) engine.Process(source.Header, source.Data);
+        return engine.Complete(source.Interfaces, source.Errors);
+    }
+
+    private static string TempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static void Feed(IAuditRecordSink sink, AuditResult r)
+    {
+        foreach (var f in r.Flows) sink.OnFlow(f);
+        foreach (var s in r.Streams) sink.OnStream(s);
+        foreach (var c in r.Calls) sink.OnCall(c);
+    }
+
+    [TestMethod]
+    [DataRow(OutputFormat.Csv)]
+    [DataRow(OutputFormat.JsonLines)]
+    public void Log_WithoutRotation_WritesTheBatchWritersBytes(OutputFormat format)
+    {
+        var r = Site.Value;
+        string batch = TempDir(), log = TempDir();
+        AuditCsvWriter.WriteRecords(batch, r, anonymizer: null, format: format);
+        AuditCsvWriter.WriteSeries(batch, r, format);
+        using (var l = new RecordLog(log, new RecordLogOptions { Format = format, Series = true }))
+        {
+            Feed(l, r);
+            l.Flush();
+            Assert.AreEqual(r.Flows.Count, l.RowsWritten["flows"]);
+        }
+        foreach (var table in new[] { "flows", "rtp_streams", "calls", "rtp_series" })
+        {
+            string name = OutputFormats.FileName(table, format);
+            Assert.AreEqual(File.ReadAllText(Path.Combine(batch, name)), File.ReadAllText(Path.Combine(log, name)), name);
+        }
+    }
+
+    [TestMethod]
+    public void Log_Anonymized_WritesTheBatchWritersPseudonyms()
+    {
+        var r = Site.Value;
+        string batch = TempDir(), log = TempDir();
+        AuditCsvWriter.WriteRecords(batch, r, Anonymizer.Create("seed"));
+        using (var l = new RecordLog(log, new RecordLogOptions { Anonymizer = Anonymizer.Create("seed") }))
+            Feed(l, r);
+        Assert.AreEqual(File.ReadAllText(Path.Combine(batch, "flows.csv")), File.ReadAllText(Path.Combine(log, "flows.csv")));
+        Assert.DoesNotContain("10.0.0.10", File.ReadAllText(Path.Combine(log, "flows.csv")));
+    }
+
+    [TestMethod]
+    [DataRow(OutputFormat.Csv)]
+    [DataRow(OutputFormat.JsonLines)]
+    public void Log_ReadMidRun_HoldsOnlyWholeRows(OutputFormat format)
+    {
+        var flows = Site.Value.Flows;
+        string dir = TempDir();
+        string path = Path.Combine(dir, OutputFormats.FileName("flows", format));
+        using var log = new RecordLog(dir, new RecordLogOptions { Format = format });
+        int columns = RecordSchemas.Flows.Columns.Count;
+        long handed = 0;
+        int reads = 0, rowsSeen = 0;
+        var partialReads = new List<string>();
+        using var stop = new CancellationTokenSource();
+        // A reader that opens the file again and again while rows are appended.
+        var reader = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                string text = ReadShared(path);
+                reads++;
+                int end = text.LastIndexOf('\n') + 1;
+                if (end < text.Length && partialReads.Count < 20) partialReads.Add(text);
+                rowsSeen = Math.Max(rowsSeen, AssertWholeRows(text[..end], format, columns, path));
+            }
+        });
+        for (int round = 0; round < 300; round++)
+        {
+            foreach (var f in flows) log.OnFlow(f);
+            handed += flows.Count;
+            if (round % 50 == 49)
+            {
+                // After Flush: everything handed over is in the file, and the file ends with a whole row.
+                log.Flush();
+                string text = ReadShared(path);
+                Assert.EndsWith("\n", text);
+                Assert.AreEqual(handed, AssertWholeRows(text, format, columns, path));
+            }
+        }
+        log.Flush();
+        stop.Cancel();
+        reader.GetAwaiter().GetResult();
+        Assert.IsGreaterThan(1, reads, "the reader read the file while it grew");
+        Assert.IsGreaterThan(0, rowsSeen);
+        // A read that overlapped a write in progress may end inside that write (the kernel copies a
+        // write page by page); it is then a prefix of the file: the row completes, nothing is torn.
+        string final = ReadShared(path);
+        foreach (var partial in partialReads) StringAssert.StartsWith(final, partial, StringComparison.Ordinal);
+        Console.WriteLine($"{reads} reads, {partialReads.Count} ended inside a write in progress");
+    }
+
+    [TestMethod]
+    [DataRow(OutputFormat.Csv)]
+    [DataRow(OutputFormat.JsonLines)]
+    public void Rotation_BySize_ClosesFilesAtTheSizeWithAHeaderEachAndLosesNoRow(OutputFormat format)
+    {
+        var r = Site.Value;
+        string single = TempDir(), rotated = TempDir();
+        const long size = 8_000;
+        using (var l = new RecordLog(single, new RecordLogOptions { Format = format }))
+            for (int i = 0; i < 20; i++) Feed(l, r);
+        IReadOnlyList<string> opened;
+        using (var l = new RecordLog(rotated, new RecordLogOptions { Format = format, Rotation = RecordRotation.AtSize(size) }))
+        {
+            for (int i = 0; i < 20; i++) Feed(l, r);
+            l.Flush();
+            opened = l.FilesOpened;
+        }
+        foreach (var table in new[] { "flows", "rtp_streams", "calls" })
+        {
+            var files = Directory.GetFiles(rotated, table + "_*" + format.Extension()).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            Assert.IsGreaterThan(2, files.Count, table);
+            CollectionAssert.AreEqual(opened.Where(n => n.StartsWith(table + "_", StringComparison.Ordinal)).ToList(), files, "names sort in the order the files were opened");
+            string whole = File.ReadAllText(Path.Combine(single, OutputFormats.FileName(table, format)));
+            string header = format == OutputFormat.Csv ? whole[..(whole.IndexOf('\n') + 1)] : "";
+            var joined = new StringBuilder(header);
+            for (int i = 0; i < files.Count; i++)
+            {
+                string text = File.ReadAllText(Path.Combine(rotated, files[i]!));
+                StringAssert.StartsWith(text, header, files[i]);
+                Assert.EndsWith("\n", text, $"{files[i]} ends with a whole row");
+                long bytes = new FileInfo(Path.Combine(rotated, files[i]!)).Length;
+                if (i < files.Count - 1) Assert.IsGreaterThanOrEqualTo(size, bytes, $"{files[i]} was closed at the size");
+                // It was closed by the row that reached the size: without that row it was below it.
+                int lastRow = text.TrimEnd('\n').LastIndexOf('\n') + 1;
+                Assert.IsLessThan(size, Encoding.UTF8.GetByteCount(text[..lastRow]), $"{files[i]} went on after the size");
+                joined.Append(text[header.Length..]);
+            }
+            Assert.AreEqual(whole, joined.ToString(), $"{table}: the rotated files hold every row once, in order");
+        }
+    }
+
+    [TestMethod]
+    public void Rotation_ByCaptureTime_GivesAlignedPeriodsThatSortAndHoldTheirRows()
+    {
+        var r = Site.Value;
+        string dir = TempDir();
+        var period = TimeSpan.FromSeconds(30);
+        var flows = r.Flows.OrderBy(f => f.LastSeenNs).ToList();
+        using (var l = new RecordLog(dir, new RecordLogOptions { Rotation = RecordRotation.Every(period) }))
+            foreach (var f in flows) l.OnFlow(f);
+        var files = Directory.GetFiles(dir, "flows_*.csv").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.IsGreaterThan(2, files.Count, string.Join(", ", files));
+        var starts = new List<DateTime>();
+        int rows = 0;
+        for (int i = 0; i < files.Count; i++)
+        {
+            string name = files[i]!;
+            Assert.AreEqual($"flows_{i + 1:D5}_", name[..12], name);
+            var start = DateTime.ParseExact(name[12..28], "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+            Assert.AreEqual(0, start.Ticks % period.Ticks, $"{name} starts at a multiple of the period");
+            starts.Add(start);
+            var table = EndToEnd.Csv.Read(Path.Combine(dir, name));
+            CollectionAssert.AreEqual(RecordSchemas.Flows.ColumnNames.ToArray(), EndToEnd.Csv.Header(Path.Combine(dir, name)).ToArray(), $"{name} has the header");
+            Assert.IsNotEmpty(table, name);
+            foreach (var row in table)
+            {
+                var lastSeen = DateTime.Parse(row["last_seen"], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+                Assert.IsTrue(lastSeen >= start && lastSeen < start + period, $"{name}: flow {row["flow_id"]} ended at {row["last_seen"]}");
+            }
+            rows += table.Count;
+        }
+        CollectionAssert.AreEqual(starts.Order().ToList(), starts, "names sort by time");
+        Assert.AreEqual(flows.Count, rows);
+    }
+
+    [TestMethod]
+    public void Rotation_NewRun_NumbersAfterTheFilesAlreadyThere()
+    {
+        var r = Site.Value;
+        string dir = TempDir();
+        File.WriteAllText(Path.Combine(dir, "flows_00007_20260302T090000Z.csv"), "older run\r\n");
+        using (var l = new RecordLog(dir, new RecordLogOptions { Rotation = RecordRotation.AtSize(1_000_000) }))
+            foreach (var f in r.Flows) l.OnFlow(f);
+        var files = Directory.GetFiles(dir, "flows_*.csv").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        // A size-rotated file is named by the capture time of its first record (flow 1 ended at 09:02:08.2).
+        Assert.AreEqual("2026-03-02T09:02:08.200619Z", NsTime.Iso(r.Flows[0].LastSeenNs));
+        CollectionAssert.AreEqual(new[] { "flows_00007_20260302T090000Z.csv", "flows_00008_20260302T090208Z.csv" }, files);
+        Assert.AreEqual("older run\r\n", File.ReadAllText(Path.Combine(dir, files[0]!)), "an older file is never touched");
+    }
+
+    [TestMethod]
+    public void Dispose_RightAfterManyRecords_DrainsTheQueueAndASmallQueueMakesCallersWait()
+    {
+        var flows = Site.Value.Flows;
+        string dir = TempDir();
+        const int rounds = 1500;
+        RecordLog log;
+        using (log = new RecordLog(dir, new RecordLogOptions { QueueCapacity = 8 }))
+            for (int i = 0; i < rounds; i++)
+                foreach (var f in flows) log.OnFlow(f);
+        Assert.AreEqual((long)rounds * flows.Count, log.RowsWritten["flows"]);
+        Assert.HasCount(rounds * flows.Count, EndToEnd.Csv.Read(Path.Combine(dir, "flows.csv")));
+        Assert.IsGreaterThan(0, log.QueueFullWaits, "8 records of queue fill up");
+        Assert.IsNull(log.Failure);
+        Assert.ThrowsExactly<ObjectDisposedException>(() => log.OnFlow(flows[0]));
+    }
+
+    [TestMethod]
+    public void Writer_IoError_StaysOnTheWriterThreadAndCountsTheLostRecords()
+    {
+        var flows = Site.Value.Flows;
+        string dir = TempDir();
+        var log = new RecordLog(dir, new RecordLogOptions { Rotation = RecordRotation.AtSize(2_000) });
+        foreach (var f in flows.Take(5)) log.OnFlow(f);
+        log.Flush();
+        Directory.Delete(dir, recursive: true);   // the next file cannot be created
+        foreach (var f in flows) log.OnFlow(f);
+        log.Flush();
+        log.Dispose();
+        Assert.IsInstanceOfType<IOException>(log.Failure);
+        Assert.IsGreaterThan(0, log.RecordsLost);
+    }
+
+    [TestMethod]
+    [DataRow("30s", 30L, null)]
+    [DataRow("15m", 900L, null)]
+    [DataRow("1h", 3600L, null)]
+    [DataRow("1H", 3600L, null)]
+    [DataRow("2d", 172800L, null)]
+    [DataRow("100MB", null, 100_000_000L)]
+    [DataRow("500kb", null, 500_000L)]
+    [DataRow("2GiB", null, 2147483648L)]
+    public void Rotation_Parse_ReadsPeriodsAndSizes(string text, long? seconds, long? bytes)
+    {
+        var r = RecordRotation.Parse(text, out string error);
+        Assert.IsNotNull(r, error);
+        Assert.AreEqual(seconds, r.Period is { } p ? (long)p.TotalSeconds : null);
+        Assert.AreEqual(bytes, r.MaxBytes);
+    }
+
+    [TestMethod]
+    [DataRow("0")]
+    [DataRow("0h")]
+    [DataRow("5 parsecs")]
+    [DataRow("-1h")]
+    [DataRow("1.5h")]
+    [DataRow("10")]
+    [DataRow("400d")]
+    [DataRow("100B")]
+    [DataRow("99999999999999999999MB")]
+    public void Rotation_Parse_RefusesWithOneSentence(string text)
+    {
+        Assert.IsNull(RecordRotation.Parse(text, out string error));
+        StringAssert.StartsWith(error, $"--rotate '{text}' ");
+        Assert.DoesNotContain("\n", error);
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(s, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Parses every line of <paramref name="text"/> as a whole row; returns the rows (header excluded).</summary>
+    private static int AssertWholeRows(string text, OutputFormat format, int columns, string path)
+    {
+        if (text.Length == 0) return 0;
+        var lines = text.Split('\n')[..^1];
+        if (format == OutputFormat.JsonLines)
+        {
+            foreach (var line in lines)
+            {
+                using var doc = JsonDocument.Parse(line);
+                Assert.AreEqual(columns, doc.RootElement.EnumerateObject().Count(), $"{path}: {line}");
+            }
+            return lines.Length;
+        }
+        Assert.AreEqual(string.Join(',', RecordSchemas.Flows.ColumnNames) + "\r", lines[0]);
+        string tmp = Path.GetTempFileName();
+        File.WriteAllText(tmp, text);
+        var rows = EndToEnd.Csv.Read(tmp);
+        File.Delete(tmp);
+        Assert.HasCount(lines.Length - 1, rows, "no row has a line break inside");
+        foreach (var row in rows)
+        {
+            Assert.HasCount(columns, row);
+            Assert.IsTrue(int.TryParse(row["flow_id"], out _) && row["duration_s"].Length > 0, $"{path}: a whole row");
+        }
+        return rows.Count;
+    }
+}
