@@ -17,14 +17,14 @@ internal interface ISipMessageSink
 /// past it the pending bytes are dropped (<c>sip_tcp_buffer_overflow</c>) and reading resumes at
 /// the next SIP start line.
 /// </summary>
-internal sealed class SipTcpStream(int maxPending) : ITcpFramer
+internal sealed class SipTcpStream(int maxPending, TcpReassemblyBudget? budget = null) : ITcpFramer
 {
     private const byte Cr = (byte)'\r';
     private const byte Lf = (byte)'\n';
     /// <summary>A first line longer than this is not a SIP start line.</summary>
     private const int MaxStartLine = 2048;
 
-    private readonly TcpReassembler _stream = new(new TcpReassemblyLimits(maxPending, "sip_tcp_buffer_overflow"));
+    private readonly TcpReassembler _stream = new(new TcpReassemblyLimits(maxPending, "sip_tcp_buffer_overflow"), budget);
     private bool _notSip;
     private bool _resync;
     private bool _sawMessage;

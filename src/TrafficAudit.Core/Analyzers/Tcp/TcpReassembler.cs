@@ -50,6 +50,22 @@ public interface ITcpFramer
 public readonly record struct TcpReassemblyLimits(int MaxPendingBytes, string OverflowCounter);
 
 /// <summary>
+/// The memory budget of many <see cref="TcpReassembler"/>s together (every SIP-over-TCP direction,
+/// say): when the bytes they hold pass <see cref="MaxBytes"/>, the stream that just grew gives up
+/// its pending bytes (its framer resynchronises) and <see cref="Counter"/> is counted.
+/// </summary>
+public sealed class TcpReassemblyBudget(long maxBytes, string counter)
+{
+    public long MaxBytes { get; } = maxBytes;
+    /// <summary>Anomaly counted each time a stream gives up its bytes to the budget (e.g. <c>sip_tcp_total_buffer_limit</c>).</summary>
+    public string Counter { get; } = counter;
+    /// <summary>Bytes held now by the reassemblers charged to this budget (their <see cref="TcpReassembler.HeldBytes"/>).</summary>
+    public long HeldBytes { get; internal set; }
+    /// <summary>Times a stream gave up its pending bytes because the budget was spent.</summary>
+    public long GiveUps { get; internal set; }
+}
+
+/// <summary>
 /// One direction of a TCP connection, protocol-neutral: puts segments back in sequence order and
 /// hands the in-order bytes to an <see cref="ITcpFramer"/>. Retransmitted and overlapping bytes are
 /// dropped (the first copy wins, as a receiver's stack does) and counted in
@@ -59,8 +75,9 @@ public readonly record struct TcpReassemblyLimits(int MaxPendingBytes, string Ov
 /// stream may wrap around 2^32.
 /// Allocation: the unframed buffer (4 KiB, grown for a large message and given back after it) and
 /// pooled copies of out-of-order segments; nothing for a segment that arrives in order and is framed whole.
+/// With a <see cref="TcpReassemblyBudget"/>, what it holds is also bounded together with other streams.
 /// </summary>
-public sealed class TcpReassembler(TcpReassemblyLimits limits)
+public sealed class TcpReassembler(TcpReassemblyLimits limits, TcpReassemblyBudget? budget = null)
 {
     /// <summary>Size of the unframed buffer when it is first needed; a larger one is not kept once empty.</summary>
     public const int InitialBufferBytes = 4096;
@@ -71,6 +88,7 @@ public sealed class TcpReassembler(TcpReassemblyLimits limits)
     private int _len;
     private readonly List<(uint Seq, byte[] Data, int Length)> _outOfOrder = new();
     private int _outOfOrderBytes;
+    private int _charged; // bytes charged to the budget
 
     public TcpReassemblyLimits Limits { get; } = limits;
 
@@ -103,6 +121,41 @@ public sealed class TcpReassembler(TcpReassemblyLimits limits)
     /// object may serve as the sink of many streams.
     /// </summary>
     public void Push(uint seq, TcpFlags flags, ReadOnlySpan<byte> payload, ITcpFramer framer, AnomalyCounters anomalies)
+    {
+        PushCore(seq, flags, payload, framer, anomalies);
+        if (budget is null || HeldBytes == _charged) return;
+        Recharge();
+        if (budget.HeldBytes > budget.MaxBytes && HeldBytes > 0)
+        {
+            // Over the budget of all streams together: this stream gives up its unfinished bytes and
+            // its framer resumes at its next message, as after the per-stream cap.
+            anomalies.Increment(budget.Counter);
+            budget.GiveUps++;
+            GiveUpPending(framer);
+        }
+    }
+
+    /// <summary>
+    /// The connection closed or is forgotten: frees the buffers and gives their bytes back to the budget.
+    /// Reports nothing to the framer (a partial message is the owner's to count before).
+    /// </summary>
+    public void Release()
+    {
+        _len = 0;
+        _buf = null;
+        ClearOutOfOrder();
+        Recharge();
+    }
+
+    private void Recharge()
+    {
+        if (budget is null) return;
+        int held = HeldBytes;
+        budget.HeldBytes += held - _charged;
+        _charged = held;
+    }
+
+    private void PushCore(uint seq, TcpFlags flags, ReadOnlySpan<byte> payload, ITcpFramer framer, AnomalyCounters anomalies)
     {
         if ((flags & TcpFlags.Syn) != 0)
         {
@@ -148,6 +201,7 @@ public sealed class TcpReassembler(TcpReassemblyLimits limits)
         _len = 0;
         _buf = null;
         ClearOutOfOrder();
+        Recharge();
         framer.OnBytesLost();
     }
 

@@ -315,4 +315,29 @@ public sealed class TcpReassemblerTests
         Assert.IsGreaterThanOrEqualTo(1, f.Frames.Count);
         CollectionAssert.AreEqual(bodies[0], f.Frames[0]);
     }
+
+    [TestMethod]
+    public void Push_OverTheBudgetOfAllStreams_TheGrowingStreamGivesUpAndIsCounted()
+    {
+        var (stream, bodies) = FourMessages();
+        var budget = new TcpReassemblyBudget(10_000, "test_tcp_total_buffer_limit");
+        var a = new AnomalyCounters();
+        var streams = Enumerable.Range(0, 5).Select(_ => (R: new TcpReassembler(new TcpReassemblyLimits(64 * 1024, Counter), budget), F: new LengthPrefixFramer())).ToList();
+        // Each leaves the start of the third message pending: a 4 KiB buffer each; the third to the fifth pass 10,000 bytes.
+        foreach (var (r, f) in streams)
+        {
+            r.Push(Isn - 1, TcpFlags.Syn, default, f, a);
+            r.Push(Isn, TcpFlags.Ack, stream.AsSpan(0, 20), f, a);
+        }
+        Assert.AreEqual(3, a["test_tcp_total_buffer_limit"]);
+        Assert.AreEqual(3, budget.GiveUps);
+        Assert.AreEqual(2L * TcpReassembler.InitialBufferBytes, budget.HeldBytes);
+        Assert.AreEqual(budget.HeldBytes, streams.Sum(s => (long)s.R.HeldBytes), "the budget holds what the streams hold");
+        Assert.IsTrue(streams.Skip(2).All(s => s.F.Lost == 1 && s.R.HeldBytes == 0));
+        // The first stream kept its bytes: its messages complete.
+        streams[0].R.Push(Isn + 20, TcpFlags.Ack, stream.AsSpan(20), streams[0].F, a);
+        AssertFrames(bodies, streams[0].F, "within the budget");
+        streams[1].R.Release();
+        Assert.AreEqual(streams[0].R.HeldBytes, budget.HeldBytes, "a released stream gives its bytes back");
+    }
 }
