@@ -105,6 +105,7 @@ public static class AnomalyExplanations
         // Caps of the RTP stage and of the findings (the README's table of caps)
         ["rtp_flow_ssrc_limit"] = "an RTP packet of a new SSRC on a flow that already has the most streams measured per flow: counted in the flow only",
         ["rtp_call_ssrc_limit"] = "an RTP packet of a new stream of a call that already has the most streams per call: counted in its flow only",
+        ["rtp_probe_flow_limit"] = "a UDP flow not probed for RTP because the most flows were being probed at once: not recognised as RTP by its packets",
         ["dns_names_limit"] = "a DNS answer for a new address once the most addresses are named: that server keeps no name in flows.csv",
         ["rtcp_sender_reports_forgotten"] = "RTCP sender reports forgotten when their table was full (round trips of reports answering them are not measured)",
         ["findings_summarised"] = "findings past the cap per kind and client address (a port scan, a flood): counted in one summary finding, not listed one by one",

@@ -5,7 +5,8 @@ namespace TrafficAudit.Analyzers;
 /// <summary>
 /// Decides once per UDP flow whether it carries RTP or RTCP, from the packets themselves rather
 /// than the port: RTP version 2, one SSRC per direction, sequence numbers that advance.
-/// Lives inside the flow record (a struct, no allocation).
+/// A struct: <see cref="RtpProbeAnalyzer"/> keeps one per undecided flow in its table, and writes
+/// the verdict into the flow's <see cref="FlowHints.Rtp"/>.
 /// </summary>
 public struct RtpProbe
 {

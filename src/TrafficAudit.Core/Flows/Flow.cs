@@ -80,24 +80,26 @@ public sealed class Flow
     public int IcmpUnreachable;
     public long IcmpUnreachableFirstNs;
 
-    // --- payload hints for classification (decided once per flow) ---
-    public RtpProbe Rtp;
-    public bool IsSip;
-    public bool IsTls;
+    // --- payload facts for classification: written by the analyzers (Analyzers/FlowAnalyzer.cs) ---
+    /// <summary>What the payload analyzers found (SIP, TLS and its SNI, HTTP and a CONNECT target, the RTP verdict).</summary>
+    public FlowHints Hints;
+    /// <summary>The analyzer registry's bookkeeping: which analyzers still probe this flow or accepted it.</summary>
+    public FlowAnalysis Analysis;
+    // Read-only views of the hints, for the readers downstream (classification, records, VoIP).
+    public RtpVerdict Rtp => Hints.Rtp;
+    public bool IsSip => Hints.IsSip;
+    public bool IsTls => Hints.IsTls;
     /// <summary>The client sent an HTTP/1.x request line.</summary>
-    public bool IsHttp;
+    public bool IsHttp => Hints.IsHttp;
     /// <summary>Authority of an HTTP CONNECT request (the flow goes through a proxy), e.g. "api.imagicle.com:443".</summary>
-    public string? HttpConnectTarget;
-    public string? ServerName;
+    public string? HttpConnectTarget => Hints.HttpConnectTarget;
+    public string? ServerName => Hints.ServerName;
     /// <summary>VoIP state of this flow (RTP streams, SDP bindings); null until it carries media or SIP.</summary>
     public object? Voip;
     /// <summary>Packets on this flow that SDP said carry T.38 (UDPTL).</summary>
     public long T38Packets;
     /// <summary>RTCP packets on this flow seen by the VoIP stage (on an RTP flow: RTCP multiplexed on the RTP port, RFC 5761).</summary>
     public long RtcpPackets;
-
-    /// <summary>Payload packets inspected for hints so far (hints stop after a few).</summary>
-    public byte PayloadsInspected;
 
     public int Side(bool srcIsA) => srcIsA == FirstSenderIsA ? 0 : 1;
     public IpAddress Address(int side) => (side == 0) == FirstSenderIsA ? Key.A : Key.B;

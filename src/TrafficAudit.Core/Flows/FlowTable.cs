@@ -30,6 +30,9 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
     private long _previousNs = long.MinValue;
     private long _sequence;
 
+    /// <summary>Called once for every flow as it ends (FIN/RST linger, idle timeout, port reuse, end of input): the analyzers free its state.</summary>
+    public Action<Flow>? FlowEnded { get; set; }
+
     public int ActiveCount => _active.Count;
     public IReadOnlyList<Flow> Finished => _finished;
     public IEnumerable<Flow> Active => _active.Values;
@@ -206,6 +209,7 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
     private void Finish(Flow f, FlowEndReason reason)
     {
         f.EndReason = reason;
+        FlowEnded?.Invoke(f);
         _finished.Add(f);
     }
 

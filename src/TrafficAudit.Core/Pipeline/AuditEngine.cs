@@ -16,9 +16,6 @@ namespace TrafficAudit.Pipeline;
 /// </summary>
 public sealed class AuditEngine : IDisposable
 {
-    /// <summary>Payload packets per flow looked at for hints (SIP, TLS SNI, RTP).</summary>
-    private const int MaxPayloadsInspected = 32;
-
     private readonly PortCatalogue _catalogue;
     private readonly AuditOptions _options;
     private readonly PacketDecoder _decoder;
@@ -26,9 +23,9 @@ public sealed class AuditEngine : IDisposable
     private readonly VoipTracker _voip;
     private readonly VoipPipeline _voipStage;
     /// <summary>Addresses whose DNS name is remembered (to name servers in flows.csv); further answers are counted in <c>dns_names_limit</c>.</summary>
-    public const int MaxDnsNames = 100_000;
-    private readonly Dictionary<IpAddress, string> _dnsNames = new();
-    private readonly List<(string Name, IpAddress Address)> _dnsScratch = new();
+    public const int MaxDnsNames = DnsNamesAnalyzer.MaxNames;
+    private readonly DnsNamesAnalyzer _dns;
+    private readonly FlowAnalyzerRegistry _analyzers;
     private DecodedPacket _packet;
     private long _lastTs = long.MinValue;
 
@@ -40,7 +37,15 @@ public sealed class AuditEngine : IDisposable
         _flows = new FlowTable(options.Timeouts);
         _voip = new VoipTracker(new AnomalyCounters());
         _voipStage = new VoipPipeline(_voip, options.ParallelVoip ?? Environment.ProcessorCount > 1);
+        // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
+        _dns = new DnsNamesAnalyzer(Anomalies);
+        _analyzers = new FlowAnalyzerRegistry(_dns, new RtpProbeAnalyzer(Anomalies), new SipHintAnalyzer(), new HttpAnalyzer(), new TlsAnalyzer(),
+            new VoipStageAnalyzer(_voipStage, IsSipPort));
+        _flows.FlowEnded = _analyzers.End;
     }
+
+    /// <summary>The payload analyzers the engine runs.</summary>
+    public FlowAnalyzerRegistry Analyzers => _analyzers;
 
     public AnomalyCounters Anomalies { get; } = new();
 
@@ -73,64 +78,11 @@ public sealed class AuditEngine : IDisposable
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
         Flow flow = _flows.Track(in p, ts, out int side);
-        var payload = buffer.Slice(p.PayloadOffset, p.PayloadLength);
-        if (p.PayloadLength > 0 && flow.PayloadsInspected < MaxPayloadsInspected)
-        {
-            flow.PayloadsInspected++;
-            InspectPayload(flow, side, in p, payload);
-        }
-        bool udp = p.Protocol == IpProtocol.Udp;
-        if ((udp && p.PayloadLength > 0) ||
-            (p.Protocol == IpProtocol.Tcp && (flow.IsSip || IsSipPort(p.SrcPort) || IsSipPort(p.DstPort))))
-        {
-            var vp = new VoipPacket
-            {
-                TimestampNs = ts, Frame = header.FrameNumber, FileIndex = header.FileIndex, Src = p.Src, Dst = p.Dst, SrcPort = p.SrcPort, DstPort = p.DstPort,
-                IpVersion = p.IpVersion, Side = (byte)side, IsTcp = !udp, TcpFlags = p.TcpFlags, TcpSeq = p.TcpSeq,
-                FlowIsSip = flow.IsSip, FlowIsRtp = flow.Rtp.IsRtp, FlowRtpDecided = flow.Rtp.Decided,
-            };
-            _voipStage.Add(flow, in vp, payload);
-        }
+        _analyzers.Process(flow, new AnalyzerPacket(in p, buffer.Slice(p.PayloadOffset, p.PayloadLength), side, in header));
     }
 
     /// <summary>The catalogue's SIP ports (`sipPorts`, 5060-5071 built in): TCP segments there go to SIP reassembly from the SYN on.</summary>
     private bool IsSipPort(ushort port) => _catalogue.IsSipPort(port);
-
-    private void InspectPayload(Flow flow, int side, in DecodedPacket p, ReadOnlySpan<byte> payload)
-    {
-        if (p.Protocol == IpProtocol.Udp)
-        {
-            if (p.SrcPort == 53 || p.SrcPort == 5353) CollectDnsNames(payload);
-            if (!flow.Rtp.Decided) flow.Rtp.Inspect(payload, side);
-            if (!flow.IsSip && SipText.LooksLikeSip(payload)) flow.IsSip = true;
-        }
-        else if (p.Protocol == IpProtocol.Tcp)
-        {
-            if (!flow.IsSip && SipText.LooksLikeSip(payload)) flow.IsSip = true;
-            if (!flow.IsHttp && !flow.IsSip && HttpText.TryReadRequestLine(payload, out bool connect, out var target))
-            {
-                flow.IsHttp = true;
-                if (connect) flow.HttpConnectTarget = target;
-            }
-            if (!flow.IsTls && payload.Length >= 6 && payload[0] == 0x16 && payload[1] == 0x03)
-            {
-                flow.IsTls = true;
-                if (TlsClientHello.TryGetServerName(payload, out var name) && name is not null) flow.ServerName = name;
-            }
-        }
-    }
-
-    private void CollectDnsNames(ReadOnlySpan<byte> payload)
-    {
-        _dnsScratch.Clear();
-        if (!DnsMessage.TryReadAnswers(payload, _dnsScratch)) return;
-        foreach (var (name, address) in _dnsScratch)
-        {
-            // Bounded: a flood of DNS answers (or one capture of a resolver) must not grow the table without end.
-            if (_dnsNames.Count >= MaxDnsNames && !_dnsNames.ContainsKey(address)) { Anomalies.Increment("dns_names_limit"); continue; }
-            _dnsNames[address] = name;
-        }
-    }
 
     /// <summary>Ends the run: drops unfinished IP datagrams (counted), closes every flow, finds the Imagicle nodes, classifies and numbers the flows.</summary>
     public AuditResult Complete(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
@@ -151,6 +103,7 @@ public sealed class AuditEngine : IDisposable
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         _voipStage.Drain();
+        foreach (var f in _flows.Active) _analyzers.Snapshot(f);
         return Build(_flows.Snapshot(), _voip.Sip.Snapshot(Statistics.LastNs), interfaces, errors);
     }
 
@@ -179,7 +132,7 @@ public sealed class AuditEngine : IDisposable
             int s = 1 - c;
             var clientIp = f.Address(c);
             var serverIp = f.Address(s);
-            string? serverName = f.ServerName ?? (_dnsNames.TryGetValue(serverIp, out var n) ? n : null);
+            string? serverName = f.ServerName ?? (_dns.TryGetName(serverIp, out var n) ? n : null);
             var facts = new FlowFacts(f.Key.Protocol, clientIp, f.Port(c), serverIp, f.Port(s),
                 f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsSip, f.IsTls, serverName,
                 nodeSet.Contains(clientIp), nodeSet.Contains(serverIp));

@@ -1,0 +1,44 @@
+using TrafficAudit.Analyzers;
+using TrafficAudit.Decode;
+using TrafficAudit.Flows;
+
+namespace TrafficAudit.Pipeline;
+
+/// <summary>
+/// Hands the packets the VoIP stage (SIP, SDP, RTP, RTCP: <see cref="VoipTracker"/>) needs to the
+/// <see cref="VoipPipeline"/>, which may run it on another thread: every UDP payload (SIP and RTP
+/// run on any port; the tracker tells them apart), and every segment of a TCP flow on a SIP port
+/// (from the SYN on, for reassembly) or in which SIP was recognised. Each packet carries the flow's
+/// hints as they stand now, so results do not depend on the other thread's timing.
+/// </summary>
+public sealed class VoipStageAnalyzer(VoipPipeline stage, Func<ushort, bool> isSipPort) : FlowAnalyzer
+{
+    public override string Name => "voip";
+    public override bool TakesPackets => true;
+
+    public override ProbeVerdict Start(Flow flow, in AnalyzerPacket packet)
+    {
+        ref readonly DecodedPacket p = ref packet.Ip;
+        if (p.Protocol == IpProtocol.Udp) return ProbeVerdict.Accept;
+        if (p.Protocol != IpProtocol.Tcp) return ProbeVerdict.Reject;
+        return isSipPort(p.SrcPort) || isSipPort(p.DstPort) ? ProbeVerdict.Accept : ProbeVerdict.Undecided;
+    }
+
+    // Runs after the SIP hint analyzer on the same payload.
+    public override ProbeVerdict Probe(Flow flow, in AnalyzerPacket packet) =>
+        flow.Hints.IsSip ? ProbeVerdict.Accept : ProbeVerdict.Undecided;
+
+    public override void Packet(Flow flow, in AnalyzerPacket packet)
+    {
+        ref readonly DecodedPacket p = ref packet.Ip;
+        bool udp = p.Protocol == IpProtocol.Udp;
+        if (udp && packet.Payload.IsEmpty) return;
+        var vp = new VoipPacket
+        {
+            TimestampNs = packet.TimestampNs, Frame = packet.Frame, FileIndex = packet.FileIndex, Src = p.Src, Dst = p.Dst, SrcPort = p.SrcPort, DstPort = p.DstPort,
+            IpVersion = p.IpVersion, Side = (byte)packet.Side, IsTcp = !udp, TcpFlags = p.TcpFlags, TcpSeq = p.TcpSeq,
+            FlowIsSip = flow.Hints.IsSip, FlowIsRtp = flow.Hints.Rtp.IsRtp, FlowRtpDecided = flow.Hints.Rtp.Decided,
+        };
+        stage.Add(flow, in vp, packet.Payload);
+    }
+}
