@@ -25,6 +25,9 @@ public sealed class AuditEngine : IDisposable
     private readonly FlowTable _flows;
     private readonly VoipTracker _voip;
     private readonly VoipPipeline _voipStage;
+    // VoIP records the stage ended, gathered for the batch result (no sink given).
+    private readonly VoipRecordCollector _voipRecords;
+    private long _nextVoipTakeNs = long.MinValue;
     /// <summary>Addresses whose DNS name is remembered (to name servers in flows.csv); further answers are counted in <c>dns_names_limit</c>.</summary>
     public const int MaxDnsNames = 100_000;
     private readonly Dictionary<IpAddress, string> _dnsNames = new();
@@ -38,7 +41,8 @@ public sealed class AuditEngine : IDisposable
         _options = options;
         _decoder = new PacketDecoder(Anomalies);
         _flows = new FlowTable(options.Timeouts);
-        _voip = new VoipTracker(new AnomalyCounters());
+        _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs });
+        _voipRecords = new VoipRecordCollector(Anomalies, new SipAnalyzerOptions().MaxTransactionsKept);
         _voipStage = new VoipPipeline(_voip, options.ParallelVoip ?? Environment.ProcessorCount > 1);
     }
 
@@ -48,6 +52,8 @@ public sealed class AuditEngine : IDisposable
     public void Dispose() => _voipStage.Dispose();
     public CaptureStatistics Statistics { get; } = new();
     public FlowTable Flows => _flows;
+    /// <summary>The VoIP stage (tests look at its open state; the engine takes its ended records).</summary>
+    internal VoipPipeline VoipStage => _voipStage;
 
     public void Process(in FrameHeader header, ReadOnlySpan<byte> frame)
     {
@@ -88,9 +94,12 @@ public sealed class AuditEngine : IDisposable
                 TimestampNs = ts, Frame = header.FrameNumber, FileIndex = header.FileIndex, Src = p.Src, Dst = p.Dst, SrcPort = p.SrcPort, DstPort = p.DstPort,
                 IpVersion = p.IpVersion, Side = (byte)side, IsTcp = !udp, TcpFlags = p.TcpFlags, TcpSeq = p.TcpSeq,
                 FlowIsSip = flow.IsSip, FlowIsRtp = flow.Rtp.IsRtp, FlowRtpDecided = flow.Rtp.Decided,
+                FlowId = (int)flow.Sequence + 1,
             };
             _voipStage.Add(flow, in vp, payload);
         }
+        // Every 10 s of capture time the VoIP records that ended are taken over, on this thread.
+        if (ts >= _nextVoipTakeNs) { _nextVoipTakeNs = ts + 10_000_000_000L; _voipStage.TakeEnded(_voipRecords); }
     }
 
     /// <summary>The vendor's SIP ports (5060-5071): TCP segments there go to SIP reassembly from the SYN on.</summary>
@@ -138,7 +147,9 @@ public sealed class AuditEngine : IDisposable
         // Datagrams still waiting for fragments will never complete: counted as ip_fragment_incomplete, not lost silently.
         _decoder.FlushFragments();
         _voipStage.Drain();
-        var result = Build(_flows.Complete(), _voip.Sip.Complete(Statistics.LastNs), interfaces, errors);
+        _voip.Complete(Statistics.LastNs);
+        _voipStage.TakeEnded(_voipRecords);
+        var result = Build(_flows.Complete(), null, interfaces, errors);
         _voipStage.Dispose();
         return result;
     }
@@ -151,7 +162,8 @@ public sealed class AuditEngine : IDisposable
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         _voipStage.Drain();
-        return Build(_flows.Snapshot(), _voip.Sip.Snapshot(Statistics.LastNs), interfaces, errors);
+        _voipStage.TakeEnded(_voipRecords);
+        return Build(_flows.Snapshot(), _voip.Snapshot(Statistics.LastNs), interfaces, errors);
     }
 
     /// <summary>SIP calls seen whose end (BYE, CANCEL, final failure) has not been seen yet; cheap enough for a per-second status line.</summary>
@@ -164,7 +176,7 @@ public sealed class AuditEngine : IDisposable
         }
     }
 
-    private AuditResult Build(IReadOnlyList<Flow> flows, SipAnalysisResult sip, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    private AuditResult Build(IReadOnlyList<Flow> flows, VoipTracker.VoipOpenSnapshot? openVoip, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         var oriented = new List<(Flow Flow, int ClientSide, string By)>(flows.Count);
         foreach (var f in flows) oriented.Add((f, ChooseClientSide(f, out var by), by));
@@ -220,7 +232,7 @@ public sealed class AuditEngine : IDisposable
                 Source = f,
             });
         }
-        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, sip, records, Statistics.LastNs);
+        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, _voipRecords, openVoip, records, new SipAnalyzerOptions().MaxTransactionsKept);
         Anomalies.Merge(_voip.Anomalies);
         return new AuditResult
         {

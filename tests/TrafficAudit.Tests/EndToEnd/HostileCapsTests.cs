@@ -124,6 +124,10 @@ public sealed class HostileCapsTests
             ["rtp_call_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerCall),
             ["dns_names_limit"] = N(TrafficAudit.Pipeline.AuditEngine.MaxDnsNames),
             ["rtcp_sender_reports_forgotten"] = N(TrafficAudit.Pipeline.VoipTracker.MaxSenderReports),
+            ["sip_calls_evicted"] = N(o.MaxOpenCalls),
+            ["rtp_streams_evicted"] = N(TrafficAudit.Pipeline.VoipTracker.MaxOpenStreams),
+            ["sip_options_pairs_limit"] = N(o.MaxOptionsPairs),
+            ["sdp_media_bindings_forgotten"] = N(o.MaxRetiredMediaBindings),
             ["findings_summarised"] = N(TrafficAudit.Policy.Verdict.MaxFindingsPerKindAndSource),
         };
         var readme = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "README.md"));
