@@ -80,7 +80,7 @@ public sealed class VoipStreamingTests
     [TestMethod]
     public void LongRunOfShortCalls_StateStaysFlat_EveryCallAndStreamWrittenOnce()
     {
-        // 480 calls, one every 15 s: four hours of capture time.
+        // 480 calls, one every 15 s: two hours of capture time.
         const int calls = 480;
         var packets = Site(calls, everyS: 15);
         var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions { ParallelVoip = false });
@@ -99,6 +99,8 @@ public sealed class VoipStreamingTests
         }
         int endedBeforeEnd = tracker.StreamsEnded;
         var r = engine.Complete([], []);
+        Console.WriteLine($"{calls} calls over {(packets[^1].Ts - T0) / 3600e9:F1} h: at most {maxCalls} calls, {maxStreams} streams, {maxTx} transactions, " +
+            $"{maxBindings} SDP bindings, {maxSeconds} peak seconds open; {endedBeforeEnd} of {2 * calls} streams left before the end");
 
         // Open state follows the calls of the last few minutes (linger 64 s after the BYE, streams idle 2 min), not the run.
         Assert.IsLessThanOrEqualTo(14, maxCalls, "calls open at once");
