@@ -159,7 +159,7 @@ public sealed class VoipStreamingTests
     }
 
     /// <summary>Feeds the VoIP stage directly (one flow object per 5-tuple, numbered by first packet), as the engine does.</summary>
-    private static void Run(VoipPipeline stage, IEnumerable<Packet> packets, Action<long>? every = null)
+    private static void Run(VoipPipeline stage, IEnumerable<Packet> packets, Action<long>? every = null, bool rtpProven = true)
     {
         var flows = new Dictionary<(uint, ushort, uint, ushort), (Flow Flow, int Id, uint First)>();
         long frame = 0;
@@ -175,7 +175,7 @@ public sealed class VoipStreamingTests
             var vp = new VoipPacket
             {
                 TimestampNs = p.Ts, Frame = ++frame, Src = IpAddress.FromV4(p.Src), Dst = IpAddress.FromV4(p.Dst), SrcPort = p.SrcPort, DstPort = p.DstPort,
-                IpVersion = 4, Side = (byte)(p.Src == f.First ? 0 : 1), FlowIsSip = sip, FlowIsRtp = !sip, FlowRtpDecided = true, FlowId = f.Id,
+                IpVersion = 4, Side = (byte)(p.Src == f.First ? 0 : 1), FlowIsSip = sip, FlowIsRtp = !sip && rtpProven, FlowRtpDecided = true, FlowId = f.Id,
             };
             stage.Add(f.Flow, in vp, p.Payload);
             every?.Invoke(frame);
@@ -289,6 +289,53 @@ public sealed class VoipStreamingTests
         var call = sink.Records.OfType<CallRecord>().Single();
         Assert.HasCount(2, call.Streams);
         Assert.IsTrue(call.Streams.All(s => s.Packets == 30_000));
+    }
+
+    [TestMethod]
+    public void MediaAfterItsCallLeft_IsAStreamOfNoCall_AndTheRetiredAddressesAreCapped()
+    {
+        var anomalies = new AnomalyCounters();
+        var tracker = new VoipTracker(anomalies, new VoipTrackerOptions { Sip = new SipAnalyzerOptions { MaxRetiredMediaBindings = 2 } });
+        using var stage = new VoipPipeline(tracker, parallel: false);
+        var sink = new RecordingSink();
+        // Two calls with signalling only, then, 10 minutes later, RTP to the second call's SDP addresses on a
+        // flow whose probe never said RTP: only the SDP makes it a stream.
+        var packets = Site(2, everyS: 30, mediaS: 2).Where(p => p.Payload[0] != 0x80).ToList();
+        // The second call's media (its ports 20002/40002): the first call's addresses were forgotten when the second's retired.
+        var late = Site(2, everyS: 30, mediaS: 2).Where(p => p.Payload[0] == 0x80 && (p.SrcPort == 20002 || p.SrcPort == 40002))
+            .Select(p => p with { Ts = p.Ts + 600 * Second }).ToList();
+        // Other traffic in between (a datagram every 10 s) moves the stage's clock on, as on any real network.
+        var other = Enumerable.Range(1, 59).Select(k => new Packet(T0 + k * 10 * Second, Phone, 9999, Pbx, 9999, "ping"u8.ToArray()));
+        Run(stage, packets.Concat(other).Concat(late).OrderBy(p => p.Ts), _ => stage.TakeEnded(sink), rtpProven: false);
+        tracker.Complete(late[^1].Ts);
+        stage.TakeEnded(sink);
+
+        var calls = sink.Records.OfType<CallRecord>().ToList();
+        Assert.HasCount(2, calls);
+        Assert.IsTrue(calls.All(c => c.Streams.Count == 0), "the calls left before the media came");
+        var streams = sink.Records.OfType<RtpStreamRecord>().ToList();
+        Assert.HasCount(2, streams);
+        Assert.IsTrue(streams.All(st => st.CallId == "" && !st.SdpMatched && st.Codec == "PCMU" && st.Packets == 100));
+        // The second call's two addresses retired after the first call's two: the table (2) started anew once.
+        Assert.AreEqual(2, anomalies["sdp_media_bindings_forgotten"]);
+    }
+
+    [TestMethod]
+    public void OptionsPairs_PastTheCap_CountedNotSummarised()
+    {
+        var anomalies = new AnomalyCounters();
+        var sip = new SipAnalyzer(anomalies, new SipAnalyzerOptions { MaxOptionsPairs = 2 });
+        for (int i = 0; i < 3; i++)
+        {
+            var from = IpAddress.FromV4(Phone + (uint)i);
+            var to = IpAddress.FromV4(Pbx);
+            sip.OnUdp(T0 + i * Second, from, 5060, to, 5060, Sip("OPTIONS sip:200@10.1.0.21 SIP/2.0", $"o{i}", $"o{i}", 1, "OPTIONS", false), i * 2 + 1);
+            sip.OnUdp(T0 + i * Second + 5_000_000, to, 5060, from, 5060, Sip("SIP/2.0 200 OK", $"o{i}", $"o{i}", 1, "OPTIONS", true), i * 2 + 2);
+        }
+        var r = sip.Complete();
+        Assert.HasCount(2, r.OptionsPings);
+        Assert.HasCount(3, r.Transactions, "the third pair's OPTIONS is still a transaction");
+        Assert.AreEqual(1, anomalies["sip_options_pairs_limit"]);
     }
 
     /// <summary>

@@ -42,7 +42,7 @@ public sealed record SipAnalyzerOptions
     /// SDP media addresses of calls that left, remembered so media sent there later is still known as RTP (tied to no
     /// call); past it the table starts anew (<c>sdp_media_bindings_forgotten</c> counts the addresses forgotten).
     /// </summary>
-    public int MaxRetiredMediaBindings { get; init; } = 100_000;
+    public int MaxRetiredMediaBindings { get; init; } = 20_000;
 }
 
 /// <summary>
@@ -71,6 +71,11 @@ public sealed class SipAnalyzer : ISipMessageSink
     private readonly Dictionary<(IpAddress, int), SipMediaBinding> _media = new();
     // Bindings of calls that left (Retired): media sent there later is still known as RTP by its SDP, tied to no call.
     private readonly Dictionary<(IpAddress, int), SipMediaBinding> _retired = new();
+    // Stands for the call in a retired binding; never changed (the VoIP stage checks Retired first).
+    private static readonly SipCall NoCall = new()
+    {
+        CallId = "", FromUri = "", ToUri = "", Transport = SipTransport.Udp, CallerIp = default, CallerPort = 0, CalleeIp = default, CalleePort = 0, StartNs = 0, StartFrame = 0,
+    };
     private long _tcpPendingTotal;
     private long _messages, _retransmissions, _tcpDuplicates, _lastTs = long.MinValue, _nextSweepNs = long.MinValue;
 
@@ -568,7 +573,8 @@ public sealed class SipAnalyzer : ISipMessageSink
                     _anomalies.Add("sdp_media_bindings_forgotten", _retired.Count);
                     _retired.Clear();
                 }
-                _retired[(ep.Address, ep.Port)] = b with { Retired = true };
+                // The call itself is not kept (its record has left): only the address, the endpoint and its payload map.
+                _retired[(ep.Address, ep.Port)] = b with { Retired = true, Call = NoCall };
                 changed = true;
             }
         if (changed) MediaVersion++;
