@@ -321,6 +321,24 @@ public sealed class VoipStreamingTests
     }
 
     [TestMethod]
+    public void ClassifyCall_GivenByTheEngine_NamesServiceAndApplications_ElseSipFallback()
+    {
+        List<CallRecord> Calls(Func<SipCall, (string, string)?>? classify)
+        {
+            var tracker = new VoipTracker(new AnomalyCounters(), new VoipTrackerOptions { ClassifyCall = classify });
+            using var stage = new VoipPipeline(tracker, parallel: false);
+            var sink = new RecordingSink();
+            Run(stage, Site(3, everyS: 100), _ => stage.TakeEnded(sink));
+            tracker.Complete(T0 + 3600 * Second);
+            stage.TakeEnded(sink);
+            return sink.Records.OfType<CallRecord>().ToList();
+        }
+        var classified = Calls(c => c.CallId == "call-1@test" ? null : ("sip-trunk", $"app-{c.CalleePort}"));
+        CollectionAssert.AreEqual(new[] { "sip-trunk app-5060", "sip ", "sip-trunk app-5060" }, classified.Select(c => $"{c.Service} {c.Applications}").ToArray());
+        Assert.IsTrue(Calls(null).All(c => c.Service == "sip" && c.Applications == ""));
+    }
+
+    [TestMethod]
     public void OptionsPairs_PastTheCap_CountedNotSummarised()
     {
         var anomalies = new AnomalyCounters();
