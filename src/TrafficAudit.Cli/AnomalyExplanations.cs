@@ -108,6 +108,10 @@ public static class AnomalyExplanations
         ["rtp_probe_flow_limit"] = "a UDP flow not probed for RTP because the most flows were being probed at once: not recognised as RTP by its packets",
         ["dns_names_limit"] = "a DNS answer for a new address once the most addresses are named: that server keeps no name in flows.csv",
         ["rtcp_sender_reports_forgotten"] = "RTCP sender reports forgotten when their table was full (round trips of reports answering them are not measured)",
+        ["sip_calls_evicted"] = "a call closed early because the most calls were open at once (a flood of INVITEs): the oldest open call is written as it stood",
+        ["rtp_streams_evicted"] = "an RTP stream ended early because the most streams were measured at once: the oldest open stream is written as it stood",
+        ["sip_options_pairs_limit"] = "an OPTIONS transaction between a pair of addresses beyond the number of pairs summarised in sip_options.csv: listed as a transaction, not summarised",
+        ["sdp_media_bindings_forgotten"] = "SDP media addresses of calls that ended, forgotten when their table was full: media sent there later is a stream only if its flow looks like RTP",
         ["findings_summarised"] = "findings past the cap per kind and client address (a port scan, a flood): counted in one summary finding, not listed one by one",
     };
 

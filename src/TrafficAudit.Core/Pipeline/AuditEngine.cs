@@ -22,6 +22,9 @@ public sealed class AuditEngine : IDisposable
     private readonly FlowTable _flows;
     private readonly VoipTracker _voip;
     private readonly VoipPipeline _voipStage;
+    // VoIP records the stage ended, gathered for the batch result (no sink given).
+    private readonly VoipRecordCollector _voipRecords;
+    private long _nextVoipTakeNs = long.MinValue;
     /// <summary>Addresses whose DNS name is remembered (to name servers in flows.csv); further answers are counted in <c>dns_names_limit</c>.</summary>
     public const int MaxDnsNames = DnsNamesAnalyzer.MaxNames;
     private readonly DnsNamesAnalyzer _dns;
@@ -35,7 +38,8 @@ public sealed class AuditEngine : IDisposable
         _options = options;
         _decoder = new PacketDecoder(Anomalies);
         _flows = new FlowTable(options.Timeouts);
-        _voip = new VoipTracker(new AnomalyCounters());
+        _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs });
+        _voipRecords = new VoipRecordCollector(Anomalies, new SipAnalyzerOptions().MaxTransactionsKept);
         _voipStage = new VoipPipeline(_voip, options.ParallelVoip ?? Environment.ProcessorCount > 1);
         // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
         _dns = new DnsNamesAnalyzer(Anomalies);
@@ -53,6 +57,8 @@ public sealed class AuditEngine : IDisposable
     public void Dispose() => _voipStage.Dispose();
     public CaptureStatistics Statistics { get; } = new();
     public FlowTable Flows => _flows;
+    /// <summary>The VoIP stage (tests look at its open state; the engine takes its ended records).</summary>
+    internal VoipPipeline VoipStage => _voipStage;
 
     public void Process(in FrameHeader header, ReadOnlySpan<byte> frame)
     {
@@ -79,6 +85,8 @@ public sealed class AuditEngine : IDisposable
 
         Flow flow = _flows.Track(in p, ts, out int side);
         _analyzers.Process(flow, new AnalyzerPacket(in p, buffer.Slice(p.PayloadOffset, p.PayloadLength), side, in header));
+        // Every 10 s of capture time the VoIP records that ended are taken over, on this thread.
+        if (ts >= _nextVoipTakeNs) { _nextVoipTakeNs = ts + 10_000_000_000L; _voipStage.TakeEnded(_voipRecords); }
     }
 
     /// <summary>The catalogue's SIP ports (`sipPorts`, 5060-5071 built in): TCP segments there go to SIP reassembly from the SYN on.</summary>
@@ -90,7 +98,9 @@ public sealed class AuditEngine : IDisposable
         // Datagrams still waiting for fragments will never complete: counted as ip_fragment_incomplete, not lost silently.
         _decoder.FlushFragments();
         _voipStage.Drain();
-        var result = Build(_flows.Complete(), _voip.Sip.Complete(Statistics.LastNs), interfaces, errors);
+        _voip.Complete(Statistics.LastNs);
+        _voipStage.TakeEnded(_voipRecords);
+        var result = Build(_flows.Complete(), null, interfaces, errors);
         _voipStage.Dispose();
         return result;
     }
@@ -103,8 +113,9 @@ public sealed class AuditEngine : IDisposable
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         _voipStage.Drain();
+        _voipStage.TakeEnded(_voipRecords);
         foreach (var f in _flows.Active) _analyzers.Snapshot(f);
-        return Build(_flows.Snapshot(), _voip.Sip.Snapshot(Statistics.LastNs), interfaces, errors);
+        return Build(_flows.Snapshot(), _voip.Snapshot(Statistics.LastNs), interfaces, errors);
     }
 
     /// <summary>SIP calls seen whose end (BYE, CANCEL, final failure) has not been seen yet; cheap enough for a per-second status line.</summary>
@@ -117,7 +128,7 @@ public sealed class AuditEngine : IDisposable
         }
     }
 
-    private AuditResult Build(IReadOnlyList<Flow> flows, SipAnalysisResult sip, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    private AuditResult Build(IReadOnlyList<Flow> flows, VoipTracker.VoipOpenSnapshot? openVoip, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         var oriented = new List<(Flow Flow, int ClientSide, string By)>(flows.Count);
         foreach (var f in flows) oriented.Add((f, ChooseClientSide(f, out var by), by));
@@ -173,7 +184,7 @@ public sealed class AuditEngine : IDisposable
                 Source = f,
             });
         }
-        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, sip, records, Statistics.LastNs);
+        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, _voipRecords, openVoip, records, new SipAnalyzerOptions().MaxTransactionsKept);
         Anomalies.Merge(_voip.Anomalies);
         return new AuditResult
         {

@@ -13,4 +13,6 @@ public sealed record AuditOptions
     public FlowTimeouts Timeouts { get; init; } = new();
     /// <summary>Run VoIP analysis on a second thread; null: when the machine has more than one core.</summary>
     public bool? ParallelVoip { get; init; }
+    /// <summary>Times and caps of the VoIP stage; null: the defaults, with the streams' idle time taken from <see cref="Timeouts"/>.</summary>
+    public VoipTrackerOptions? Voip { get; init; }
 }

@@ -22,6 +22,8 @@ public struct VoipPacket
     public bool FlowIsSip;
     public bool FlowIsRtp;
     public bool FlowRtpDecided;
+    /// <summary>flow_id of the packet's flow (its <c>Sequence + 1</c>): streams and calls link to flows by it.</summary>
+    public int FlowId;
 }
 
 /// <summary>
@@ -72,6 +74,14 @@ public sealed class VoipPipeline : IDisposable
     }
 
     public VoipTracker Tracker => _tracker;
+
+    /// <summary>
+    /// Hands the stream, call and transaction records the stage ended so far to <paramref name="sink"/> (in the order
+    /// they ended) and forgets them. Call it on the engine's thread: at its periodic sweep, and after <see cref="Drain"/>
+    /// and <see cref="VoipTracker.Complete"/> at the end (or a snapshot). It does not wait for the worker: records of
+    /// batches still in flight come at the next call.
+    /// </summary>
+    public int TakeEnded(IAuditRecordSink sink) => _tracker.TakeEnded(sink);
 
     public void Add(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
     {

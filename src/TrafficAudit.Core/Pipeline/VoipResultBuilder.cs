@@ -4,28 +4,90 @@ using TrafficAudit.Decode;
 
 namespace TrafficAudit.Pipeline;
 
-/// <summary>Turns the VoIP tracker's state into stream and call records at the end of a run (or a live flush).</summary>
+/// <summary>
+/// Turns the VoIP stage's state into records as items end: a stream's record from its statistics, a call's
+/// from its SIP facts and its streams' records. Nothing here reads a live flow: links are ids.
+/// </summary>
 internal static class VoipResultBuilder
 {
-    public static (IReadOnlyList<RtpStreamRecord> Streams, IReadOnlyList<CallRecord> Calls, VoipSummary Summary) Build(
-        VoipTracker voip, SipAnalysisResult sip, IReadOnlyList<FlowRecord> flows, long captureEndNs)
+    /// <summary>
+    /// The batch result's streams, calls and summary: the records handed over so far (<paramref name="done"/>), then
+    /// those still open at a live snapshot (<paramref name="open"/>); calls classified from the flow records.
+    /// </summary>
+    internal static (IReadOnlyList<RtpStreamRecord> Streams, IReadOnlyList<CallRecord> Calls, VoipSummary Summary) Build(
+        VoipTracker voip, VoipRecordCollector done, VoipTracker.VoipOpenSnapshot? open, IReadOnlyList<FlowRecord> flows, int maxTransactions)
     {
-        // Keep a stream when its flow proved to be RTP or an SDP announced it: stray datagrams that
-        // merely start with version 2 bits are not streams.
-        var kept = voip.Streams
-            .Where(s => s.Stats.HasPackets && (s.Flow.Rtp.IsRtp || s.Call is not null))
-            .OrderBy(s => s.Stats.FirstArrivalNs).ThenBy(s => s.Sequence)
-            .ToList();
-        // The flow record of each live flow: a stream knows the flow object that carried it.
-        var recordOf = new Dictionary<Flows.Flow, int>(ReferenceEqualityComparer.Instance);
-        foreach (var f in flows) if (f.Source is { } src) recordOf.TryAdd(src, f.FlowId);
-        var streams = new List<RtpStreamRecord>(kept.Count);
-        foreach (var s in kept) streams.Add(ToRecord(s, streams.Count + 1) with { FlowId = recordOf.GetValueOrDefault(s.Flow) });
+        var streams = new List<RtpStreamRecord>(done.Streams);
+        var calls = new List<CallRecord>(done.Calls);
+        var transactions = new List<SipTransactionStat>(done.Transactions);
+        if (open is not null)
+        {
+            streams.AddRange(open.Streams);
+            calls.AddRange(open.Calls);
+            foreach (var t in open.Transactions) if (transactions.Count < maxTransactions) transactions.Add(t);
+        }
+        transactions.Sort(SipTransactionStat.ByRequest);
+        var (peakCalls, peakCallsAt, kbps, kbpsAt) = voip.Peaks();
+        if (open is not null) (kbps, kbpsAt) = (open.PeakMediaIpKbps, open.PeakMediaIpKbpsAtNs);
+        var summary = new VoipSummary
+        {
+            PeakConcurrentCalls = peakCalls,
+            PeakConcurrentCallsAtNs = peakCallsAt,
+            PeakMediaIpKbps = kbps,
+            PeakMediaIpKbpsAtNs = kbpsAt,
+            SipTlsFlows = flows.Count(f => f.Service == "sip-tls"),
+            OptionsPings = open?.OptionsPings ?? voip.OptionsPings,
+            Transactions = transactions,
+            SipMessages = voip.Sip.MessageCount,
+            SipRetransmissions = voip.Sip.RetransmissionCount,
+        };
+        return (streams, ClassifyCalls(calls, flows), summary);
+    }
 
-        // The signalling flow of each call: only the calls' own ends are indexed (not every flow twice),
-        // the first flow in order either way round wins.
+    /// <summary>A call's record with its streams (in order of first packet). Service and applications are today's fallback until classified.</summary>
+    internal static CallRecord BuildCall(SipCall c, List<RtpStreamRecord> media)
+    {
+        var outStreams = media.Where(m => m.CallDirection == "out").ToList();
+        var inStreams = media.Where(m => m.CallDirection == "in").ToList();
+        var (codec, clockRates) = CallCodecs(media, c);
+        double lostOut = LostPct(outStreams), lostIn = LostPct(inStreams);
+        return new CallRecord
+        {
+            Sip = c,
+            Service = c.Transport == SipTransport.Tls ? "sip-tls" : "sip",
+            Applications = "",
+            Codec = codec,
+            CodecClockRate = clockRates,
+            Streams = media,
+            MediaIpKbpsOut = MeanKbps(outStreams, ip: true),
+            MediaIpKbpsIn = MeanKbps(inStreams, ip: true),
+            MediaEthKbpsOut = MeanKbps(outStreams, ip: false),
+            MediaEthKbpsIn = MeanKbps(inStreams, ip: false),
+            PeakIpKbpsOut = outStreams.Count == 0 ? -1 : outStreams.Max(m => m.PeakIpKbps),
+            PeakIpKbpsIn = inStreams.Count == 0 ? -1 : inStreams.Max(m => m.PeakIpKbps),
+            MaxJitterMs = media.Count == 0 ? -1 : media.Max(m => m.MaxJitterMs),
+            // The call's figure is its worse direction: averaging the two would halve a one-sided loss.
+            LostPct = Math.Max(0, Math.Max(lostOut, lostIn)),
+            LostPctOut = lostOut,
+            LostPctIn = lostIn,
+            Mos = media.Count == 0 ? -1 : media.Min(m => m.Mos),
+            MosNetwork = media.Count == 0 ? -1 : media.Min(m => m.MosNetwork),
+            // One way only when no stream runs back between the same two hosts: when a call loops through a
+            // proxy every SDP may name one host, and both streams then read as 'out' by their SDP endpoint.
+            OneWay = (outStreams.Count > 0) != (inStreams.Count > 0) && !HasReverseStream(media),
+            FlowId = c.FlowId,
+        };
+    }
+
+    /// <summary>
+    /// Service and applications of each call from the record of its signalling flow (the first flow, in flow_id
+    /// order, between the call's caller and callee address and port either way round), as the batch result always
+    /// gave them; calls whose flow is not among <paramref name="flows"/> keep what they have.
+    /// </summary>
+    internal static List<CallRecord> ClassifyCalls(IReadOnlyList<CallRecord> calls, IReadOnlyList<FlowRecord> flows)
+    {
         var flowIndex = new Dictionary<(IpAddress, ushort, IpAddress, ushort), FlowRecord?>();
-        foreach (var c in sip.Calls) flowIndex.TryAdd((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), null);
+        foreach (var c in calls) flowIndex.TryAdd((c.Sip.CallerIp, c.Sip.CallerPort, c.Sip.CalleeIp, c.Sip.CalleePort), null);
         if (flowIndex.Count > 0)
             foreach (var f in flows)
             {
@@ -34,56 +96,14 @@ internal static class VoipResultBuilder
                 if (flowIndex.TryGetValue((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), out var b) && b is null)
                     flowIndex[(f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort)] = f;
             }
-        // Every flow between a call's two ends, for the flow that carried its first INVITE (a port reused later is another flow).
-        var flowsByTuple = new Dictionary<(IpAddress, ushort, IpAddress, ushort), List<FlowRecord>>();
-        foreach (var c in sip.Calls) flowsByTuple.TryAdd((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), []);
-        if (flowsByTuple.Count > 0)
-            foreach (var f in flows)
-            {
-                if (f.Transport is not (IpProtocol.Udp or IpProtocol.Tcp)) continue;
-                if (flowsByTuple.TryGetValue((f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), out var a)) a.Add(f);
-                if (flowsByTuple.TryGetValue((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), out var b) && !ReferenceEquals(a, b)) b.Add(f);
-            }
-
-        var byCall = streams.Where(s => s.CallId.Length > 0).GroupBy(s => s.CallId).ToDictionary(g => g.Key, g => g.ToList());
-        var calls = new List<CallRecord>(sip.Calls.Count);
-        foreach (var c in sip.Calls)
+        var result = new List<CallRecord>(calls.Count);
+        foreach (var c in calls)
         {
-            var media = byCall.TryGetValue(c.CallId, out var l) ? l : [];
-            flowIndex.TryGetValue((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), out var signalling);
-            var outStreams = media.Where(m => m.CallDirection == "out").ToList();
-            var inStreams = media.Where(m => m.CallDirection == "in").ToList();
-            var (codec, clockRates) = CallCodecs(media, c);
-            double lostOut = LostPct(outStreams), lostIn = LostPct(inStreams);
-            calls.Add(new CallRecord
-            {
-                Sip = c,
-                Service = signalling?.Service ?? (c.Transport == SipTransport.Tls ? "sip-tls" : "sip"),
-                Applications = signalling?.Applications ?? "",
-                Codec = codec,
-                CodecClockRate = clockRates,
-                Streams = media,
-                MediaIpKbpsOut = MeanKbps(outStreams, ip: true),
-                MediaIpKbpsIn = MeanKbps(inStreams, ip: true),
-                MediaEthKbpsOut = MeanKbps(outStreams, ip: false),
-                MediaEthKbpsIn = MeanKbps(inStreams, ip: false),
-                PeakIpKbpsOut = outStreams.Count == 0 ? -1 : outStreams.Max(m => m.PeakIpKbps),
-                PeakIpKbpsIn = inStreams.Count == 0 ? -1 : inStreams.Max(m => m.PeakIpKbps),
-                MaxJitterMs = media.Count == 0 ? -1 : media.Max(m => m.MaxJitterMs),
-                // The call's figure is its worse direction: averaging the two would halve a one-sided loss.
-                LostPct = Math.Max(0, Math.Max(lostOut, lostIn)),
-                LostPctOut = lostOut,
-                LostPctIn = lostIn,
-                Mos = media.Count == 0 ? -1 : media.Min(m => m.Mos),
-                MosNetwork = media.Count == 0 ? -1 : media.Min(m => m.MosNetwork),
-                // One way only when no stream runs back between the same two hosts: when a call loops through a
-                // proxy every SDP may name one host, and both streams then read as 'out' by their SDP endpoint.
-                OneWay = (outStreams.Count > 0) != (inStreams.Count > 0) && !HasReverseStream(media),
-                FlowId = InviteFlow(flowsByTuple, c)?.FlowId ?? 0,
-            });
+            flowIndex.TryGetValue((c.Sip.CallerIp, c.Sip.CallerPort, c.Sip.CalleeIp, c.Sip.CalleePort), out var signalling);
+            result.Add(signalling is null || (signalling.Service == c.Service && signalling.Applications == c.Applications)
+                ? c : c with { Service = signalling.Service, Applications = signalling.Applications });
         }
-
-        return (streams, calls, Summarise(calls, streams, flows, sip, captureEndNs));
+        return result;
     }
 
     /// <summary>Some stream of the call is answered by another from its destination host back to its source host.</summary>
@@ -129,21 +149,6 @@ internal static class VoipResultBuilder
         return (string.Join(";", names), string.Join(";", rates.Select(r => r.ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
 
-    /// <summary>The flow that carried the call's first INVITE: its transport and endpoints, and the one whose time span holds the INVITE (a port reused later is another flow).</summary>
-    private static FlowRecord? InviteFlow(Dictionary<(IpAddress, ushort, IpAddress, ushort), List<FlowRecord>> byTuple, SipCall c)
-    {
-        if (!byTuple.TryGetValue((c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort), out var candidates)) return null;
-        var transport = c.Transport == SipTransport.Udp ? IpProtocol.Udp : IpProtocol.Tcp;
-        FlowRecord? best = null;
-        foreach (var f in candidates)
-        {
-            if (f.Transport != transport) continue;
-            if (f.FirstSeenNs <= c.StartNs && c.StartNs <= f.LastSeenNs) return f;
-            best ??= f;
-        }
-        return best;
-    }
-
     /// <summary>Mean over a direction: bytes after each stream's first packet over the time the direction was active.</summary>
     private static double MeanKbps(List<RtpStreamRecord> streams, bool ip)
     {
@@ -154,7 +159,7 @@ internal static class VoipResultBuilder
         return bytes * 8e6 / (last - first);
     }
 
-    private static RtpStreamRecord ToRecord(RtpStreamState s, int id)
+    internal static RtpStreamRecord ToRecord(RtpStreamState s, int id)
     {
         ref readonly var st = ref s.Stats;
         string codec = s.Codec ?? "";
@@ -178,7 +183,7 @@ internal static class VoipResultBuilder
             SrcPort = s.Key.SrcPort,
             DstIp = s.Key.Dst,
             DstPort = s.Key.DstPort,
-            Vlan = s.Flow.Key.Vlan,
+            Vlan = s.Flow.Vlan,
             PayloadType = s.FirstPayloadType,
             Codec = codec,
             ClockRate = s.ClockRate,
@@ -206,6 +211,7 @@ internal static class VoipResultBuilder
             LateF2 = st.LateForBuffer(1),
             LateAdapt = st.LateForBuffer(2),
             RtcpMuxPackets = s.Flow.RtcpPackets,
+            FlowId = s.Flow.FlowId,
             SdpMatched = call is not null,
             WiresharkExpected = st.ExpectedPackets,
             WiresharkLost = st.Lost,
@@ -222,49 +228,87 @@ internal static class VoipResultBuilder
             TimeSeries = st.TimeSeries,
         };
     }
+}
 
-    private static VoipSummary Summarise(List<CallRecord> calls, List<RtpStreamRecord> streams, IReadOnlyList<FlowRecord> flows, SipAnalysisResult sip, long captureEndNs)
+/// <summary>
+/// Peak aggregate media rate, built as streams end: each ended stream's 1-second buckets are summed per second of
+/// capture time; a second is final (and folded into the running peak) once no open stream, nor any that may start,
+/// can add to it. The open seconds span from the first packet of the oldest open stream to now. Ties go to the
+/// earliest second, as the batch computation over all streams gave.
+/// </summary>
+internal sealed class MediaPeak
+{
+    private readonly Dictionary<long, long> _perSecond = new();
+    private long _best = -1, _bestSecond;
+
+    /// <summary>Open seconds held now (for tests of bounded state).</summary>
+    public int OpenSeconds => _perSecond.Count;
+
+    public void Add(RtpStreamRecord s) => Add(_perSecond, s);
+
+    private static void Add(Dictionary<long, long> perSecond, RtpStreamRecord s)
     {
-        // Simultaneous calls: answered calls from their 2xx to their end (BYE or capture end).
-        var events = new List<(long T, int D)>();
-        foreach (var c in calls)
+        if (s.TimeSeries is not { } series) return;
+        var buckets = series.Buckets;
+        for (int i = 0; i < buckets.Length; i++)
         {
-            if (c.Sip.AnswerNs is not { } a) continue;
-            events.Add((a, +1));
-            events.Add((c.Sip.ByeNs ?? c.Sip.EndNs, -1));
+            long second = (series.OriginNs + i * series.BucketWidthNs) / 1_000_000_000;
+            perSecond[second] = perSecond.GetValueOrDefault(second) + buckets[i].IpBytes * 1_000_000_000 / series.BucketWidthNs;
         }
-        int current = 0, peak = 0;
-        long peakAt = 0;
-        foreach (var (t, d) in events.OrderBy(e => e.T).ThenBy(e => e.D))
-        {
-            current += d;
-            if (current > peak) { peak = current; peakAt = t; }
-        }
+    }
 
-        // Aggregate media bandwidth: every stream's 1-second buckets summed by the second they start in.
-        var perSecond = new Dictionary<long, long>();
-        foreach (var s in streams)
-        {
-            if (s.TimeSeries is not { } series) continue;
-            var buckets = series.Buckets;
-            for (int i = 0; i < buckets.Length; i++)
+    /// <summary>Seconds that start before <paramref name="beforeNs"/> are final.</summary>
+    public void Fold(long beforeNs)
+    {
+        if (_perSecond.Count == 0) return;
+        long limit = beforeNs == long.MaxValue ? long.MaxValue : beforeNs / 1_000_000_000;
+        List<long>? done = null;
+        foreach (var (second, value) in _perSecond)
+            if (second < limit)
             {
-                long second = (series.OriginNs + i * series.BucketWidthNs) / 1_000_000_000;
-                perSecond[second] = perSecond.GetValueOrDefault(second) + buckets[i].IpBytes * 1_000_000_000 / series.BucketWidthNs;
+                Consider(ref _best, ref _bestSecond, second, value);
+                (done ??= new()).Add(second);
             }
-        }
-        var top = perSecond.Count == 0 ? default : perSecond.MaxBy(kv => kv.Value);
-        return new VoipSummary
-        {
-            PeakConcurrentCalls = peak,
-            PeakConcurrentCallsAtNs = peakAt,
-            PeakMediaIpKbps = top.Value * 8 / 1000.0,
-            PeakMediaIpKbpsAtNs = top.Key * 1_000_000_000,
-            SipTlsFlows = flows.Count(f => f.Service == "sip-tls"),
-            OptionsPings = sip.OptionsPings,
-            Transactions = sip.Transactions,
-            SipMessages = sip.Messages,
-            SipRetransmissions = sip.Retransmissions,
-        };
+        if (done is not null) foreach (var s in done) _perSecond.Remove(s);
+    }
+
+    private static void Consider(ref long best, ref long bestSecond, long second, long value)
+    {
+        if (value > best || (value == best && second < bestSecond)) { best = value; bestSecond = second; }
+    }
+
+    public double Kbps => Math.Max(0, _best) * 8 / 1000.0;
+    public long AtNs => _best < 0 ? 0 : _bestSecond * 1_000_000_000;
+
+    /// <summary>The peak as if <paramref name="open"/> (records of streams still open) ended now; nothing changes.</summary>
+    public (double Kbps, long AtNs) Peek(IEnumerable<RtpStreamRecord> open)
+    {
+        var perSecond = new Dictionary<long, long>(_perSecond);
+        foreach (var s in open) Add(perSecond, s);
+        long best = _best, bestSecond = _bestSecond;
+        foreach (var (second, value) in perSecond) Consider(ref best, ref bestSecond, second, value);
+        return (Math.Max(0, best) * 8 / 1000.0, best < 0 ? 0 : bestSecond * 1_000_000_000);
+    }
+}
+
+/// <summary>
+/// The batch result's VoIP records: a sink that keeps every stream, call and transaction handed over (the engine
+/// uses it when no sink is given, so AuditResult lists them as before). Transactions are kept up to
+/// <see cref="SipAnalyzerOptions.MaxTransactionsKept"/> (<c>sip_transactions_not_kept</c> counts the rest).
+/// </summary>
+public sealed class VoipRecordCollector(AnomalyCounters anomalies, int maxTransactions) : IAuditRecordSink
+{
+    public List<RtpStreamRecord> Streams { get; } = new();
+    public List<CallRecord> Calls { get; } = new();
+    public List<SipTransactionStat> Transactions { get; } = new();
+
+    public void OnFlow(FlowRecord flow) { }
+    public void OnStream(RtpStreamRecord stream) => Streams.Add(stream);
+    public void OnCall(CallRecord call) => Calls.Add(call);
+
+    public void OnTransaction(SipTransactionStat transaction)
+    {
+        if (Transactions.Count >= maxTransactions) { anomalies.Increment("sip_transactions_not_kept"); return; }
+        Transactions.Add(transaction);
     }
 }

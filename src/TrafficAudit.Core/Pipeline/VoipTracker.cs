@@ -11,12 +11,44 @@ namespace TrafficAudit.Pipeline;
 /// <summary>Wireshark's RTP stream key: source, destination, ports and SSRC.</summary>
 public readonly record struct RtpStreamKey(IpAddress Src, ushort SrcPort, IpAddress Dst, ushort DstPort, uint Ssrc);
 
+/// <summary>Limits and times of the VoIP stage (capture time throughout).</summary>
+public sealed record VoipTrackerOptions
+{
+    /// <summary>An RTP stream ends this long after its last packet: the UDP idle time of the flow table.</summary>
+    public long StreamIdleNs { get; init; } = new FlowTimeouts().UdpIdleNs;
+    /// <summary>
+    /// An ended call (BYE, CANCEL, final failure) leaves this long after its last SIP message, and not before
+    /// its streams ended: the SIP transaction linger (2 x 64·T1), so late retransmissions of the BYE, its 200
+    /// or an authentication retry (401/407, then a new INVITE) still belong to it.
+    /// </summary>
+    public long CallLingerNs { get; init; } = 64_000_000_000L;
+    /// <summary>A call that did not end leaves after this long with neither SIP nor RTP (a BYE the capture missed).</summary>
+    public long CallIdleNs { get; init; } = 3600_000_000_000L;
+    /// <summary>How often (capture time) streams and calls are checked for their end.</summary>
+    public long SweepIntervalNs { get; init; } = 10_000_000_000L;
+    /// <summary>RTP streams measured at once; a new stream past it ends the oldest early (<c>rtp_streams_evicted</c>), which is still written.</summary>
+    public int MaxOpenStreams { get; init; } = VoipTracker.MaxOpenStreams;
+    public SipAnalyzerOptions? Sip { get; init; }
+    /// <summary>
+    /// Service and applications of a call from its signalling endpoints (the engine classifies them as it
+    /// classifies flows); called on the engine's thread when the call is handed over. Null, or a null
+    /// answer: "sip" ("sip-tls" for SIP over TLS) and no application.
+    /// </summary>
+    public Func<SipCall, (string Service, string Applications)?>? ClassifyCall { get; init; }
+}
+
 /// <summary>One RTP stream being measured, and what SDP and RTCP said about it.</summary>
-public sealed class RtpStreamState(RtpStreamKey key, Flow flow, long sequence)
+internal sealed class RtpStreamState(RtpStreamKey key, VoipTracker.FlowVoip flow, long sequence)
 {
     public RtpStreamKey Key { get; } = key;
-    public Flow Flow { get; } = flow;
+    /// <summary>The VoIP view of the flow that carries it (flow_id, VLAN, RTP hint, RTCP packets): never the engine's live flow.</summary>
+    internal VoipTracker.FlowVoip Flow { get; } = flow;
     public long Sequence { get; } = sequence;
+    /// <summary>Ended (idle, evicted, its call evicted or the end of the run): no longer fed.</summary>
+    internal bool Ended;
+    /// <summary>An SDP announced its address and port (its call may have left since): a stream even where the flow's RTP probe said no.</summary>
+    internal bool Announced;
+    internal LinkedListNode<RtpStreamState>? Node;
     public RtpStreamStatistics Stats;
     public byte FirstPayloadType;
     public bool IsIPv6;
@@ -53,12 +85,22 @@ public sealed class RtpStreamState(RtpStreamKey key, Flow flow, long sequence)
 public sealed class VoipTracker
 {
     private readonly SipAnalyzer _sip;
+    private readonly VoipTrackerOptions _options;
     private readonly Dictionary<RtpStreamKey, RtpStreamState> _streams = new();
+    // Open streams in order of creation: the oldest is evicted first at the cap; a sweep walks them for idle ones.
+    private readonly LinkedList<RtpStreamState> _open = new();
     // RTCP SRs seen: (sender SSRC, middle 32 bits of NTP) -> capture time, for LSR/DLSR round trips.
     private readonly Dictionary<(uint Ssrc, uint Ntp), long> _senderReports = new();
     // Streams by SSRC, for RTCP report blocks (which name only the SSRC): no scan over every stream per block.
     private readonly Dictionary<uint, List<RtpStreamState>> _bySsrc = new();
     private long _streamSequence;
+    private int _streamIds;
+    private long _nextSweepNs = long.MinValue;
+    private readonly MediaPeak _peak = new();
+    // Records of ended streams, calls and transactions, in the order they ended, until the engine takes them.
+    private readonly object _endedGate = new();
+    private List<EndedRecord> _ended = new();
+    private List<EndedRecord> _spare = new();
 
     /// <summary>RTP streams (SSRCs) measured per flow; packets of further SSRCs count in the flow only (<c>rtp_flow_ssrc_limit</c>).</summary>
     public const int MaxStreamsPerFlow = 64;
@@ -66,26 +108,53 @@ public sealed class VoipTracker
     public const int MaxStreamsPerCall = 256;
     /// <summary>RTCP sender reports remembered for LSR/DLSR round trips; past it the table starts anew (<c>rtcp_sender_reports_forgotten</c> counts the reports forgotten).</summary>
     public const int MaxSenderReports = 100_000;
+    /// <summary>RTP streams measured at once (default of <see cref="VoipTrackerOptions.MaxOpenStreams"/>; <c>rtp_streams_evicted</c>).</summary>
+    public const int MaxOpenStreams = 100_000;
 
     /// <param name="anomalies">Counters of this stage only: it may run on its own thread; the engine merges them at the end.</param>
-    public VoipTracker(AnomalyCounters anomalies)
+    public VoipTracker(AnomalyCounters anomalies, VoipTrackerOptions? options = null)
     {
         Anomalies = anomalies;
-        _sip = new SipAnalyzer(anomalies);
+        _options = options ?? new VoipTrackerOptions();
+        _sip = new SipAnalyzer(anomalies, _options.Sip)
+        {
+            TransactionEnded = t => Enqueue(new EndedRecord(null, null, t)),
+            CallEnded = OnCallLeft,
+        };
     }
 
     public AnomalyCounters Anomalies { get; }
+    public VoipTrackerOptions Options => _options;
 
     public SipAnalyzer Sip => _sip;
-    public IEnumerable<RtpStreamState> Streams => _streams.Values;
+    /// <summary>RTP streams open now (measured, not yet ended).</summary>
+    public int OpenStreamCount => _open.Count;
+    /// <summary>Seconds of aggregate media rate held for the peak (those open streams may still add to).</summary>
+    public int PeakOpenSeconds => _peak.OpenSeconds;
+    /// <summary>Stream records handed out so far (the last stream_id given).</summary>
+    public int StreamsEnded => _streamIds;
+    /// <summary>Records ended and not yet taken by the engine.</summary>
+    public int PendingRecords { get { lock (_endedGate) return _ended.Count; } }
 
     /// <summary>One TCP segment of a flow that may carry SIP.</summary>
-    public void OnTcp(in VoipPacket p, ReadOnlySpan<byte> payload) =>
-        _sip.OnTcp(p.TimestampNs, p.Src, p.SrcPort, p.Dst, p.DstPort, p.TcpSeq, p.TcpFlags, payload, p.Frame);
-
-    /// <summary>Per-flow VoIP state: last stream per direction and the SDP bindings of its two endpoints.</summary>
-    private sealed class FlowVoip
+    public void OnTcp(in VoipPacket p, ReadOnlySpan<byte> payload)
     {
+        _sip.OnTcp(p.TimestampNs, p.Src, p.SrcPort, p.Dst, p.DstPort, p.TcpSeq, p.TcpFlags, payload, p.Frame, p.FlowId);
+        if (p.TimestampNs >= _nextSweepNs) Sweep(p.TimestampNs);
+    }
+
+    /// <summary>
+    /// Per-flow VoIP state: last stream per direction, the SDP bindings of its two endpoints, and the flow's
+    /// facts a stream record needs (flow_id, VLAN, RTP hint, RTCP packets), so that no record reads the live flow.
+    /// </summary>
+    internal sealed class FlowVoip(int flowId, ushort vlan)
+    {
+        public readonly int FlowId = flowId;
+        public readonly ushort Vlan = vlan;
+        /// <summary>The flow's RTP hint as of its latest packet seen here.</summary>
+        public bool IsRtp;
+        /// <summary>RTCP packets on the flow (both directions) seen here.</summary>
+        public long RtcpPackets;
         public RtpStreamState? Last0, Last1;
         public int MediaVersion = -1;
         public SipMediaBinding? Media0, Media1;
@@ -97,12 +166,27 @@ public sealed class VoipTracker
         public int Streams;
     }
 
-    private struct Held
+    internal struct Held
     {
         public bool Used;
         public uint Ssrc;
         public long Ts;
         public RtpPacketInfo Info;
+    }
+
+    /// <summary>A call's media while it is open: its streams still open, and the records of those that ended.</summary>
+    private sealed class CallMedia
+    {
+        public readonly List<RtpStreamState> Open = new(1);
+        public readonly List<(long First, long Sequence, RtpStreamRecord Record)> Ended = new(2);
+    }
+
+    private static FlowVoip VoipOf(Flow flow, in VoipPacket p)
+    {
+        if (flow.Voip is FlowVoip v) return v;
+        v = new FlowVoip(p.FlowId, flow.Key.Vlan);
+        flow.Voip = v;
+        return v;
     }
 
     /// <summary>
@@ -111,16 +195,25 @@ public sealed class VoipTracker
     /// </summary>
     public void OnUdp(Flow flow, in VoipPacket p, ReadOnlySpan<byte> payload)
     {
+        Udp(flow, in p, payload);
+        // After the packet, as the SIP analyzer sweeps after each message: a packet after a long silence still
+        // finds its transaction, call or stream (a capture whose clock jumps keeps them as the batch result did).
+        if (p.TimestampNs >= _nextSweepNs) Sweep(p.TimestampNs);
+    }
+
+    private void Udp(Flow flow, in VoipPacket p, ReadOnlySpan<byte> payload)
+    {
         long ts = p.TimestampNs, frame = p.Frame;
         int side = p.Side;
-        if (p.FlowIsSip || !p.FlowIsRtp) _sip.OnUdp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, payload, frame);
+        var v = flow.Voip as FlowVoip;
+        if (v is not null && p.FlowIsRtp) v.IsRtp = true;
+        if (p.FlowIsSip || !p.FlowIsRtp) _sip.OnUdp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, payload, frame, p.FlowId);
         if (p.FlowIsSip) return;
 
-        var v = flow.Voip as FlowVoip;
         if (_sip.MediaVersion > 0 && (v is null || v.MediaVersion != _sip.MediaVersion))
         {
-            v ??= new FlowVoip();
-            flow.Voip = v;
+            v ??= VoipOf(flow, in p);
+            v.IsRtp |= p.FlowIsRtp;
             RefreshBindings(flow, v);
         }
         // SDP said this address:port now takes T.38 (UDPTL): count it for the call, it is not RTP.
@@ -130,7 +223,7 @@ public sealed class VoipTracker
         if (toward is { IsT38: true } t38)
         {
             flow.T38Packets++;
-            t38.Call.T38Packets++;
+            if (!t38.Retired) t38.Call.T38Packets++;
             return;
         }
 
@@ -139,16 +232,26 @@ public sealed class VoipTracker
         // reports of this session, never an RTP stream.
         if (RtpProbe.IsRtcpPacketType(payload))
         {
-            if (RtpProbe.FirstRtcpLengthFits(payload)) flow.RtcpPackets++;
+            if (RtpProbe.FirstRtcpLengthFits(payload))
+            {
+                flow.RtcpPackets++;
+                v ??= VoipOf(flow, in p);
+                v.IsRtp |= p.FlowIsRtp;
+                v.RtcpPackets++;
+            }
             if (RtpProbe.IsPlainRtcp(payload)) OnRtcp(payload, ts);
             return;
         }
         if (p.FlowRtpDecided && !p.FlowIsRtp && bound is null) return;
         if (!RtpProbe.TryReadRtpHeader(payload, out uint ssrc, out ushort seq, out byte pt)) return;
 
-        v ??= (FlowVoip)(flow.Voip ??= new FlowVoip());
+        if (v is null)
+        {
+            v = VoipOf(flow, in p);
+            v.IsRtp |= p.FlowIsRtp;
+        }
         ref RtpStreamState? last = ref side == 0 ? ref v.Last0 : ref v.Last1;
-        RtpStreamState? stream = last is not null && last.Key.Ssrc == ssrc ? last : null;
+        RtpStreamState? stream = last is not null && last.Key.Ssrc == ssrc && !last.Ended ? last : null;
         if (stream is null)
         {
             var key = new RtpStreamKey(p.Src, p.SrcPort, p.Dst, p.DstPort, ssrc);
@@ -165,10 +268,17 @@ public sealed class VoipTracker
                 // Bounded: a sender changing SSRC on every packet (or a flood towards an SDP-announced port)
                 // cannot make a stream, with its statistics, per packet. The packet still counts in its flow.
                 if (v.Streams >= MaxStreamsPerFlow) { Anomalies.Increment("rtp_flow_ssrc_limit"); return; }
-                if (bound is not null && bound.Call.RtpStreamCount >= MaxStreamsPerCall) { Anomalies.Increment("rtp_call_ssrc_limit"); return; }
+                if (bound is { Retired: false } && bound.Call.RtpStreamCount >= MaxStreamsPerCall) { Anomalies.Increment("rtp_call_ssrc_limit"); return; }
+                if (_open.Count >= _options.MaxOpenStreams && _open.First is { } oldest)
+                {
+                    // Bounded: the oldest open stream ends early and is still written.
+                    Anomalies.Increment("rtp_streams_evicted");
+                    EndStream(oldest.Value);
+                }
                 v.Streams++;
-                if (bound is not null) bound.Call.RtpStreamCount++;
-                stream = new RtpStreamState(key, flow, _streamSequence++) { IsIPv6 = p.IpVersion == 6 };
+                if (bound is { Retired: false }) bound.Call.RtpStreamCount++;
+                stream = new RtpStreamState(key, v, _streamSequence++) { IsIPv6 = p.IpVersion == 6 };
+                stream.Node = _open.AddLast(stream);
                 _streams.Add(key, stream);
                 ref var sameSsrc = ref CollectionsMarshal.GetValueRefOrAddDefault(_bySsrc, ssrc, out _);
                 (sameSsrc ??= new List<RtpStreamState>(1)).Add(stream);
@@ -186,6 +296,203 @@ public sealed class VoipTracker
         var info = new RtpPacketInfo(seq, ReadTimestamp(payload), (payload[1] & 0x80) != 0, pt, payload.Length, p.IpVersion == 6, 0, frame);
         Feed(stream, ts, info, bound);
     }
+
+    /// <summary>
+    /// Ends what is over at capture time <paramref name="nowNs"/>: streams idle for <see cref="VoipTrackerOptions.StreamIdleNs"/>
+    /// (in order of their first packet), transactions past their linger, calls past their linger or idle time.
+    /// Runs every <see cref="VoipTrackerOptions.SweepIntervalNs"/> of capture time, on the stage's thread.
+    /// </summary>
+    public void Sweep(long nowNs)
+    {
+        _nextSweepNs = nowNs + _options.SweepIntervalNs;
+        long cutoff = nowNs - _options.StreamIdleNs;
+        List<RtpStreamState>? idle = null;
+        long minFirst = long.MaxValue;
+        foreach (var s in _open)
+        {
+            if (s.Stats.LastArrivalNs < cutoff) (idle ??= new()).Add(s);
+            else if (s.Stats.FirstArrivalNs < minFirst) minFirst = s.Stats.FirstArrivalNs;
+        }
+        if (idle is not null)
+        {
+            idle.Sort(ByFirstPacket);
+            foreach (var s in idle) EndStream(s);
+        }
+        _sip.Sweep(nowNs);
+        _sip.EndCalls(nowNs, _options.CallLingerNs, _options.CallIdleNs, HasOpenMedia);
+        // No stream still open, nor any starting from now on, adds to seconds before these: their peak is final.
+        _peak.Fold(Math.Min(minFirst, cutoff));
+    }
+
+    private static readonly Func<SipCall, bool> HasOpenMedia = c => c.MediaState is CallMedia { Open.Count: > 0 };
+
+    private static int ByFirstPacket(RtpStreamState a, RtpStreamState b)
+    {
+        int c = a.Stats.FirstArrivalNs.CompareTo(b.Stats.FirstArrivalNs);
+        return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
+    }
+
+    /// <summary>A stream ends: its state is freed and, when it is a stream (its flow proved RTP or an SDP announced it), its record queued.</summary>
+    private void EndStream(RtpStreamState s)
+    {
+        s.Ended = true;
+        _streams.Remove(s.Key);
+        _open.Remove(s.Node!);
+        s.Node = null;
+        var fv = s.Flow;
+        if (ReferenceEquals(fv.Last0, s)) fv.Last0 = null;
+        if (ReferenceEquals(fv.Last1, s)) fv.Last1 = null;
+        if (_bySsrc.TryGetValue(s.Key.Ssrc, out var same))
+        {
+            same.Remove(s);
+            if (same.Count == 0) _bySsrc.Remove(s.Key.Ssrc);
+        }
+        var media = s.Call?.MediaState as CallMedia;
+        media?.Open.Remove(s);
+        if (s.Call is { } call && s.Stats.LastArrivalNs > call.LastMediaNs) call.LastMediaNs = s.Stats.LastArrivalNs;
+        // Keep a stream when its flow proved to be RTP or an SDP announced it: stray datagrams that
+        // merely start with version 2 bits are not streams.
+        if (!s.Stats.HasPackets || !(fv.IsRtp || s.Call is not null || s.Announced)) return;
+        var record = VoipResultBuilder.ToRecord(s, ++_streamIds);
+        _peak.Add(record);
+        media?.Ended.Add((s.Stats.FirstArrivalNs, s.Sequence, record));
+        Enqueue(new EndedRecord(record, null, null));
+    }
+
+    /// <summary>A call left the SIP analyzer (linger or idle time over, or evicted): streams it still has end first, then its record is queued.</summary>
+    private void OnCallLeft(SipCall call)
+    {
+        if (call.MediaState is CallMedia { Open.Count: > 0 } media)
+        {
+            var open = media.Open.ToList();
+            open.Sort(ByFirstPacket);
+            foreach (var s in open) EndStream(s);
+        }
+        Enqueue(new EndedRecord(null, VoipResultBuilder.BuildCall(call, TakeMedia(call)), null));
+    }
+
+    /// <summary>The records of a call's ended streams in order of first packet, and the call's media state freed.</summary>
+    private static List<RtpStreamRecord> TakeMedia(SipCall call)
+    {
+        var media = call.MediaState as CallMedia;
+        call.MediaState = null;
+        return SortedRecords(media?.Ended);
+    }
+
+    private static List<RtpStreamRecord> SortedRecords(List<(long First, long Sequence, RtpStreamRecord Record)>? ended)
+    {
+        if (ended is null || ended.Count == 0) return [];
+        var list = ended.ToList();
+        list.Sort((a, b) => a.First != b.First ? a.First.CompareTo(b.First) : a.Sequence.CompareTo(b.Sequence));
+        return list.ConvertAll(e => e.Record);
+    }
+
+    /// <summary>
+    /// Ends the run at <paramref name="captureEndNs"/>: streams still open end in order of their first packet, open
+    /// transactions close, calls still open leave in order of their first INVITE. Every record is queued for
+    /// <see cref="TakeEnded"/>.
+    /// </summary>
+    public void Complete(long captureEndNs)
+    {
+        var rest = _open.ToList();
+        rest.Sort(ByFirstPacket);
+        foreach (var s in rest) EndStream(s);
+        var sip = _sip.Complete(captureEndNs);
+        foreach (var c in sip.Calls) Enqueue(new EndedRecord(null, VoipResultBuilder.BuildCall(c, TakeMedia(c)), null));
+        _peak.Fold(long.MaxValue);
+        OptionsPings = sip.OptionsPings;
+    }
+
+    /// <summary>OPTIONS summaries per (requester, responder), set by <see cref="Complete"/>.</summary>
+    public IReadOnlyList<OptionsPingStat> OptionsPings { get; private set; } = [];
+
+    /// <summary>
+    /// Records of what is open now, without ending anything (a live flush): open streams numbered after the ended
+    /// ones in order of their first packet, copies of open calls with their streams, open transactions, and the
+    /// summary figures as if everything ended now. A later <see cref="Complete"/> is not affected.
+    /// </summary>
+    public VoipOpenSnapshot Snapshot(long captureEndNs)
+    {
+        var rest = _open.ToList();
+        rest.Sort(ByFirstPacket);
+        var streams = new List<RtpStreamRecord>(rest.Count);
+        var provisional = new Dictionary<CallMedia, List<(long, long, RtpStreamRecord)>>(ReferenceEqualityComparer.Instance);
+        int id = _streamIds;
+        foreach (var s in rest)
+        {
+            if (!s.Stats.HasPackets || !(s.Flow.IsRtp || s.Call is not null || s.Announced)) continue;
+            var r = VoipResultBuilder.ToRecord(s, ++id);
+            streams.Add(r);
+            if (s.Call?.MediaState is CallMedia cm)
+            {
+                if (!provisional.TryGetValue(cm, out var l)) provisional[cm] = l = new();
+                l.Add((s.Stats.FirstArrivalNs, s.Sequence, r));
+            }
+        }
+        var sip = _sip.Snapshot(captureEndNs);
+        var calls = new List<CallRecord>(sip.Calls.Count);
+        foreach (var copy in sip.Calls)
+        {
+            // A copy still names the open call's media state (read here, then dropped from the copy).
+            var media = new List<(long First, long Sequence, RtpStreamRecord Record)>();
+            if (copy.MediaState is CallMedia m)
+            {
+                media.AddRange(m.Ended);
+                if (provisional.TryGetValue(m, out var l)) media.AddRange(l);
+            }
+            copy.MediaState = null;
+            calls.Add(VoipResultBuilder.BuildCall(copy, SortedRecords(media)));
+        }
+        var (kbps, at) = _peak.Peek(streams);
+        return new VoipOpenSnapshot(streams, calls, _sip.OpenTransactions(), sip.OptionsPings, kbps, at);
+    }
+
+    /// <summary>Peak simultaneous calls (as the messages came) and peak media rate over the streams ended so far, with their times.</summary>
+    public (int PeakCalls, long PeakCallsAtNs, double PeakKbps, long PeakKbpsAtNs) Peaks() =>
+        (_sip.PeakConcurrentCalls, _sip.PeakConcurrentCallsAtNs, _peak.Kbps, _peak.AtNs);
+
+    private void Enqueue(in EndedRecord r)
+    {
+        lock (_endedGate) _ended.Add(r);
+    }
+
+    /// <summary>
+    /// Hands the records ended so far to <paramref name="sink"/>, in the order they ended, and forgets them. Call it
+    /// on the engine's thread (never the stage's): the sink is called there; calls get their service and applications
+    /// from <see cref="VoipTrackerOptions.ClassifyCall"/> here. Returns the number of records handed over.
+    /// </summary>
+    public int TakeEnded(IAuditRecordSink sink)
+    {
+        List<EndedRecord> batch;
+        lock (_endedGate)
+        {
+            if (_ended.Count == 0) return 0;
+            batch = _ended;
+            _ended = _spare;
+        }
+        var classify = _options.ClassifyCall;
+        foreach (var r in batch)
+        {
+            if (r.Stream is { } s) sink.OnStream(s);
+            else if (r.Call is { } c)
+            {
+                if (classify?.Invoke(c.Sip) is { } cls) c = c with { Service = cls.Service, Applications = cls.Applications };
+                sink.OnCall(c);
+            }
+            else if (r.Transaction is { } t) sink.OnTransaction(t);
+        }
+        int n = batch.Count;
+        batch.Clear();
+        if (batch.Capacity > 4096) batch.Capacity = 4096;
+        lock (_endedGate) _spare = batch;
+        return n;
+    }
+
+    /// <summary>Streams and calls still open at a live snapshot, as records (the calls with their streams so far).</summary>
+    public sealed record VoipOpenSnapshot(IReadOnlyList<RtpStreamRecord> Streams, IReadOnlyList<CallRecord> Calls,
+        IReadOnlyList<SipTransactionStat> Transactions, IReadOnlyList<OptionsPingStat> OptionsPings, double PeakMediaIpKbps, long PeakMediaIpKbpsAtNs);
+
+    private readonly record struct EndedRecord(RtpStreamRecord? Stream, CallRecord? Call, SipTransactionStat? Transaction);
 
     private static int FindHeld(FlowVoip v, int side, uint ssrc)
     {
@@ -212,8 +519,14 @@ public sealed class VoipTracker
             s.CachedPayloadType = raw.PayloadType;
             if (bound is { } b)
             {
-                if (s.Call is null) { s.Call = b.Call; s.Endpoint = b.Endpoint; }
-                s.Payloads = b.Payloads;
+                s.Announced = true;
+                if (s.Call is null && b.Retired) s.Payloads ??= b.Payloads;
+                else if (s.Call is null)
+                {
+                    s.Call = b.Call; s.Endpoint = b.Endpoint;
+                    ((CallMedia)(b.Call.MediaState ??= new CallMedia())).Open.Add(s);
+                }
+                if (!b.Retired) s.Payloads = b.Payloads;
             }
             string? name = null;
             uint sdpClock = 0;

@@ -125,6 +125,10 @@ public sealed class HostileCapsTests
             ["rtp_probe_flow_limit"] = N(TrafficAudit.Analyzers.RtpProbeAnalyzer.MaxProbedFlows),
             ["dns_names_limit"] = N(TrafficAudit.Pipeline.AuditEngine.MaxDnsNames),
             ["rtcp_sender_reports_forgotten"] = N(TrafficAudit.Pipeline.VoipTracker.MaxSenderReports),
+            ["sip_calls_evicted"] = N(o.MaxOpenCalls),
+            ["rtp_streams_evicted"] = N(TrafficAudit.Pipeline.VoipTracker.MaxOpenStreams),
+            ["sip_options_pairs_limit"] = N(o.MaxOptionsPairs),
+            ["sdp_media_bindings_forgotten"] = N(o.MaxRetiredMediaBindings),
             ["findings_summarised"] = N(TrafficAudit.Policy.Verdict.MaxFindingsPerKindAndSource),
         };
         var readme = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "README.md"));

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using TrafficAudit.Analyzers.Sdp;
@@ -33,6 +34,15 @@ public sealed record SipAnalyzerOptions
     public int MaxReInviteIdsPerCall { get; init; } = 1024;
     /// <summary>Distinct responses and other senders remembered per transaction (<c>sip_transaction_copy_limit</c>).</summary>
     public int MaxCopiesPerTransaction { get; init; } = 32;
+    /// <summary>Calls open at once (first INVITE seen, not yet left); a new call past it closes the oldest early (<c>sip_calls_evicted</c>), which is still written.</summary>
+    public int MaxOpenCalls { get; init; } = 100_000;
+    /// <summary>(requester, responder) address pairs summarised in sip_options.csv; OPTIONS of further pairs are not summarised (<c>sip_options_pairs_limit</c>).</summary>
+    public int MaxOptionsPairs { get; init; } = 10_000;
+    /// <summary>
+    /// SDP media addresses of calls that left, remembered so media sent there later is still known as RTP (tied to no
+    /// call); past it the table starts anew (<c>sdp_media_bindings_forgotten</c> counts the addresses forgotten).
+    /// </summary>
+    public int MaxRetiredMediaBindings { get; init; } = 20_000;
 }
 
 /// <summary>
@@ -46,7 +56,11 @@ public sealed class SipAnalyzer : ISipMessageSink
     private readonly AnomalyCounters _anomalies;
     private readonly SipAnalyzerOptions _options;
     private readonly Dictionary<ulong, CallState> _calls = new();
-    private readonly List<CallState> _callOrder = new();
+    // Open calls in order of their first INVITE (the oldest is evicted first when the cap is reached).
+    private readonly LinkedList<CallState> _callOrder = new();
+    // Calls that left while no CallEnded handler was set (the analyzer used alone): kept for Complete.
+    private readonly List<SipCall> _left = new();
+    private int _answeredOpen;
     private readonly Dictionary<TxKey, TxState> _transactions = new();
     private readonly List<SipTransactionStat> _closed = new();
     private readonly Dictionary<(IpAddress, IpAddress), OptionsAccumulator> _optionsPings = new();
@@ -55,11 +69,19 @@ public sealed class SipAnalyzer : ISipMessageSink
     private readonly Dictionary<ulong, string> _methodNames = new();
     private readonly Dictionary<int, int> _responseCounts = new();
     private readonly Dictionary<(IpAddress, int), SipMediaBinding> _media = new();
+    // Bindings of calls that left (Retired): media sent there later is still known as RTP by its SDP, tied to no call.
+    private readonly Dictionary<(IpAddress, int), SipMediaBinding> _retired = new();
+    // Stands for the call in a retired binding; never changed (the VoIP stage checks Retired first).
+    private static readonly SipCall NoCall = new()
+    {
+        CallId = "", FromUri = "", ToUri = "", Transport = SipTransport.Udp, CallerIp = default, CallerPort = 0, CalleeIp = default, CalleePort = 0, StartNs = 0, StartFrame = 0,
+    };
     private long _tcpPendingTotal;
     private long _messages, _retransmissions, _tcpDuplicates, _lastTs = long.MinValue, _nextSweepNs = long.MinValue;
 
     // The packet being handled (set before a message is handed to HandleMessage).
     private long _ts, _frame;
+    private int _flowId;
     private IpAddress _src, _dst;
     private ushort _srcPort, _dstPort;
     private SipTransport _transport;
@@ -70,8 +92,36 @@ public sealed class SipAnalyzer : ISipMessageSink
         _options = options ?? new SipAnalyzerOptions();
     }
 
-    /// <summary>Calls seen so far (in order of their first INVITE).</summary>
+    /// <summary>Calls open now (first INVITE seen, not yet left).</summary>
     public int CallCount => _callOrder.Count;
+    /// <summary>Transactions open now (request seen, not yet closed by the linger time).</summary>
+    public int OpenTransactionCount => _transactions.Count;
+    /// <summary>Media address/port bindings from SDP held now (those of calls still open).</summary>
+    public int MediaBindingCount => _media.Count;
+
+    /// <summary>
+    /// Where a transaction goes when it closes (linger expired, or the end of the run). Without a handler
+    /// closed transactions are kept (up to <see cref="SipAnalyzerOptions.MaxTransactionsKept"/>) for <see cref="Complete(long)"/>.
+    /// Called on the analyzer's thread.
+    /// </summary>
+    public Action<SipTransactionStat>? TransactionEnded { get; set; }
+
+    /// <summary>
+    /// Where a call goes when it leaves early (<see cref="EndCalls"/>, or evicted at <see cref="SipAnalyzerOptions.MaxOpenCalls"/>);
+    /// its state is freed first and the <see cref="SipCall"/> is not changed afterwards. Without a handler such calls are kept
+    /// for <see cref="Complete(long)"/>. Calls still open at the end are in <see cref="Complete(long)"/>'s result either way.
+    /// </summary>
+    public Action<SipCall>? CallEnded { get; set; }
+
+    /// <summary>
+    /// Most answered calls at once (from the answering 2xx to the BYE, or to the call leaving or the end of
+    /// the run without one), counted as the messages come, and the capture time it was first reached.
+    /// </summary>
+    public int PeakConcurrentCalls { get; private set; }
+    public long PeakConcurrentCallsAtNs { get; private set; }
+
+    /// <summary>SIP messages Wireshark would mark as resent, so far.</summary>
+    public long RetransmissionCount => _retransmissions;
 
     /// <summary>Goes up whenever an SDP announces or changes a media endpoint, so callers can cache look-ups.</summary>
     public int MediaVersion { get; private set; }
@@ -81,15 +131,15 @@ public sealed class SipAnalyzer : ISipMessageSink
     /// (offers count too, as Wireshark sets up media from any SDP it sees).
     /// </summary>
     public bool TryFindMedia(IpAddress address, int port, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SipMediaBinding? binding) =>
-        _media.TryGetValue((address, port), out binding);
+        _media.TryGetValue((address, port), out binding) || _retired.TryGetValue((address, port), out binding);
     /// <summary>SIP messages parsed so far.</summary>
     public long MessageCount => _messages;
 
     /// <summary>One UDP datagram. Not SIP: returns after a cheap check.</summary>
-    public void OnUdp(long tsNs, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, ReadOnlySpan<byte> payload, long frameNumber)
+    public void OnUdp(long tsNs, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, ReadOnlySpan<byte> payload, long frameNumber, int flowId = 0)
     {
         if (!SipText.LooksLikeSip(payload)) return; // also skips CRLF keepalives
-        SetPacket(tsNs, src, srcPort, dst, dstPort, SipTransport.Udp, frameNumber);
+        SetPacket(tsNs, src, srcPort, dst, dstPort, SipTransport.Udp, frameNumber, flowId);
         HandleMessage(payload, datagram: true);
     }
 
@@ -98,7 +148,7 @@ public sealed class SipAnalyzer : ISipMessageSink
     /// are put back in order and cut into messages by Content-Length. A connection whose first data
     /// is not SIP is ignored from then on.
     /// </summary>
-    public void OnTcp(long tsNs, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, uint seq, TcpFlags flags, ReadOnlySpan<byte> payload, long frameNumber)
+    public void OnTcp(long tsNs, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, uint seq, TcpFlags flags, ReadOnlySpan<byte> payload, long frameNumber, int flowId = 0)
     {
         var key = new StreamKey(src, dst, srcPort, dstPort);
         bool close = (flags & (TcpFlags.Fin | TcpFlags.Rst)) != 0;
@@ -110,7 +160,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             stream = new SipTcpStream(_options.MaxTcpPendingBytes);
             _tcp.Add(key, stream);
         }
-        SetPacket(tsNs, src, srcPort, dst, dstPort, SipTransport.Tcp, frameNumber);
+        SetPacket(tsNs, src, srcPort, dst, dstPort, SipTransport.Tcp, frameNumber, flowId);
         long dupBefore = stream.DuplicateSegments;
         int heldBefore = stream.HeldBytes;
         stream.Push(seq, flags, payload, this, _anomalies);
@@ -136,9 +186,9 @@ public sealed class SipAnalyzer : ISipMessageSink
 
     void ISipMessageSink.OnStreamMessage(ReadOnlySpan<byte> message) => HandleMessage(message, datagram: false);
 
-    private void SetPacket(long ts, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, SipTransport transport, long frame)
+    private void SetPacket(long ts, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, SipTransport transport, long frame, int flowId)
     {
-        _ts = ts; _src = src; _srcPort = srcPort; _dst = dst; _dstPort = dstPort; _transport = transport; _frame = frame;
+        _ts = ts; _src = src; _srcPort = srcPort; _dst = dst; _dstPort = dstPort; _transport = transport; _frame = frame; _flowId = flowId;
         if (ts > _lastTs) _lastTs = ts;
     }
 
@@ -160,6 +210,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         // branch and CSeq method; CSeq number and Call-ID too, for pre-RFC 3261 branches.
         var key = new TxKey(SipSpan.Hash(branch, callHash), m.CSeqNumber, SipSpan.Hash(m.CSeqMethodName));
         _calls.TryGetValue(callHash, out var call);
+        if (call is not null && _ts > call.Call.LastSipNs) call.Call.LastSipNs = _ts;
 
         if (m.IsRequest) { if (!HandleRequest(ref m, key, branch, ref call, callHash)) return; }
         else if (!HandleResponse(ref m, data[..Math.Min(data.Length, m.HeaderLength + m.Body.Length)], key, call)) return;
@@ -222,9 +273,15 @@ public sealed class SipAnalyzer : ISipMessageSink
             if (!SipSpan.NameAddrParam(m.To, "tag"u8).IsEmpty) _anomalies.Increment("sip_reinvite_unknown_call");
             else
             {
-                call = NewCall(ref m);
+                if (_calls.Count >= _options.MaxOpenCalls && _callOrder.First is { } oldest)
+                {
+                    // Bounded: the oldest open call is closed early and still written.
+                    _anomalies.Increment("sip_calls_evicted");
+                    Leave(oldest.Value, _ts);
+                }
+                call = NewCall(ref m, callHash);
                 _calls.Add(callHash, call);
-                _callOrder.Add(call);
+                call.Node = _callOrder.AddLast(call);
                 newCall = true;
             }
         }
@@ -263,7 +320,11 @@ public sealed class SipAnalyzer : ISipMessageSink
                 if (c.AnswerNs.HasValue && !c.AckNs.HasValue) c.AckNs = _ts;
                 break;
             case SipMethod.Bye:
-                if (!c.ByeNs.HasValue) { c.ByeNs = _ts; c.EndNs = _ts; }
+                if (!c.ByeNs.HasValue)
+                {
+                    c.ByeNs = _ts; c.EndNs = _ts;
+                    if (c.Answered) _answeredOpen--;
+                }
                 c.EndReason = SipCallEnd.Bye;
                 break;
             case SipMethod.Cancel:
@@ -316,6 +377,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         else if (code < 300)
         {
             c.AnswerNs = _ts;
+            if (!c.ByeNs.HasValue && ++_answeredOpen > PeakConcurrentCalls) { PeakConcurrentCalls = _answeredOpen; PeakConcurrentCallsAtNs = _ts; }
             c.FinalStatus = code;
             c.FinalReason = SipSpan.ToText(m.ReasonPhrase);
             c.ToTag = SipSpan.ToText(SipSpan.NameAddrParam(m.To, "tag"u8));
@@ -330,7 +392,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         return true;
     }
 
-    private CallState NewCall(ref SipMessage m)
+    private CallState NewCall(ref SipMessage m, ulong hash)
     {
         var call = new SipCall
         {
@@ -342,7 +404,9 @@ public sealed class SipAnalyzer : ISipMessageSink
             StartNs = _ts, StartFrame = _frame,
         };
         call.FromTag = SipSpan.ToText(SipSpan.NameAddrParam(m.From, "tag"u8));
-        return new CallState(call);
+        call.FlowId = _flowId;
+        call.LastSipNs = _ts;
+        return new CallState(call, hash);
     }
 
     private void RecordSdp(CallState state, ref SipMessage m)
@@ -431,23 +495,98 @@ public sealed class SipAnalyzer : ISipMessageSink
         foreach (var k in old) { Close(_transactions[k]); _transactions.Remove(k); }
     }
 
+    /// <summary>
+    /// Capture time moves on without SIP (media only): transactions whose linger expired are closed on
+    /// the same schedule as when messages arrive (every quarter of the linger time).
+    /// </summary>
+    public void Sweep(long nowNs)
+    {
+        if (nowNs > _lastTs) _lastTs = nowNs;
+        SweepIfDue();
+    }
+
     private void Close(TxState t)
     {
         if (t.IsAck) return;
         if (t.IsOptions)
         {
-            ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(_optionsPings, (t.RequesterIp, t.ResponderIp), out bool exists);
-            if (!exists) acc = new OptionsAccumulator { FirstNs = t.RequestNs };
-            acc!.Add(t);
+            ref var acc = ref CollectionsMarshal.GetValueRefOrNullRef(_optionsPings, (t.RequesterIp, t.ResponderIp));
+            if (Unsafe.IsNullRef(ref acc))
+            {
+                // Bounded: a flood of OPTIONS between ever new addresses does not grow sip_options.csv without end.
+                if (_optionsPings.Count >= _options.MaxOptionsPairs) _anomalies.Increment("sip_options_pairs_limit");
+                else _optionsPings.Add((t.RequesterIp, t.ResponderIp), NewAccumulator(t));
+            }
+            else acc.Add(t);
         }
+        if (TransactionEnded is { } handler) { handler(t.ToStat()); return; }
         if (_closed.Count >= _options.MaxTransactionsKept) { _anomalies.Increment("sip_transactions_not_kept"); return; }
         _closed.Add(t.ToStat());
+    }
+
+    private static OptionsAccumulator NewAccumulator(TxState t)
+    {
+        var acc = new OptionsAccumulator { FirstNs = t.RequestNs };
+        acc.Add(t);
+        return acc;
+    }
+
+    /// <summary>
+    /// Calls that are over leave: ended (BYE, CANCEL, final failure) with no SIP message for <paramref name="lingerNs"/>,
+    /// or not ended with neither SIP nor media for <paramref name="idleNs"/>; either way only once
+    /// <paramref name="hasOpenMedia"/> says none of its RTP streams is still open. Each goes to <see cref="CallEnded"/>
+    /// (its end time set, its state and media bindings freed). Cost: one pass over the calls open now.
+    /// </summary>
+    public void EndCalls(long nowNs, long lingerNs, long idleNs, Func<SipCall, bool> hasOpenMedia)
+    {
+        List<CallState>? over = null;
+        foreach (var state in _callOrder)
+        {
+            var c = state.Call;
+            bool due = c.Ended
+                ? nowNs - c.LastSipNs >= lingerNs
+                : nowNs - Math.Max(c.LastSipNs, c.LastMediaNs) >= idleNs;
+            if (due && !hasOpenMedia(c)) (over ??= new()).Add(state);
+        }
+        if (over is null) return;
+        foreach (var state in over) Leave(state, nowNs);
+    }
+
+    /// <summary>Frees a call's state and hands it over: its end is its BYE, else its latest SIP or media activity.</summary>
+    private void Leave(CallState state, long nowNs)
+    {
+        var c = state.Call;
+        _calls.Remove(state.Hash);
+        _callOrder.Remove(state.Node!);
+        state.Node = null;
+        if (c.Answered && !c.ByeNs.HasValue) _answeredOpen--;
+        if (!c.ByeNs.HasValue) c.EndNs = Math.Max(c.StartNs, Math.Max(c.LastSipNs, c.LastMediaNs));
+        // Media sent later to its addresses is no longer this call's: drop the bindings that still name it.
+        bool changed = false;
+        foreach (var ep in c.MediaEndpoints)
+            if (_media.TryGetValue((ep.Address, ep.Port), out var b) && ReferenceEquals(b.Call, c))
+            {
+                _media.Remove((ep.Address, ep.Port));
+                if (_retired.Count >= _options.MaxRetiredMediaBindings)
+                {
+                    // Bounded: the oldest knowledge goes first, all at once (as the RTCP sender reports).
+                    _anomalies.Add("sdp_media_bindings_forgotten", _retired.Count);
+                    _retired.Clear();
+                }
+                // The call itself is not kept (its record has left): only the address, the endpoint and its payload map.
+                _retired[(ep.Address, ep.Port)] = b with { Retired = true, Call = NoCall };
+                changed = true;
+            }
+        if (changed) MediaVersion++;
+        FillCodecs(c);
+        if (CallEnded is { } handler) handler(c);
+        else _left.Add(c);
     }
 
     /// <summary>Ends the run; the capture end is the last timestamp this analyzer saw.</summary>
     public SipAnalysisResult Complete() => Complete(_lastTs);
 
-    /// <summary>Calls whose INVITE was seen and that have not ended (no BYE, CANCEL or final failure yet).</summary>
+    /// <summary>Calls open whose end (BYE, CANCEL, final failure) has not been seen yet.</summary>
     public int CallsInProgress
     {
         get
@@ -462,8 +601,9 @@ public sealed class SipAnalyzer : ISipMessageSink
     /// The result so far without ending anything (periodic output of a live capture): open
     /// transactions are reported as they stand but stay open, TCP reassembly keeps its buffers and
     /// no end-of-run anomaly is counted, so a later <see cref="Complete(long)"/> gives exactly what
-    /// it would have given without this call. Calls without BYE last until <paramref name="captureEndNs"/>
-    /// in this result only: <see cref="Complete(long)"/> sets their end again.
+    /// it would have given without this call. The calls are copies of the open calls (and those that left,
+    /// when no <see cref="CallEnded"/> handler takes them), lasting until <paramref name="captureEndNs"/>
+    /// when without BYE; the transactions are those kept and those still open.
     /// </summary>
     public SipAnalysisResult Snapshot(long captureEndNs)
     {
@@ -477,18 +617,28 @@ public sealed class SipAnalyzer : ISipMessageSink
             if (t.IsAck) continue;
             if (t.IsOptions)
             {
-                ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(pings, (t.RequesterIp, t.ResponderIp), out bool exists);
-                if (!exists) acc = new OptionsAccumulator { FirstNs = t.RequestNs };
-                acc!.Add(t);
+                ref var acc = ref CollectionsMarshal.GetValueRefOrNullRef(pings, (t.RequesterIp, t.ResponderIp));
+                if (!Unsafe.IsNullRef(ref acc)) acc.Add(t);
+                else if (pings.Count < _options.MaxOptionsPairs) pings.Add((t.RequesterIp, t.ResponderIp), NewAccumulator(t));
             }
             if (transactions.Count < _options.MaxTransactionsKept) transactions.Add(t.ToStat());
         }
-        return BuildResult(captureEndNs, transactions, pings);
+        var calls = new List<SipCall>(_left.Count + _callOrder.Count);
+        calls.AddRange(_left);
+        foreach (var state in _callOrder)
+        {
+            var c = state.Call.Copy();
+            if (!c.ByeNs.HasValue) c.EndNs = Math.Max(captureEndNs, c.StartNs);
+            FillCodecs(c);
+            calls.Add(c);
+        }
+        return BuildResult(calls, transactions, pings);
     }
 
     /// <summary>
     /// Ends the run. Calls without BYE last until <paramref name="captureEndNs"/> (the capture's
-    /// last frame, from the pipeline). Open transactions are closed as they are.
+    /// last frame, from the pipeline). Open transactions are closed as they are. The calls are those
+    /// still open (in order of their first INVITE), after those that left without a <see cref="CallEnded"/> handler.
     /// </summary>
     public SipAnalysisResult Complete(long captureEndNs)
     {
@@ -497,12 +647,8 @@ public sealed class SipAnalyzer : ISipMessageSink
         foreach (var (_, s) in _tcp) if (s.HasPartialMessage) _anomalies.Increment("sip_tcp_incomplete_message");
         _tcp.Clear();
         _tcpPendingTotal = 0;
-        return BuildResult(captureEndNs, _closed, _optionsPings);
-    }
-
-    private SipAnalysisResult BuildResult(long captureEndNs, List<SipTransactionStat> transactions, Dictionary<(IpAddress, IpAddress), OptionsAccumulator> optionsPings)
-    {
-        var calls = new List<SipCall>(_callOrder.Count);
+        var calls = new List<SipCall>(_left.Count + _callOrder.Count);
+        calls.AddRange(_left);
         foreach (var state in _callOrder)
         {
             var c = state.Call;
@@ -510,7 +656,12 @@ public sealed class SipAnalyzer : ISipMessageSink
             FillCodecs(c);
             calls.Add(c);
         }
-        transactions.Sort((a, b) => a.RequestNs != b.RequestNs ? a.RequestNs.CompareTo(b.RequestNs) : a.RequestFrame.CompareTo(b.RequestFrame));
+        return BuildResult(calls, _closed, _optionsPings);
+    }
+
+    private SipAnalysisResult BuildResult(List<SipCall> calls, List<SipTransactionStat> transactions, Dictionary<(IpAddress, IpAddress), OptionsAccumulator> optionsPings)
+    {
+        transactions.Sort(SipTransactionStat.ByRequest);
         var pings = optionsPings.Select(kv => kv.Value.ToStat(kv.Key.Item1, kv.Key.Item2))
             .OrderBy(p => p.RequesterIp).ThenBy(p => p.ResponderIp).ToList();
         return new SipAnalysisResult
@@ -524,6 +675,14 @@ public sealed class SipAnalyzer : ISipMessageSink
             Retransmissions = _retransmissions,
             TcpDuplicateSegments = _tcpDuplicates,
         };
+    }
+
+    /// <summary>Copies of the transactions open now, as they stand (a live snapshot).</summary>
+    public List<SipTransactionStat> OpenTransactions()
+    {
+        var list = new List<SipTransactionStat>(_transactions.Count);
+        foreach (var t in _transactions.Values) if (!t.IsAck) list.Add(t.ToStat());
+        return list;
     }
 
     /// <summary>
@@ -547,9 +706,11 @@ public sealed class SipAnalyzer : ISipMessageSink
         }
     }
 
-    private sealed class CallState(SipCall call)
+    private sealed class CallState(SipCall call, ulong hash)
     {
         public readonly SipCall Call = call;
+        public readonly ulong Hash = hash;
+        public LinkedListNode<CallState>? Node;
         public SipSide OfferSide;
         public readonly HashSet<(ulong FromTag, uint CSeq)> ReInvites = new();
         public readonly Dictionary<(IpAddress, int, string, SipSide), SipMediaEndpoint> Endpoints = new();

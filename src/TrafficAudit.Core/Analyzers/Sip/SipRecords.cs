@@ -43,7 +43,11 @@ public sealed record SipMediaEndpoint
 }
 
 /// <summary>What the latest SDP said about one media address and port: the call, the endpoint, T.38 or not, and its payload map.</summary>
-public sealed record SipMediaBinding(SipCall Call, SipMediaEndpoint Endpoint, bool IsT38, IReadOnlyList<SdpPayload> Payloads);
+/// <remarks><see cref="Retired"/>: the call left the analyzer; media sent there is RTP by its SDP but no longer the call's.</remarks>
+public sealed record SipMediaBinding(SipCall Call, SipMediaEndpoint Endpoint, bool IsT38, IReadOnlyList<SdpPayload> Payloads)
+{
+    public bool Retired { get; init; }
+}
 
 /// <summary>One SDP seen in a call (offer or answer), in time order: the history of media changes (re-INVITE, T.38 switch).</summary>
 /// <param name="Message">Request method or status code of the message that carried it.</param>
@@ -117,18 +121,40 @@ public sealed class SipCall
     /// <summary>UDPTL (T.38) packets sent to an address and port that this call's SDP gave to T.38.</summary>
     public long T38Packets { get; set; }
     /// <summary>user_agents: distinct User-Agent and Server values, in order of appearance.</summary>
-    public List<string> UserAgents { get; } = new();
+    public List<string> UserAgents { get; private set; } = new();
     /// <summary>The first SDP offer and the answer to it (null when not seen: late offer without answer, or none).</summary>
     public SdpSession? OfferedSdp { get; internal set; }
     public SdpSession? AnsweredSdp { get; internal set; }
     /// <summary>Every SDP of the call in time order.</summary>
-    public List<SipMediaChange> MediaChanges { get; } = new();
+    public List<SipMediaChange> MediaChanges { get; private set; } = new();
     /// <summary>Every distinct media endpoint (address, port, kind) announced by either side.</summary>
-    public List<SipMediaEndpoint> MediaEndpoints { get; } = new();
+    public List<SipMediaEndpoint> MediaEndpoints { get; private set; } = new();
     /// <summary>codecs: the primary codec (first payload that is not telephone-event/CN) of each active m= line of every answer, e.g. "PCMA/8000", "t38"; the first offer's when nothing answered.</summary>
-    public List<string> Codecs { get; } = new();
+    public List<string> Codecs { get; private set; } = new();
     /// <summary>SIP messages of this Call-ID, retransmissions and copies of a request from another sender not included.</summary>
     public int Messages { get; internal set; }
+    /// <summary>flow_id of the flow that carried the first INVITE (its <c>Flow.Sequence + 1</c>, given by the engine); 0 when unknown.</summary>
+    public int FlowId { get; internal set; }
+    /// <summary>Capture time of the call's latest SIP message and of the end of its latest RTP stream, for its linger and idle time.</summary>
+    internal long LastSipNs;
+    internal long LastMediaNs;
+    /// <summary>The VoIP stage's media state of the call while it is open (its open and ended streams); null once it left.</summary>
+    internal object? MediaState;
+
+    /// <summary>
+    /// A copy that later messages do not change (a live snapshot of a call still open): the lists are copied,
+    /// the SDP sessions and endpoints (immutable once parsed) are shared.
+    /// </summary>
+    internal SipCall Copy()
+    {
+        var c = (SipCall)MemberwiseClone();
+        c.UserAgents = new List<string>(UserAgents);
+        c.MediaChanges = new List<SipMediaChange>(MediaChanges);
+        c.MediaEndpoints = new List<SipMediaEndpoint>(MediaEndpoints);
+        c.Codecs = new List<string>(Codecs);
+        return c; // MediaState still names the open call's media: the VoIP stage reads it, then clears it on the copy
+
+    }
 
     private double? Ms(long? ns) => ns is { } t ? (t - StartNs) / 1e6 : null;
 }
@@ -163,6 +189,10 @@ public sealed record SipTransactionStat
     public int ResponseRetransmissions { get; init; }
     public double? FirstResponseMs => FirstResponseNs is { } t ? (t - RequestNs) / 1e6 : null;
     public double? FinalResponseMs => FinalResponseNs is { } t ? (t - RequestNs) / 1e6 : null;
+
+    /// <summary>The order of transactions.csv and the findings: by request time, then frame.</summary>
+    public static readonly Comparison<SipTransactionStat> ByRequest =
+        (a, b) => a.RequestNs != b.RequestNs ? a.RequestNs.CompareTo(b.RequestNs) : a.RequestFrame.CompareTo(b.RequestFrame);
 }
 
 /// <summary>OPTIONS keepalives from one requester to one responder (by IP address).</summary>
