@@ -47,6 +47,8 @@ public sealed class SipAnalyzer : ISipMessageSink
     private readonly SipAnalyzerOptions _options;
     private readonly Dictionary<ulong, CallState> _calls = new();
     private readonly List<CallState> _callOrder = new();
+    /// <summary>Calls created so far: the next call's <see cref="SipCall.Number"/> (never reused, whatever is evicted).</summary>
+    private int _callsNumbered;
     private readonly Dictionary<TxKey, TxState> _transactions = new();
     private readonly List<SipTransactionStat> _closed = new();
     private readonly Dictionary<(IpAddress, IpAddress), OptionsAccumulator> _optionsPings = new();
@@ -339,7 +341,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             ToUri = SipSpan.ToText(SipSpan.NameAddrUri(m.To)),
             Transport = _transport,
             CallerIp = _src, CallerPort = _srcPort, CalleeIp = _dst, CalleePort = _dstPort,
-            StartNs = _ts, StartFrame = _frame,
+            StartNs = _ts, StartFrame = _frame, Number = ++_callsNumbered,
         };
         call.FromTag = SipSpan.ToText(SipSpan.NameAddrParam(m.From, "tag"u8));
         return new CallState(call);
