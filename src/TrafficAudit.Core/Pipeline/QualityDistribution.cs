@@ -4,10 +4,12 @@ namespace TrafficAudit.Pipeline;
 /// The values of one call quality figure (MOS, jitter, loss) over a run, for nearest-rank percentiles in
 /// bounded memory: every value is kept while there are at most <see cref="ExactCap"/> of them, and the
 /// percentiles are exact; past that, the values move into a fixed histogram of bins
-/// <see cref="Resolution"/> wide from 0 to <see cref="HistogramTop"/> (higher values share the top bin),
-/// and a percentile is the lower edge of the bin that holds the nearest-rank value, kept within the
-/// lowest and highest value seen: at most one bin below the exact figure. The lowest and highest values
-/// and the count are always exact. The result does not depend on the order the values came in.
+/// <see cref="Resolution"/> wide from 0 to <see cref="HistogramTop"/>, and a percentile is the lower edge of
+/// the bin that holds the nearest-rank value, kept within the lowest and highest value seen: at most one
+/// bin below the exact figure. Values from <see cref="HistogramTop"/> on share the top bin, which reads as
+/// <see cref="HistogramTop"/> (a jitter of 2 s or more is a broken stream whatever its exact figure). The
+/// lowest and highest values (the 0th and 100th percentiles) and the count are always exact. The result
+/// does not depend on the order the values came in.
 /// </summary>
 public sealed class QualityDistribution
 {
@@ -81,6 +83,9 @@ public sealed class QualityDistribution
             if (!_sorted) { _exact.Sort(); _sorted = true; }
             return _exact[(int)(rank - 1)];
         }
+        // The lowest and highest values are known exactly, whatever bin they fell in.
+        if (rank == 1) return Min;
+        if (rank == Count) return Max;
         long seen = 0;
         for (int i = 0; i < _bins!.Length; i++)
         {
