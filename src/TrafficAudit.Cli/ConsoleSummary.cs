@@ -114,9 +114,9 @@ public static class ConsoleSummary
     private static void WriteVoip(TextWriter o, AuditResult r, RunTotals t)
     {
         var inv = CultureInfo.InvariantCulture;
-        if (t.Calls == 0 && t.Streams == 0 && r.Voip.SipTlsFlows == 0) return;
+        if (t.Calls == 0 && t.Streams == 0 && t.SipTlsFlows == 0) return;
         string asked = t.CallsOneWayByNegotiation == 0 ? "" : $", {t.CallsOneWayByNegotiation} more one-way as the SDP asked";
-        o.WriteLine(string.Create(inv, $"Calls: {t.Calls} ({t.CallsAnswered} answered, {t.CallsOneWayProblem} one-way media{asked}), peak {r.Voip.PeakConcurrentCalls} simultaneous; SIP messages {r.Voip.SipMessages}, SIP over TLS flows {r.Voip.SipTlsFlows} (not decrypted)"));
+        o.WriteLine(string.Create(inv, $"Calls: {t.Calls} ({t.CallsAnswered} answered, {t.CallsOneWayProblem} one-way media{asked}), peak {r.Voip.PeakConcurrentCalls} simultaneous; SIP messages {r.Voip.SipMessages}, SIP over TLS flows {t.SipTlsFlows} (not decrypted)"));
         if (t.Calls > 0)
             o.WriteLine(t.Calls > MaxCallsListed
                 ? $"  first {MaxCallsListed} calls by start time ({t.Calls - MaxCallsListed} more in calls.csv):"

@@ -48,6 +48,14 @@ public sealed class BoundedSelection<T>
         return true;
     }
 
+    /// <summary>A copy that goes on on its own (the items themselves are shared: keep them immutable).</summary>
+    public BoundedSelection<T> Clone()
+    {
+        var copy = new BoundedSelection<T>(Capacity, _order);
+        foreach (var (item, priority) in _heap.UnorderedItems) copy._heap.Enqueue(item, priority);
+        return copy;
+    }
+
     /// <summary>The kept items, first in the order first.</summary>
     public List<T> ToSortedList()
     {

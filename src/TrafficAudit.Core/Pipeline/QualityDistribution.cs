@@ -73,6 +73,21 @@ public sealed class QualityDistribution
         _bins![Bin(value)]++;
     }
 
+    /// <summary>A copy that goes on on its own.</summary>
+    public QualityDistribution Clone()
+    {
+        var copy = new QualityDistribution(_binsPerUnit, HistogramTop, ExactCap)
+        {
+            _exact = _exact is null ? null : new List<double>(_exact),
+            _sorted = _sorted,
+            _bins = (long[]?)_bins?.Clone(),
+            Count = Count,
+            Min = Min,
+            Max = Max,
+        };
+        return copy;
+    }
+
     /// <summary>Nearest-rank percentile (<paramref name="p"/> in 0-100); NaN when there is no value.</summary>
     public double Percentile(double p)
     {

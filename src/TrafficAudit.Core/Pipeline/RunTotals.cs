@@ -28,12 +28,12 @@ public sealed class RunTotals : IAuditRecordSink
     /// <summary>Calls the report charts, worst first among those with a per-second series (kept with it).</summary>
     public const int DefaultMaxChartedCalls = 50;
 
-    private readonly Dictionary<string, ServiceTotal> _services = new(StringComparer.Ordinal);
-    private readonly Dictionary<TcpHandshakeState, long> _tcpStates = new();
-    private readonly BoundedSelection<RankedCall> _firstCalls = new(FirstCallsKept, ByStart);
-    private readonly BoundedSelection<(RtpStreamRecord Stream, long Arrival)> _worstStreams = new(WorstStreamsKept, ByJitter);
-    private readonly BoundedSelection<RankedCall> _tableCalls;
-    private readonly BoundedSelection<RankedCall> _chartedCalls;
+    private Dictionary<string, ServiceTotal> _services = new(StringComparer.Ordinal);
+    private Dictionary<TcpHandshakeState, long> _tcpStates = new();
+    private BoundedSelection<RankedCall> _firstCalls = new(FirstCallsKept, ByStart);
+    private BoundedSelection<(RtpStreamRecord Stream, long Arrival)> _worstStreams = new(WorstStreamsKept, ByJitter);
+    private BoundedSelection<RankedCall> _tableCalls;
+    private BoundedSelection<RankedCall> _chartedCalls;
     private long _streamArrivals;
 
     /// <param name="budget">The thresholds that decide a call's problems (the profile's; defaults without one).</param>
@@ -62,6 +62,25 @@ public sealed class RunTotals : IAuditRecordSink
         return t;
     }
 
+    /// <summary>
+    /// A copy that goes on on its own, for a live flush: the totals of the records that ended are copied, the
+    /// snapshot of what is still open is fed to the copy only, and those records reach the original when they end.
+    /// </summary>
+    public RunTotals Clone()
+    {
+        var copy = (RunTotals)MemberwiseClone();
+        copy._services = new(_services, StringComparer.Ordinal);
+        copy._tcpStates = new(_tcpStates);
+        copy._firstCalls = _firstCalls.Clone();
+        copy._worstStreams = _worstStreams.Clone();
+        copy._tableCalls = _tableCalls.Clone();
+        copy._chartedCalls = _chartedCalls.Clone();
+        copy.Mos = Mos.Clone();
+        copy.JitterMs = JitterMs.Clone();
+        copy.LossPct = LossPct.Clone();
+        return copy;
+    }
+
     public CallQualityBudget Budget { get; }
     public int MaxTableCalls { get; }
     public int MaxChartedCalls { get; }
@@ -80,6 +99,12 @@ public sealed class RunTotals : IAuditRecordSink
     /// <summary>TCP flows per handshake state (<see cref="TcpHandshakeState.None"/> is not TCP and not counted), in the enum's order.</summary>
     public IReadOnlyList<(TcpHandshakeState State, long Flows)> TcpStates =>
         _tcpStates.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)).ToList();
+
+    /// <summary>Flows of one service (0 when none).</summary>
+    public long FlowsOf(string service) => _services.TryGetValue(service, out var t) ? t.Flows : 0;
+
+    /// <summary>SIP over TLS flows (service sip-tls): signalling that cannot be read.</summary>
+    public long SipTlsFlows => FlowsOf("sip-tls");
 
     /// <summary>TCP flows in one handshake state.</summary>
     public long TcpFlows(TcpHandshakeState state) => _tcpStates.GetValueOrDefault(state);
@@ -113,11 +138,11 @@ public sealed class RunTotals : IAuditRecordSink
     public long CallsWithSeries { get; private set; }
 
     /// <summary>Per call with RTP: its MOS (calls with a MOS).</summary>
-    public QualityDistribution Mos { get; }
+    public QualityDistribution Mos { get; private set; }
     /// <summary>Per call with RTP: its highest stream jitter, ms.</summary>
-    public QualityDistribution JitterMs { get; }
+    public QualityDistribution JitterMs { get; private set; }
     /// <summary>Per call with RTP: its worse direction's loss, %.</summary>
-    public QualityDistribution LossPct { get; }
+    public QualityDistribution LossPct { get; private set; }
 
     /// <summary>The <see cref="FirstCallsKept"/> calls of lowest number (first INVITE first), without their series.</summary>
     public IReadOnlyList<RankedCall> FirstCalls => _firstCalls.ToSortedList();

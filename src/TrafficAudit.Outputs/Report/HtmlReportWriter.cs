@@ -293,7 +293,7 @@ public static class HtmlReportWriter
         h.Open("section", ("id", "quality")).Element("h2", "Call quality");
         if (t.Calls == 0)
         {
-            h.Element("p", r.Voip.SipTlsFlows > 0 ? $"No SIP call could be read: {Plural(r.Voip.SipTlsFlows, "SIP over TLS flow")} (encrypted)." : "No SIP call in the capture.", "note");
+            h.Element("p", t.SipTlsFlows > 0 ? $"No SIP call could be read: {Plural(t.SipTlsFlows, "SIP over TLS flow")} (encrypted)." : "No SIP call in the capture.", "note");
             long loose = t.StreamsWithoutCall;
             if (loose > 0) h.Element("p", $"{Plural(loose, "RTP stream")} without SIP signalling are in rtp_streams.csv.", "note");
             h.Close("section");
@@ -521,7 +521,7 @@ public static class HtmlReportWriter
         Fact(h, "Time span", st.Frames > 0 ? $"{NsTime.Iso(st.FirstNs)} to {NsTime.Iso(st.LastNs)} ({st.Duration.TotalSeconds.ToString("F3", Inv)} s)" : "no packets");
         Fact(h, "Packets", $"{st.Frames.ToString("N0", Inv)} read ({st.CapturedBytes.ToString("N0", Inv)} bytes): IP {st.IpPackets.ToString("N0", Inv)}, non-IP {st.NonIpFrames.ToString("N0", Inv)}, malformed {st.MalformedFrames.ToString("N0", Inv)}, fragments held {st.FragmentsHeld.ToString("N0", Inv)}, out-of-order timestamps {st.OutOfOrderTimestamps.ToString("N0", Inv)}");
         Fact(h, "Flows", $"{t.Flows.ToString("N0", Inv)} ({t.TcpFlows(Flows.TcpHandshakeState.Refused)} refused, {t.TcpFlows(Flows.TcpHandshakeState.Unanswered)} unanswered TCP)");
-        Fact(h, "VoIP", $"{t.Calls} calls, {t.Streams} RTP streams, {r.Voip.SipMessages.ToString("N0", Inv)} SIP messages, {r.Voip.SipTlsFlows} SIP over TLS flows (not decrypted)");
+        Fact(h, "VoIP", $"{t.Calls} calls, {t.Streams} RTP streams, {r.Voip.SipMessages.ToString("N0", Inv)} SIP messages, {t.SipTlsFlows} SIP over TLS flows (not decrypted)");
         var drops = r.Interfaces.Where(i => i.InterfaceDropped is not null || i.OsDropped is not null).ToList();
         Fact(h, "Drops", drops.Count == 0
             ? "not recorded by the capture files"

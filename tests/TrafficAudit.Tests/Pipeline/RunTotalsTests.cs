@@ -36,6 +36,7 @@ public sealed class RunTotalsTests
         Assert.AreEqual(r.Flows.Count(f => f.TcpState == TcpHandshakeState.Refused), t.TcpFlows(TcpHandshakeState.Refused));
         Assert.IsGreaterThan(0, t.TcpFlows(TcpHandshakeState.Refused), "the sample refuses POP3S and SIP presence");
 
+        Assert.AreEqual(r.Voip.SipTlsFlows, t.SipTlsFlows);
         Assert.AreEqual(r.Streams.Count, t.Streams);
         Assert.AreEqual(r.Streams.Count(s => s.SdpMatched), t.StreamsSdpMatched);
         Assert.AreEqual(r.Streams.Count(s => s.CallId.Length == 0), t.StreamsWithoutCall);
@@ -104,6 +105,26 @@ public sealed class RunTotalsTests
         Assert.IsLessThanOrEqualTo(5, alive, $"{alive} series of 400 still reachable");
         Assert.HasCount(5, t.ChartedCalls);
         GC.KeepAlive(t);
+    }
+
+    [TestMethod]
+    public void Clone_FedTheRest_EqualsTheWhole_OriginalUnchanged()
+    {
+        // A live flush: the ended records' totals copied, the open ones fed to the copy only.
+        var (calls, streams) = Synthetic(300, 4);
+        var ended = new RunTotals(Budget, maxTableCalls: 40, maxChartedCalls: 6, exactQualityValues: 100);
+        var whole = new RunTotals(Budget, maxTableCalls: 40, maxChartedCalls: 6, exactQualityValues: 100);
+        var half = new RunTotals(Budget, maxTableCalls: 40, maxChartedCalls: 6, exactQualityValues: 100);
+        foreach (var c in calls.Take(150)) { ended.OnCall(c); half.OnCall(c); }
+        foreach (var s in streams.Take(150)) { ended.OnStream(s); half.OnStream(s); }
+        foreach (var c in calls) whole.OnCall(c);
+        foreach (var s in streams) whole.OnStream(s);
+        var snapshot = ended.Clone();
+        foreach (var c in calls.Skip(150)) snapshot.OnCall(c);
+        foreach (var s in streams.Skip(150)) snapshot.OnStream(s);
+        Assert.AreEqual(Observe(whole), Observe(snapshot));
+        Assert.AreEqual(Observe(half), Observe(ended), "the original did not see the snapshot");
+        Assert.AreNotEqual(Observe(half), Observe(whole));
     }
 
     [TestMethod]
