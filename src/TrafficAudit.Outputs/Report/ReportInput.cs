@@ -95,8 +95,8 @@ public sealed record ReportInput
     /// <summary>When set, addresses and SIP users are shown as pseudonyms.</summary>
     public Anonymizer? Anonymizer { get; init; }
     /// <summary>Calls that get charts (the table lists up to <see cref="MaxTableCalls"/>).</summary>
-    public int MaxChartedCalls { get; init; } = 50;
-    public int MaxTableCalls { get; init; } = 2000;
+    public int MaxChartedCalls { get; init; } = RunTotals.DefaultMaxChartedCalls;
+    public int MaxTableCalls { get; init; } = RunTotals.DefaultMaxTableCalls;
     /// <summary>Calls in the "worst calls" list at the top of the call quality section.</summary>
     public int MaxWorstCalls { get; init; } = 10;
     /// <summary>Findings listed per severity.</summary>

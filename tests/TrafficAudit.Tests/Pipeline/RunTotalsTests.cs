@@ -187,6 +187,40 @@ public sealed class RunTotalsTests
         Assert.ThrowsExactly<ArgumentException>(() => TrafficAudit.Outputs.Report.HtmlReportWriter.Render(input with { Totals = other }));
     }
 
+    [TestMethod]
+    public void Report_PastTheExactCap_SaysItsPercentilesComeFromAHistogram()
+    {
+        var input = ReportTestKit.WithPolicy(Sample, ReportTestKit.SamplePath);
+        var exact = RunTotals.From(Sample, new CallQualityBudget());
+        var binned = new RunTotals(new CallQualityBudget(), exactQualityValues: 2);
+        foreach (var c in Sample.Calls) binned.OnCall(c);
+        Assert.IsTrue(exact.Mos.IsExact);
+        Assert.IsFalse(binned.Mos.IsExact);
+        Assert.DoesNotContain("from a histogram", TrafficAudit.Outputs.Report.HtmlReportWriter.Render(input with { Totals = exact }));
+        StringAssert.Contains(TrafficAudit.Outputs.Report.HtmlReportWriter.Render(input with { Totals = binned }),
+            "(past 2 calls from a histogram: MOS to 0.01, jitter to 0.1 ms, loss to 0.01 %, lowest and highest exact)");
+    }
+
+    [TestMethod]
+    public void Readme_SelectionsAndPercentileCaps_AreTheCodes()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "README.md"));
+        string section = readme[readme.IndexOf("### What the console and the report keep", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n## ", StringComparison.Ordinal)];
+        StringAssert.Contains(section, FormattableString.Invariant($"| calls of the console's list | {RunTotals.FirstCallsKept} |"));
+        StringAssert.Contains(section, FormattableString.Invariant($"| streams of the console's list | {RunTotals.WorstStreamsKept} |"));
+        StringAssert.Contains(section, FormattableString.Invariant($"| calls of the report's table and worst-calls list | {RunTotals.DefaultMaxTableCalls:N0} |"));
+        StringAssert.Contains(section, FormattableString.Invariant($"| calls the report charts, with their per-second series | {RunTotals.DefaultMaxChartedCalls} |"));
+        StringAssert.Contains(section, FormattableString.Invariant($"exact up to {QualityDistribution.DefaultExactCap:N0} calls per figure"));
+        var (mos, jitter, loss) = (QualityDistribution.ForMos(), QualityDistribution.ForJitterMs(), QualityDistribution.ForLossPct());
+        StringAssert.Contains(section, FormattableString.Invariant($"bins of {mos.Resolution} for MOS (up to {mos.HistogramTop})"));
+        StringAssert.Contains(section, FormattableString.Invariant($"{jitter.Resolution} ms for\njitter (up to {jitter.HistogramTop:N0} ms"));
+        StringAssert.Contains(section, FormattableString.Invariant($"{loss.Resolution} % for loss"));
+        var defaults = new TrafficAudit.Outputs.Report.ReportInput { Result = Sample, Files = [], ToolVersion = "", CommandLine = "" };
+        Assert.AreEqual(RunTotals.DefaultMaxTableCalls, defaults.MaxTableCalls, "the report lists what the totals keep");
+        Assert.AreEqual(RunTotals.DefaultMaxChartedCalls, defaults.MaxChartedCalls);
+    }
+
     // ----- the reference: the full lists, sorted as the console and the report did before -----
 
     private static string Reference(List<CallRecord> calls, List<RtpStreamRecord> streams)
