@@ -161,7 +161,9 @@ public sealed class AuditSetup
     public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null, string? inputNote = null,
         IReadOnlyList<string>? evidenceFiles = null, RunTotals? totals = null)
     {
-        totals ??= RunTotals.From(result, ReportInputs.BudgetOf(Profile));
+        // Built from the result's records only when the report or the console needs them (not at a quiet live flush).
+        var records = result;
+        RunTotals Totals() => totals ??= RunTotals.From(records, ReportInputs.BudgetOf(Profile));
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
         result = PolicyAnomalies.WithVerdictAnomalies(result, verdict);
         var evidence = Evidence && final && evidenceFiles is { Count: > 0 } ? EvidencePlan.Build(result, verdict.Findings) : null;
@@ -174,7 +176,7 @@ public sealed class AuditSetup
             AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer, evidence);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
-                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds, totals: totals) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason, Title = Title });
+                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds, totals: Totals()) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason, Title = Title });
             removed = OutputFiles.RemoveStale(OutDir, this);
             if (final && AnonymizeMap is not null) Anonymizer!.WriteMapping(AnonymizeMap);
         }
@@ -199,9 +201,9 @@ public sealed class AuditSetup
         if (final && !Quiet)
         {
             var console = Anonymizer?.Wrap(stdout) ?? stdout;
-            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle, Title, inputNote, totals);
+            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle, Title, inputNote, Totals());
             ConsoleVerdict.Write(console, verdict, OutDir);
-            ConsoleSummary.WriteWritten(console, OutDir, OutputFiles.WrittenBy(this), result, totals);
+            ConsoleSummary.WriteWritten(console, OutDir, OutputFiles.WrittenBy(this), result, Totals());
             if (evidence is not null)
                 console.WriteLine($"Evidence: {evidence.Targets.Count} pcapng file(s), {evidencePackets} packet(s), in {Path.Combine(OutDir, EvidencePlan.Folder)} (findings.csv and calls.csv name them in evidence_file)");
             console.WriteLine(ConsoleVerdict.VerdictLine(verdict, FailOn));
