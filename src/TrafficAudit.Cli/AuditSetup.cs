@@ -158,6 +158,9 @@ public sealed class AuditSetup
     /// </summary>
     public RecordLog CreateRecordLog() => new(OutDir, new RecordLogOptions { Format = Format, Rotation = Rotation, Anonymizer = Anonymizer, Series = Series });
 
+    /// <summary>Empty run totals with this run's thresholds, for a streaming run to feed as a sink of the engine and hand to <see cref="WriteOutputs"/>.</summary>
+    public RunTotals NewRunTotals() => new(ReportInputs.BudgetOf(Profile));
+
     public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions
     {
         Servers = Servers.ToList(),
@@ -173,9 +176,13 @@ public sealed class AuditSetup
     /// </summary>
     /// <param name="inputs">The capture files, or the live interface's label: anomalies.csv names them.</param>
     /// <param name="evidenceFiles">With --evidence, the capture files to cut the evidence from (read a second time when <paramref name="final"/>); null: no evidence.</param>
+    /// <param name="totals">What the console and the report show (a sink of the engine, built with <see cref="NewRunTotals"/>); null: from the result's records.</param>
     public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null, string? inputNote = null,
-        IReadOnlyList<string>? evidenceFiles = null)
+        IReadOnlyList<string>? evidenceFiles = null, RunTotals? totals = null)
     {
+        // Built from the result's records only when the report or the console needs them (not at a quiet live flush).
+        var records = result;
+        RunTotals Totals() => totals ??= RunTotals.From(records, ReportInputs.BudgetOf(Profile));
         var verdict = Verdict.Evaluate(result, Catalogue, Profile);
         result = PolicyAnomalies.WithVerdictAnomalies(result, verdict);
         var evidence = Evidence && final && evidenceFiles is { Count: > 0 } ? EvidencePlan.Build(result, verdict.Findings) : null;
@@ -188,7 +195,7 @@ public sealed class AuditSetup
             AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer, evidence, Format);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,
-                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason, Title = Title });
+                    Servers.Count > 0, Anonymizer, live: RefreshSeconds is not null, RefreshSeconds, totals: Totals()) with { ExitReason = ExitCodes.Decide(verdict, FailOn).Reason, Title = Title });
             removed = OutputFiles.RemoveStale(OutDir, this);
             if (final && AnonymizeMap is not null) Anonymizer!.WriteMapping(AnonymizeMap);
         }
@@ -213,9 +220,9 @@ public sealed class AuditSetup
         if (final && !Quiet)
         {
             var console = Anonymizer?.Wrap(stdout) ?? stdout;
-            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle, Title, inputNote);
+            ConsoleSummary.Write(console, result, inputs, OutDir, Servers.Count > 0, sourceTitle, Title, inputNote, Totals());
             ConsoleVerdict.Write(console, verdict, OutDir);
-            ConsoleSummary.WriteWritten(console, OutDir, OutputFiles.WrittenBy(this), result);
+            ConsoleSummary.WriteWritten(console, OutDir, OutputFiles.WrittenBy(this), result, Totals());
             if (evidence is not null)
                 console.WriteLine($"Evidence: {evidence.Targets.Count} pcapng file(s), {evidencePackets} packet(s), in {Path.Combine(OutDir, EvidencePlan.Folder)} (findings.csv and calls.csv name them in evidence_file)");
             console.WriteLine(ConsoleVerdict.VerdictLine(verdict, FailOn));

@@ -12,17 +12,19 @@ public static class ConsoleSummary
     /// <summary>Files listed one per line in the header; more are counted.</summary>
     public const int MaxFilesListed = 10;
     /// <summary>Calls listed; the rest are in calls.csv.</summary>
-    public const int MaxCallsListed = 20;
+    public const int MaxCallsListed = RunTotals.FirstCallsKept;
     /// <summary>Streams listed, worst jitter first; the rest are in rtp_streams.csv.</summary>
-    public const int MaxStreamsListed = 3;
+    public const int MaxStreamsListed = RunTotals.WorstStreamsKept;
     /// <summary>Anomaly counters listed, largest first; the rest are in anomalies.csv.</summary>
     public const int MaxAnomaliesListed = 8;
 
     /// <param name="title">--title (customer, site), shown in the header.</param>
     /// <param name="inputNote">What limited the reading (--from/--to/-c), one line; null when nothing did.</param>
+    /// <param name="totals">The run's counts and selections (the engine's sink, or <see cref="RunTotals.From"/>); the flows, streams and calls of <paramref name="r"/> are not read.</param>
     public static void Write(TextWriter o, AuditResult r, IReadOnlyList<string> files, string outDir, bool serversGiven, string? sourceTitle = null,
-        string? title = null, string? inputNote = null)
+        string? title = null, string? inputNote = null, RunTotals? totals = null)
     {
+        var t = totals ?? RunTotals.From(r);
         var inv = CultureInfo.InvariantCulture;
         var st = r.Statistics;
         string titled = title is null ? "" : $" [{title}]";
@@ -46,13 +48,13 @@ public static class ConsoleSummary
 
         o.WriteLine("Services seen:");
         o.WriteLine($"  {"service",-20} {"flows",7} {"packets",10}");
-        foreach (var g in r.Flows.GroupBy(f => f.Service).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal))
-            o.WriteLine(string.Create(inv, $"  {g.Key,-20} {g.Count(),7:N0} {g.Sum(f => f.PacketsC2S + f.PacketsS2C),10:N0}"));
+        foreach (var (service, total) in t.Services)
+            o.WriteLine(string.Create(inv, $"  {service,-20} {total.Flows,7:N0} {total.Packets,10:N0}"));
 
-        var states = r.Flows.Where(f => f.TcpState != Flows.TcpHandshakeState.None).GroupBy(f => f.TcpState).OrderBy(g => g.Key).ToList();
+        var states = t.TcpStates;
         if (states.Count > 0)
-            o.WriteLine("TCP connections by handshake state (tcp_state in flows.csv): " + string.Join(", ", states.Select(g => $"{FlowRow.TcpStateName(g.Key)} {g.Count()}")));
-        WriteVoip(o, r);
+            o.WriteLine("TCP connections by handshake state (tcp_state in flows.csv): " + string.Join(", ", states.Select(g => $"{FlowRow.TcpStateName(g.State)} {g.Flows}")));
+        WriteVoip(o, r, t);
         WriteAnomalies(o, r.Anomalies);
     }
 
@@ -72,8 +74,9 @@ public static class ConsoleSummary
     }
 
     /// <summary>The one "Written:" line: the output folder and the files this run wrote into it.</summary>
-    public static void WriteWritten(TextWriter o, string outDir, IEnumerable<string> names, AuditResult r)
+    public static void WriteWritten(TextWriter o, string outDir, IEnumerable<string> names, AuditResult r, RunTotals? totals = null)
     {
+        var t = totals ?? RunTotals.From(r);
         var parts = new List<string>();
         foreach (var name in names)
         {
@@ -81,9 +84,9 @@ public static class ConsoleSummary
             if (!File.Exists(path) && !Directory.Exists(path)) continue;   // an output another part did not write (yet)
             parts.Add(name switch
             {
-                "flows.csv" or "flows.jsonl" => $"{name} ({r.Flows.Count} flows)",
-                "rtp_streams.csv" or "rtp_streams.jsonl" => $"{name} ({r.Streams.Count} streams)",
-                "calls.csv" or "calls.jsonl" => $"{name} ({r.Calls.Count} calls)",
+                "flows.csv" or "flows.jsonl" => $"{name} ({t.Flows} flows)",
+                "rtp_streams.csv" or "rtp_streams.jsonl" => $"{name} ({t.Streams} streams)",
+                "calls.csv" or "calls.jsonl" => $"{name} ({t.Calls} calls)",
                 _ => Directory.Exists(path) ? name + "/" : name,
             });
         }
@@ -108,27 +111,27 @@ public static class ConsoleSummary
         if (parts.Count > 0) o.WriteLine("Capture drops: " + string.Join("; ", parts));
     }
 
-    private static void WriteVoip(TextWriter o, AuditResult r)
+    private static void WriteVoip(TextWriter o, AuditResult r, RunTotals t)
     {
         var inv = CultureInfo.InvariantCulture;
-        if (r.Calls.Count == 0 && r.Streams.Count == 0 && r.Voip.SipTlsFlows == 0) return;
-        int answered = r.Calls.Count(c => c.Sip.Answered);
-        o.WriteLine(string.Create(inv, $"Calls: {r.Calls.Count} ({answered} answered, {r.Calls.Count(FindingRules.IsOneWayProblem)} one-way media{OneWayAsAsked(r)}), peak {r.Voip.PeakConcurrentCalls} simultaneous; SIP messages {r.Voip.SipMessages}, SIP over TLS flows {r.Voip.SipTlsFlows} (not decrypted)"));
-        if (r.Calls.Count > 0)
-            o.WriteLine(r.Calls.Count > MaxCallsListed
-                ? $"  first {MaxCallsListed} calls by start time ({r.Calls.Count - MaxCallsListed} more in calls.csv):"
-                : $"  {r.Calls.Count} call(s) by start time:");
-        foreach (var c in r.Calls.Take(MaxCallsListed))
+        if (t.Calls == 0 && t.Streams == 0 && t.SipTlsFlows == 0) return;
+        string asked = t.CallsOneWayByNegotiation == 0 ? "" : $", {t.CallsOneWayByNegotiation} more one-way as the SDP asked";
+        o.WriteLine(string.Create(inv, $"Calls: {t.Calls} ({t.CallsAnswered} answered, {t.CallsOneWayProblem} one-way media{asked}), peak {r.Voip.PeakConcurrentCalls} simultaneous; SIP messages {r.Voip.SipMessages}, SIP over TLS flows {t.SipTlsFlows} (not decrypted)"));
+        if (t.Calls > 0)
+            o.WriteLine(t.Calls > MaxCallsListed
+                ? $"  first {MaxCallsListed} calls by start time ({t.Calls - MaxCallsListed} more in calls.csv):"
+                : $"  {t.Calls} call(s) by start time:");
+        foreach (var c in t.FirstCalls.Select(x => x.Call))
         {
             var sip = c.Sip;
             string status = sip.FinalStatus == 0 ? "no final answer" : $"{sip.FinalStatus} {sip.FinalReason}";
             o.WriteLine(string.Create(inv, $"  {Short(sip.CallId),-28} {sip.CallerIp} -> {sip.CalleeIp} {status,-16} {c.Codec,-10} answer {Ms(sip.AnswerMs)} dur {(sip.DurationS is { } d ? d.ToString("F1", inv) + " s" : "-")} kbps out/in {Kbps(c.MediaIpKbpsOut)}/{Kbps(c.MediaIpKbpsIn)} jitter {Ms(c.MaxJitterMs < 0 ? null : c.MaxJitterMs)} loss {c.LostPct:F2}% MOS {(c.Mos < 0 ? "-" : c.Mos.ToString("F2", inv))}{(FindingRules.IsOneWayProblem(c) ? " ONE-WAY" : FindingRules.IsOneWayByNegotiation(c) ? " one-way as the SDP asked" : "")}"));
         }
-        int matched = r.Streams.Count(s => s.SdpMatched);
-        o.WriteLine(string.Create(inv, $"RTP streams: {r.Streams.Count} ({matched} matched to SDP, {r.Streams.Count - matched} found by their headers), peak media {r.Voip.PeakMediaIpKbps:F1} kbit/s at the IP layer"));
-        var worst = r.Streams.OrderByDescending(s => s.MaxJitterMs).ThenBy(s => s.Ssrc).Take(MaxStreamsListed).ToList();
+        long matched = t.StreamsSdpMatched;
+        o.WriteLine(string.Create(inv, $"RTP streams: {t.Streams} ({matched} matched to SDP, {t.Streams - matched} found by their headers), peak media {r.Voip.PeakMediaIpKbps:F1} kbit/s at the IP layer"));
+        var worst = t.WorstStreams;
         if (worst.Count > 0)
-            o.WriteLine($"  {worst.Count} worst stream(s) by max jitter" + (r.Streams.Count > worst.Count ? $" ({r.Streams.Count - worst.Count} more in rtp_streams.csv):" : ":"));
+            o.WriteLine($"  {worst.Count} worst stream(s) by max jitter" + (t.Streams > worst.Count ? $" ({t.Streams - worst.Count} more in rtp_streams.csv):" : ":"));
         foreach (var s in worst)
             o.WriteLine(string.Create(inv, $"  0x{s.Ssrc:X8} {s.SrcIp.WithPort(s.SrcPort)} -> {s.DstIp.WithPort(s.DstPort)} {s.Codec} {s.Packets} pkts lost {s.Lost} dup {s.Duplicates} max jitter {s.MaxJitterMs:F3} ms {s.IpKbps:F1} kbit/s"));
     }
@@ -136,11 +139,4 @@ public static class ConsoleSummary
     private static string Short(string callId) => callId.Length <= 28 ? callId : callId[..25] + "...";
     private static string Ms(double? ms) => ms is { } v ? v.ToString("F1", CultureInfo.InvariantCulture) + " ms" : "-";
     private static string Kbps(double v) => v < 0 ? "-" : v.ToString("F1", CultureInfo.InvariantCulture);
-
-    /// <summary>", 1 more one-way as the SDP asked" for recording legs and other sendonly calls; empty when none.</summary>
-    private static string OneWayAsAsked(AuditResult r)
-    {
-        int n = r.Calls.Count(FindingRules.IsOneWayByNegotiation);
-        return n == 0 ? "" : $", {n} more one-way as the SDP asked";
-    }
 }

@@ -66,12 +66,13 @@ public static class HtmlReportWriter
         WriteHeader(h, input);
         WriteVerdict(h, input);
         WriteNav(h);
+        var totals = TotalsOf(input);
         WriteFindings(h, input);
-        WriteQuality(h, input);
+        WriteQuality(h, input, totals);
         WriteExpectedFlows(h, input);
-        WriteCalls(h, input);
-        WriteCharts(h, input);
-        WriteFacts(h, input);
+        WriteCalls(h, input, totals);
+        WriteCharts(h, input, totals);
+        WriteFacts(h, input, totals);
 
         h.Open("footer").Element("p", $"TrafficAudit {input.ToolVersion}. Times are UTC capture timestamps. Figures computed as in flows.csv, rtp_streams.csv and calls.csv.", "note").Close("footer");
         h.Close("body").Close("html");
@@ -261,87 +262,74 @@ public static class HtmlReportWriter
         h.Close("section");
     }
 
-    /// <summary>A call with its number in start order (its row in calls.csv) and what is wrong with it.</summary>
-    private sealed record RankedCall(CallRecord Call, int Number, List<string> Problems);
-
     /// <summary>MOS below this is flagged (E-model R below 70: "some users dissatisfied", ITU-T G.107 Annex B).</summary>
-    internal const double MosFloor = 3.6;
+    internal const double MosFloor = CallRanking.MosFloor;
+
+    /// <summary>The thresholds the report holds calls against.</summary>
+    private static CallQualityBudget BudgetOf(ReportInput input) =>
+        new() { CallKbps = input.CallKbpsBudget, JitterMs = input.JitterBudgetMs, LossPct = input.LossBudgetPct };
 
     /// <summary>
-    /// Calls worst first: those with a problem (one-way media, MOS below <see cref="MosFloor"/>, loss or
-    /// jitter over the profile's thresholds, media over the per-call budget, a failed setup) before the
-    /// others; within each group by MOS (lowest first; calls without RTP last), then loss, then jitter
-    /// (highest first), then start order.
+    /// The run's counts and bounded selections: <see cref="ReportInput.Totals"/>, or those of the result's
+    /// records. The report reads calls and streams only from them (worst first: <see cref="CallRanking"/>).
     /// </summary>
-    private static List<RankedCall> WorstFirst(ReportInput input) =>
-        input.Result.Calls.Select((c, i) => new RankedCall(c, i + 1, Problems(input, c)))
-            .OrderBy(x => x.Problems.Count == 0 ? 1 : 0)
-            .ThenBy(x => x.Call.Mos < 0 ? double.MaxValue : x.Call.Mos)
-            .ThenByDescending(x => x.Call.Streams.Count == 0 ? -1 : x.Call.LostPct)
-            .ThenByDescending(x => x.Call.MaxJitterMs)
-            .ThenBy(x => x.Number)
-            .ToList();
-
-    private static List<string> Problems(ReportInput input, CallRecord c)
+    private static RunTotals TotalsOf(ReportInput input)
     {
-        var p = new List<string>();
-        var s = c.Sip;
-        if (UnexpectedOneWay(c)) p.Add("one-way media");
-        if (c.Mos >= 0 && c.Mos < MosFloor) p.Add($"MOS {c.Mos.ToString("F2", Inv)}");
-        if (c.Streams.Count > 0 && c.LostPct > input.LossBudgetPct) p.Add($"loss {c.LostPct.ToString("F2", Inv)} %");
-        if (c.MaxJitterMs > input.JitterBudgetMs) p.Add($"jitter {c.MaxJitterMs.ToString("F1", Inv)} ms");
-        if (Math.Max(c.MediaIpKbpsOut, c.MediaIpKbpsIn) > input.CallKbpsBudget + 0.05) p.Add("over the bandwidth budget");
-        if (!s.Answered && s.FinalStatus >= 300) p.Add($"failed: {s.FinalStatus} {s.FinalReason}".TrimEnd());
-        return p;
+        var budget = BudgetOf(input);
+        if (input.Totals is not { } t) return RunTotals.From(input.Result, budget, input.MaxTableCalls, input.MaxChartedCalls);
+        if (t.Budget != budget)
+            throw new ArgumentException($"the run totals hold calls against {t.Budget}, the report against {budget}: build them with the report's thresholds", nameof(input));
+        if (t.MaxTableCalls < input.MaxTableCalls || t.MaxChartedCalls < input.MaxChartedCalls)
+            throw new ArgumentException($"the run totals keep {t.MaxTableCalls} calls and {t.MaxChartedCalls} charts, the report lists {input.MaxTableCalls} and {input.MaxChartedCalls}", nameof(input));
+        return t;
     }
 
     /// <summary>RTP one way although the SDP asked for both (as the one_way_media rule); sendonly/recvonly calls (recording) are what was asked for.</summary>
     private static bool UnexpectedOneWay(CallRecord c) => Policy.FindingRules.IsOneWayProblem(c);
 
-    private static void WriteQuality(Html h, ReportInput input)
+    private static void WriteQuality(Html h, ReportInput input, RunTotals t)
     {
         var r = input.Result;
         h.Open("section", ("id", "quality")).Element("h2", "Call quality");
-        if (r.Calls.Count == 0)
+        if (t.Calls == 0)
         {
-            h.Element("p", r.Voip.SipTlsFlows > 0 ? $"No SIP call could be read: {Plural(r.Voip.SipTlsFlows, "SIP over TLS flow")} (encrypted)." : "No SIP call in the capture.", "note");
-            int loose = r.Streams.Count(s => s.CallId.Length == 0);
+            h.Element("p", t.SipTlsFlows > 0 ? $"No SIP call could be read: {Plural(t.SipTlsFlows, "SIP over TLS flow")} (encrypted)." : "No SIP call in the capture.", "note");
+            long loose = t.StreamsWithoutCall;
             if (loose > 0) h.Element("p", $"{Plural(loose, "RTP stream")} without SIP signalling are in rtp_streams.csv.", "note");
             h.Close("section");
             return;
         }
-        var calls = r.Calls;
-        int answered = calls.Count(c => c.Sip.Answered);
-        var mos = calls.Where(c => c.Mos >= 0).Select(c => c.Mos).OrderBy(x => x).ToList();
-        var jitter = calls.Where(c => c.MaxJitterMs >= 0 && c.Streams.Count > 0).Select(c => c.MaxJitterMs).OrderBy(x => x).ToList();
-        var loss = calls.Where(c => c.Streams.Count > 0).Select(c => c.LostPct).OrderBy(x => x).ToList();
+        var mos = t.Mos;
+        var jitter = t.JitterMs;
+        var loss = t.LossPct;
         var v = r.Voip;
 
         h.Open("div", ("class", "kpis"));
-        int withRtp = calls.Count(c => c.Streams.Count > 0);
-        Kpi(h, "Calls", calls.Count.ToString("N0", Inv), $"{answered.ToString("N0", Inv)} answered, {withRtp.ToString("N0", Inv)} with RTP");
-        int oneWay = calls.Count(UnexpectedOneWay);
-        int asked = calls.Count(c => c.OneWay) - oneWay;
+        long withRtp = t.CallsWithRtp;
+        Kpi(h, "Calls", t.Calls.ToString("N0", Inv), $"{t.CallsAnswered.ToString("N0", Inv)} answered, {withRtp.ToString("N0", Inv)} with RTP");
+        long oneWay = t.CallsOneWayProblem;
+        long asked = t.CallsOneWay - oneWay;
         Kpi(h, "One-way media", oneWay.ToString("N0", Inv), asked > 0 ? $"+ {asked.ToString("N0", Inv)} one-way as the SDP asked" : "RTP one way, SDP both", oneWay > 0 ? "bad" : null);
-        Kpi(h, "MOS, median", mos.Count == 0 ? "—" : Percentile(mos, 50).ToString("F2", Inv),
-            mos.Count == 0 ? "no call with RTP" : $"5th pct {Percentile(mos, 5).ToString("F2", Inv)}, lowest {mos[0].ToString("F2", Inv)}",
-            mos.Count > 0 && mos[0] < MosFloor ? "bad" : null);
-        Kpi(h, "Jitter (ms), median", jitter.Count == 0 ? "—" : Percentile(jitter, 50).ToString("F1", Inv),
-            jitter.Count == 0 ? "no call with RTP" : $"95th pct {Percentile(jitter, 95).ToString("F1", Inv)}, highest {jitter[^1].ToString("F1", Inv)}",
-            jitter.Count > 0 && jitter[^1] > input.JitterBudgetMs ? "bad" : null);
-        Kpi(h, "Loss (%), median", loss.Count == 0 ? "—" : Percentile(loss, 50).ToString("F2", Inv),
-            loss.Count == 0 ? "no call with RTP" : $"95th pct {Percentile(loss, 95).ToString("F2", Inv)}, highest {loss[^1].ToString("F2", Inv)}",
-            loss.Count > 0 && loss[^1] > input.LossBudgetPct ? "bad" : null);
+        Kpi(h, "MOS, median", mos.Count == 0 ? "—" : mos.Percentile(50).ToString("F2", Inv),
+            mos.Count == 0 ? "no call with RTP" : $"5th pct {mos.Percentile(5).ToString("F2", Inv)}, lowest {mos.Min.ToString("F2", Inv)}",
+            mos.Count > 0 && mos.Min < MosFloor ? "bad" : null);
+        Kpi(h, "Jitter (ms), median", jitter.Count == 0 ? "—" : jitter.Percentile(50).ToString("F1", Inv),
+            jitter.Count == 0 ? "no call with RTP" : $"95th pct {jitter.Percentile(95).ToString("F1", Inv)}, highest {jitter.Max.ToString("F1", Inv)}",
+            jitter.Count > 0 && jitter.Max > input.JitterBudgetMs ? "bad" : null);
+        Kpi(h, "Loss (%), median", loss.Count == 0 ? "—" : loss.Percentile(50).ToString("F2", Inv),
+            loss.Count == 0 ? "no call with RTP" : $"95th pct {loss.Percentile(95).ToString("F2", Inv)}, highest {loss.Max.ToString("F2", Inv)}",
+            loss.Count > 0 && loss.Max > input.LossBudgetPct ? "bad" : null);
         Kpi(h, "Peak concurrent calls", v.PeakConcurrentCalls.ToString("N0", Inv), v.PeakConcurrentCalls > 0 ? "at " + Time(v.PeakConcurrentCallsAtNs) : "");
         Kpi(h, "Peak media (kbit/s)", v.PeakMediaIpKbps.ToString("N1", Inv), v.PeakMediaIpKbps > 0 ? "all RTP, IP layer, at " + Time(v.PeakMediaIpKbpsAtNs) : "");
         h.Close("div");
         h.Element("p", $"Per call: MOS is the E-model estimate of its worst stream behind the adaptive jitter buffer (calls.csv mos; mos_network without it), jitter the highest of its streams (max_jitter_ms), loss its worse direction (lost_pct); " +
-            $"percentiles by nearest rank over the {withRtp.ToString("N0", Inv)} calls with RTP. Thresholds: MOS {MosFloor.ToString("F1", Inv)}, jitter {Num(input.JitterBudgetMs)} ms, loss {Num(input.LossBudgetPct)} %.", "note");
+            $"percentiles by nearest rank over the {withRtp.ToString("N0", Inv)} calls with RTP{HistogramNote(t)}. Thresholds: MOS {MosFloor.ToString("F1", Inv)}, jitter {Num(input.JitterBudgetMs)} ms, loss {Num(input.LossBudgetPct)} %.", "note");
 
-        var ranked = WorstFirst(input);
-        var bad = ranked.Where(x => x.Problems.Count > 0).ToList();
-        h.Element("h3", bad.Count == 0 ? "Worst calls: none has a problem" : $"Worst calls ({bad.Count.ToString("N0", Inv)} with a problem" + (bad.Count > input.MaxWorstCalls ? $", the first {input.MaxWorstCalls} here" : "") + ")");
-        if (bad.Count == 0)
+        // Calls with a problem rank first: the worst ones are the head of the table's selection.
+        var bad = t.WorstCalls.Where(x => x.Problems.Count > 0).Take(input.MaxWorstCalls).ToList();
+        long badCount = t.CallsWithProblem;
+        h.Element("h3", badCount == 0 ? "Worst calls: none has a problem" : $"Worst calls ({badCount.ToString("N0", Inv)} with a problem" + (badCount > input.MaxWorstCalls ? $", the first {input.MaxWorstCalls} here" : "") + ")");
+        if (badCount == 0)
         {
             h.Element("p", $"No call has one-way media, a MOS below {MosFloor.ToString("F1", Inv)}, loss above {Num(input.LossBudgetPct)} %, jitter above {Num(input.JitterBudgetMs)} ms, media above {Num(input.CallKbpsBudget)} kbit/s or a failed setup.", "note");
         }
@@ -351,7 +339,7 @@ public static class HtmlReportWriter
             foreach (var col in new[] { "Call #", "From → To", "Problem", "MOS", "Loss (%)", "Max jitter (ms)", "Caller sent (kbit/s)", "Callee sent (kbit/s)" })
                 h.Element("th", col);
             h.Close("tr").Close("thead").Open("tbody");
-            foreach (var x in bad.Take(input.MaxWorstCalls))
+            foreach (var x in bad)
             {
                 var c = x.Call;
                 h.Open("tr");
@@ -377,24 +365,27 @@ public static class HtmlReportWriter
         h.Close("div");
     }
 
-    /// <summary>Nearest-rank percentile of a sorted, non-empty list.</summary>
-    internal static double Percentile(IReadOnlyList<double> sorted, double p)
+    /// <summary>
+    /// Said only when a figure had more calls than are kept one by one (<see cref="QualityDistribution"/>):
+    /// its percentiles come from a histogram, at most one bin below the exact figure.
+    /// </summary>
+    private static string HistogramNote(RunTotals t)
     {
-        int rank = (int)Math.Ceiling(p / 100 * sorted.Count);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+        if (t.Mos.IsExact && t.JitterMs.IsExact && t.LossPct.IsExact) return "";
+        return $" (past {t.Mos.ExactCap.ToString("N0", Inv)} calls from a histogram: MOS to {Num(t.Mos.Resolution)}, jitter to {Num(t.JitterMs.Resolution)} ms, loss to {Num(t.LossPct.Resolution)} %, lowest and highest exact)";
     }
 
-    private static void WriteCalls(Html h, ReportInput input)
+    private static void WriteCalls(Html h, ReportInput input, RunTotals t)
     {
         var r = input.Result;
         double budget = input.CallKbpsBudget;
         h.Open("section", ("id", "calls")).Element("h2", "Calls");
-        if (r.Calls.Count == 0)
+        if (t.Calls == 0)
         {
             h.Element("p", "No SIP call in the capture.", "note").Close("section");
             return;
         }
-        h.Element("p", $"{Plural(r.Calls.Count, "call")}, worst first: calls with a problem, then by MOS (lowest first), loss and jitter. Call # is the order of the first INVITE (the row of calls.csv). " +
+        h.Element("p", $"{Plural(t.Calls, "call")}, worst first: calls with a problem, then by MOS (lowest first), loss and jitter. Call # is the order of the first INVITE (the row of calls.csv). " +
             $"Budget per call and direction: {Num(budget)} kbit/s at the IP layer; figures above it are marked OVER. Hover a shortened Call-ID for the whole value.", "note");
         // One day in the capture: the time alone says when (the header gives the date).
         bool oneDay = r.Statistics.Frames == 0 || NsTime.Iso(r.Statistics.FirstNs)[..10] == NsTime.Iso(r.Statistics.LastNs)[..10];
@@ -410,7 +401,7 @@ public static class HtmlReportWriter
         })
             h.Open("th", ("title", tip)).Text(col).Close("th");
         h.Close("tr").Close("thead").Open("tbody");
-        foreach (var x in WorstFirst(input).Take(input.MaxTableCalls))
+        foreach (var x in t.WorstCalls.Take(input.MaxTableCalls))
         {
             var c = x.Call;
             var s = c.Sip;
@@ -440,9 +431,9 @@ public static class HtmlReportWriter
             h.Close("tr");
         }
         h.Close("tbody").Close("table");
-        if (r.Calls.Count > input.MaxTableCalls)
-            h.Element("p", $"The worst {input.MaxTableCalls} of {r.Calls.Count} calls are listed; calls.csv has them all.", "note");
-        int looseStreams = r.Streams.Count(st => st.CallId.Length == 0);
+        if (t.Calls > input.MaxTableCalls)
+            h.Element("p", $"The worst {input.MaxTableCalls} of {t.Calls} calls are listed; calls.csv has them all.", "note");
+        long looseStreams = t.StreamsWithoutCall;
         if (looseStreams > 0) h.Element("p", $"{Plural(looseStreams, "RTP stream")} without SIP signalling are in rtp_streams.csv.", "note");
         h.Close("section");
     }
@@ -473,12 +464,11 @@ public static class HtmlReportWriter
         h.Cell(kbps.ToString("F1", Inv) + (over ? " OVER" : ""), numeric: true, cssClass: over ? "over" : null);
     }
 
-    private static void WriteCharts(Html h, ReportInput input)
+    private static void WriteCharts(Html h, ReportInput input, RunTotals t)
     {
-        var r = input.Result;
         h.Open("section", ("id", "charts")).Element("h2", "Call charts");
-        var withMedia = WorstFirst(input).Where(x => x.Call.Streams.Any(s => s.TimeSeries is { } t && t.Buckets.Length > 0)).ToList();
-        if (withMedia.Count == 0)
+        var withMedia = t.ChartedCalls;
+        if (t.CallsWithSeries == 0)
         {
             h.Element("p", "No call carried RTP in the capture.", "note").Close("section");
             return;
@@ -487,7 +477,7 @@ public static class HtmlReportWriter
         h.Text("Per call, worst first: the highest jitter (ms, as Wireshark computes it) and the IP-layer bandwidth (kbit/s) of each second, for each RTP stream. ");
         h.Element("span", "Solid blue: sent by the caller", "k-out").Text("; ").Element("span", "dashed orange: sent by the callee", "k-in");
         h.Text($"; dashed red, under the data: the budget of {Num(input.CallKbpsBudget)} kbit/s per direction.");
-        if (withMedia.Count > input.MaxChartedCalls) h.Text($" Charts for the first {input.MaxChartedCalls} of {withMedia.Count} calls with media (worst first); rtp_streams.csv has every stream.");
+        if (t.CallsWithSeries > input.MaxChartedCalls) h.Text($" Charts for the first {input.MaxChartedCalls} of {t.CallsWithSeries} calls with media (worst first); rtp_streams.csv has every stream.");
         h.Close("p");
         h.Open("div", ("class", "charts"));
         foreach (var x in withMedia.Take(input.MaxChartedCalls))
@@ -510,7 +500,7 @@ public static class HtmlReportWriter
         h.Close("div").Close("section");
     }
 
-    private static void WriteFacts(Html h, ReportInput input)
+    private static void WriteFacts(Html h, ReportInput input, RunTotals t)
     {
         var r = input.Result;
         var st = r.Statistics;
@@ -530,8 +520,8 @@ public static class HtmlReportWriter
         h.Close("ul").Close("dd");
         Fact(h, "Time span", st.Frames > 0 ? $"{NsTime.Iso(st.FirstNs)} to {NsTime.Iso(st.LastNs)} ({st.Duration.TotalSeconds.ToString("F3", Inv)} s)" : "no packets");
         Fact(h, "Packets", $"{st.Frames.ToString("N0", Inv)} read ({st.CapturedBytes.ToString("N0", Inv)} bytes): IP {st.IpPackets.ToString("N0", Inv)}, non-IP {st.NonIpFrames.ToString("N0", Inv)}, malformed {st.MalformedFrames.ToString("N0", Inv)}, fragments held {st.FragmentsHeld.ToString("N0", Inv)}, out-of-order timestamps {st.OutOfOrderTimestamps.ToString("N0", Inv)}");
-        Fact(h, "Flows", $"{r.Flows.Count.ToString("N0", Inv)} ({r.Flows.Count(f => f.TcpState == Flows.TcpHandshakeState.Refused)} refused, {r.Flows.Count(f => f.TcpState == Flows.TcpHandshakeState.Unanswered)} unanswered TCP)");
-        Fact(h, "VoIP", $"{r.Calls.Count} calls, {r.Streams.Count} RTP streams, {r.Voip.SipMessages.ToString("N0", Inv)} SIP messages, {r.Voip.SipTlsFlows} SIP over TLS flows (not decrypted)");
+        Fact(h, "Flows", $"{t.Flows.ToString("N0", Inv)} ({t.TcpFlows(Flows.TcpHandshakeState.Refused)} refused, {t.TcpFlows(Flows.TcpHandshakeState.Unanswered)} unanswered TCP)");
+        Fact(h, "VoIP", $"{t.Calls} calls, {t.Streams} RTP streams, {r.Voip.SipMessages.ToString("N0", Inv)} SIP messages, {t.SipTlsFlows} SIP over TLS flows (not decrypted)");
         var drops = r.Interfaces.Where(i => i.InterfaceDropped is not null || i.OsDropped is not null).ToList();
         Fact(h, "Drops", drops.Count == 0
             ? "not recorded by the capture files"
@@ -605,7 +595,7 @@ public static class HtmlReportWriter
 
     private static string ToneClass(RequirementTone t) => t switch { RequirementTone.Good => "good", RequirementTone.Bad => "bad", _ => "none" };
 
-    private static string Plural(int n, string noun) => n.ToString(Inv) + " " + noun + (n == 1 ? "" : "s");
+    private static string Plural(long n, string noun) => n.ToString(Inv) + " " + noun + (n == 1 ? "" : "s");
     private static string Num(double v) => v == Math.Floor(v) && Math.Abs(v) < 1e12 ? v.ToString("F0", Inv) : v.ToString("0.###", Inv);
     private static string Opt(double? v, int decimals) => v is { } x ? x.ToString("F" + decimals.ToString(Inv), Inv) : "";
     private static string Opt(ulong? v) => v is { } x ? x.ToString("N0", Inv) : "?";

@@ -57,7 +57,14 @@ public sealed record ReportExpectedFlow(
 /// <summary>Everything <see cref="HtmlReportWriter"/> needs. Strings from the capture are escaped by the writer.</summary>
 public sealed record ReportInput
 {
+    /// <summary>The run's facts (statistics, VoIP peaks, nodes, anomalies); its flows, streams and calls are read only through <see cref="Totals"/>.</summary>
     public required AuditResult Result { get; init; }
+    /// <summary>
+    /// The run's counts and bounded selections of calls (a streaming run's sink); null: built from the records of
+    /// <see cref="Result"/>. Built with the report's thresholds (<see cref="CallKbpsBudget"/>, <see cref="JitterBudgetMs"/>,
+    /// <see cref="LossBudgetPct"/>) and at least its <see cref="MaxTableCalls"/> and <see cref="MaxChartedCalls"/>.
+    /// </summary>
+    public RunTotals? Totals { get; init; }
     /// <summary>--title: who and where the audit is for (customer, site), shown as given at the top; null: none.</summary>
     public string? Title { get; init; }
     /// <summary>Capture files as given on the command line (or the live interface names); the report shows their names only.</summary>
@@ -88,8 +95,8 @@ public sealed record ReportInput
     /// <summary>When set, addresses and SIP users are shown as pseudonyms.</summary>
     public Anonymizer? Anonymizer { get; init; }
     /// <summary>Calls that get charts (the table lists up to <see cref="MaxTableCalls"/>).</summary>
-    public int MaxChartedCalls { get; init; } = 50;
-    public int MaxTableCalls { get; init; } = 2000;
+    public int MaxChartedCalls { get; init; } = RunTotals.DefaultMaxChartedCalls;
+    public int MaxTableCalls { get; init; } = RunTotals.DefaultMaxTableCalls;
     /// <summary>Calls in the "worst calls" list at the top of the call quality section.</summary>
     public int MaxWorstCalls { get; init; } = 10;
     /// <summary>Findings listed per severity.</summary>

@@ -6,8 +6,9 @@ namespace TrafficAudit.Outputs.Report;
 /// <summary>Builds the report's input from an audit result and its policy verdict (the report computes nothing the CSVs lack).</summary>
 public static class ReportInputs
 {
+    /// <param name="totals">The run's totals, built with <see cref="BudgetOf"/> of the verdict's profile; null: built from the result's records.</param>
     public static ReportInput Create(AuditResult result, Verdict verdict, IReadOnlyList<string> files, string toolVersion, string commandLine,
-        bool serversGiven, Anonymizer? anonymizer, bool live = false, int? refreshSeconds = null, string? title = null)
+        bool serversGiven, Anonymizer? anonymizer, bool live = false, int? refreshSeconds = null, string? title = null, RunTotals? totals = null)
     {
         var profile = verdict.Profile;
         // Every host name of the result is known before any text is scrubbed (finding messages name them).
@@ -16,6 +17,7 @@ public static class ReportInputs
         return new ReportInput
         {
             Result = result,
+            Totals = totals,
             Files = files,
             ToolVersion = toolVersion,
             CommandLine = commandLine,
@@ -36,6 +38,9 @@ public static class ReportInputs
             Banner = verdict.Summarize() is var b && anonymizer is not null ? b with { Detail = anonymizer.Text(b.Detail) } : verdict.Summarize(),
         };
     }
+
+    /// <summary>The thresholds the report holds calls against for a profile (the defaults without one): what <see cref="RunTotals"/> must be built with.</summary>
+    public static CallQualityBudget BudgetOf(DeploymentProfile? profile) => CallQualityBudget.From(profile?.Thresholds);
 
     private static ReportVerdictLine Scrub(ReportVerdictLine line, Anonymizer? anonymizer) =>
         anonymizer is null ? line : line with { Requirement = anonymizer.Text(line.Requirement), Detail = anonymizer.Text(line.Detail) };

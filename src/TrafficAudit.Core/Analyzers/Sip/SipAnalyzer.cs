@@ -61,6 +61,8 @@ public sealed class SipAnalyzer : ISipMessageSink
     // Calls that left while no CallEnded handler was set (the analyzer used alone): kept for Complete.
     private readonly List<SipCall> _left = new();
     private int _answeredOpen;
+    /// <summary>Calls created so far: the next call's <see cref="SipCall.Number"/> (never reused, whatever is evicted).</summary>
+    private int _callsNumbered;
     private readonly Dictionary<TxKey, TxState> _transactions = new();
     private readonly List<SipTransactionStat> _closed = new();
     private readonly Dictionary<(IpAddress, IpAddress), OptionsAccumulator> _optionsPings = new();
@@ -401,7 +403,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             ToUri = SipSpan.ToText(SipSpan.NameAddrUri(m.To)),
             Transport = _transport,
             CallerIp = _src, CallerPort = _srcPort, CalleeIp = _dst, CalleePort = _dstPort,
-            StartNs = _ts, StartFrame = _frame,
+            StartNs = _ts, StartFrame = _frame, Number = ++_callsNumbered,
         };
         call.FromTag = SipSpan.ToText(SipSpan.NameAddrParam(m.From, "tag"u8));
         call.FlowId = _flowId;

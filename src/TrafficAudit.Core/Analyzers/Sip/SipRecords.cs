@@ -77,6 +77,11 @@ public sealed class SipCall
     /// <summary>start_time: first INVITE, ns since the epoch.</summary>
     public required long StartNs { get; init; }
     public required long StartFrame { get; init; }
+    /// <summary>
+    /// Order of the call's first INVITE in the run, from 1, given when the analyzer creates the call (as flow_id
+    /// numbers flows): the report's Call #, and the order of "calls by start time". 0 for a call built elsewhere.
+    /// </summary>
+    public int Number { get; internal set; }
     /// <summary>answered: a 2xx to the initial INVITE was seen.</summary>
     public bool Answered => AnswerNs.HasValue;
     /// <summary>ended: BYE, CANCEL or a final failure response was seen.</summary>
