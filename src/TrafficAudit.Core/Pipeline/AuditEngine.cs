@@ -11,13 +11,20 @@ namespace TrafficAudit.Pipeline;
 
 /// <summary>
 /// One engine for every source (files or a live interface): frames in, decoded packets through
-/// the flow table and payload analyzers; <see cref="Complete"/> classifies the flows.
-/// <see cref="Process"/> is the hot path and allocates only when a flow starts.
+/// the flow table and payload analyzers. Flows leave as they end: each ended flow becomes a
+/// <see cref="FlowRecord"/> (client side, facts), is classified against the Imagicle nodes and goes to
+/// the <see cref="IAuditRecordSink"/>; the engine then forgets it. With the nodes given (--server,
+/// profile) every flow is classified as it ends. With the nodes detected, ended flows are held
+/// (unclassified) until <see cref="AuditOptions.MaxHeldFlows"/> of them or the end of input, then the
+/// nodes are decided over them; flows ending later are classified at once, against the nodes decided
+/// again at each sweep. <see cref="Process"/> is the hot path and allocates only when a flow starts.
 /// </summary>
 public sealed class AuditEngine : IDisposable
 {
     /// <summary>Payload packets per flow looked at for hints (SIP, TLS SNI, RTP).</summary>
     private const int MaxPayloadsInspected = 32;
+    /// <summary>Ended flows waiting for the next sweep before they are handed over even without one (a capture whose clock stands still).</summary>
+    private const int MaxEndedWaiting = 4096;
 
     private readonly PortCatalogue _catalogue;
     private readonly AuditOptions _options;
@@ -32,14 +39,49 @@ public sealed class AuditEngine : IDisposable
     private DecodedPacket _packet;
     private long _lastTs = long.MinValue;
 
-    public AuditEngine(PortCatalogue catalogue, AuditOptions options)
+    // --- flows leaving the engine ---
+    private readonly IAuditRecordSink _sink;
+    /// <summary>The internal sink when the caller gave none: <see cref="Complete"/> returns every flow, as before streaming.</summary>
+    private readonly CollectingSink? _collected;
+    private readonly FlowClassifier _classifier;
+    /// <summary>Flows ended since the last hand-over; turned into records at the next sweep, once the VoIP stage caught up with them.</summary>
+    private readonly List<Flow> _ended = new();
+    private long _sweepsHandled;
+    private readonly NodeDetector? _detector;
+    private long _detectorVersionDecided = -1;
+    private IReadOnlyList<DetectedNode> _nodes = [];
+    private HashSet<IpAddress> _nodeSet = [];
+    /// <summary>True once the node set is used to classify flows as they end: at once when nodes are given, else when the hold is full.</summary>
+    private bool _settled;
+    /// <summary>Ended flows held, unclassified, until the nodes are decided (detection only).</summary>
+    private readonly List<HeldFlow> _held = new();
+
+    /// <summary>An ended flow's record without its classification, and the hints the classifier needs.</summary>
+    private readonly record struct HeldFlow(FlowRecord Facts, FlowHints Hints);
+
+    /// <summary>Payload hints of a flow that the record does not carry as columns.</summary>
+    private readonly record struct FlowHints(bool Rtp, bool Rtcp, bool T38, bool Tls, string? Sni);
+
+    /// <param name="catalogue">The port catalogue.</param>
+    /// <param name="options">Nodes, timeouts, caps.</param>
+    /// <param name="sink">Where records go as they end; null: they are collected and <see cref="Complete"/> returns them all (as before streaming).</param>
+    public AuditEngine(PortCatalogue catalogue, AuditOptions options, IAuditRecordSink? sink = null)
     {
         _catalogue = catalogue;
         _options = options;
         _decoder = new PacketDecoder(Anomalies);
-        _flows = new FlowTable(options.Timeouts);
+        _flows = new FlowTable(options.Timeouts, _ended.Add, options.MaxActiveFlows, Anomalies);
         _voip = new VoipTracker(new AnomalyCounters());
         _voipStage = new VoipPipeline(_voip, options.ParallelVoip ?? Environment.ProcessorCount > 1);
+        _sink = sink ?? (_collected = new CollectingSink());
+        _classifier = new FlowClassifier(catalogue);
+        if (options.Servers.Count > 0)
+        {
+            _nodes = NodeDetector.Detect([], options.Servers.ToList(), options.ServersSource, catalogue.NodeEvidence);
+            _nodeSet = _nodes.Select(n => n.Address).ToHashSet();
+            _settled = true;
+        }
+        else _detector = new NodeDetector(catalogue.NodeEvidence);
     }
 
     public AnomalyCounters Anomalies { get; } = new();
@@ -73,6 +115,7 @@ public sealed class AuditEngine : IDisposable
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
         Flow flow = _flows.Track(in p, ts, out int side);
+        if (_ended.Count > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded();
         var payload = buffer.Slice(p.PayloadOffset, p.PayloadLength);
         if (p.PayloadLength > 0 && flow.PayloadsInspected < MaxPayloadsInspected)
         {
@@ -132,13 +175,26 @@ public sealed class AuditEngine : IDisposable
         }
     }
 
-    /// <summary>Ends the run: drops unfinished IP datagrams (counted), closes every flow, finds the Imagicle nodes, classifies and numbers the flows.</summary>
+    /// <summary>
+    /// Ends the run: drops unfinished IP datagrams (counted), ends every flow still open and hands it
+    /// over (with the nodes detected and the hold never full: the nodes are decided over all flows and
+    /// the held flows leave in flow_id order, exactly as a batch run). Without a sink given, the result
+    /// lists every flow in flow_id order; with one, its <see cref="AuditResult.Flows"/> is empty (every
+    /// record went to the sink).
+    /// </summary>
     public AuditResult Complete(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         // Datagrams still waiting for fragments will never complete: counted as ip_fragment_incomplete, not lost silently.
         _decoder.FlushFragments();
         _voipStage.Drain();
-        var result = Build(_flows.Complete(), _voip.Sip.Complete(Statistics.LastNs), interfaces, errors);
+        _flows.Complete();
+        var lastRecords = HandOverEnded();
+        if (!_settled) lastRecords = Settle(endOfInput: true);
+        else if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
+        // With a sink, the VoIP results can look up only the flows that ended last (calls' signalling flows
+        // by their id come with the VoIP records of issue 9).
+        IReadOnlyList<FlowRecord> flows = _collected is not null ? _collected.Sorted() : [];
+        var result = Build(flows, _collected is not null ? flows : lastRecords, _nodes, _voip.Sip.Complete(Statistics.LastNs), interfaces, errors);
         _voipStage.Dispose();
         return result;
     }
@@ -146,12 +202,114 @@ public sealed class AuditEngine : IDisposable
     /// <summary>
     /// The result so far, without ending any flow, SIP transaction or call (periodic output while
     /// capturing live): processing may go on, and a later <see cref="Complete"/> gives the same
-    /// result as a run that never took a snapshot.
+    /// result as a run that never took a snapshot. Flows still in the engine (open, ended since the last
+    /// sweep, held) are listed as records classified with the nodes known now, without leaving; with a
+    /// sink given, only they are listed (the rest went to the sink).
     /// </summary>
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         _voipStage.Drain();
-        return Build(_flows.Snapshot(), _voip.Sip.Snapshot(Statistics.LastNs), interfaces, errors);
+        var open = new List<(FlowRecord Facts, FlowHints Hints)>(_held.Count + _ended.Count + _flows.ActiveCount);
+        foreach (var h in _held) open.Add((h.Facts, h.Hints));
+        foreach (var f in _ended) open.Add(Facts(f));
+        foreach (var f in _flows.Snapshot()) open.Add(Facts(f));
+
+        IReadOnlyList<DetectedNode> nodes = _nodes;
+        if (!_settled)
+        {
+            // Nothing decided yet: every flow seen so far is here, so decide over all of them (as a batch run) without touching the run's detector.
+            var d = new NodeDetector(_catalogue.NodeEvidence);
+            foreach (var (facts, hints) in open) d.Observe(Observed(facts, hints));
+            nodes = d.Decide();
+        }
+        else if (_detector is not null) nodes = _detector.Decide();
+        var nodeSet = nodes.Select(n => n.Address).ToHashSet();
+        var records = new List<FlowRecord>(open.Count + (_collected?.Count ?? 0));
+        if (_collected is not null) records.AddRange(_collected.Records);
+        foreach (var (facts, hints) in open) records.Add(Classify(facts, hints, nodeSet));
+        records.Sort((x, y) => x.FlowId.CompareTo(y.FlowId));
+        return Build(records, records, nodes, _voip.Sip.Snapshot(Statistics.LastNs), interfaces, errors);
+    }
+
+    /// <summary>
+    /// Turns the flows ended since the last hand-over into records, in flow_id order: held while the nodes
+    /// are not settled (and the nodes decided once the hold is full), else classified and handed to the sink.
+    /// Returns the records handed over.
+    /// </summary>
+    private List<FlowRecord> HandOverEnded()
+    {
+        _sweepsHandled = _flows.Sweeps;
+        var handed = new List<FlowRecord>();
+        if (_ended.Count == 0) return handed;
+        // The VoIP stage (maybe on its own thread) must have seen every packet of these flows (T.38 counts).
+        _voipStage.Drain();
+        _ended.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
+        foreach (var f in _ended)
+        {
+            var (facts, hints) = Facts(f);
+            _detector?.Observe(Observed(facts, hints));
+            _held.Add(new HeldFlow(facts, hints));
+        }
+        _ended.Clear();
+        if (!_settled)
+        {
+            if (_held.Count >= _options.MaxHeldFlows) handed.AddRange(Settle(endOfInput: false));
+            return handed;
+        }
+        // Settled: later evidence adds nodes for the flows that end from now on.
+        if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
+        foreach (var h in _held)
+        {
+            var record = Classify(h.Facts, h.Hints, _nodeSet);
+            if (_detector is not null) Anomalies.Increment("flow_hold_full");
+            _sink.OnFlow(record);
+            handed.Add(record);
+        }
+        _held.Clear();
+        return handed;
+    }
+
+    /// <summary>Decides the nodes over every flow held so far, classifies the held flows and hands them over in flow_id order.</summary>
+    private List<FlowRecord> Settle(bool endOfInput)
+    {
+        Decide();
+        _settled = true;
+        var handed = new List<FlowRecord>(_held.Count);
+        foreach (var h in _held)
+        {
+            var record = Classify(h.Facts, h.Hints, _nodeSet);
+            // Classified before the end of input: the nodes were decided without the evidence still to come.
+            if (!endOfInput) Anomalies.Increment("flow_hold_full");
+            _sink.OnFlow(record);
+            handed.Add(record);
+        }
+        _held.Clear();
+        _held.Capacity = Math.Min(_held.Capacity, MaxEndedWaiting);
+        return handed;
+    }
+
+    private void Decide()
+    {
+        _nodes = _detector!.Decide();
+        _nodeSet = _nodes.Select(n => n.Address).ToHashSet();
+        _detectorVersionDecided = _detector.Version;
+    }
+
+    /// <summary>Collects every record (the engine without a sink given); <see cref="Sorted"/> gives them in flow_id order.</summary>
+    private sealed class CollectingSink : IAuditRecordSink
+    {
+        public readonly List<FlowRecord> Records = new();
+        public int Count => Records.Count;
+        public void OnFlow(FlowRecord flow) => Records.Add(flow);
+        public void OnStream(RtpStreamRecord stream) { }
+        public void OnCall(CallRecord call) { }
+        public void OnTransaction(SipTransactionStat transaction) { }
+
+        public List<FlowRecord> Sorted()
+        {
+            Records.Sort((x, y) => x.FlowId.CompareTo(y.FlowId));
+            return Records;
+        }
     }
 
     /// <summary>SIP calls seen whose end (BYE, CANCEL, final failure) has not been seen yet; cheap enough for a per-second status line.</summary>
@@ -164,67 +322,16 @@ public sealed class AuditEngine : IDisposable
         }
     }
 
-    private AuditResult Build(IReadOnlyList<Flow> flows, SipAnalysisResult sip, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    /// <param name="flows">The flows the result lists.</param>
+    /// <param name="voipFlows">The flow records the VoIP results look up (signalling flows of calls).</param>
+    private AuditResult Build(IReadOnlyList<FlowRecord> flows, IReadOnlyList<FlowRecord> voipFlows, IReadOnlyList<DetectedNode> nodes, SipAnalysisResult sip,
+        IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
-        var oriented = new List<(Flow Flow, int ClientSide, string By)>(flows.Count);
-        foreach (var f in flows) oriented.Add((f, ChooseClientSide(f, out var by), by));
-
-        IReadOnlyList<DetectedNode> nodes = DetectNodes(oriented, _options.Servers, _options.ServersSource, _catalogue.NodeEvidence);
-        var nodeSet = nodes.Select(n => n.Address).ToHashSet();
-
-        var classifier = new FlowClassifier(_catalogue);
-        var records = new List<FlowRecord>(flows.Count);
-        foreach (var (f, c, by) in oriented)
-        {
-            int s = 1 - c;
-            var clientIp = f.Address(c);
-            var serverIp = f.Address(s);
-            string? serverName = f.ServerName ?? (_dnsNames.TryGetValue(serverIp, out var n) ? n : null);
-            var facts = new FlowFacts(f.Key.Protocol, clientIp, f.Port(c), serverIp, f.Port(s),
-                f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsSip, f.IsTls, serverName,
-                nodeSet.Contains(clientIp), nodeSet.Contains(serverIp));
-            var cls = classifier.Classify(in facts);
-            // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
-            string service = cls.Service == "unknown" && f.IsHttp ? "http" : cls.Service;
-            bool handshake = f.SynSide >= 0;
-            records.Add(new FlowRecord
-            {
-                FlowId = records.Count + 1,
-                FirstSeenNs = f.FirstSeenNs,
-                LastSeenNs = f.LastSeenNs,
-                Transport = f.Key.Protocol,
-                ClientIp = clientIp,
-                ClientPort = f.Port(c),
-                ServerIp = serverIp,
-                ServerPort = f.Port(s),
-                Vlan = f.Key.Vlan,
-                Service = service,
-                Applications = cls.Applications,
-                Direction = cls.Direction,
-                PacketsC2S = f.Packets[c],
-                PacketsS2C = f.Packets[s],
-                BytesC2S = f.Bytes[c],
-                BytesS2C = f.Bytes[s],
-                TcpState = f.HandshakeState,
-                SynRetries = f.SynRetries,
-                HandshakeRttNs = f.FirstAckNs != 0 && f.LastSynNs != 0 ? f.FirstAckNs - f.LastSynNs : -1,
-                // SYN to the server's answer: its SYN/ACK, or the RST that refused the connection.
-                ServerRttNs = !handshake ? -1 : f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : f.RefusingRstNs != 0 ? f.RefusingRstNs - f.LastSynNs : -1,
-                ClientRttNs = f.HandshakeAckNs != 0 && f.SynAckNs != 0 ? f.HandshakeAckNs - f.SynAckNs : -1,
-                MatchedRule = cls.MatchedRule,
-                Infrastructure = cls.Infrastructure,
-                IcmpUnreachable = f.IcmpUnreachable,
-                ServerName = serverName,
-                EndReason = f.EndReason,
-                ClientBy = by,
-                Source = f,
-            });
-        }
-        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, sip, records, Statistics.LastNs);
+        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, sip, voipFlows, Statistics.LastNs);
         Anomalies.Merge(_voip.Anomalies);
         return new AuditResult
         {
-            Flows = records,
+            Flows = flows,
             Streams = streams,
             Calls = calls,
             Voip = voip,
@@ -233,6 +340,83 @@ public sealed class AuditEngine : IDisposable
             Anomalies = Anomalies.Entries,
             Interfaces = interfaces,
             Errors = errors,
+        };
+    }
+
+    /// <summary>
+    /// An ended (or, for a snapshot, open) flow as a record from the client's side, not yet classified
+    /// (service, applications, direction, rule and server name are filled by <see cref="Classify"/>).
+    /// flow_id is the flow's creation number plus one: flows are numbered by their first packet.
+    /// </summary>
+    private (FlowRecord Facts, FlowHints Hints) Facts(Flow f)
+    {
+        int c = ChooseClientSide(f, out var by);
+        int s = 1 - c;
+        bool handshake = f.SynSide >= 0;
+        var facts = new FlowRecord
+        {
+            FlowId = checked((int)(f.Sequence + 1)),
+            FirstSeenNs = f.FirstSeenNs,
+            LastSeenNs = f.LastSeenNs,
+            Transport = f.Key.Protocol,
+            ClientIp = f.Address(c),
+            ClientPort = f.Port(c),
+            ServerIp = f.Address(s),
+            ServerPort = f.Port(s),
+            Vlan = f.Key.Vlan,
+            Service = "",
+            Applications = "",
+            Direction = "",
+            PacketsC2S = f.Packets[c],
+            PacketsS2C = f.Packets[s],
+            BytesC2S = f.Bytes[c],
+            BytesS2C = f.Bytes[s],
+            TcpState = f.HandshakeState,
+            SynRetries = f.SynRetries,
+            HandshakeRttNs = f.FirstAckNs != 0 && f.LastSynNs != 0 ? f.FirstAckNs - f.LastSynNs : -1,
+            // SYN to the server's answer: its SYN/ACK, or the RST that refused the connection.
+            ServerRttNs = !handshake ? -1 : f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : f.RefusingRstNs != 0 ? f.RefusingRstNs - f.LastSynNs : -1,
+            ClientRttNs = f.HandshakeAckNs != 0 && f.SynAckNs != 0 ? f.HandshakeAckNs - f.SynAckNs : -1,
+            MatchedRule = "",
+            Infrastructure = false,
+            IcmpUnreachable = f.IcmpUnreachable,
+            ServerName = null,
+            EndReason = f.EndReason,
+            ClientBy = by,
+            IsSip = f.IsSip,
+            IsHttp = f.IsHttp,
+            HttpConnectTarget = f.HttpConnectTarget,
+            FirstAckNs = f.FirstAckNs,
+            AckedUnseen = f.AckedUnseen,
+            DuplicatePackets = f.DuplicatePackets,
+        };
+        return (facts, new FlowHints(f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsTls, f.ServerName));
+    }
+
+    /// <summary>What node detection needs of a flow: a flow counts when it was answered (TCP set up, or UDP both ways).</summary>
+    private static ObservedFlow Observed(FlowRecord f, FlowHints h)
+    {
+        bool answered = f.Transport == IpProtocol.Tcp ? f.TcpState is TcpHandshakeState.Established or TcpHandshakeState.Midstream : f.PacketsS2C > 0;
+        return new ObservedFlow(f.Transport, f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort, answered, f.PacketsC2S, f.PacketsS2C, h.Rtp);
+    }
+
+    /// <summary>Classifies a record against a node set; the server's name is the TLS SNI, else its DNS name known now.</summary>
+    private FlowRecord Classify(FlowRecord facts, FlowHints h, HashSet<IpAddress> nodeSet)
+    {
+        string? serverName = h.Sni ?? (_dnsNames.TryGetValue(facts.ServerIp, out var n) ? n : null);
+        var ff = new FlowFacts(facts.Transport, facts.ClientIp, facts.ClientPort, facts.ServerIp, facts.ServerPort,
+            h.Rtp, h.Rtcp, h.T38, facts.IsSip, h.Tls, serverName,
+            nodeSet.Contains(facts.ClientIp), nodeSet.Contains(facts.ServerIp));
+        var cls = _classifier.Classify(in ff);
+        return facts with
+        {
+            // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
+            Service = cls.Service == "unknown" && facts.IsHttp ? "http" : cls.Service,
+            Applications = cls.Applications,
+            Direction = cls.Direction,
+            MatchedRule = cls.MatchedRule,
+            Infrastructure = cls.Infrastructure,
+            ServerName = serverName,
         };
     }
 
@@ -254,18 +438,6 @@ public sealed class AuditEngine : IDisposable
         return 0;
     }
 
-    private static IReadOnlyList<DetectedNode> DetectNodes(List<(Flow Flow, int ClientSide, string By)> flows, IReadOnlyList<IpAddress> explicitServers,
-        NodeSource source, NodeEvidenceRules rules)
-    {
-        var observed = new List<ObservedFlow>(flows.Count);
-        foreach (var (f, c, _) in flows)
-        {
-            int s = 1 - c;
-            bool answered = f.IsTcp ? f.HandshakeState is TcpHandshakeState.Established or TcpHandshakeState.Midstream : f.Packets[s] > 0;
-            observed.Add(new ObservedFlow(f.Key.Protocol, f.Address(c), f.Port(c), f.Address(s), f.Port(s), answered, f.Packets[c], f.Packets[s], f.Rtp.IsRtp));
-        }
-        return NodeDetector.Detect(observed, explicitServers.Count > 0 ? explicitServers.ToList() : null, source, rules);
-    }
 }
 
 /// <summary>Everything one run produced, for the outputs.</summary>

@@ -16,11 +16,9 @@ internal static class VoipResultBuilder
             .Where(s => s.Stats.HasPackets && (s.Flow.Rtp.IsRtp || s.Call is not null))
             .OrderBy(s => s.Stats.FirstArrivalNs).ThenBy(s => s.Sequence)
             .ToList();
-        // The flow record of each live flow: a stream knows the flow object that carried it.
-        var recordOf = new Dictionary<Flows.Flow, int>(ReferenceEqualityComparer.Instance);
-        foreach (var f in flows) if (f.Source is { } src) recordOf.TryAdd(src, f.FlowId);
+        // A stream's flow id is its flow's creation number plus one (flow_id numbers flows by their first packet).
         var streams = new List<RtpStreamRecord>(kept.Count);
-        foreach (var s in kept) streams.Add(ToRecord(s, streams.Count + 1) with { FlowId = recordOf.GetValueOrDefault(s.Flow) });
+        foreach (var s in kept) streams.Add(ToRecord(s, streams.Count + 1) with { FlowId = checked((int)(s.Flow.Sequence + 1)) });
 
         // The signalling flow of each call: only the calls' own ends are indexed (not every flow twice),
         // the first flow in order either way round wins.

@@ -122,6 +122,8 @@ public sealed class HostileCapsTests
             ["sip_tcp_total_buffer_limit"] = $"{o.MaxTcpPendingTotalBytes >> 20} MiB",
             ["rtp_flow_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerFlow),
             ["rtp_call_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerCall),
+            ["flow_table_full"] = N(TrafficAudit.Pipeline.AuditOptions.DefaultMaxActiveFlows),
+            ["flow_hold_full"] = N(TrafficAudit.Pipeline.AuditOptions.DefaultMaxHeldFlows),
             ["dns_names_limit"] = N(TrafficAudit.Pipeline.AuditEngine.MaxDnsNames),
             ["rtcp_sender_reports_forgotten"] = N(TrafficAudit.Pipeline.VoipTracker.MaxSenderReports),
             ["findings_summarised"] = N(TrafficAudit.Policy.Verdict.MaxFindingsPerKindAndSource),
