@@ -115,7 +115,7 @@ public sealed class AuditEngine : IDisposable
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
         Flow flow = _flows.Track(in p, ts, out int side);
-        if (_ended.Count > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded();
+        if (_ended.Count > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false);
         var payload = buffer.Slice(p.PayloadOffset, p.PayloadLength);
         if (p.PayloadLength > 0 && flow.PayloadsInspected < MaxPayloadsInspected)
         {
@@ -188,7 +188,7 @@ public sealed class AuditEngine : IDisposable
         _decoder.FlushFragments();
         _voipStage.Drain();
         _flows.Complete();
-        var lastRecords = HandOverEnded();
+        var lastRecords = HandOverEnded(endOfInput: true);
         if (!_settled) lastRecords = Settle(endOfInput: true);
         else if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
         // With a sink, the VoIP results can look up only the flows that ended last (calls' signalling flows
@@ -236,7 +236,7 @@ public sealed class AuditEngine : IDisposable
     /// are not settled (and the nodes decided once the hold is full), else classified and handed to the sink.
     /// Returns the records handed over.
     /// </summary>
-    private List<FlowRecord> HandOverEnded()
+    private List<FlowRecord> HandOverEnded(bool endOfInput)
     {
         _sweepsHandled = _flows.Sweeps;
         var handed = new List<FlowRecord>();
@@ -253,7 +253,8 @@ public sealed class AuditEngine : IDisposable
         _ended.Clear();
         if (!_settled)
         {
-            if (_held.Count >= _options.MaxHeldFlows) handed.AddRange(Settle(endOfInput: false));
+            // At the end of input the caller settles over every flow (none is classified early).
+            if (!endOfInput && _held.Count >= _options.MaxHeldFlows) handed.AddRange(Settle(endOfInput: false));
             return handed;
         }
         // Settled: later evidence adds nodes for the flows that end from now on.
@@ -261,7 +262,7 @@ public sealed class AuditEngine : IDisposable
         foreach (var h in _held)
         {
             var record = Classify(h.Facts, h.Hints, _nodeSet);
-            if (_detector is not null) Anomalies.Increment("flow_hold_full");
+            if (_detector is not null && !endOfInput) Anomalies.Increment("flow_hold_full");
             _sink.OnFlow(record);
             handed.Add(record);
         }
