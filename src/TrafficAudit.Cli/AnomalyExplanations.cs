@@ -106,6 +106,8 @@ public static class AnomalyExplanations
         ["rtp_flow_ssrc_limit"] = "an RTP packet of a new SSRC on a flow that already has the most streams measured per flow: counted in the flow only",
         ["rtp_call_ssrc_limit"] = "an RTP packet of a new stream of a call that already has the most streams per call: counted in its flow only",
         ["rtp_probe_flow_limit"] = "a UDP flow not probed for RTP because the most flows were being probed at once: not recognised as RTP by its packets",
+        ["flow_table_full"] = "a flow closed early because the most flows were followed at once when a new one started (the least recently seen go first): written with end_reason evicted; later packets of it start a new flow",
+        ["flow_hold_full"] = "a flow classified before the end of input because the hold of ended flows was full while the nodes were detected: classified against the nodes found so far (give --server or --profile to avoid it)",
         ["dns_names_limit"] = "a DNS answer for a new address once the most addresses are named: that server keeps no name in flows.csv",
         ["rtcp_sender_reports_forgotten"] = "RTCP sender reports forgotten when their table was full (round trips of reports answering them are not measured)",
         ["sip_calls_evicted"] = "a call closed early because the most calls were open at once (a flood of INVITEs): the oldest open call is written as it stood",

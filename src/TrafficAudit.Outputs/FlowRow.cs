@@ -17,7 +17,7 @@ namespace TrafficAudit.Outputs;
 /// SYN/ACK), client_rtt_ms (SYN/ACK to ACK), all in ms with 3 decimals, empty when not measured;
 /// matched_rule (catalogue rule id). Added after them: infrastructure (true for DNS, NTP, DHCP...),
 /// icmp_unreachable (ICMP unreachable messages that refused this flow), server_name (TLS SNI or DNS
-/// name of the server), end_reason (fin, rst, idle_timeout, port_reuse, capture_end), client_by (how the
+/// name of the server), end_reason (fin, rst, idle_timeout, port_reuse, evicted, capture_end), client_by (how the
 /// client side was chosen: syn, synack, catalogue, first_sender). Pivots to other tools, at the end:
 /// community_id (Community ID v1 flow hash, seed 0, as Zeek and Suricata log it; empty for ICMP;
 /// computed from the pseudonyms under --anonymize), duration_s (last_seen minus first_seen, s, 6 decimals).
@@ -128,6 +128,7 @@ public sealed partial class FlowRow
         FlowEndReason.Rst => "rst",
         FlowEndReason.IdleTimeout => "idle_timeout",
         FlowEndReason.PortReuse => "port_reuse",
+        FlowEndReason.Evicted => "evicted",
         _ => "capture_end",
     };
 }

@@ -52,7 +52,8 @@ public sealed record DetectedNode(IpAddress Address, string Reason, NodeSource S
 /// Decides which hosts are Imagicle nodes from evidence only an Imagicle node gives. The knowledge is in
 /// the catalogue (`nodeEvidence`: which ports, which behaviour, how much each weighs), not here. Feed
 /// every flow to <see cref="Observe"/> (cheap; only flows a rule cares about are remembered) and call
-/// <see cref="Decide"/> once.
+/// <see cref="Decide"/> when the nodes are needed; observing more flows and deciding again only adds evidence
+/// (the engine decides once its hold of ended flows is full, then again at each sweep).
 ///
 /// Each rule adds its score once per distinct port a host shows (once for answers-with-media). A host is
 /// a node when its score reaches the catalogue's nodeScore; at strongScore its evidence is strong,
@@ -73,6 +74,9 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
     // Hosts that sent RTP, with the number of RTP flows they sent on.
     private readonly Dictionary<IpAddress, int> _rtpSenders = [];
 
+    /// <summary>Changes whenever an observed flow added evidence: a <see cref="Decide"/> at the same version gives the same nodes.</summary>
+    public long Version { get; private set; }
+
     /// <summary>Records one flow; ignores flows no rule cares about or that were not answered.</summary>
     public void Observe(in ObservedFlow f)
     {
@@ -81,6 +85,7 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
         {
             if (f.PacketsFromClient > 0) _rtpSenders[f.ClientIp] = _rtpSenders.GetValueOrDefault(f.ClientIp) + 1;
             if (f.PacketsFromServer > 0) _rtpSenders[f.ServerIp] = _rtpSenders.GetValueOrDefault(f.ServerIp) + 1;
+            Version++;
             return;
         }
         bool answered = f.Answered || (f.PacketsFromClient > 0 && f.PacketsFromServer > 0);
@@ -98,7 +103,7 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
                     Add(f.ClientIp, rule, f.ClientPort, serving: false, f.ServerIp);
                     return;
                 case NodeEvidenceKind.ClusterPeer or NodeEvidenceKind.ClusterConfirm when rule.Fits(f.Transport, f.ServerPort):
-                    _cluster.Add((f.ServerIp, f.ClientIp, rule, f.ServerPort));
+                    if (_cluster.Add((f.ServerIp, f.ClientIp, rule, f.ServerPort))) Version++;
                     return;
             }
         }
@@ -107,7 +112,7 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
     private void Add(IpAddress host, NodeEvidenceRule rule, ushort port, bool serving, IpAddress peer)
     {
         if (!_evidence.TryGetValue((host, rule, port, serving), out var peers)) _evidence[(host, rule, port, serving)] = peers = [];
-        peers.Add(peer);
+        if (peers.Add(peer)) Version++;
     }
 
     /// <summary>

@@ -92,7 +92,7 @@ public sealed class EvidencePlan
         _result = result;
         _flowsById = result.Flows.ToDictionary(f => f.FlowId);
         _sipFlows = result.Flows.Where(f => f.Transport is IpProtocol.Udp or IpProtocol.Tcp && f.Service != "sip-tls"
-            && (f.Source?.IsSip == true || f.Service.StartsWith("sip", StringComparison.Ordinal))).ToList();
+            && (f.IsSip || f.Service.StartsWith("sip", StringComparison.Ordinal))).ToList();
         _callsById = new Dictionary<string, CallRecord>(StringComparer.Ordinal);
         foreach (var c in result.Calls) _callsById.TryAdd(c.Sip.CallId, c);
     }
@@ -148,8 +148,8 @@ public sealed class EvidencePlan
             case FlowRecord f when kind is FindingKinds.BlockedFlow or FindingKinds.RefusedFlow:
                 Add(target, f, f.FirstSeenNs, f.LastSeenNs + UnreachableSlackNs, quotedUnreachables: true);
                 break;
-            case FlowRecord f when kind == FindingKinds.OverLatency && f.Source is { FirstAckNs: > 0 } src:
-                Add(target, f, f.FirstSeenNs, src.FirstAckNs);
+            case FlowRecord f when kind == FindingKinds.OverLatency && f.FirstAckNs > 0:
+                Add(target, f, f.FirstSeenNs, f.FirstAckNs);
                 break;
             case FlowRecord f:
                 Add(target, f, f.FirstSeenNs, f.LastSeenNs, maxPackets: MaxPacketsPerFlow);

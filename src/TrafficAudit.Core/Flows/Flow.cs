@@ -18,8 +18,8 @@ public enum TcpHandshakeState : byte
     Midstream,
 }
 
-/// <summary>Why a flow record was closed.</summary>
-public enum FlowEndReason : byte { CaptureEnd, Fin, Rst, IdleTimeout, PortReuse }
+/// <summary>Why a flow record was closed. <see cref="Evicted"/>: closed early because the flow table was full (the least recently seen flows go first).</summary>
+public enum FlowEndReason : byte { CaptureEnd, Fin, Rst, IdleTimeout, PortReuse, Evicted }
 
 /// <summary>
 /// Live state of one bidirectional conversation. Side 0 is the endpoint that sent the first

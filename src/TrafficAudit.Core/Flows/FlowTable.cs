@@ -16,28 +16,56 @@ public sealed record FlowTimeouts
 }
 
 /// <summary>
-/// Bidirectional flows keyed by <see cref="FlowKey"/>. Ended flows (FIN/RST, idle timeout,
-/// port reuse) leave the table for <see cref="Finished"/>, so memory follows the number of
-/// concurrent flows, not the length of the capture.
+/// Bidirectional flows keyed by <see cref="FlowKey"/>, only those in progress. A flow that ends (FIN/RST
+/// after its linger, idle timeout, port reuse, the table full, end of input) is handed at once to the
+/// <c>ended</c> callback and forgotten, so memory follows the number of concurrent flows, not the
+/// length of the capture. At most <c>maxActive</c> flows are followed: a new flow beyond that closes the
+/// least recently seen ones early (<see cref="FlowEndReason.Evicted"/>, counted in <c>flow_table_full</c>).
 /// </summary>
-public sealed class FlowTable(FlowTimeouts? timeouts = null)
+public sealed class FlowTable
 {
-    private readonly FlowTimeouts _timeouts = timeouts ?? new FlowTimeouts();
+    /// <summary>
+    /// Share of a full table closed at once when a new flow needs room: finding the oldest costs a scan and
+    /// a sort of the whole table (about 30 ms at 250,000 flows), paid once per 1/16 of the cap.
+    /// </summary>
+    public const int EvictShare = 16;
+
+    private readonly FlowTimeouts _timeouts;
+    private readonly Action<Flow> _ended;
+    private readonly int _maxActive;
+    private readonly AnomalyCounters? _anomalies;
     private readonly Dictionary<FlowKey, Flow> _active = new(4096);
-    private readonly List<Flow> _finished = new();
     private readonly List<FlowKey> _sweepScratch = new();
+    private long[]? _evictScratch;
     private long _nextSweepNs = long.MinValue;
     private long _previousNs = long.MinValue;
     private long _sequence;
 
     /// <summary>Called once for every flow as it ends (FIN/RST linger, idle timeout, port reuse, end of input): the analyzers free its state.</summary>
     public Action<Flow>? FlowEnded { get; set; }
+    /// <param name="timeouts">Idle timeouts; the defaults when null.</param>
+    /// <param name="ended">Receives each flow as it ends, its <see cref="Flow.EndReason"/> set; the table keeps no reference to it.</param>
+    /// <param name="maxActive">Flows followed at once; beyond it the least recently seen are closed early.</param>
+    /// <param name="anomalies">Where <c>flow_table_full</c> is counted.</param>
+    public FlowTable(FlowTimeouts? timeouts = null, Action<Flow>? ended = null, int maxActive = int.MaxValue, AnomalyCounters? anomalies = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxActive, 1);
+        _timeouts = timeouts ?? new FlowTimeouts();
+        _ended = ended ?? (_ => { });
+        _maxActive = maxActive;
+        _anomalies = anomalies;
+    }
 
     public int ActiveCount => _active.Count;
-    public IReadOnlyList<Flow> Finished => _finished;
     public IEnumerable<Flow> Active => _active.Values;
     /// <summary>Flows created so far.</summary>
     public long TotalFlows => _sequence;
+    /// <summary>Flows handed to the ended callback so far.</summary>
+    public long EndedFlows { get; private set; }
+    /// <summary>Flows closed early because the table was full.</summary>
+    public long EvictedFlows { get; private set; }
+    /// <summary>Idle sweeps run so far (the engine hands ended flows on at each).</summary>
+    public long Sweeps { get; private set; }
 
     /// <summary>
     /// Accounts one decoded packet and returns its flow and which side (0 = first sender) sent it.
@@ -47,12 +75,14 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
     {
         MaybeSweep(timestampNs);
         var key = FlowKey.Create(p.Src, p.SrcPort, p.Dst, p.DstPort, p.Protocol, p.Vlan, out bool srcIsA);
+        if (_active.Count >= _maxActive && !_active.ContainsKey(key)) Evict();
         ref Flow? slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_active, key, out bool exists);
         if (exists && ShouldStartOver(slot!, in p, timestampNs))
         {
-            Finish(slot!, slot!.Closed ? slot.EndReason : FlowEndReason.PortReuse);
+            var old = slot!;
             slot = null;
             exists = false;
+            Finish(old, old.Closed ? old.EndReason : FlowEndReason.PortReuse);
         }
         if (!exists)
             slot = new Flow { Key = key, FirstSenderIsA = srcIsA, Sequence = _sequence++, FirstSeenNs = timestampNs };
@@ -191,6 +221,7 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
     /// <summary>Closes flows idle for longer than their timeout at capture time <paramref name="nowNs"/>.</summary>
     public void Sweep(long nowNs)
     {
+        Sweeps++;
         _sweepScratch.Clear();
         foreach (var (key, f) in _active)
         {
@@ -200,9 +231,38 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
         }
         foreach (var key in _sweepScratch)
         {
-            var f = _active[key];
-            _active.Remove(key);
-            Finish(f, f.Closed ? f.EndReason : FlowEndReason.IdleTimeout);
+            _active.Remove(key, out var f);
+            Finish(f!, f!.Closed ? f.EndReason : FlowEndReason.IdleTimeout);
+        }
+    }
+
+    /// <summary>
+    /// The table is full and a new flow starts: closes the least recently seen 1/16 of the table (at least
+    /// one flow), each counted in <c>flow_table_full</c>. A flow already closed by FIN/RST keeps its reason.
+    /// </summary>
+    private void Evict()
+    {
+        int n = _active.Count;
+        int k = Math.Max(1, n / EvictShare);
+        if (_evictScratch is null || _evictScratch.Length < n) _evictScratch = new long[n];
+        int i = 0;
+        foreach (var f in _active.Values) _evictScratch[i++] = f.LastSeenNs;
+        var seen = _evictScratch.AsSpan(0, n);
+        seen.Sort();
+        long threshold = seen[k - 1];
+        _sweepScratch.Clear();
+        foreach (var (key, f) in _active)
+        {
+            if (f.LastSeenNs > threshold) continue;
+            _sweepScratch.Add(key);
+            if (_sweepScratch.Count == k) break;
+        }
+        foreach (var key in _sweepScratch)
+        {
+            _active.Remove(key, out var f);
+            EvictedFlows++;
+            _anomalies?.Increment("flow_table_full");
+            Finish(f!, f!.Closed ? f.EndReason : FlowEndReason.Evicted);
         }
     }
 
@@ -210,25 +270,24 @@ public sealed class FlowTable(FlowTimeouts? timeouts = null)
     {
         f.EndReason = reason;
         FlowEnded?.Invoke(f);
-        _finished.Add(f);
+        EndedFlows++;
+        _ended(f);
     }
 
-    /// <summary>Moves every active flow to <see cref="Finished"/> (end of capture) and returns all flows in creation order.</summary>
-    public IReadOnlyList<Flow> Complete()
+    /// <summary>Ends every flow still in progress (end of input), in creation order, through the ended callback.</summary>
+    public void Complete()
     {
-        foreach (var f in _active.Values) Finish(f, f.Closed ? f.EndReason : FlowEndReason.CaptureEnd);
+        var open = _active.Values.ToList();
         _active.Clear();
-        _finished.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
-        return _finished;
+        open.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
+        foreach (var f in open) Finish(f, f.Closed ? f.EndReason : FlowEndReason.CaptureEnd);
     }
 
-    /// <summary>Every flow, finished and active, without closing any (for periodic output while capturing).</summary>
+    /// <summary>The flows in progress, in creation order, without closing any (for periodic output while capturing).</summary>
     public List<Flow> Snapshot()
     {
-        var all = new List<Flow>(_finished.Count + _active.Count);
-        all.AddRange(_finished);
-        all.AddRange(_active.Values);
-        all.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
-        return all;
+        var open = new List<Flow>(_active.Values);
+        open.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
+        return open;
     }
 }

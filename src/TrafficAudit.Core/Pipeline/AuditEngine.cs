@@ -11,45 +11,95 @@ namespace TrafficAudit.Pipeline;
 
 /// <summary>
 /// One engine for every source (files or a live interface): frames in, decoded packets through
-/// the flow table and payload analyzers; <see cref="Complete"/> classifies the flows.
-/// <see cref="Process"/> is the hot path and allocates only when a flow starts.
+/// the flow table and payload analyzers. Flows leave as they end: each ended flow becomes a
+/// <see cref="FlowRecord"/> (client side, facts), is classified against the Imagicle nodes and goes to
+/// the <see cref="IAuditRecordSink"/>; the engine then forgets it. With the nodes given (--server,
+/// profile) every flow is classified as it ends. With the nodes detected, ended flows are held
+/// (unclassified) until <see cref="AuditOptions.MaxHeldFlows"/> of them or the end of input, then the
+/// nodes are decided over them; flows ending later are classified at once, against the nodes decided
+/// again at each sweep. <see cref="Process"/> is the hot path and allocates only when a flow starts.
 /// </summary>
 public sealed class AuditEngine : IDisposable
 {
+    /// <summary>Ended flows waiting for the next sweep before they are handed over even without one (a capture whose clock stands still).</summary>
+    private const int MaxEndedWaiting = 4096;
+
     private readonly PortCatalogue _catalogue;
     private readonly AuditOptions _options;
     private readonly PacketDecoder _decoder;
     private readonly FlowTable _flows;
     private readonly VoipTracker _voip;
     private readonly VoipPipeline _voipStage;
-    // VoIP records the stage ended, gathered for the batch result (no sink given).
-    private readonly VoipRecordCollector _voipRecords;
-    private long _nextVoipTakeNs = long.MinValue;
     /// <summary>Addresses whose DNS name is remembered (to name servers in flows.csv); further answers are counted in <c>dns_names_limit</c>.</summary>
     public const int MaxDnsNames = DnsNamesAnalyzer.MaxNames;
     private readonly DnsNamesAnalyzer _dns;
     private readonly FlowAnalyzerRegistry _analyzers;
+    // VoIP records the stage ended, gathered for the batch result (no sink given).
+    private readonly VoipRecordCollector _voipRecords;
+    /// <summary>Where the VoIP stage's ended records go: the sink given, else <see cref="_voipRecords"/>.</summary>
+    private readonly IAuditRecordSink _voipSink;
+    private long _nextVoipTakeNs = long.MinValue;
     private DecodedPacket _packet;
     private long _lastTs = long.MinValue;
 
-    public AuditEngine(PortCatalogue catalogue, AuditOptions options)
+    // --- flows leaving the engine ---
+    private readonly IAuditRecordSink _sink;
+    /// <summary>The internal sink when the caller gave none: <see cref="Complete"/> returns every flow, as before streaming.</summary>
+    private readonly CollectingSink? _collected;
+    private readonly FlowClassifier _classifier;
+    /// <summary>Flows ended since the last hand-over; turned into records at the next sweep, once the VoIP stage caught up with them.</summary>
+    private readonly List<Flow> _ended = new();
+    private long _sweepsHandled;
+    private readonly NodeDetector? _detector;
+    private long _detectorVersionDecided = -1;
+    private IReadOnlyList<DetectedNode> _nodes = [];
+    private HashSet<IpAddress> _nodeSet = [];
+    /// <summary>True once the node set is used to classify flows as they end: at once when nodes are given, else when the hold is full.</summary>
+    private bool _settled;
+    /// <summary>Ended flows held, unclassified, until the nodes are decided (detection only).</summary>
+    private readonly List<HeldFlow> _held = new();
+
+    /// <summary>An ended flow's record without its classification, and the hints the classifier needs.</summary>
+    private readonly record struct HeldFlow(FlowRecord Facts, HeldHints Hints);
+
+    /// <summary>Payload hints of a flow that the record does not carry as columns.</summary>
+    private readonly record struct HeldHints(bool Rtp, bool Rtcp, bool T38, bool Tls, string? Sni);
+
+    /// <param name="catalogue">The port catalogue.</param>
+    /// <param name="options">Nodes, timeouts, caps.</param>
+    /// <param name="sink">Where records go as they end; null: they are collected and <see cref="Complete"/> returns them all (as before streaming).</param>
+    public AuditEngine(PortCatalogue catalogue, AuditOptions options, IAuditRecordSink? sink = null)
     {
         _catalogue = catalogue;
         _options = options;
         _decoder = new PacketDecoder(Anomalies);
-        _flows = new FlowTable(options.Timeouts);
-        _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs });
+        _flows = new FlowTable(options.Timeouts, _ended.Add, options.MaxActiveFlows, Anomalies);
+        _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs, ClassifyCall = ClassifyCall });
         _voipRecords = new VoipRecordCollector(Anomalies, new SipAnalyzerOptions().MaxTransactionsKept);
+        _voipSink = sink ?? _voipRecords;
         _voipStage = new VoipPipeline(_voip, options.ParallelVoip ?? Environment.ProcessorCount > 1);
         // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
         _dns = new DnsNamesAnalyzer(Anomalies);
         _analyzers = new FlowAnalyzerRegistry(_dns, new RtpProbeAnalyzer(Anomalies), new SipHintAnalyzer(), new HttpAnalyzer(), new TlsAnalyzer(),
             new VoipStageAnalyzer(_voipStage, IsSipPort));
+        // The analyzers see each flow's end before its record is made (their hints are final then).
         _flows.FlowEnded = _analyzers.End;
+        _sink = sink ?? (_collected = new CollectingSink());
+        _classifier = new FlowClassifier(catalogue);
+        if (options.Servers.Count > 0)
+        {
+            _nodes = NodeDetector.Detect([], options.Servers.ToList(), options.ServersSource, catalogue.NodeEvidence);
+            _nodeSet = _nodes.Select(n => n.Address).ToHashSet();
+            _settled = true;
+        }
+        else _detector = new NodeDetector(catalogue.NodeEvidence);
     }
 
     /// <summary>The payload analyzers the engine runs.</summary>
     public FlowAnalyzerRegistry Analyzers => _analyzers;
+
+    /// <summary>The VoIP stage (tests read its tracker's state counts).</summary>
+    internal VoipPipeline VoipStage => _voipStage;
 
     public AnomalyCounters Anomalies { get; } = new();
 
@@ -57,8 +107,6 @@ public sealed class AuditEngine : IDisposable
     public void Dispose() => _voipStage.Dispose();
     public CaptureStatistics Statistics { get; } = new();
     public FlowTable Flows => _flows;
-    /// <summary>The VoIP stage (tests look at its open state; the engine takes its ended records).</summary>
-    internal VoipPipeline VoipStage => _voipStage;
 
     public void Process(in FrameHeader header, ReadOnlySpan<byte> frame)
     {
@@ -84,23 +132,49 @@ public sealed class AuditEngine : IDisposable
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
         Flow flow = _flows.Track(in p, ts, out int side);
+        if (_ended.Count > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false);
         _analyzers.Process(flow, new AnalyzerPacket(in p, buffer.Slice(p.PayloadOffset, p.PayloadLength), side, in header));
         // Every 10 s of capture time the VoIP records that ended are taken over, on this thread.
-        if (ts >= _nextVoipTakeNs) { _nextVoipTakeNs = ts + 10_000_000_000L; _voipStage.TakeEnded(_voipRecords); }
+        if (ts >= _nextVoipTakeNs) { _nextVoipTakeNs = ts + 10_000_000_000L; _voipStage.TakeEnded(_voipSink); }
     }
 
     /// <summary>The catalogue's SIP ports (`sipPorts`, 5060-5071 built in): TCP segments there go to SIP reassembly from the SYN on.</summary>
     private bool IsSipPort(ushort port) => _catalogue.IsSipPort(port);
 
-    /// <summary>Ends the run: drops unfinished IP datagrams (counted), closes every flow, finds the Imagicle nodes, classifies and numbers the flows.</summary>
+    /// <summary>
+    /// A call's service and applications when it leaves before the end of input (its signalling flow may
+    /// still be open): its signalling endpoints classified as a SIP flow from caller to callee, against the nodes known now.
+    /// </summary>
+    private (string Service, string Applications)? ClassifyCall(SipCall c)
+    {
+        var transport = c.Transport == SipTransport.Udp ? IpProtocol.Udp : IpProtocol.Tcp;
+        var ff = new FlowFacts(transport, c.CallerIp, c.CallerPort, c.CalleeIp, c.CalleePort, false, false, false, true,
+            c.Transport == SipTransport.Tls, null, _nodeSet.Contains(c.CallerIp), _nodeSet.Contains(c.CalleeIp));
+        var cls = _classifier.Classify(in ff);
+        return (cls.Service, cls.Applications);
+    }
+
+    /// <summary>
+    /// Ends the run: drops unfinished IP datagrams (counted), ends every flow still open and hands it
+    /// over (with the nodes detected and the hold never full: the nodes are decided over all flows and
+    /// the held flows leave in flow_id order, exactly as a batch run). Without a sink given, the result
+    /// lists every flow in flow_id order; with one, its <see cref="AuditResult.Flows"/> is empty (every
+    /// record went to the sink).
+    /// </summary>
     public AuditResult Complete(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         // Datagrams still waiting for fragments will never complete: counted as ip_fragment_incomplete, not lost silently.
         _decoder.FlushFragments();
         _voipStage.Drain();
+        _flows.Complete();
+        var lastRecords = HandOverEnded(endOfInput: true);
+        if (!_settled) lastRecords = Settle(endOfInput: true);
+        else if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
+        // The VoIP items still open leave after the flows, once the nodes are settled (calls are classified against them).
         _voip.Complete(Statistics.LastNs);
-        _voipStage.TakeEnded(_voipRecords);
-        var result = Build(_flows.Complete(), null, interfaces, errors);
+        _voipStage.TakeEnded(_voipSink);
+        IReadOnlyList<FlowRecord> flows = _collected is not null ? _collected.Sorted() : [];
+        var result = Build(flows, _collected is not null ? flows : lastRecords, _nodes, null, interfaces, errors);
         _voipStage.Dispose();
         return result;
     }
@@ -108,14 +182,118 @@ public sealed class AuditEngine : IDisposable
     /// <summary>
     /// The result so far, without ending any flow, SIP transaction or call (periodic output while
     /// capturing live): processing may go on, and a later <see cref="Complete"/> gives the same
-    /// result as a run that never took a snapshot.
+    /// result as a run that never took a snapshot. Flows still in the engine (open, ended since the last
+    /// sweep, held) are listed as records classified with the nodes known now, without leaving; with a
+    /// sink given, only they are listed (the rest went to the sink).
     /// </summary>
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         _voipStage.Drain();
-        _voipStage.TakeEnded(_voipRecords);
-        foreach (var f in _flows.Active) _analyzers.Snapshot(f);
-        return Build(_flows.Snapshot(), _voip.Snapshot(Statistics.LastNs), interfaces, errors);
+        _voipStage.TakeEnded(_voipSink);
+        var active = _flows.Snapshot();
+        foreach (var f in active) _analyzers.Snapshot(f);
+        var open = new List<(FlowRecord Facts, HeldHints Hints)>(_held.Count + _ended.Count + active.Count);
+        foreach (var h in _held) open.Add((h.Facts, h.Hints));
+        foreach (var f in _ended) open.Add(Facts(f));
+        foreach (var f in active) open.Add(Facts(f));
+
+        IReadOnlyList<DetectedNode> nodes = _nodes;
+        if (!_settled)
+        {
+            // Nothing decided yet: every flow seen so far is here, so decide over all of them (as a batch run) without touching the run's detector.
+            var d = new NodeDetector(_catalogue.NodeEvidence);
+            foreach (var (facts, hints) in open) d.Observe(Observed(facts, hints));
+            nodes = d.Decide();
+        }
+        else if (_detector is not null) nodes = _detector.Decide();
+        var nodeSet = nodes.Select(n => n.Address).ToHashSet();
+        var records = new List<FlowRecord>(open.Count + (_collected?.Count ?? 0));
+        if (_collected is not null) records.AddRange(_collected.Records);
+        foreach (var (facts, hints) in open) records.Add(Classify(facts, hints, nodeSet));
+        records.Sort((x, y) => x.FlowId.CompareTo(y.FlowId));
+        return Build(records, records, nodes, _voip.Snapshot(Statistics.LastNs), interfaces, errors);
+    }
+
+    /// <summary>
+    /// Turns the flows ended since the last hand-over into records, in flow_id order: held while the nodes
+    /// are not settled (and the nodes decided once the hold is full), else classified and handed to the sink.
+    /// Returns the records handed over.
+    /// </summary>
+    private List<FlowRecord> HandOverEnded(bool endOfInput)
+    {
+        _sweepsHandled = _flows.Sweeps;
+        var handed = new List<FlowRecord>();
+        if (_ended.Count == 0) return handed;
+        // The VoIP stage (maybe on its own thread) must have seen every packet of these flows (T.38 counts).
+        _voipStage.Drain();
+        _ended.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
+        foreach (var f in _ended)
+        {
+            var (facts, hints) = Facts(f);
+            _detector?.Observe(Observed(facts, hints));
+            _held.Add(new HeldFlow(facts, hints));
+        }
+        _ended.Clear();
+        if (!_settled)
+        {
+            // At the end of input the caller settles over every flow (none is classified early).
+            if (!endOfInput && _held.Count >= _options.MaxHeldFlows) handed.AddRange(Settle(endOfInput: false));
+            return handed;
+        }
+        // Settled: later evidence adds nodes for the flows that end from now on.
+        if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
+        foreach (var h in _held)
+        {
+            var record = Classify(h.Facts, h.Hints, _nodeSet);
+            if (_detector is not null && !endOfInput) Anomalies.Increment("flow_hold_full");
+            _sink.OnFlow(record);
+            handed.Add(record);
+        }
+        _held.Clear();
+        return handed;
+    }
+
+    /// <summary>Decides the nodes over every flow held so far, classifies the held flows and hands them over in flow_id order.</summary>
+    private List<FlowRecord> Settle(bool endOfInput)
+    {
+        Decide();
+        _settled = true;
+        var handed = new List<FlowRecord>(_held.Count);
+        foreach (var h in _held)
+        {
+            var record = Classify(h.Facts, h.Hints, _nodeSet);
+            // Classified before the end of input: the nodes were decided without the evidence still to come.
+            if (!endOfInput) Anomalies.Increment("flow_hold_full");
+            _sink.OnFlow(record);
+            handed.Add(record);
+        }
+        _held.Clear();
+        _held.Capacity = Math.Min(_held.Capacity, MaxEndedWaiting);
+        return handed;
+    }
+
+    private void Decide()
+    {
+        _nodes = _detector!.Decide();
+        _nodeSet = _nodes.Select(n => n.Address).ToHashSet();
+        _detectorVersionDecided = _detector.Version;
+    }
+
+    /// <summary>Collects every record (the engine without a sink given); <see cref="Sorted"/> gives them in flow_id order.</summary>
+    private sealed class CollectingSink : IAuditRecordSink
+    {
+        public readonly List<FlowRecord> Records = new();
+        public int Count => Records.Count;
+        public void OnFlow(FlowRecord flow) => Records.Add(flow);
+        public void OnStream(RtpStreamRecord stream) { }
+        public void OnCall(CallRecord call) { }
+        public void OnTransaction(SipTransactionStat transaction) { }
+
+        public List<FlowRecord> Sorted()
+        {
+            Records.Sort((x, y) => x.FlowId.CompareTo(y.FlowId));
+            return Records;
+        }
     }
 
     /// <summary>SIP calls seen whose end (BYE, CANCEL, final failure) has not been seen yet; cheap enough for a per-second status line.</summary>
@@ -128,67 +306,16 @@ public sealed class AuditEngine : IDisposable
         }
     }
 
-    private AuditResult Build(IReadOnlyList<Flow> flows, VoipTracker.VoipOpenSnapshot? openVoip, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    /// <param name="flows">The flows the result lists.</param>
+    /// <param name="voipFlows">The flow records the VoIP results look up (signalling flows of calls).</param>
+    private AuditResult Build(IReadOnlyList<FlowRecord> flows, IReadOnlyList<FlowRecord> voipFlows, IReadOnlyList<DetectedNode> nodes, VoipTracker.VoipOpenSnapshot? openVoip,
+        IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
-        var oriented = new List<(Flow Flow, int ClientSide, string By)>(flows.Count);
-        foreach (var f in flows) oriented.Add((f, ChooseClientSide(f, out var by), by));
-
-        IReadOnlyList<DetectedNode> nodes = DetectNodes(oriented, _options.Servers, _options.ServersSource, _catalogue.NodeEvidence);
-        var nodeSet = nodes.Select(n => n.Address).ToHashSet();
-
-        var classifier = new FlowClassifier(_catalogue);
-        var records = new List<FlowRecord>(flows.Count);
-        foreach (var (f, c, by) in oriented)
-        {
-            int s = 1 - c;
-            var clientIp = f.Address(c);
-            var serverIp = f.Address(s);
-            string? serverName = f.ServerName ?? (_dns.TryGetName(serverIp, out var n) ? n : null);
-            var facts = new FlowFacts(f.Key.Protocol, clientIp, f.Port(c), serverIp, f.Port(s),
-                f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsSip, f.IsTls, serverName,
-                nodeSet.Contains(clientIp), nodeSet.Contains(serverIp));
-            var cls = classifier.Classify(in facts);
-            // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
-            string service = cls.Service == "unknown" && f.IsHttp ? "http" : cls.Service;
-            bool handshake = f.SynSide >= 0;
-            records.Add(new FlowRecord
-            {
-                FlowId = records.Count + 1,
-                FirstSeenNs = f.FirstSeenNs,
-                LastSeenNs = f.LastSeenNs,
-                Transport = f.Key.Protocol,
-                ClientIp = clientIp,
-                ClientPort = f.Port(c),
-                ServerIp = serverIp,
-                ServerPort = f.Port(s),
-                Vlan = f.Key.Vlan,
-                Service = service,
-                Applications = cls.Applications,
-                Direction = cls.Direction,
-                PacketsC2S = f.Packets[c],
-                PacketsS2C = f.Packets[s],
-                BytesC2S = f.Bytes[c],
-                BytesS2C = f.Bytes[s],
-                TcpState = f.HandshakeState,
-                SynRetries = f.SynRetries,
-                HandshakeRttNs = f.FirstAckNs != 0 && f.LastSynNs != 0 ? f.FirstAckNs - f.LastSynNs : -1,
-                // SYN to the server's answer: its SYN/ACK, or the RST that refused the connection.
-                ServerRttNs = !handshake ? -1 : f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : f.RefusingRstNs != 0 ? f.RefusingRstNs - f.LastSynNs : -1,
-                ClientRttNs = f.HandshakeAckNs != 0 && f.SynAckNs != 0 ? f.HandshakeAckNs - f.SynAckNs : -1,
-                MatchedRule = cls.MatchedRule,
-                Infrastructure = cls.Infrastructure,
-                IcmpUnreachable = f.IcmpUnreachable,
-                ServerName = serverName,
-                EndReason = f.EndReason,
-                ClientBy = by,
-                Source = f,
-            });
-        }
-        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, _voipRecords, openVoip, records, new SipAnalyzerOptions().MaxTransactionsKept);
+        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, _voipRecords, openVoip, voipFlows, new SipAnalyzerOptions().MaxTransactionsKept);
         Anomalies.Merge(_voip.Anomalies);
         return new AuditResult
         {
-            Flows = records,
+            Flows = flows,
             Streams = streams,
             Calls = calls,
             Voip = voip,
@@ -197,6 +324,83 @@ public sealed class AuditEngine : IDisposable
             Anomalies = Anomalies.Entries,
             Interfaces = interfaces,
             Errors = errors,
+        };
+    }
+
+    /// <summary>
+    /// An ended (or, for a snapshot, open) flow as a record from the client's side, not yet classified
+    /// (service, applications, direction, rule and server name are filled by <see cref="Classify"/>).
+    /// flow_id is the flow's creation number plus one: flows are numbered by their first packet.
+    /// </summary>
+    private (FlowRecord Facts, HeldHints Hints) Facts(Flow f)
+    {
+        int c = ChooseClientSide(f, out var by);
+        int s = 1 - c;
+        bool handshake = f.SynSide >= 0;
+        var facts = new FlowRecord
+        {
+            FlowId = checked((int)(f.Sequence + 1)),
+            FirstSeenNs = f.FirstSeenNs,
+            LastSeenNs = f.LastSeenNs,
+            Transport = f.Key.Protocol,
+            ClientIp = f.Address(c),
+            ClientPort = f.Port(c),
+            ServerIp = f.Address(s),
+            ServerPort = f.Port(s),
+            Vlan = f.Key.Vlan,
+            Service = "",
+            Applications = "",
+            Direction = "",
+            PacketsC2S = f.Packets[c],
+            PacketsS2C = f.Packets[s],
+            BytesC2S = f.Bytes[c],
+            BytesS2C = f.Bytes[s],
+            TcpState = f.HandshakeState,
+            SynRetries = f.SynRetries,
+            HandshakeRttNs = f.FirstAckNs != 0 && f.LastSynNs != 0 ? f.FirstAckNs - f.LastSynNs : -1,
+            // SYN to the server's answer: its SYN/ACK, or the RST that refused the connection.
+            ServerRttNs = !handshake ? -1 : f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : f.RefusingRstNs != 0 ? f.RefusingRstNs - f.LastSynNs : -1,
+            ClientRttNs = f.HandshakeAckNs != 0 && f.SynAckNs != 0 ? f.HandshakeAckNs - f.SynAckNs : -1,
+            MatchedRule = "",
+            Infrastructure = false,
+            IcmpUnreachable = f.IcmpUnreachable,
+            ServerName = null,
+            EndReason = f.EndReason,
+            ClientBy = by,
+            IsSip = f.IsSip,
+            IsHttp = f.IsHttp,
+            HttpConnectTarget = f.HttpConnectTarget,
+            FirstAckNs = f.FirstAckNs,
+            AckedUnseen = f.AckedUnseen,
+            DuplicatePackets = f.DuplicatePackets,
+        };
+        return (facts, new HeldHints(f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsTls, f.ServerName));
+    }
+
+    /// <summary>What node detection needs of a flow: a flow counts when it was answered (TCP set up, or UDP both ways).</summary>
+    private static ObservedFlow Observed(FlowRecord f, HeldHints h)
+    {
+        bool answered = f.Transport == IpProtocol.Tcp ? f.TcpState is TcpHandshakeState.Established or TcpHandshakeState.Midstream : f.PacketsS2C > 0;
+        return new ObservedFlow(f.Transport, f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort, answered, f.PacketsC2S, f.PacketsS2C, h.Rtp);
+    }
+
+    /// <summary>Classifies a record against a node set; the server's name is the TLS SNI, else its DNS name known now.</summary>
+    private FlowRecord Classify(FlowRecord facts, HeldHints h, HashSet<IpAddress> nodeSet)
+    {
+        string? serverName = h.Sni ?? (_dns.TryGetName(facts.ServerIp, out var n) ? n : null);
+        var ff = new FlowFacts(facts.Transport, facts.ClientIp, facts.ClientPort, facts.ServerIp, facts.ServerPort,
+            h.Rtp, h.Rtcp, h.T38, facts.IsSip, h.Tls, serverName,
+            nodeSet.Contains(facts.ClientIp), nodeSet.Contains(facts.ServerIp));
+        var cls = _classifier.Classify(in ff);
+        return facts with
+        {
+            // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
+            Service = cls.Service == "unknown" && facts.IsHttp ? "http" : cls.Service,
+            Applications = cls.Applications,
+            Direction = cls.Direction,
+            MatchedRule = cls.MatchedRule,
+            Infrastructure = cls.Infrastructure,
+            ServerName = serverName,
         };
     }
 
@@ -218,18 +422,6 @@ public sealed class AuditEngine : IDisposable
         return 0;
     }
 
-    private static IReadOnlyList<DetectedNode> DetectNodes(List<(Flow Flow, int ClientSide, string By)> flows, IReadOnlyList<IpAddress> explicitServers,
-        NodeSource source, NodeEvidenceRules rules)
-    {
-        var observed = new List<ObservedFlow>(flows.Count);
-        foreach (var (f, c, _) in flows)
-        {
-            int s = 1 - c;
-            bool answered = f.IsTcp ? f.HandshakeState is TcpHandshakeState.Established or TcpHandshakeState.Midstream : f.Packets[s] > 0;
-            observed.Add(new ObservedFlow(f.Key.Protocol, f.Address(c), f.Port(c), f.Address(s), f.Port(s), answered, f.Packets[c], f.Packets[s], f.Rtp.IsRtp));
-        }
-        return NodeDetector.Detect(observed, explicitServers.Count > 0 ? explicitServers.ToList() : null, source, rules);
-    }
 }
 
 /// <summary>Everything one run produced, for the outputs.</summary>

@@ -11,6 +11,22 @@ public sealed record AuditOptions
     /// <summary>Where <see cref="Servers"/> came from: --server or the profile's "nodes" (told as such in every output).</summary>
     public Classification.NodeSource ServersSource { get; init; } = Classification.NodeSource.Server;
     public FlowTimeouts Timeouts { get; init; } = new();
+    /// <summary>Default of <see cref="MaxActiveFlows"/> (README "Caps", counter <c>flow_table_full</c>).</summary>
+    public const int DefaultMaxActiveFlows = 250_000;
+    /// <summary>Default of <see cref="MaxHeldFlows"/> (README "Caps", counter <c>flow_hold_full</c>).</summary>
+    public const int DefaultMaxHeldFlows = 50_000;
+
+    /// <summary>
+    /// Flows followed at once. A new flow beyond it closes the least recently seen ones early (end_reason
+    /// <c>evicted</c>, counted in <c>flow_table_full</c>); they are still written.
+    /// </summary>
+    public int MaxActiveFlows { get; init; } = DefaultMaxActiveFlows;
+    /// <summary>
+    /// With the nodes detected (no <see cref="Servers"/>): ended flows held unclassified until the nodes are
+    /// decided. When this many are held before the end of input, the nodes are decided over them and every
+    /// later flow is classified as it ends (counted in <c>flow_hold_full</c>).
+    /// </summary>
+    public int MaxHeldFlows { get; init; } = DefaultMaxHeldFlows;
     /// <summary>Run VoIP analysis on a second thread; null: when the machine has more than one core.</summary>
     public bool? ParallelVoip { get; init; }
     /// <summary>Times and caps of the VoIP stage; null: the defaults, with the streams' idle time taken from <see cref="Timeouts"/>.</summary>

@@ -44,6 +44,17 @@ public sealed record FlowRecord
     public required FlowEndReason EndReason { get; init; }
     /// <summary>How the client side was chosen: syn, synack, catalogue or first_sender.</summary>
     public required string ClientBy { get; init; }
-    /// <summary>The live flow this record came from (for analyzers that need its hints).</summary>
-    public Flow? Source { get; init; }
+    // Facts the policy and the evidence pcaps need beyond the columns (a record never points back into the engine).
+    /// <summary>The payload was recognised as SIP.</summary>
+    public bool IsSip { get; init; }
+    /// <summary>The client sent an HTTP/1.x request line.</summary>
+    public bool IsHttp { get; init; }
+    /// <summary>Authority of an HTTP CONNECT request (the flow goes through a proxy), or null.</summary>
+    public string? HttpConnectTarget { get; init; }
+    /// <summary>Time of the first ACK without SYN after the most recent SYN (end of the handshake as Wireshark measures it); 0 when not seen.</summary>
+    public long FirstAckNs { get; init; }
+    /// <summary>ACKs of data the capture never saw (segments missing from the capture).</summary>
+    public int AckedUnseen { get; init; }
+    /// <summary>Packets that are SPAN copies of the one before them.</summary>
+    public int DuplicatePackets { get; init; }
 }

@@ -341,7 +341,7 @@ public static class FindingRules
         foreach (var f in ctx.Result.Flows)
         {
             if (!IsProxyFlow(ctx, f)) continue;
-            string? target = f.Source?.HttpConnectTarget;
+            string? target = f.HttpConnectTarget;
             yield return FlowFinding(FindingKinds.ProxyInUse, f) with
             {
                 Method = target is not null ? "HTTP CONNECT request" : IsProxyPeer(ctx, f) ? "connection to a peer the profile names as proxy" : "HTTP to a proxy port",
@@ -372,11 +372,11 @@ public static class FindingRules
                 WiresharkFilter = $"frame.interface_id=={i.Index}",
             };
         }
-        var lossy = ctx.Result.Flows.Where(f => f.Source is { AckedUnseen: > 0 }).ToList();
+        var lossy = ctx.Result.Flows.Where(f => f.AckedUnseen > 0).ToList();
         if (lossy.Count > 0)
         {
-            long gaps = lossy.Sum(f => (long)f.Source!.AckedUnseen);
-            var worst = lossy.OrderByDescending(f => f.Source!.AckedUnseen).ThenBy(f => f.FlowId).First();
+            long gaps = lossy.Sum(f => (long)f.AckedUnseen);
+            var worst = lossy.OrderByDescending(f => f.AckedUnseen).ThenBy(f => f.FlowId).First();
             yield return new Finding
             {
                 Kind = FindingKinds.CaptureLoss,
@@ -407,11 +407,11 @@ public static class FindingRules
     /// <summary>IPv4 packets seen twice (same id, header checksum and length, within 5 ms in the same direction): a SPAN copying both ingress and egress.</summary>
     public static IEnumerable<Finding> DuplicatePackets(PolicyContext ctx)
     {
-        var dup = ctx.Result.Flows.Where(f => f.Source is { DuplicatePackets: > 0 }).ToList();
+        var dup = ctx.Result.Flows.Where(f => f.DuplicatePackets > 0).ToList();
         if (dup.Count == 0) yield break;
-        long copies = dup.Sum(f => (long)f.Source!.DuplicatePackets);
+        long copies = dup.Sum(f => (long)f.DuplicatePackets);
         double pct = 100.0 * copies / Math.Max(1, ctx.Result.Statistics.IpPackets);
-        var worst = dup.OrderByDescending(f => f.Source!.DuplicatePackets).ThenBy(f => f.FlowId).First();
+        var worst = dup.OrderByDescending(f => f.DuplicatePackets).ThenBy(f => f.FlowId).First();
         yield return new Finding
         {
             Kind = FindingKinds.DuplicatePackets,
@@ -438,9 +438,9 @@ public static class FindingRules
     private static bool IsProxyFlow(PolicyContext ctx, FlowRecord f)
     {
         if (!ctx.IsNode(f.ClientIp) || ctx.IsNode(f.ServerIp) || f.Transport != IpProtocol.Tcp) return false;
-        if (f.Source?.HttpConnectTarget is not null) return true;
+        if (f.HttpConnectTarget is not null) return true;
         if (IsProxyPeer(ctx, f)) return f.TcpState is TcpHandshakeState.Established or TcpHandshakeState.Midstream;
-        return f.Source?.IsHttp == true && ctx.Catalogue.ProxyPorts.Contains(f.ServerPort);
+        return f.IsHttp && ctx.Catalogue.ProxyPorts.Contains(f.ServerPort);
     }
 
     /// <summary>The server is a peer of the catalogue's proxy role (`proxy.peerRole`) in the profile.</summary>

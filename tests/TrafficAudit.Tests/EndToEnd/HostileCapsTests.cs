@@ -123,6 +123,8 @@ public sealed class HostileCapsTests
             ["rtp_flow_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerFlow),
             ["rtp_call_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerCall),
             ["rtp_probe_flow_limit"] = N(TrafficAudit.Analyzers.RtpProbeAnalyzer.MaxProbedFlows),
+            ["flow_table_full"] = N(TrafficAudit.Pipeline.AuditOptions.DefaultMaxActiveFlows),
+            ["flow_hold_full"] = N(TrafficAudit.Pipeline.AuditOptions.DefaultMaxHeldFlows),
             ["dns_names_limit"] = N(TrafficAudit.Pipeline.AuditEngine.MaxDnsNames),
             ["rtcp_sender_reports_forgotten"] = N(TrafficAudit.Pipeline.VoipTracker.MaxSenderReports),
             ["sip_calls_evicted"] = N(o.MaxOpenCalls),

@@ -17,12 +17,13 @@ namespace TrafficAudit.Synth.Bench;
 /// <item><c>reinvites</c>: one answered call, then 200 re-INVITEs each offering 200 m= lines on new ports, each answered with 200 m= lines; RTP fills the rest.</item>
 /// <item><c>ssrcflows</c>: as <c>ssrc</c>, but each packet also comes from a new source port (a new flow of the same call).</item>
 /// <item><c>synscan</c>: 10.9.9.9 sends SYNs to every port of the node 10.0.0.10 (new source port each round), each answered by RST/ACK.</item>
+/// <item><c>shorttcp</c>: short TCP connections one after another (SYN, SYN/ACK, ACK, FIN both ways, ACK) towards the node's 443, 100 a second, each from a new source port: memory must follow concurrent flows, not every flow seen.</item>
 /// </list>
 /// Packets are 20 µs apart. Deterministic: no randomness beyond the seed-free counters.
 /// </summary>
 public static class HostileGenerator
 {
-    public static IReadOnlyList<string> Cases { get; } = ["ssrc", "flows", "useragents", "reinvites", "synscan", "ssrcflows"];
+    public static IReadOnlyList<string> Cases { get; } = ["ssrc", "flows", "useragents", "reinvites", "synscan", "ssrcflows", "shorttcp"];
 
     private static readonly Host Node = new("10.0.0.10", "node", true);
     private static readonly Host Phone = new("10.1.0.1", "phone");
@@ -42,6 +43,7 @@ public static class HostileGenerator
             case "useragents": UserAgents(w, packets, userAgents); break;
             case "reinvites": ReInvites(w, packets, reInvites, mediaLines); break;
             case "synscan": SynScan(w, packets); break;
+            case "shorttcp": ShortTcp(w, packets); break;
             default: throw new ArgumentException($"unknown case '{kind}'; known: {string.Join(", ", Cases)}");
         }
         w.Flush();
@@ -113,6 +115,29 @@ public static class HostileGenerator
             uint seq = (uint)(i * 2654435761L);
             w.Tcp(Scanner.Ip, Scanner.Mac, sport, Node.Ip, Node.Mac, dport, seq, 0, TcpFlag.Syn);
             if (w.Count < packets) w.Tcp(Node.Ip, Node.Mac, dport, Scanner.Ip, Scanner.Mac, sport, 0, seq + 1, TcpFlag.Rst | TcpFlag.Ack);
+        }
+    }
+
+    private static void ShortTcp(Writer w, long packets)
+    {
+        const long ConnectionEveryUs = 10_000;
+        for (long i = 0; w.Count < packets; i++)
+        {
+            uint src = Frames.ParseIPv4("172.16.0.0") + (uint)(i / 50_000) + 1;
+            ushort port = (ushort)(10_000 + i % 50_000);
+            uint cs = (uint)(i * 2654435761L), ss = cs ^ 0x5a5a5a5a;
+            (bool FromClient, uint Seq, uint Ack, TcpFlag Flags)[] steps =
+            [
+                (true, cs, 0, TcpFlag.Syn), (false, ss, cs + 1, TcpFlag.Syn | TcpFlag.Ack), (true, cs + 1, ss + 1, TcpFlag.Ack),
+                (true, cs + 1, ss + 1, TcpFlag.Fin | TcpFlag.Ack), (false, ss + 1, cs + 2, TcpFlag.Fin | TcpFlag.Ack), (true, cs + 2, ss + 2, TcpFlag.Ack),
+            ];
+            foreach (var (fromClient, seq, ack, flags) in steps)
+            {
+                if (w.Count >= packets) break;
+                if (fromClient) w.Tcp(src, Phone.Mac, port, Node.Ip, Node.Mac, 443, seq, ack, flags);
+                else w.Tcp(Node.Ip, Node.Mac, 443, src, Phone.Mac, port, seq, ack, flags);
+            }
+            w.Wait(ConnectionEveryUs - steps.Length * StepUs);
         }
     }
 
@@ -192,6 +217,9 @@ public static class HostileGenerator
             Count++;
             return f;
         }
+
+        /// <summary>Moves the capture clock on by <paramref name="us"/> µs before the next packet.</summary>
+        public void Wait(long us) => _t += Math.Max(0, us);
 
         public void Udp(uint src, byte[] srcMac, ushort srcPort, uint dst, byte[] dstMac, ushort dstPort, ReadOnlySpan<byte> payload)
         {
