@@ -1,0 +1,239 @@
+using TrafficAudit.Analyzers.Sip;
+using TrafficAudit.Capture;
+using TrafficAudit.Catalogue;
+using TrafficAudit.Classification;
+using TrafficAudit.Decode;
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Policy;
+
+/// <summary>The caps of the incremental policy; each has a counter in anomalies.csv when reached (README, Caps).</summary>
+public sealed record PolicyLimits
+{
+    /// <summary>Flows remembered for the joins of later SIP transactions and RTP streams; the oldest are forgotten first (<c>policy_flows_forgotten</c>).</summary>
+    public int JoinFlows { get; init; } = 100_000;
+    /// <summary>Transactions and streams with a finding waiting for their flow until the end; past it the oldest is judged at once (<c>policy_joins_early</c>).</summary>
+    public int PendingJoins { get; init; } = 100_000;
+    /// <summary>Distinct findings (keys) kept; past it a new key's occurrences only count in its summary finding (<c>finding_keys_limit</c>).</summary>
+    public int FindingKeys { get; init; } = 100_000;
+    /// <summary>Flow ids (the lowest) listed per finding and per expected-flow row; counts stay whole (<c>evidence_flow_ids_cut</c>).</summary>
+    public int FlowIdsPerRow { get; init; } = 10_000;
+}
+
+/// <summary>What a SIP transaction or an RTP stream finding takes from its flow: id, service, applications, row and round-trip budget.</summary>
+public sealed record JoinedFlow(int FlowId, string Service, string Applications, string MatchedRule, int? BudgetMs);
+
+/// <summary>A per-flow counter summed over the flows that have it (TCP gaps ACKed but not captured, duplicated packets).</summary>
+public sealed class FlowCounterSum(int maxIds)
+{
+    private readonly Smallest<int> _ids = new(maxIds, Comparer<int>.Default, distinct: true);
+    private long _worstValue;
+
+    public long Flows { get; private set; }
+    public long Total { get; private set; }
+    public long FirstSeenNs { get; private set; }
+    /// <summary>The flow with the highest count (the lowest flow_id among equals).</summary>
+    public FlowRecord? Worst { get; private set; }
+    /// <summary>The lowest flow ids of the flows counted (at most the cap).</summary>
+    public IReadOnlyList<int> FlowIds => _ids.Result();
+    public bool Cut => _ids.Cut;
+
+    public void Add(FlowRecord f, long value)
+    {
+        if (value <= 0) return;
+        FirstSeenNs = Flows == 0 ? f.FirstSeenNs : Math.Min(FirstSeenNs, f.FirstSeenNs);
+        Flows++;
+        Total += value;
+        _ids.Add(f.FlowId);
+        if (Worst is null || value > _worstValue || (value == _worstValue && f.FlowId < Worst.FlowId)) { Worst = f; _worstValue = value; }
+    }
+}
+
+/// <summary>
+/// The policy, record by record: a sink that judges each flow, SIP transaction, RTP stream and call as it
+/// ends, merges the findings per <see cref="Finding.Key"/> and keeps the expected-flow matrix's counts, so
+/// that <see cref="Evaluate"/>
+/// costs what is still open (merged findings, pending joins), not what was seen. The nodes are known
+/// before the first record. Joins between kinds use indexes keyed by the two ends: the first flow (by
+/// flow_id) between a transaction's or a stream's ends, either way round, as the full pass had it; a
+/// transaction or stream that has a finding waits until the end for it, so the result does not depend
+/// on whether the flow ended before or after. The verdict does not depend on the order records arrive in.
+/// </summary>
+public sealed class PolicyAccumulator : IAuditRecordSink
+{
+    private readonly PolicyContext _ctx;
+    private readonly PolicyLimits _limits;
+    private readonly IReadOnlyList<DetectedNode> _nodes;
+    private readonly DeploymentProfile? _profile;
+    private readonly MatrixAccumulator? _matrix;
+    private readonly FindingMerger _merger;
+    private readonly FlowCounterSum _lossy;
+    private readonly FlowCounterSum _duplicates;
+    private readonly Dictionary<JoinKey, JoinSlot> _flowsByEnds = new();
+    private readonly Queue<JoinKey> _joinOrder = new();
+    private readonly Queue<Pending> _pending = new();
+    private readonly List<Finding> _scratch = new(4);
+    private long _flowsForgotten;
+    private long _joinsEarly;
+
+    public PolicyAccumulator(PortCatalogue catalogue, DeploymentProfile? profile, IReadOnlyList<DetectedNode> nodes, PolicyLimits? limits = null)
+    {
+        _limits = limits ?? new PolicyLimits();
+        _ctx = new PolicyContext(catalogue, profile, nodes);
+        _profile = profile;
+        _nodes = nodes;
+        // Requirements need to know which host is the node: without one every row would read NOT SEEN.
+        if (profile is not null && _ctx.Nodes.Count > 0)
+            _matrix = new MatrixAccumulator(ExpectedFlowMatrix.Build(catalogue, profile), _limits.FlowIdsPerRow);
+        _merger = new FindingMerger(_limits.FlowIdsPerRow, _limits.FindingKeys);
+        _lossy = new FlowCounterSum(_limits.FlowIdsPerRow);
+        _duplicates = new FlowCounterSum(_limits.FlowIdsPerRow);
+    }
+
+    public PolicyContext Context => _ctx;
+
+    /// <summary>
+    /// Work done so far: index lookups and inserts, requirement checks, findings merged. It grows by a
+    /// constant per record (whatever was seen before), which the scale test checks.
+    /// </summary>
+    public long Operations => _operations + _merger.Operations + (_matrix?.Operations ?? 0);
+    private long _operations;
+
+    /// <summary>Records waiting for their flow (transactions and streams with a finding).</summary>
+    public int PendingJoins => _pending.Count;
+    /// <summary>Flows remembered for joins.</summary>
+    public int JoinFlows => _flowsByEnds.Count;
+
+    public void OnFlow(FlowRecord flow)
+    {
+        _scratch.Clear();
+        FindingRules.OnFlow(_ctx, flow, _scratch);
+        var rank = FindingRank.Flow(flow.FlowId);
+        foreach (var f in _scratch) _merger.Add(f, rank);
+        _matrix?.OnFlow(_ctx, flow);
+        _lossy.Add(flow, PolicyContext.AckedUnseen(flow));
+        _duplicates.Add(flow, PolicyContext.DuplicatePackets(flow));
+        // Only flows a later record may join: UDP (RTP streams) and flows of a node (SIP transactions).
+        bool udp = flow.Transport == IpProtocol.Udp;
+        if (udp || _ctx.TouchesNode(flow)) Remember(flow, udp);
+    }
+
+    public void OnTransaction(SipTransactionStat transaction)
+    {
+        _operations++;
+        if (!FindingRules.TransactionNeedsFlow(_ctx, transaction)) return;
+        Wait(new Pending(JoinKey.Of(transaction.RequesterIp, transaction.RequesterPort, transaction.ResponderIp, transaction.ResponderPort),
+            false, transaction, FindingRank.Transaction(transaction)));
+    }
+
+    public void OnStream(RtpStreamRecord stream)
+    {
+        _operations++;
+        if (!FindingRules.StreamHasFinding(_ctx, stream)) return;
+        Wait(new Pending(JoinKey.Of(stream.SrcIp, stream.SrcPort, stream.DstIp, stream.DstPort), true, stream, FindingRank.Stream(stream)));
+    }
+
+    public void OnCall(CallRecord call)
+    {
+        _operations++;
+        _scratch.Clear();
+        FindingRules.OnCall(_ctx, call, _scratch);
+        var rank = FindingRank.Call(call);
+        foreach (var f in _scratch) _merger.Add(f, rank);
+        _matrix?.OnCall(_ctx, call);
+    }
+
+    /// <summary>
+    /// The verdict as the records so far make it, with the facts known at the end of the capture (its
+    /// statistics: packets, length; pcapng interface drops; files cut short). The accumulator is not
+    /// changed: a live run may ask at every flush and go on feeding records.
+    /// </summary>
+    public Verdict Evaluate(CaptureStatistics statistics, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    {
+        _ctx.CaptureSeconds = statistics.Duration.TotalSeconds;
+        var scope = statistics.Frames - statistics.MalformedFrames <= 0 ? AuditScope.NoPackets : _ctx.Nodes.Count == 0 ? AuditScope.NoNode : AuditScope.Nodes;
+        long rowsCut = 0;
+        var matrix = _profile is null || scope != AuditScope.Nodes || _matrix is null ? null : _matrix.Rows(_ctx, out rowsCut);
+        var extra = new List<(Finding, FindingRank)>();
+        int end = 0;
+        foreach (var f in FindingRules.MissingFlows(_ctx, matrix)) extra.Add((f, FindingRank.End(end++)));
+        foreach (var f in FindingRules.CaptureLoss(interfaces, _lossy, errors)) extra.Add((f, FindingRank.End(end++)));
+        foreach (var f in FindingRules.DuplicatePackets(_duplicates, statistics.IpPackets)) extra.Add((f, FindingRank.End(end++)));
+        foreach (var p in _pending)
+        {
+            var found = new List<Finding>(2);
+            Judge(p, found);
+            foreach (var f in found) extra.Add((f, p.Rank));
+        }
+        var nodes = _nodes;
+        var ctx = _ctx;
+        // Nodes and hedging are filled in once per merged finding (they depend only on what the key holds), not per raw one.
+        var findings = _merger.Build(extra, Verdict.MaxFindingsPerKindAndSource, out long summarised, out long findingsCut,
+            ctx.IsNode, f => Verdict.Hedge(Verdict.WithNodes(ctx, f), nodes));
+        var counters = new List<AnomalyCounters.Entry>();
+        void Count(string name, long n) { if (n > 0) counters.Add(new AnomalyCounters.Entry(name, 0, 0) { Count = n }); }
+        Count(PolicyAnomalies.FindingsSummarised, summarised);
+        Count(PolicyAnomalies.FlowsForgotten, _flowsForgotten);
+        Count(PolicyAnomalies.JoinsEarly, _joinsEarly);
+        Count(PolicyAnomalies.FindingKeysLimit, _merger.KeysOverflowed);
+        Count(PolicyAnomalies.FlowIdsCut, rowsCut + findingsCut);
+        return new Verdict(matrix, findings, _profile, scope, _nodes, summarised, counters);
+    }
+
+    private void Remember(FlowRecord f, bool udp)
+    {
+        _operations++;
+        var key = JoinKey.Of(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort);
+        if (!_flowsByEnds.TryGetValue(key, out var slot))
+        {
+            slot = new JoinSlot();
+            _flowsByEnds.Add(key, slot);
+            _joinOrder.Enqueue(key);
+            while (_flowsByEnds.Count > _limits.JoinFlows && _joinOrder.TryDequeue(out var old))
+                if (_flowsByEnds.Remove(old)) _flowsForgotten++;
+        }
+        if (slot.Any is null || f.FlowId < slot.Any.FlowId) slot.Any = Joined(f);
+        if (udp && (slot.Udp is null || f.FlowId < slot.Udp.FlowId)) slot.Udp = slot.Any.FlowId == f.FlowId ? slot.Any : Joined(f);
+    }
+
+    private JoinedFlow Joined(FlowRecord f) => new(f.FlowId, f.Service, f.Applications, f.MatchedRule, _ctx.BudgetMs(f));
+
+    private void Wait(Pending p)
+    {
+        _pending.Enqueue(p);
+        while (_pending.Count > _limits.PendingJoins && _pending.TryDequeue(out var early))
+        {
+            _joinsEarly++;
+            _scratch.Clear();
+            Judge(early, _scratch);
+            foreach (var f in _scratch) _merger.Add(f, early.Rank);
+        }
+    }
+
+    private void Judge(Pending p, List<Finding> found)
+    {
+        _operations++;
+        _flowsByEnds.TryGetValue(p.Key, out var slot);
+        if (p.Record is SipTransactionStat t) FindingRules.OnTransaction(_ctx, t, slot?.Any, found);
+        else FindingRules.OnStream(_ctx, (RtpStreamRecord)p.Record, slot?.Udp, found);
+    }
+
+    /// <summary>Two ends of a conversation, the lower one first, so that either direction finds the same entry.</summary>
+    private readonly record struct JoinKey(IpAddress A, ushort PortA, IpAddress B, ushort PortB)
+    {
+        public static JoinKey Of(IpAddress a, ushort pa, IpAddress b, ushort pb)
+        {
+            int c = a.CompareTo(b);
+            return c < 0 || (c == 0 && pa <= pb) ? new(a, pa, b, pb) : new(b, pb, a, pa);
+        }
+    }
+
+    /// <summary>The first flow (by flow_id) between two ends, and the first UDP one.</summary>
+    private sealed class JoinSlot
+    {
+        public JoinedFlow? Any;
+        public JoinedFlow? Udp;
+    }
+
+    private readonly record struct Pending(JoinKey Key, bool UdpOnly, object Record, FindingRank Rank);
+}
