@@ -125,6 +125,10 @@ public sealed class HostileCapsTests
             ["dns_names_limit"] = N(TrafficAudit.Pipeline.AuditEngine.MaxDnsNames),
             ["rtcp_sender_reports_forgotten"] = N(TrafficAudit.Pipeline.VoipTracker.MaxSenderReports),
             ["findings_summarised"] = N(TrafficAudit.Policy.Verdict.MaxFindingsPerKindAndSource),
+            ["policy_flows_forgotten"] = N(new TrafficAudit.Policy.PolicyLimits().JoinFlows),
+            ["policy_joins_early"] = N(new TrafficAudit.Policy.PolicyLimits().PendingJoins),
+            ["finding_keys_limit"] = N(new TrafficAudit.Policy.PolicyLimits().FindingKeys),
+            ["evidence_flow_ids_cut"] = N(new TrafficAudit.Policy.PolicyLimits().FlowIdsPerRow),
         };
         var readme = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "README.md"));
         int start = Array.FindIndex(readme, l => l.StartsWith("## Caps", StringComparison.Ordinal));
