@@ -219,6 +219,14 @@ public sealed class MatrixAccumulator
         for (int i = 0; i < _rows.Length; i++) _rows[i] = new Row(maxFlowIdsPerRow);
     }
 
+    /// <summary>A copy to add a live snapshot's open records to, leaving this one as it is.</summary>
+    public MatrixAccumulator Clone()
+    {
+        var c = new MatrixAccumulator(_requirements, 1) { _oneWayCalls = _oneWayCalls, _answeredCall = _answeredCall };
+        for (int i = 0; i < _rows.Length; i++) c._rows[i] = _rows[i].Clone();
+        return c;
+    }
+
     /// <summary>Checks made (one per requirement and flow touching a node): the work the matrix did.</summary>
     public long Operations { get; private set; }
 
@@ -288,6 +296,8 @@ public sealed class MatrixAccumulator
     private sealed class Row(int maxIds)
     {
         public long Ok, Unanswered, Refused, Over;
-        public readonly Smallest<int> Ids = new(maxIds, Comparer<int>.Default, distinct: true);
+        public Smallest<int> Ids = new(maxIds, Comparer<int>.Default, distinct: true);
+
+        public Row Clone() => new(1) { Ok = Ok, Unanswered = Unanswered, Refused = Refused, Over = Over, Ids = Ids.Clone() };
     }
 }

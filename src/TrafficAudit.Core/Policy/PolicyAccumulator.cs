@@ -23,10 +23,14 @@ public sealed record PolicyLimits
 /// <summary>What a SIP transaction or an RTP stream finding takes from its flow: id, service, applications, row and round-trip budget.</summary>
 public sealed record JoinedFlow(int FlowId, string Service, string Applications, string MatchedRule, int? BudgetMs);
 
+/// <summary>The records still open at a live flush, as a snapshot makes them (see <see cref="PolicyAccumulator.Evaluate"/>).</summary>
+public sealed record OpenRecords(IReadOnlyList<FlowRecord> Flows, IReadOnlyList<SipTransactionStat> Transactions,
+    IReadOnlyList<RtpStreamRecord> Streams, IReadOnlyList<CallRecord> Calls);
+
 /// <summary>A per-flow counter summed over the flows that have it (TCP gaps ACKed but not captured, duplicated packets).</summary>
 public sealed class FlowCounterSum(int maxIds)
 {
-    private readonly Smallest<int> _ids = new(maxIds, Comparer<int>.Default, distinct: true);
+    private Smallest<int> _ids = new(maxIds, Comparer<int>.Default, distinct: true);
     private long _worstValue;
 
     public long Flows { get; private set; }
@@ -37,6 +41,11 @@ public sealed class FlowCounterSum(int maxIds)
     /// <summary>The lowest flow ids of the flows counted (at most the cap).</summary>
     public IReadOnlyList<int> FlowIds => _ids.Result();
     public bool Cut => _ids.Cut;
+
+    public FlowCounterSum Clone() => new(maxIds)
+    {
+        _ids = _ids.Clone(), _worstValue = _worstValue, Flows = Flows, Total = Total, FirstSeenNs = FirstSeenNs, Worst = Worst,
+    };
 
     public void Add(FlowRecord f, long value)
     {
@@ -148,21 +157,65 @@ public sealed class PolicyAccumulator : IAuditRecordSink
     /// statistics: packets, length; pcapng interface drops; files cut short). The accumulator is not
     /// changed: a live run may ask at every flush and go on feeding records.
     /// </summary>
-    public Verdict Evaluate(CaptureStatistics statistics, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    /// <param name="open">
+    /// Records still open at a live flush (a snapshot, not ended): judged into this verdict only, as if they
+    /// had ended now, without being remembered; they come again, final, when they end. Null at the end of
+    /// the input, where the engine hands the open records over as ended ones.
+    /// </param>
+    public Verdict Evaluate(CaptureStatistics statistics, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors,
+        OpenRecords? open = null)
     {
         _ctx.CaptureSeconds = statistics.Duration.TotalSeconds;
         var scope = statistics.Frames - statistics.MalformedFrames <= 0 ? AuditScope.NoPackets : _ctx.Nodes.Count == 0 ? AuditScope.NoNode : AuditScope.Nodes;
-        long rowsCut = 0;
-        var matrix = _profile is null || scope != AuditScope.Nodes || _matrix is null ? null : _matrix.Rows(_ctx, out rowsCut);
         var extra = new List<(Finding, FindingRank)>();
+        var found = new List<Finding>(4);
+        var matrixNow = _matrix;
+        var lossy = _lossy;
+        var duplicates = _duplicates;
+        Dictionary<JoinKey, JoinSlot>? openFlows = null;
+        var pending = _pending.ToList();
+        if (open is not null)
+        {
+            // Copies of the small aggregates; the open records go into them and into the extra findings only.
+            matrixNow = _matrix?.Clone();
+            lossy = _lossy.Clone();
+            duplicates = _duplicates.Clone();
+            openFlows = new();
+            foreach (var flow in open.Flows)
+            {
+                found.Clear();
+                FindingRules.OnFlow(_ctx, flow, found);
+                foreach (var f in found) extra.Add((f, FindingRank.Flow(flow.FlowId)));
+                matrixNow?.OnFlow(_ctx, flow);
+                lossy.Add(flow, PolicyContext.AckedUnseen(flow));
+                duplicates.Add(flow, PolicyContext.DuplicatePackets(flow));
+                bool udp = flow.Transport == IpProtocol.Udp;
+                if (udp || _ctx.TouchesNode(flow)) Remember(openFlows, flow, udp);
+            }
+            foreach (var t in open.Transactions)
+                if (FindingRules.TransactionNeedsFlow(_ctx, t))
+                    pending.Add(new Pending(JoinKey.Of(t.RequesterIp, t.RequesterPort, t.ResponderIp, t.ResponderPort), false, t, FindingRank.Transaction(t)));
+            foreach (var s in open.Streams)
+                if (FindingRules.StreamHasFinding(_ctx, s))
+                    pending.Add(new Pending(JoinKey.Of(s.SrcIp, s.SrcPort, s.DstIp, s.DstPort), true, s, FindingRank.Stream(s)));
+            foreach (var c in open.Calls)
+            {
+                found.Clear();
+                FindingRules.OnCall(_ctx, c, found);
+                foreach (var f in found) extra.Add((f, FindingRank.Call(c)));
+                matrixNow?.OnCall(_ctx, c);
+            }
+        }
+        long rowsCut = 0;
+        var matrix = _profile is null || scope != AuditScope.Nodes || matrixNow is null ? null : matrixNow.Rows(_ctx, out rowsCut);
         int end = 0;
         foreach (var f in FindingRules.MissingFlows(_ctx, matrix)) extra.Add((f, FindingRank.End(end++)));
-        foreach (var f in FindingRules.CaptureLoss(interfaces, _lossy, errors)) extra.Add((f, FindingRank.End(end++)));
-        foreach (var f in FindingRules.DuplicatePackets(_duplicates, statistics.IpPackets)) extra.Add((f, FindingRank.End(end++)));
-        foreach (var p in _pending)
+        foreach (var f in FindingRules.CaptureLoss(interfaces, lossy, errors)) extra.Add((f, FindingRank.End(end++)));
+        foreach (var f in FindingRules.DuplicatePackets(duplicates, statistics.IpPackets)) extra.Add((f, FindingRank.End(end++)));
+        foreach (var p in pending)
         {
-            var found = new List<Finding>(2);
-            Judge(p, found);
+            found.Clear();
+            Judge(p, found, openFlows);
             foreach (var f in found) extra.Add((f, p.Rank));
         }
         var nodes = _nodes;
@@ -192,11 +245,16 @@ public sealed class PolicyAccumulator : IAuditRecordSink
             while (_flowsByEnds.Count > _limits.JoinFlows && _joinOrder.TryDequeue(out var old))
                 if (_flowsByEnds.Remove(old)) _flowsForgotten++;
         }
-        if (slot.Any is null || f.FlowId < slot.Any.FlowId) slot.Any = Joined(f);
-        if (udp && (slot.Udp is null || f.FlowId < slot.Udp.FlowId)) slot.Udp = slot.Any.FlowId == f.FlowId ? slot.Any : Joined(f);
+        slot.Take(f, udp, _ctx);
     }
 
-    private JoinedFlow Joined(FlowRecord f) => new(f.FlowId, f.Service, f.Applications, f.MatchedRule, _ctx.BudgetMs(f));
+    /// <summary>An open flow of a live snapshot, in a table of its own (never in the accumulator's).</summary>
+    private void Remember(Dictionary<JoinKey, JoinSlot> table, FlowRecord f, bool udp)
+    {
+        var key = JoinKey.Of(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort);
+        if (!table.TryGetValue(key, out var slot)) table.Add(key, slot = new JoinSlot());
+        slot.Take(f, udp, _ctx);
+    }
 
     private void Wait(Pending p)
     {
@@ -210,12 +268,14 @@ public sealed class PolicyAccumulator : IAuditRecordSink
         }
     }
 
-    private void Judge(Pending p, List<Finding> found)
+    private void Judge(Pending p, List<Finding> found, Dictionary<JoinKey, JoinSlot>? openFlows = null)
     {
         _operations++;
         _flowsByEnds.TryGetValue(p.Key, out var slot);
-        if (p.Record is SipTransactionStat t) FindingRules.OnTransaction(_ctx, t, slot?.Any, found);
-        else FindingRules.OnStream(_ctx, (RtpStreamRecord)p.Record, slot?.Udp, found);
+        JoinSlot? open = null;
+        openFlows?.TryGetValue(p.Key, out open);
+        if (p.Record is SipTransactionStat t) FindingRules.OnTransaction(_ctx, t, JoinSlot.First(slot?.Any, open?.Any), found);
+        else FindingRules.OnStream(_ctx, (RtpStreamRecord)p.Record, JoinSlot.First(slot?.Udp, open?.Udp), found);
     }
 
     /// <summary>Two ends of a conversation, the lower one first, so that either direction finds the same entry.</summary>
@@ -233,6 +293,14 @@ public sealed class PolicyAccumulator : IAuditRecordSink
     {
         public JoinedFlow? Any;
         public JoinedFlow? Udp;
+
+        public void Take(FlowRecord f, bool udp, PolicyContext ctx)
+        {
+            if (Any is null || f.FlowId < Any.FlowId) Any = new JoinedFlow(f.FlowId, f.Service, f.Applications, f.MatchedRule, ctx.BudgetMs(f));
+            if (udp && (Udp is null || f.FlowId < Udp.FlowId)) Udp = Any.FlowId == f.FlowId ? Any : new JoinedFlow(f.FlowId, f.Service, f.Applications, f.MatchedRule, ctx.BudgetMs(f));
+        }
+
+        public static JoinedFlow? First(JoinedFlow? a, JoinedFlow? b) => a is null ? b : b is null || a.FlowId < b.FlowId ? a : b;
     }
 
     private readonly record struct Pending(JoinKey Key, bool UdpOnly, object Record, FindingRank Rank);

@@ -103,6 +103,33 @@ public sealed class PolicyAccumulatorTests
     }
 
     [TestMethod]
+    public void LiveSnapshot_OpenRecordsCountInThatVerdictOnly_AndAgainOnceTheyEnd()
+    {
+        var r = Run(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        var profile = SiteProfile;
+        var full = Render(Verdict.Evaluate(r, Catalogue, profile));
+        static (List<T> Ended, List<T> Open) Split<T>(IReadOnlyList<T> all) => (all.Take(all.Count / 2).ToList(), all.Skip(all.Count / 2).ToList());
+        var (flows, openFlows) = Split(r.Flows);
+        var (transactions, openTransactions) = Split(r.Voip.Transactions);
+        var (streams, openStreams) = Split(r.Streams);
+        var (calls, openCalls) = Split(r.Calls);
+        var acc = new PolicyAccumulator(Catalogue, profile, r.Nodes);
+        foreach (var f in flows) acc.OnFlow(f);
+        foreach (var t in transactions) acc.OnTransaction(t);
+        foreach (var s in streams) acc.OnStream(s);
+        foreach (var c in calls) acc.OnCall(c);
+        var open = new OpenRecords(openFlows, openTransactions, openStreams, openCalls);
+        CollectionAssert.AreEqual(full, Render(acc.Evaluate(r.Statistics, r.Interfaces, r.Errors, open)), "ended plus open records make the full verdict");
+        var withoutOpen = Render(acc.Evaluate(r.Statistics, r.Interfaces, r.Errors));
+        CollectionAssert.AreNotEqual(full, withoutOpen, "the open records were not kept");
+        foreach (var f in openFlows) acc.OnFlow(f);
+        foreach (var t in openTransactions) acc.OnTransaction(t);
+        foreach (var s in openStreams) acc.OnStream(s);
+        foreach (var c in openCalls) acc.OnCall(c);
+        CollectionAssert.AreEqual(full, Render(acc.Evaluate(r.Statistics, r.Interfaces, r.Errors)), "once ended they count once");
+    }
+
+    [TestMethod]
     public void PublicCaptures_EveryOrder_GivesTheFullPassVerdict_DetectedNodes_AndTheBusiestHostsAsNodesWithAProfile()
     {
         if (!Directory.Exists(TestPaths.PublicCaptures)) Assert.Inconclusive("public captures not available");
