@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TrafficAudit.Analyzers.Sip;
 using TrafficAudit.Capture;
 using TrafficAudit.Catalogue;
@@ -79,7 +80,8 @@ public sealed class PolicyAccumulator : IAuditRecordSink
     private readonly FlowCounterSum _lossy;
     private readonly FlowCounterSum _duplicates;
     private readonly Dictionary<JoinKey, JoinSlot> _flowsByEnds = new();
-    private readonly Queue<JoinKey> _joinOrder = new();
+    /// <summary>Insertion number of the next flow remembered, and the lowest one still remembered.</summary>
+    private long _nextJoinSeq, _forgetBelow;
     private readonly Queue<Pending> _pending = new();
     private readonly List<Finding> _scratch = new(4);
     private long _flowsForgotten;
@@ -237,22 +239,33 @@ public sealed class PolicyAccumulator : IAuditRecordSink
     {
         _operations++;
         var key = JoinKey.Of(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort);
-        if (!_flowsByEnds.TryGetValue(key, out var slot))
-        {
-            slot = new JoinSlot();
-            _flowsByEnds.Add(key, slot);
-            _joinOrder.Enqueue(key);
-            while (_flowsByEnds.Count > _limits.JoinFlows && _joinOrder.TryDequeue(out var old))
-                if (_flowsByEnds.Remove(old)) _flowsForgotten++;
-        }
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_flowsByEnds, key, out bool had);
+        if (!had) slot.Seq = _nextJoinSeq++;
         slot.Take(f, udp, _ctx);
+        if (!had && _flowsByEnds.Count > _limits.JoinFlows) ForgetOldest();
+    }
+
+    /// <summary>
+    /// The index is full: the oldest tenth is forgotten in one pass (flows are numbered as remembered and
+    /// those still remembered are the newest ones), so that a pass over the index comes once every
+    /// tenth of its size: constant work per flow.
+    /// </summary>
+    private void ForgetOldest()
+    {
+        int keep = _limits.JoinFlows - Math.Max(1, _limits.JoinFlows / 10);
+        _forgetBelow = _nextJoinSeq - keep;
+        foreach (var (key, slot) in _flowsByEnds)
+        {
+            _operations++;
+            if (slot.Seq < _forgetBelow && _flowsByEnds.Remove(key)) _flowsForgotten++;
+        }
     }
 
     /// <summary>An open flow of a live snapshot, in a table of its own (never in the accumulator's).</summary>
     private void Remember(Dictionary<JoinKey, JoinSlot> table, FlowRecord f, bool udp)
     {
         var key = JoinKey.Of(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort);
-        if (!table.TryGetValue(key, out var slot)) table.Add(key, slot = new JoinSlot());
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(table, key, out _);
         slot.Take(f, udp, _ctx);
     }
 
@@ -272,10 +285,10 @@ public sealed class PolicyAccumulator : IAuditRecordSink
     {
         _operations++;
         _flowsByEnds.TryGetValue(p.Key, out var slot);
-        JoinSlot? open = null;
+        JoinSlot open = default;
         openFlows?.TryGetValue(p.Key, out open);
-        if (p.Record is SipTransactionStat t) FindingRules.OnTransaction(_ctx, t, JoinSlot.First(slot?.Any, open?.Any), found);
-        else FindingRules.OnStream(_ctx, (RtpStreamRecord)p.Record, JoinSlot.First(slot?.Udp, open?.Udp), found);
+        if (p.Record is SipTransactionStat t) FindingRules.OnTransaction(_ctx, t, JoinSlot.First(slot.Any, open.Any), found);
+        else FindingRules.OnStream(_ctx, (RtpStreamRecord)p.Record, JoinSlot.First(slot.Udp, open.Udp), found);
     }
 
     /// <summary>Two ends of a conversation, the lower one first, so that either direction finds the same entry.</summary>
@@ -288,11 +301,12 @@ public sealed class PolicyAccumulator : IAuditRecordSink
         }
     }
 
-    /// <summary>The first flow (by flow_id) between two ends, and the first UDP one.</summary>
-    private sealed class JoinSlot
+    /// <summary>The first flow (by flow_id) between two ends, and the first UDP one; when it was remembered.</summary>
+    private struct JoinSlot
     {
         public JoinedFlow? Any;
         public JoinedFlow? Udp;
+        public long Seq;
 
         public void Take(FlowRecord f, bool udp, PolicyContext ctx)
         {

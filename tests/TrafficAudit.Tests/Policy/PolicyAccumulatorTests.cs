@@ -196,9 +196,9 @@ public sealed class PolicyAccumulatorTests
     /// own source port (one in ten answered after 150 ms: a slow_response that must join its flow), then
     /// their n flows: every slow transaction waits for its flow.
     /// </summary>
-    private static long WorkFor(int n, out Verdict verdict)
+    private static long WorkFor(int n, out Verdict verdict, PolicyLimits? limits = null)
     {
-        var acc = new PolicyAccumulator(Catalogue, null, Nodes);
+        var acc = new PolicyAccumulator(Catalogue, null, Nodes, limits);
         for (int i = 0; i < 2 * n; i++)
             acc.OnFlow(Udp(i + 1, IpAddress.FromV4(0x0A020000u + (uint)(i % 60_000)), (ushort)(20_000 + i % 40_000), IpAddress.Parse("10.0.3.3"), 53, "dns", answered: 1));
         for (int i = 0; i < n; i++) acc.OnTransaction(Options(i, (ushort)(10_000 + i % 50_000), i % 10 == 0 ? 150 : 1));
@@ -210,12 +210,21 @@ public sealed class PolicyAccumulatorTests
     [TestMethod]
     public void Scale_40000OptionsAnd120000Flows_WorkGrowsLinearly_NotWithTransactionsTimesFlows()
     {
-        long small = WorkFor(10_000, out var v10);
-        long large = WorkFor(40_000, out var v40);
+        // A join index large enough for every flow: the work of the records alone.
+        var roomy = new PolicyLimits { JoinFlows = 1_000_000 };
+        long small = WorkFor(10_000, out var v10, roomy);
+        long large = WorkFor(40_000, out var v40, roomy);
         double ratio = (double)large / small;
         // Linear: 4x the records is 4x the work (a pass over every flow per transaction would be 16x).
         Assert.IsTrue(ratio is > 3.6 and < 4.4, $"work 10k: {small}, 40k: {large}, ratio {ratio:F2}");
-        Assert.IsLessThan(12L * 160_000, large, "a few operations per record");
+        Assert.IsLessThan(3L * 160_000, large, "a few operations per record");
+        // With the default cap (100,000 flows remembered) the 40,000 case forgets flows: a pass over the index
+        // once every 10,000 flows, so still a bounded number of operations per record.
+        long capped = WorkFor(40_000, out var v40capped);
+        Assert.IsLessThan(12L * 160_000, capped, $"work with the index cap: {capped}");
+        Assert.IsGreaterThanOrEqualTo(20_000L, v40capped.Counters.Single(c => c.Name == PolicyAnomalies.FlowsForgotten).Count,
+            "120,000 flows to remember for joins, at most 100,000 kept: the oldest (DNS) ones were forgotten, and counted");
+        Assert.AreEqual(4_000, v40capped.Findings.Single(f => f.Kind == FindingKinds.SlowResponse).FlowIds.Count, "the SIP flows are the newest: still joined");
         // The joins were made: one slow_response per transaction answered late, each with its flow.
         var slow = v40.Findings.Single(f => f.Kind == FindingKinds.SlowResponse);
         Assert.AreEqual(4_000, slow.Count);
@@ -223,9 +232,7 @@ public sealed class PolicyAccumulatorTests
         Assert.AreEqual(4_000, slow.FlowIds.Count);
         Assert.AreEqual(80_001, slow.FlowIds[0]);
         Assert.AreEqual(1_000, v10.Findings.Single(f => f.Kind == FindingKinds.SlowResponse).Count);
-        // 120,000 flows to remember for joins, 100,000 kept: the oldest (DNS) ones were forgotten, and counted.
-        Assert.AreEqual(20_000, v40.Counters.Single(c => c.Name == PolicyAnomalies.FlowsForgotten).Count);
-        Assert.IsFalse(v10.Counters.Any(c => c.Name == PolicyAnomalies.FlowsForgotten));
+        Assert.IsFalse(v40.Counters.Any(c => c.Name == PolicyAnomalies.FlowsForgotten));
     }
 
     [TestMethod]
@@ -262,14 +269,16 @@ public sealed class PolicyAccumulatorTests
         for (int i = 0; i < 60; i++) acc.OnFlow(Udp(200 + i, Node, (ushort)(30_000 + i), IpAddress.FromV4(0x0A030000u + (uint)i), 53, "dns", answered: 0));
         var v = acc.Evaluate(Stats(1000), [], []);
         var counters = v.Counters.ToDictionary(c => c.Name, c => c.Count);
-        // The 100 SIP flows: 50 forgotten at once; the 60 DNS flows push the other 50 and 10 of their own out.
-        Assert.AreEqual(110, counters[PolicyAnomalies.FlowsForgotten]);
+        // A full index forgets its oldest tenth and keeps the newest 45: after the 100 SIP flows, flows 55-100
+        // are remembered (54 forgotten); the 60 DNS flows push out the other 46 and 14 of their own.
+        Assert.AreEqual(114, counters[PolicyAnomalies.FlowsForgotten]);
+        Assert.AreEqual(46, acc.JoinFlows);
         Assert.AreEqual(80, counters[PolicyAnomalies.JoinsEarly]);
         var slow = v.Findings.Single(f => f.Kind == FindingKinds.SlowResponse);
         Assert.AreEqual(100, slow.Count, "every transaction counted");
         Assert.HasCount(10, slow.Subjects, "at most 10 subjects kept");
-        // Judged early (0-79) while flows 51-100 were remembered: 51-80 joined; the last 20 found theirs forgotten.
-        CollectionAssert.AreEqual(Enumerable.Range(51, 10).ToArray(), slow.FlowIds.ToArray(), "the lowest ids among those joined");
+        // Judged early (0-79) while flows 55-100 were remembered: 55-80 joined; the last 20 found theirs forgotten.
+        CollectionAssert.AreEqual(Enumerable.Range(55, 10).ToArray(), slow.FlowIds.ToArray(), "the lowest ids among those joined");
         Assert.AreEqual(2, counters[PolicyAnomalies.FlowIdsCut], "the slow_response and the SIP flows' unexpected_flow (100 flows each)");
         // Keys: the SIP flows' unexpected_flow, the slow_response, then each DNS flow an unexpected and a blocked one:
         // 14 DNS flows fill the table of 30 keys; the other 46 flows' 92 findings only count in their summaries.
