@@ -188,15 +188,6 @@ public static class ExpectedFlowMatrix
         if (b.ImagiclePorts.IsUnspecified && b.RemotePorts.IsUnspecified) return true;
         return b.ImagiclePorts.Contains(nodePort) && b.RemotePorts.Contains(remotePort);
     }
-
-    /// <summary>Marks each requirement against the given flows and calls, all at once (tests and tools; the audit feeds a <see cref="MatrixAccumulator"/> record by record).</summary>
-    public static IReadOnlyList<ExpectedFlow> Evaluate(IReadOnlyList<Requirement> requirements, PolicyContext ctx, IEnumerable<FlowRecord> flows, IEnumerable<CallRecord> calls)
-    {
-        var m = new MatrixAccumulator(requirements, int.MaxValue);
-        foreach (var f in flows) m.OnFlow(ctx, f);
-        foreach (var c in calls) m.OnCall(ctx, c);
-        return m.Rows(ctx, out _);
-    }
 }
 
 /// <summary>
