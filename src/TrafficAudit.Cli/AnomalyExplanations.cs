@@ -115,6 +115,10 @@ public static class AnomalyExplanations
         ["sip_options_pairs_limit"] = "an OPTIONS transaction between a pair of addresses beyond the number of pairs summarised in sip_options.csv: listed as a transaction, not summarised",
         ["sdp_media_bindings_forgotten"] = "SDP media addresses of calls that ended, forgotten when their table was full: media sent there later is a stream only if its flow looks like RTP",
         ["findings_summarised"] = "findings past the cap per kind and client address (a port scan, a flood): counted in one summary finding, not listed one by one",
+        ["policy_flows_forgotten"] = "flows forgotten by the policy's join index when full (the oldest first): a SIP transaction or RTP stream ending later is judged without its flow",
+        ["policy_joins_early"] = "SIP transactions or RTP streams judged before the end because too many waited for their flow: judged with the flows known then",
+        ["finding_keys_limit"] = "findings of a new conversation once the policy kept the most distinct findings: counted in their summary finding, not listed",
+        ["evidence_flow_ids_cut"] = "rows of findings.csv or expected_flows.csv whose flow id list was cut to its lowest ids (the counts stay whole)",
     };
 
     /// <summary>The explanation of <paramref name="name"/>, or a pointer to the README for a name this list does not know yet.</summary>

@@ -31,8 +31,16 @@ public sealed record Requirement
     public bool NeedsCalls { get; init; }
 }
 
-/// <summary>A requirement with what the capture showed: a row of expected_flows.csv.</summary>
-public sealed record ExpectedFlow(Requirement Requirement, RequirementStatus Status, string Detail, IReadOnlyList<int> FlowIds);
+/// <summary>
+/// A requirement with what the capture showed: a row of expected_flows.csv. <see cref="FlowIds"/> lists at
+/// most <see cref="PolicyLimits.FlowIdsPerRow"/> ids (the lowest); <see cref="FlowCount"/> counts every
+/// matching flow (the detail's counts add up to it).
+/// </summary>
+public sealed record ExpectedFlow(Requirement Requirement, RequirementStatus Status, string Detail, IReadOnlyList<int> FlowIds)
+{
+    /// <summary>Every flow that matched the requirement, listed or not.</summary>
+    public long FlowCount { get; init; } = FlowIds.Count;
+}
 
 /// <summary>
 /// The expected-flow matrix: from the profile (installed applications, peers by role, nodes) and the
@@ -129,55 +137,107 @@ public static class ExpectedFlowMatrix
         if (b.ImagiclePorts.IsUnspecified && b.RemotePorts.IsUnspecified) return true;
         return b.ImagiclePorts.Contains(nodePort) && b.RemotePorts.Contains(remotePort);
     }
+}
 
-    /// <summary>Marks each requirement against the capture's flows.</summary>
-    public static IReadOnlyList<ExpectedFlow> Evaluate(IReadOnlyList<Requirement> requirements, PolicyContext ctx)
+/// <summary>
+/// The expected-flow matrix kept up to date record by record: per requirement the counts of ok,
+/// unanswered, refused and over-budget flows and the lowest flow ids (at most a cap; the counts stay
+/// whole); per capture the calls with one-way media touching a node and whether any call was answered.
+/// A flow costs one check per requirement (a profile has a few dozen); nothing is kept per flow.
+/// </summary>
+public sealed class MatrixAccumulator
+{
+    private readonly IReadOnlyList<Requirement> _requirements;
+    private readonly Row[] _rows;
+    private long _oneWayCalls;
+    private bool _answeredCall;
+
+    public MatrixAccumulator(IReadOnlyList<Requirement> requirements, int maxFlowIdsPerRow)
     {
-        var rows = new List<ExpectedFlow>(requirements.Count);
-        foreach (var q in requirements)
+        _requirements = requirements;
+        _rows = new Row[requirements.Count];
+        for (int i = 0; i < _rows.Length; i++) _rows[i] = new Row(maxFlowIdsPerRow);
+    }
+
+    /// <summary>A copy to add a live snapshot's open records to, leaving this one as it is.</summary>
+    public MatrixAccumulator Clone()
+    {
+        var c = new MatrixAccumulator(_requirements, 1) { _oneWayCalls = _oneWayCalls, _answeredCall = _answeredCall };
+        for (int i = 0; i < _rows.Length; i++) c._rows[i] = _rows[i].Clone();
+        return c;
+    }
+
+    /// <summary>Checks made (one per requirement and flow touching a node): the work the matrix did.</summary>
+    public long Operations { get; private set; }
+
+    public void OnFlow(PolicyContext ctx, FlowRecord f)
+    {
+        if (!ctx.TouchesNode(f)) return;
+        FlowOutcome? outcome = null;
+        for (int i = 0; i < _rows.Length; i++)
         {
-            var ids = new List<int>();
-            int ok = 0, unanswered = 0, refused = 0, over = 0;
-            foreach (var f in ctx.Result.Flows)
+            Operations++;
+            if (!ExpectedFlowMatrix.Matches(_requirements[i], f, ctx)) continue;
+            var row = _rows[i];
+            row.Ids.Add(f.FlowId);
+            switch (outcome ??= ctx.Outcome(f))
             {
-                if (!Matches(q, f, ctx)) continue;
-                ids.Add(f.FlowId);
-                switch (ctx.Outcome(f))
-                {
-                    case FlowOutcome.Ok: ok++; break;
-                    case FlowOutcome.Unanswered: unanswered++; break;
-                    case FlowOutcome.Refused: refused++; break;
-                    case FlowOutcome.OverBudget: over++; break;
-                }
+                case FlowOutcome.Ok: row.Ok++; break;
+                case FlowOutcome.Unanswered: row.Unanswered++; break;
+                case FlowOutcome.Refused: row.Refused++; break;
+                case FlowOutcome.OverBudget: row.Over++; break;
             }
+        }
+    }
+
+    public void OnCall(PolicyContext ctx, CallRecord c)
+    {
+        if (c.Sip.Answered) _answeredCall = true;
+        if (FindingRules.IsOneWayProblem(ctx, c) && FindingRules.CallTouchesNode(ctx, c)) _oneWayCalls++;
+    }
+
+    /// <summary>The rows of expected_flows.csv as they stand (the accumulator is not changed); <paramref name="idsCut"/> counts rows whose id list was cut.</summary>
+    public IReadOnlyList<ExpectedFlow> Rows(PolicyContext ctx, out long idsCut)
+    {
+        idsCut = 0;
+        var rows = new List<ExpectedFlow>(_rows.Length);
+        for (int r = 0; r < _rows.Length; r++)
+        {
+            var q = _requirements[r];
+            var a = _rows[r];
+            long seen = a.Ok + a.Unanswered + a.Refused + a.Over;
             var parts = new List<string>();
-            if (ok > 0) parts.Add($"{ok} ok");
-            if (unanswered > 0) parts.Add($"{unanswered} unanswered");
-            if (refused > 0) parts.Add($"{refused} refused");
-            if (over > 0) parts.Add($"{over} over the RTT budget");
+            if (a.Ok > 0) parts.Add($"{a.Ok} ok");
+            if (a.Unanswered > 0) parts.Add($"{a.Unanswered} unanswered");
+            if (a.Refused > 0) parts.Add($"{a.Refused} refused");
+            if (a.Over > 0) parts.Add($"{a.Over} over the RTT budget");
             var failures = RequirementFailure.None;
-            if (unanswered > 0) failures |= RequirementFailure.Blocked;
-            if (refused > 0) failures |= RequirementFailure.Refused;
-            if (over > 0) failures |= RequirementFailure.OverBudget;
-            if (q.NeedsCalls && ids.Count > 0)
-            {
-                int oneWay = ctx.Result.Calls.Count(c => FindingRules.IsOneWayProblem(ctx, c) && FindingRules.CallTouchesNode(ctx, c));
-                if (oneWay > 0) { failures |= RequirementFailure.OneWay; parts.Add($"{oneWay} call(s) with one-way media"); }
-            }
+            if (a.Unanswered > 0) failures |= RequirementFailure.Blocked;
+            if (a.Refused > 0) failures |= RequirementFailure.Refused;
+            if (a.Over > 0) failures |= RequirementFailure.OverBudget;
+            if (q.NeedsCalls && seen > 0 && _oneWayCalls > 0) { failures |= RequirementFailure.OneWay; parts.Add($"{_oneWayCalls} call(s) with one-way media"); }
             // The one place that decides the state; missing_flow is raised exactly for NOT SEEN (required).
-            RequirementStatus status = ids.Count > 0
+            RequirementStatus status = seen > 0
                 ? failures == RequirementFailure.None ? RequirementStatus.Pass : RequirementStatus.Fail(failures)
                 : !q.Required ? RequirementStatus.NotSeenOptional
-                : q.NeedsCalls && !HasAnsweredCall(ctx) ? RequirementStatus.NotExpected
+                : q.NeedsCalls && !_answeredCall ? RequirementStatus.NotExpected
                 : RequirementStatus.NotSeenRequired;
-            string detail = ids.Count > 0 ? string.Join(", ", parts)
+            string detail = seen > 0 ? string.Join(", ", parts)
                 : !q.Required ? "optional or on demand: not observed"
-                : q.NeedsCalls && !HasAnsweredCall(ctx) ? "no answered call in the capture"
+                : q.NeedsCalls && !_answeredCall ? "no answered call in the capture"
                 : $"not observed in {ctx.CaptureLengthText} of capture";
-            rows.Add(new ExpectedFlow(q, status, detail, ids));
+            var ids = a.Ids.Result();
+            if (a.Ids.Cut) idsCut++;
+            rows.Add(new ExpectedFlow(q, status, detail, ids) { FlowCount = seen });
         }
         return rows;
     }
 
-    public static bool HasAnsweredCall(PolicyContext ctx) => ctx.Result.Calls.Any(c => c.Sip.Answered);
+    private sealed class Row(int maxIds)
+    {
+        public long Ok, Unanswered, Refused, Over;
+        public Smallest<int> Ids = new(maxIds, Comparer<int>.Default, distinct: true);
+
+        public Row Clone() => new(1) { Ok = Ok, Unanswered = Unanswered, Refused = Refused, Over = Over, Ids = Ids.Clone() };
+    }
 }

@@ -19,28 +19,32 @@ public enum FlowOutcome : byte
 }
 
 /// <summary>
-/// The facts the policy layer shares: the audit result, the catalogue, the profile (or null), the
-/// Imagicle nodes, and per-flow judgements. Built once per audit, after the capture; nothing here runs
-/// per packet.
+/// The facts the policy layer shares: the catalogue, the profile (or null), the Imagicle nodes, and
+/// per-flow judgements. Known before the first record (the engine settles the nodes first); the capture
+/// length is set once the capture ends. Nothing here looks at more than the record it is given.
 /// </summary>
 public sealed class PolicyContext
 {
     private readonly HashSet<IpAddress> _nodes;
 
-    public PolicyContext(AuditResult result, PortCatalogue catalogue, DeploymentProfile? profile)
+    public PolicyContext(PortCatalogue catalogue, DeploymentProfile? profile, IReadOnlyList<Classification.DetectedNode> detected)
     {
-        Result = result;
         Catalogue = catalogue;
         Profile = profile;
-        _nodes = profile is { Nodes.Count: > 0 } ? profile.Nodes.ToHashSet() : result.Nodes.Select(n => n.Address).ToHashSet();
-        CaptureSeconds = result.Statistics.Duration.TotalSeconds;
+        _nodes = profile is { Nodes.Count: > 0 } ? profile.Nodes.ToHashSet() : detected.Select(n => n.Address).ToHashSet();
+        // The smallest budget any SIP transaction can have: a quicker answer needs no look at its flow.
+        int min = catalogue.DefaultRtt.SipMs ?? int.MaxValue;
+        foreach (var e in catalogue.Entries) if (e.MaxRttMs is { } b && b < min) min = b;
+        MinBudgetMs = Math.Min(min, catalogue.DefaultRtt.BetweenNodesMs ?? int.MaxValue);
     }
 
-    public AuditResult Result { get; }
     public PortCatalogue Catalogue { get; }
     public DeploymentProfile? Profile { get; }
     public IReadOnlySet<IpAddress> Nodes => _nodes;
-    public double CaptureSeconds { get; }
+    /// <summary>Seconds of capture: known at the end (the messages of missing flows and the matrix's details quote it).</summary>
+    public double CaptureSeconds { get; internal set; }
+    /// <summary>The lowest round-trip budget of any row and of the catalogue's defaults (`defaultRttMs`: SIP 80 ms, between nodes 100 ms built in).</summary>
+    public int MinBudgetMs { get; }
 
     public bool IsNode(IpAddress a) => _nodes.Contains(a);
     public bool TouchesNode(FlowRecord f) => IsNode(f.ClientIp) || IsNode(f.ServerIp);
@@ -74,29 +78,12 @@ public sealed class PolicyContext
         return FlowOutcome.Ok;
     }
 
-    private Dictionary<(IpAddress, ushort, IpAddress, ushort), int>? _udpIndex;
-
-    /// <summary>
-    /// The first UDP flow (in flows.csv order) between these two ends, either way round, or null. Indexed on
-    /// first use, so a finding per stream does not scan every flow.
-    /// </summary>
-    public FlowRecord? UdpFlow(IpAddress a, ushort aPort, IpAddress b, ushort bPort)
-    {
-        var flows = Result.Flows;
-        if (_udpIndex is null)
-        {
-            _udpIndex = new();
-            for (int i = 0; i < flows.Count; i++)
-            {
-                var f = flows[i];
-                if (f.Transport != IpProtocol.Udp) continue;
-                _udpIndex.TryAdd((f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort), i);
-                _udpIndex.TryAdd((f.ServerIp, f.ServerPort, f.ClientIp, f.ClientPort), i);
-            }
-        }
-        return _udpIndex.TryGetValue((a, aPort, b, bPort), out int at) ? flows[at] : null;
-    }
-
     /// <summary>Seconds of capture as text for messages ("143.9 s").</summary>
     public string CaptureLengthText => CaptureSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " s";
+
+    // The engine's hints about a flow that the rules read, carried by the record itself.
+    internal static string? HttpConnectTarget(FlowRecord f) => f.HttpConnectTarget;
+    internal static bool IsHttp(FlowRecord f) => f.IsHttp;
+    internal static long AckedUnseen(FlowRecord f) => f.AckedUnseen;
+    internal static long DuplicatePackets(FlowRecord f) => f.DuplicatePackets;
 }

@@ -1,4 +1,5 @@
 using TrafficAudit.Catalogue;
+using TrafficAudit.Decode;
 using TrafficAudit.Pipeline;
 
 namespace TrafficAudit.Policy;
@@ -29,9 +30,10 @@ public sealed class Verdict
     /// <summary>Distinct findings listed per kind and client address; the rest are counted in one summary finding (<c>findings_summarised</c>).</summary>
     public const int MaxFindingsPerKindAndSource = 100;
 
-    private Verdict(IReadOnlyList<ExpectedFlow>? expected, IReadOnlyList<Finding> findings, DeploymentProfile? profile,
-        AuditScope scope, IReadOnlyList<Classification.DetectedNode> nodes, long summarised)
+    internal Verdict(IReadOnlyList<ExpectedFlow>? expected, IReadOnlyList<Finding> findings, DeploymentProfile? profile,
+        AuditScope scope, IReadOnlyList<Classification.DetectedNode> nodes, long summarised, IReadOnlyList<AnomalyCounters.Entry> counters)
     {
+        Counters = counters;
         SummarisedFindings = summarised;
         Expected = expected;
         Findings = findings;
@@ -45,9 +47,11 @@ public sealed class Verdict
     public IReadOnlyList<Finding> Findings { get; }
     /// <summary>Findings not listed one by one but counted in a summary finding (the <c>findings_summarised</c> anomaly).</summary>
     public long SummarisedFindings { get; }
+    /// <summary>The policy's anomaly counters that are not zero (findings_summarised and the caps of <see cref="PolicyLimits"/>).</summary>
+    public IReadOnlyList<AnomalyCounters.Entry> Counters { get; }
     public DeploymentProfile? Profile { get; }
     /// <summary>The media thresholds judged against: the profile's, else the catalogue's defaults (<see cref="PolicyThresholds.For"/>).</summary>
-    public PolicyThresholds Thresholds { get; private init; } = new();
+    public PolicyThresholds Thresholds { get; internal init; } = new();
     public AuditScope Scope { get; }
     /// <summary>The Imagicle nodes the audit used, each with its source and evidence.</summary>
     public IReadOnlyList<Classification.DetectedNode> Nodes { get; }
@@ -61,21 +65,22 @@ public sealed class Verdict
     /// <summary>True when some finding is at or above <paramref name="level"/> (null: never fails).</summary>
     public bool FailsAt(FindingSeverity? level) => level is { } l && Findings.Any(f => f.Severity >= l);
 
+    /// <summary>
+    /// The verdict of a whole result: its records fed to a <see cref="PolicyAccumulator"/> (flows by
+    /// flow_id, then transactions, streams and calls), the one code path of the rules.
+    /// </summary>
     public static Verdict Evaluate(AuditResult result, PortCatalogue catalogue, DeploymentProfile? profile)
     {
-        var ctx = new PolicyContext(result, catalogue, profile);
-        var st = result.Statistics;
-        var scope = st.Frames - st.MalformedFrames <= 0 ? AuditScope.NoPackets : ctx.Nodes.Count == 0 ? AuditScope.NoNode : AuditScope.Nodes;
-        // Requirements need to know which host is the node: without one every row would read NOT SEEN.
-        var matrix = profile is null || scope != AuditScope.Nodes ? null : ExpectedFlowMatrix.Evaluate(ExpectedFlowMatrix.Build(catalogue, profile), ctx);
-        var nodes = result.Nodes;
-        // Nodes and hedging are filled in once per merged finding (they depend only on what the key holds), not per raw one.
-        var findings = Merge(FindingRules.All(ctx, matrix), MaxFindingsPerKindAndSource, out long summarised, ctx.IsNode, f => Hedge(WithNodes(ctx, f), nodes));
-        return new Verdict(matrix, findings, profile, scope, nodes, summarised) { Thresholds = profile?.Thresholds ?? PolicyThresholds.For(catalogue) };
+        var acc = new PolicyAccumulator(catalogue, profile, result.Nodes);
+        foreach (var f in result.Flows) acc.OnFlow(f);
+        foreach (var t in result.Voip.Transactions) acc.OnTransaction(t);
+        foreach (var s in result.Streams) acc.OnStream(s);
+        foreach (var c in result.Calls) acc.OnCall(c);
+        return acc.Evaluate(result.Statistics, result.Interfaces, result.Errors);
     }
 
     /// <summary>Fills <see cref="Finding.Nodes"/> from the conversation's ends when the rule did not set it.</summary>
-    private static Finding WithNodes(PolicyContext ctx, Finding f)
+    internal static Finding WithNodes(PolicyContext ctx, Finding f)
     {
         if (f.Nodes.Count > 0) return f;
         var nodes = new[] { f.ClientIp, f.ServerIp }.OfType<Decode.IpAddress>().Where(ctx.IsNode).Distinct().Order().ToArray();
@@ -87,7 +92,7 @@ public sealed class Verdict
     /// Call quality does not rest on a node (it is judged for every call); missing_flow rests on all
     /// the nodes, so it is hedged when none of them is given or strongly evidenced.
     /// </summary>
-    private static Finding Hedge(Finding f, IReadOnlyList<Classification.DetectedNode> nodes)
+    internal static Finding Hedge(Finding f, IReadOnlyList<Classification.DetectedNode> nodes)
     {
         if (FindingKinds.Quality.Contains(f.Kind) || f.Nodes.Count == 0 || f.Severity != FindingSeverity.Error) return f;
         var involved = nodes.Where(n => f.Nodes.Contains(n.Address)).ToList();
@@ -163,121 +168,10 @@ public sealed class Verdict
     public static IReadOnlyList<Finding> Merge(IEnumerable<Finding> raw, int cap, out long summarised,
         Func<Decode.IpAddress, bool>? isNode = null, Func<Finding, Finding>? finish = null)
     {
-        var merged = new Dictionary<string, Acc>(StringComparer.Ordinal);
-        var order = new List<string>();
-        var perSource = new Dictionary<(string Kind, Decode.IpAddress? Client), int>();
-        var summaries = new Dictionary<(string Kind, Decode.IpAddress? Client), Summary>();
-        summarised = 0;
-        foreach (var f in raw)
-        {
-            string key = f.Key;
-            if (merged.TryGetValue(key, out var m))
-            {
-                if (f.FirstSeenNs < m.First.FirstSeenNs) m.First = f;
-                m.Count += f.Count;
-                m.Measured = m.Measured is { } a && f.Measured is { } b ? Math.Max(a, b) : m.Measured ?? f.Measured;
-                m.FlowIds.AddRange(f.FlowIds);
-                m.Subjects.AddRange(f.Subjects);
-                continue;
-            }
-            ref int listed = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(perSource, (f.Kind, f.ClientIp), out _);
-            if (listed >= cap)
-            {
-                ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(summaries, (f.Kind, f.ClientIp), out bool had);
-                sum ??= new Summary { First = f, FirstSeenNs = f.FirstSeenNs };
-                if (f.FirstSeenNs < sum.FirstSeenNs) sum.FirstSeenNs = f.FirstSeenNs;
-                sum.Count += f.Count;
-                if (sum.Nodes.Count < 16)
-                {
-                    foreach (var n in f.Nodes) sum.Nodes.Add(n);
-                    if (f.Nodes.Count == 0 && isNode is not null)
-                    {
-                        if (f.ClientIp is { } ci && isNode(ci)) sum.Nodes.Add(ci);
-                        if (f.ServerIp is { } si && isNode(si)) sum.Nodes.Add(si);
-                    }
-                }
-                if (f.SeverityOverride is null) sum.AnyUnhedged = true;
-                summarised += f.Count;
-                continue;
-            }
-            listed++;
-            merged[key] = new Acc { First = f, Count = f.Count, Measured = f.Measured, FlowIds = [.. f.FlowIds], Subjects = [.. f.Subjects] };
-            order.Add(key);
-        }
-        var all = new List<Finding>(order.Count + summaries.Count);
-        foreach (var k in order)
-        {
-            var m = merged[k];
-            var ids = m.FlowIds.Count <= 1 ? m.FlowIds : m.FlowIds.Distinct().Order().ToList();
-            var one = m.Count == m.First.Count && m.Measured == m.First.Measured && ids.Count == m.First.FlowIds.Count && m.Subjects.Count == m.First.Subjects.Count
-                ? m.First
-                : m.First with { Count = m.Count, Measured = m.Measured, FlowIds = ids.ToArray(), Subjects = m.Subjects };
-            all.Add(finish is null ? one : finish(one));
-        }
-        foreach (var ((kind, client), sum) in summaries)
-        {
-            var one = SummaryFinding(kind, client, sum, cap);
-            all.Add(finish is null ? one : finish(one));
-        }
-        var kindOrder = FindingKinds.All;
-        return all
-            .OrderBy(f => f.FirstSeenNs)
-            .ThenBy(f => IndexOf(kindOrder, f.Kind))
-            .ThenBy(f => f.Key, StringComparer.Ordinal)
-            .ToArray();
-    }
-
-    private static int IndexOf(IReadOnlyList<string> list, string item)
-    {
-        for (int i = 0; i < list.Count; i++) if (list[i] == item) return i;
-        return -1;
-    }
-
-    /// <summary>"port scan from 10.9.9.9: 65,000 more refused flows beyond the 100 listed", with a filter on the source.</summary>
-    private static Finding SummaryFinding(string kind, Decode.IpAddress? client, Summary sum, int cap)
-    {
-        string n = sum.Count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
-        string what = kind switch
-        {
-            FindingKinds.RefusedFlow => $"port scan from {client}: {n} more refused flows",
-            FindingKinds.BlockedFlow => $"port scan or flood from {client}: {n} more unanswered flows",
-            FindingKinds.UnexpectedFlow => $"scan or flood from {client}: {n} more unexpected flows",
-            _ => client is null ? $"{n} more {kind} findings" : $"{n} more {kind} findings from {client}",
-        };
-        return new Finding
-        {
-            Kind = kind,
-            SeverityOverride = sum.AnyUnhedged ? null : sum.First.SeverityOverride,
-            Nodes = sum.Nodes.Order().ToArray(),
-            Service = "summary",
-            ClientIp = client,
-            Transport = sum.First.Transport,
-            FirstSeenNs = sum.FirstSeenNs,
-            Count = (int)Math.Min(int.MaxValue, sum.Count),
-            Measured = sum.Count,
-            Unit = "findings",
-            Method = $"summary: at most {cap} {kind} findings are listed per client address",
-            Message = $"{what} beyond the {cap} {kind} findings listed for this address (counted here, not listed one by one)",
-            WiresharkFilter = client is { } c ? DisplayFilter.Address(c) : "",
-        };
-    }
-
-    private sealed class Acc
-    {
-        public required Finding First;
-        public int Count;
-        public double? Measured;
-        public required List<int> FlowIds;
-        /// <summary>The records behind every occurrence (what --evidence cuts); a summary finding has none.</summary>
-        public required List<object> Subjects;
-    }
-
-    private sealed class Summary
-    {
-        public required Finding First;
-        public long FirstSeenNs;
-        public long Count;
-        public readonly HashSet<Decode.IpAddress> Nodes = new();
-        public bool AnyUnhedged;
+        // The raw findings in the order given: the first met is the first occurrence among equal times and is listed first.
+        var merger = new FindingMerger(int.MaxValue, int.MaxValue);
+        int i = 0;
+        foreach (var f in raw) merger.Add(f, FindingRank.End(i++));
+        return merger.Build([], cap, out summarised, out _, isNode, finish);
     }
 }

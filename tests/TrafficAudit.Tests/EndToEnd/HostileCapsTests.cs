@@ -132,6 +132,10 @@ public sealed class HostileCapsTests
             ["sip_options_pairs_limit"] = N(o.MaxOptionsPairs),
             ["sdp_media_bindings_forgotten"] = N(o.MaxRetiredMediaBindings),
             ["findings_summarised"] = N(TrafficAudit.Policy.Verdict.MaxFindingsPerKindAndSource),
+            ["policy_flows_forgotten"] = N(new TrafficAudit.Policy.PolicyLimits().JoinFlows),
+            ["policy_joins_early"] = N(new TrafficAudit.Policy.PolicyLimits().PendingJoins),
+            ["finding_keys_limit"] = N(new TrafficAudit.Policy.PolicyLimits().FindingKeys),
+            ["evidence_flow_ids_cut"] = N(new TrafficAudit.Policy.PolicyLimits().FlowIdsPerRow),
         };
         var readme = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "README.md"));
         int start = Array.FindIndex(readme, l => l.StartsWith("## Caps", StringComparison.Ordinal));
