@@ -44,7 +44,16 @@ public static class AuditCommand
         //    The files of one dumpcap ring are read one after the other (one open file at a time); the
         //    rest are merged by timestamp.
         var sources = new List<IFrameSource>();
-        using var engine = setup.CreateEngine();
+        // Records leave the engine as they end (record logs, totals, incremental policy), unless --evidence needs them all at the end.
+        StreamingAudit? opened = null;
+        try { if (setup.Streams) opened = new StreamingAudit(setup); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
+            return ExitCodes.Usage;
+        }
+        using var streaming = opened;
+        using var engine = streaming?.Engine ?? setup.CreateEngine();
         string opening = "";
         // One file of each run is open at a time; their read buffers share a fixed budget.
         var runs = CaptureInputs.SequentialRuns(files);
@@ -73,12 +82,14 @@ public static class AuditCommand
         }
         catch (CaptureFormatException e)
         {
+            streaming?.Abandon();
             foreach (var s in sources) s.Dispose();
             stderr.WriteLine($"trafficaudit: {e.Message}");
             return ExitCodes.CaptureUnreadable;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            streaming?.Abandon();
             foreach (var s in sources) s.Dispose();
             stderr.WriteLine($"trafficaudit: cannot read {opening}: {IoErrors.Describe(e)}");
             return ExitCodes.CaptureUnreadable;
@@ -107,6 +118,7 @@ public static class AuditCommand
         if (st.Frames - st.MalformedFrames <= 0)
         {
             var why = source.Errors.Count > 0 ? $" ({source.Errors[0].Message} at byte offset {source.Errors[0].ByteOffset})" : "";
+            streaming?.Abandon();
             stderr.WriteLine($"trafficaudit: nothing to audit: {string.Join(", ", files)} hold{(files.Count == 1 ? "s" : "")} no packet that could be decoded{why}");
             loggerFactory?.Dispose();
             return ExitCodes.CaptureUnreadable;
@@ -115,13 +127,25 @@ public static class AuditCommand
         foreach (var err in source.Errors)
             Log().LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
         loggerFactory?.Dispose();
-        var result = engine.Complete(source.Interfaces, source.Errors);
+        AuditResult result;
+        Policy.Verdict? streamedVerdict = null;
+        if (streaming is not null)
+        {
+            try { (result, streamedVerdict) = streaming.Complete(source.Interfaces, source.Errors); }
+            catch (IOException e)
+            {
+                stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {e.Message}; choose another folder with --out");
+                return ExitCodes.Usage;
+            }
+        }
+        else result = engine.Complete(source.Interfaces, source.Errors);
         // 5. Policy and outputs: once, on the finished result (mechanism above, policy here).
         // --evidence reads the files a second time; standard input is gone by then.
         bool stdinUsed = files.Contains(CaptureFile.StandardInputPath);
         if (setup.Evidence && stdinUsed)
             stderr.WriteLine("trafficaudit: warning: --evidence reads the captures a second time and standard input cannot be read twice: no evidence written (save the capture to a file and audit that)");
-        var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr, inputNote: windowed is null ? null : WindowNote(windowed), evidenceFiles: stdinUsed ? null : files);
+        var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr, inputNote: windowed is null ? null : WindowNote(windowed), evidenceFiles: stdinUsed ? null : files,
+            totals: streaming?.Totals, verdict: streamedVerdict);
         if (verdict is null) return ExitCodes.Usage;
         if (a.Flag("--stats"))
         {
@@ -131,7 +155,7 @@ public static class AuditCommand
             stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"stats: frames={engine.Statistics.Frames} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
-                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={result.Flows.Count}"));
+                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }

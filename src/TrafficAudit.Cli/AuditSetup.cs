@@ -161,11 +161,19 @@ public sealed class AuditSetup
     /// <summary>Empty run totals with this run's thresholds, for a streaming run to feed as a sink of the engine and hand to <see cref="WriteOutputs"/>.</summary>
     public RunTotals NewRunTotals() => new(ReportInputs.BudgetOf(Profile));
 
-    public AuditEngine CreateEngine() => new(Catalogue, new AuditOptions
+    /// <param name="sink">Where records go as they end (a streaming run: <see cref="StreamingAudit"/>); null: the engine collects them for one result at the end.</param>
+    public AuditEngine CreateEngine(IAuditRecordSink? sink = null) => new(Catalogue, new AuditOptions
     {
         Servers = Servers.ToList(),
         ServersSource = Profile is { Nodes.Count: > 0 } ? Classification.NodeSource.Profile : Classification.NodeSource.Server,
-    });
+    }, sink);
+
+    /// <summary>
+    /// Whether this run streams its records (record logs appended as records end, incremental policy, bounded
+    /// totals) rather than collecting every record for the end. --evidence needs every flow and call of the
+    /// findings when the input ends (to cut their packets), so a run with it collects.
+    /// </summary>
+    public bool Streams => !Evidence;
 
     /// <summary>
     /// The post-processing of a result, the same for a file audit and for a live capture (each
@@ -178,20 +186,26 @@ public sealed class AuditSetup
     /// <param name="evidenceFiles">With --evidence, the capture files to cut the evidence from (read a second time when <paramref name="final"/>); null: no evidence.</param>
     /// <param name="totals">What the console and the report show (a sink of the engine, built with <see cref="NewRunTotals"/>); null: from the result's records.</param>
     public Verdict? WriteOutputs(AuditResult result, IReadOnlyList<string> inputs, bool final, TextWriter stdout, TextWriter stderr, string? sourceTitle = null, string? inputNote = null,
-        IReadOnlyList<string>? evidenceFiles = null, RunTotals? totals = null)
+        IReadOnlyList<string>? evidenceFiles = null, RunTotals? totals = null, Verdict? verdict = null)
     {
         // Built from the result's records only when the report or the console needs them (not at a quiet live flush).
         var records = result;
         RunTotals Totals() => totals ??= RunTotals.From(records, ReportInputs.BudgetOf(Profile));
-        var verdict = Verdict.Evaluate(result, Catalogue, Profile);
+        // A streaming run brings its verdict (the incremental policy) and has appended its records already.
+        bool recordsLogged = verdict is not null;
+        verdict ??= Verdict.Evaluate(result, Catalogue, Profile);
         result = PolicyAnomalies.WithVerdictAnomalies(result, verdict);
         var evidence = Evidence && final && evidenceFiles is { Count: > 0 } ? EvidencePlan.Build(result, verdict.Findings) : null;
         long evidencePackets = 0;
         IReadOnlyList<string> removed;
         try
         {
-            AuditCsvWriter.WriteAll(OutDir, result, inputs, Anonymizer, evidence, Format);
-            if (Series) AuditCsvWriter.WriteSeries(OutDir, result, Format);
+            if (!recordsLogged)
+            {
+                AuditCsvWriter.WriteRecords(OutDir, result, Anonymizer, evidence, Format);
+                if (Series) AuditCsvWriter.WriteSeries(OutDir, result, Format);
+            }
+            AuditCsvWriter.WriteAggregates(OutDir, result, inputs, Anonymizer, Format);
             AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer, evidence, Format);
             if (Report)
                 HtmlReportWriter.Write(OutDir, ReportInputs.Create(result, verdict, inputs, CommandLine.Version, CommandLineText,

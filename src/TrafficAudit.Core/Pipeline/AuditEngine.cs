@@ -36,8 +36,12 @@ public sealed class AuditEngine : IDisposable
     private readonly FlowAnalyzerRegistry _analyzers;
     // VoIP records the stage ended, gathered for the batch result (no sink given).
     private readonly VoipRecordCollector _voipRecords;
-    /// <summary>Where the VoIP stage's ended records go: the sink given, else <see cref="_voipRecords"/>.</summary>
-    private readonly IAuditRecordSink _voipSink;
+    /// <summary>
+    /// VoIP records that ended before the nodes were settled (a sink given, nodes detected): they wait, as
+    /// the held flows do, so that every sink sees records judged against one node set; they leave right
+    /// after the held flows. Bounded: <see cref="AuditOptions.MaxHeldFlows"/> records settle the nodes early.
+    /// </summary>
+    private readonly VoipRecordCollector? _voipHold;
     private long _nextVoipTakeNs = long.MinValue;
     private DecodedPacket _packet;
     private long _lastTs = long.MinValue;
@@ -76,7 +80,6 @@ public sealed class AuditEngine : IDisposable
         _flows = new FlowTable(options.Timeouts, _ended.Add, options.MaxActiveFlows, Anomalies);
         _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs, ClassifyCall = ClassifyCall });
         _voipRecords = new VoipRecordCollector(Anomalies, new SipAnalyzerOptions().MaxTransactionsKept);
-        _voipSink = sink ?? _voipRecords;
         _voipStage = new VoipPipeline(_voip, options.ParallelVoip ?? Environment.ProcessorCount > 1);
         // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
         _dns = new DnsNamesAnalyzer(Anomalies);
@@ -92,8 +95,18 @@ public sealed class AuditEngine : IDisposable
             _nodeSet = _nodes.Select(n => n.Address).ToHashSet();
             _settled = true;
         }
-        else _detector = new NodeDetector(catalogue.NodeEvidence);
+        else
+        {
+            _detector = new NodeDetector(catalogue.NodeEvidence);
+            if (sink is not null) _voipHold = new VoipRecordCollector(Anomalies, int.MaxValue);
+        }
     }
+
+    /// <summary>The Imagicle nodes records are classified against now: given, or detected once settled (empty before).</summary>
+    public IReadOnlyList<DetectedNode> Nodes => _nodes;
+
+    /// <summary>Where the VoIP stage's ended records go: collected for the batch result (no sink given), held until the nodes are settled, else the sink.</summary>
+    private IAuditRecordSink VoipSink => _collected is not null ? _voipRecords : _settled ? _sink : _voipHold!;
 
     /// <summary>The payload analyzers the engine runs.</summary>
     public FlowAnalyzerRegistry Analyzers => _analyzers;
@@ -135,7 +148,13 @@ public sealed class AuditEngine : IDisposable
         if (_ended.Count > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false);
         _analyzers.Process(flow, new AnalyzerPacket(in p, buffer.Slice(p.PayloadOffset, p.PayloadLength), side, in header));
         // Every 10 s of capture time the VoIP records that ended are taken over, on this thread.
-        if (ts >= _nextVoipTakeNs) { _nextVoipTakeNs = ts + 10_000_000_000L; _voipStage.TakeEnded(_voipSink); }
+        if (ts >= _nextVoipTakeNs)
+        {
+            _nextVoipTakeNs = ts + 10_000_000_000L;
+            _voipStage.TakeEnded(VoipSink);
+            // VoIP records waiting for the nodes are bounded as the held flows are.
+            if (!_settled && _voipHold is not null && _voipHold.Count >= _options.MaxHeldFlows) Settle(endOfInput: false);
+        }
     }
 
     /// <summary>The catalogue's SIP ports (`sipPorts`, 5060-5071 built in): TCP segments there go to SIP reassembly from the SYN on.</summary>
@@ -172,7 +191,7 @@ public sealed class AuditEngine : IDisposable
         else if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
         // The VoIP items still open leave after the flows, once the nodes are settled (calls are classified against them).
         _voip.Complete(Statistics.LastNs);
-        _voipStage.TakeEnded(_voipSink);
+        _voipStage.TakeEnded(VoipSink);
         IReadOnlyList<FlowRecord> flows = _collected is not null ? _collected.Sorted() : [];
         var result = Build(flows, _collected is not null ? flows : lastRecords, _nodes, null, interfaces, errors);
         _voipStage.Dispose();
@@ -189,7 +208,7 @@ public sealed class AuditEngine : IDisposable
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         _voipStage.Drain();
-        _voipStage.TakeEnded(_voipSink);
+        _voipStage.TakeEnded(VoipSink);
         var active = _flows.Snapshot();
         foreach (var f in active) _analyzers.Snapshot(f);
         var open = new List<(FlowRecord Facts, HeldHints Hints)>(_held.Count + _ended.Count + active.Count);
@@ -269,6 +288,8 @@ public sealed class AuditEngine : IDisposable
         }
         _held.Clear();
         _held.Capacity = Math.Min(_held.Capacity, MaxEndedWaiting);
+        // Then the VoIP records that waited for the nodes: calls classified now, against them.
+        _voipHold?.ReplayTo(_sink, c => ClassifyCall(c.Sip) is { } sa ? c with { Service = sa.Service, Applications = sa.Applications } : c);
         return handed;
     }
 
@@ -311,7 +332,7 @@ public sealed class AuditEngine : IDisposable
     private AuditResult Build(IReadOnlyList<FlowRecord> flows, IReadOnlyList<FlowRecord> voipFlows, IReadOnlyList<DetectedNode> nodes, VoipTracker.VoipOpenSnapshot? openVoip,
         IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
-        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, _voipRecords, openVoip, voipFlows, new SipAnalyzerOptions().MaxTransactionsKept);
+        var (streams, calls, voip) = VoipResultBuilder.Build(_voip, _voipHold is { Count: > 0 } ? _voipHold : _voipRecords, openVoip, voipFlows, new SipAnalyzerOptions().MaxTransactionsKept);
         Anomalies.Merge(_voip.Anomalies);
         return new AuditResult
         {

@@ -311,4 +311,21 @@ public sealed class VoipRecordCollector(AnomalyCounters anomalies, int maxTransa
         if (Transactions.Count >= maxTransactions) { anomalies.Increment("sip_transactions_not_kept"); return; }
         Transactions.Add(transaction);
     }
+
+    /// <summary>Records gathered, all kinds.</summary>
+    public int Count => Streams.Count + Calls.Count + Transactions.Count;
+
+    /// <summary>
+    /// Hands everything gathered to <paramref name="sink"/> and forgets it: streams, then transactions, then
+    /// calls (a call after its streams), each kind in the order it ended; <paramref name="call"/> may restate a call.
+    /// </summary>
+    public void ReplayTo(IAuditRecordSink sink, Func<CallRecord, CallRecord> call)
+    {
+        foreach (var s in Streams) sink.OnStream(s);
+        foreach (var t in Transactions) sink.OnTransaction(t);
+        foreach (var c in Calls) sink.OnCall(call(c));
+        Streams.Clear();
+        Transactions.Clear();
+        Calls.Clear();
+    }
 }

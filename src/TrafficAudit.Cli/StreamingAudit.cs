@@ -1,0 +1,92 @@
+using TrafficAudit.Capture;
+using TrafficAudit.Outputs;
+using TrafficAudit.Pipeline;
+using TrafficAudit.Policy;
+
+namespace TrafficAudit.Cli;
+
+/// <summary>
+/// A run whose records leave the engine as they end (issue 9): each flow, RTP stream, call and SIP
+/// transaction goes at once to the record logs (appended by a writer thread, --format, --rotate), to the
+/// run totals the console and the report read, and to the incremental policy; the engine then forgets
+/// it. Memory follows what is open, not what was seen, and the work after the last packet is what is
+/// still open. <see cref="AuditSetup.Streams"/> says when a run streams.
+/// </summary>
+internal sealed class StreamingAudit : IDisposable
+{
+    private readonly AuditSetup _setup;
+    private readonly SettledPolicySink _policy;
+    private bool _logClosed;
+
+    public StreamingAudit(AuditSetup setup)
+    {
+        _setup = setup;
+        Log = setup.CreateRecordLog();
+        Totals = setup.NewRunTotals();
+        AuditEngine? engine = null;
+        _policy = new SettledPolicySink(setup.Catalogue, setup.Profile, () => engine!.Nodes);
+        Engine = engine = setup.CreateEngine(new FanOutSink(Log, Totals, _policy));
+    }
+
+    public AuditEngine Engine { get; }
+    public RecordLog Log { get; }
+    public RunTotals Totals { get; }
+
+    /// <summary>
+    /// The end of input: every record still open leaves, the record logs are closed (all rows on disk),
+    /// and the verdict is judged. The result's record lists are empty (the records are in the logs).
+    /// </summary>
+    public (AuditResult Result, Verdict Verdict) Complete(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    {
+        var result = Engine.Complete(interfaces, errors);
+        CloseLog();
+        return (result, _policy.Evaluate(result.Statistics, result.Interfaces, result.Errors));
+    }
+
+    /// <summary>
+    /// A live flush, on the capture thread and ending nothing: the records still open (a snapshot) are
+    /// judged into this verdict only and counted into a copy of the totals, so that they count once when
+    /// they really end. The rows handed to the logs so far are written out (<see cref="RecordLog.Flush"/>).
+    /// </summary>
+    public (AuditResult Open, Verdict Verdict, RunTotals Totals) Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
+    {
+        var open = Engine.Snapshot(interfaces, errors);
+        var verdict = _policy.Evaluate(open.Statistics, open.Interfaces, open.Errors,
+            new OpenRecords(open.Flows, open.Voip.Transactions, open.Streams, open.Calls));
+        var totals = Totals.Clone();
+        foreach (var f in open.Flows) totals.OnFlow(f);
+        foreach (var s in open.Streams) totals.OnStream(s);
+        foreach (var c in open.Calls) totals.OnCall(c);
+        return (open, verdict, totals);
+    }
+
+    /// <summary>Writes what the logs were handed to their files (whole rows), waiting for the writer thread.</summary>
+    public void FlushLog() => Log.Flush();
+
+    private void CloseLog()
+    {
+        if (_logClosed) return;
+        _logClosed = true;
+        Log.Dispose();
+        if (Log.Failure is { } e) throw new IOException($"writing the record files failed: {e.Message}", e);
+    }
+
+    /// <summary>A run that ends before any packet was audited (no decodable packet): the record files it opened are removed, as a batch run writes none.</summary>
+    public void Abandon()
+    {
+        if (_logClosed) return;
+        _logClosed = true;
+        Log.Dispose();
+        foreach (var f in Log.FilesOpened)
+        {
+            try { File.Delete(f); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_logClosed) { _logClosed = true; Log.Dispose(); }
+        Engine.Dispose();
+    }
+}

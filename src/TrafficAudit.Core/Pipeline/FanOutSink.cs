@@ -1,0 +1,14 @@
+using TrafficAudit.Analyzers.Sip;
+
+namespace TrafficAudit.Pipeline;
+
+/// <summary>Hands each record to several sinks in turn (record logs, run totals, the incremental policy).</summary>
+public sealed class FanOutSink(params IAuditRecordSink[] sinks) : IAuditRecordSink
+{
+    private readonly IAuditRecordSink[] _sinks = sinks;
+
+    public void OnFlow(FlowRecord flow) { foreach (var s in _sinks) s.OnFlow(flow); }
+    public void OnStream(RtpStreamRecord stream) { foreach (var s in _sinks) s.OnStream(stream); }
+    public void OnCall(CallRecord call) { foreach (var s in _sinks) s.OnCall(call); }
+    public void OnTransaction(SipTransactionStat transaction) { foreach (var s in _sinks) s.OnTransaction(transaction); }
+}
