@@ -175,6 +175,9 @@ public sealed class AuditSetup
     /// </summary>
     public bool Streams => !Evidence;
 
+    /// <summary>A live capture that streams: its flushes write the records still open to open_flows, open_rtp_streams and open_calls.</summary>
+    public bool LiveStreaming => Streams && RefreshSeconds is not null;
+
     /// <summary>
     /// The post-processing of a result, the same for a file audit and for a live capture (each
     /// periodic flush and the final one): the policy verdict (findings, expected-flow matrix), the
@@ -205,6 +208,10 @@ public sealed class AuditSetup
                 AuditCsvWriter.WriteRecords(OutDir, result, Anonymizer, evidence, Format);
                 if (Series) AuditCsvWriter.WriteSeries(OutDir, result, Format);
             }
+            else if (!final) AuditCsvWriter.WriteRecords(OutDir, result, Anonymizer, null, Format, AuditCsvWriter.OpenPrefix);
+            else
+                foreach (var e in OutputFiles.All.Where(e => e.Name.StartsWith(AuditCsvWriter.OpenPrefix, StringComparison.Ordinal)))
+                    File.Delete(Path.Combine(OutDir, e.FileName(Format)));
             AuditCsvWriter.WriteAggregates(OutDir, result, inputs, Anonymizer, Format);
             AuditCsvWriter.WriteVerdict(OutDir, verdict, Anonymizer, evidence, Format);
             if (Report)

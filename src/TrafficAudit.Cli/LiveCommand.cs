@@ -144,9 +144,21 @@ public static class LiveCommand
             }
         }
 
-        var engine = setup.CreateEngine();
+        // Records leave the engine as they end (record logs appended, incremental policy, bounded totals),
+        // unless --evidence needs them all at the end.
+        StreamingAudit? streaming = null;
+        try { if (setup.Streams) streaming = new StreamingAudit(setup); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
+            writer?.Dispose();
+            return ExitCodes.Usage;
+        }
+        using var streamingScope = streaming;
+        var engine = streaming?.Engine ?? setup.CreateEngine();
+        var flusher = new BackgroundFlush(setup, streaming, inputs, stdout);
         // The folder is checked (and the CSVs exist, empty) before the first packet.
-        if (setup.WriteOutputs(engine.Snapshot(source.Interfaces, source.Errors), inputs, final: false, stdout, stderr) is null)
+        if (!flusher.WriteNow(engine, source, stderr))
         {
             writer?.Dispose();
             return ExitCodes.Usage;
@@ -187,8 +199,8 @@ public static class LiveCommand
             if (now >= nextFlush)
             {
                 source.RefreshStatistics();
-                if (setup.WriteOutputs(engine.Snapshot(source.Interfaces, source.Errors), inputs, final: false, stdout, stderr) is { } v)
-                    status.Findings = v.Findings.Count;
+                // The snapshot and its verdict are taken here (they read the engine); the files are written off this thread.
+                if (flusher.Start(engine, source, stderr) is { } findings) status.Findings = findings;
                 if (writer is not null)
                 {
                     writer.SetStatistics(writerInterface, source.Interfaces[0]);
@@ -199,6 +211,7 @@ public static class LiveCommand
         }
 
         // The end: every frame seen goes into the final CSVs, whatever stopped the capture.
+        flusher.Wait(stderr);
         source.RefreshStatistics();
         status.Write(Environment.TickCount64);
         status.End();
@@ -218,17 +231,103 @@ public static class LiveCommand
         }
         foreach (var err in source.Errors)
             stderr.WriteLine($"trafficaudit: warning: {err.Message}; the frames before it were audited");
-        var result = engine.Complete(source.Interfaces, source.Errors);
+        AuditResult result;
+        Policy.Verdict? streamedVerdict = null;
+        if (streaming is not null)
+        {
+            try { (result, streamedVerdict) = streaming.Complete(source.Interfaces, source.Errors); }
+            catch (IOException e)
+            {
+                stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {e.Message}; choose another folder with --out");
+                return ExitCodes.Usage;
+            }
+        }
+        else result = engine.Complete(source.Interfaces, source.Errors);
         // --evidence: cut from the files --write kept (the ring may have deleted the oldest).
-        var verdict = setup.WriteOutputs(result, inputs, final: true, stdout, stderr, title, evidenceFiles: written);
+        var verdict = setup.WriteOutputs(result, inputs, final: true, stdout, stderr, title, evidenceFiles: written,
+            totals: streaming?.Totals, verdict: streamedVerdict);
         if (verdict is null) return ExitCodes.Usage;
         if (!setup.Quiet)
         {
             stdout.WriteLine(string.Create(inv,
                 $"Capture: {source.FramesCaptured:N0} frames audited, {source.ReceivedPackets:N0} received by the filter, {source.DroppedPackets:N0} dropped by the kernel, {source.InterfaceDroppedPackets:N0} by the interface"));
             if (written.Count > 0) stdout.WriteLine("Packets written: " + string.Join(", ", written));
+            if (setup.Rotation is not null && streaming is not null)
+                stdout.WriteLine("Record files (--rotate): " + string.Join(", ", streaming.Log.FilesOpened.Select(Path.GetFileName)));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
+    }
+
+    /// <summary>
+    /// The periodic flush of a live capture. The capture thread takes the snapshot (and, streaming, its
+    /// verdict on copies of the small aggregates: the cost of what is open, not of what was seen); a
+    /// background thread writes the files (record logs flushed, aggregates and report rewritten
+    /// atomically), so the capture thread never waits for the disk. A flush that comes while the previous
+    /// one is still writing is skipped (the next one writes everything); what the background writes to
+    /// stderr is printed by the capture thread.
+    /// </summary>
+    private sealed class BackgroundFlush(AuditSetup setup, StreamingAudit? streaming, IReadOnlyList<string> inputs, TextWriter stdout)
+    {
+        private Task? _writing;
+        private StringWriter? _messages;
+
+        /// <summary>Flushes skipped because the one before was still writing.</summary>
+        public long Skipped { get; private set; }
+
+        /// <summary>Takes a snapshot and writes it on this thread (the first, empty outputs: the folder is checked). False when it cannot be written.</summary>
+        public bool WriteNow(AuditEngine engine, LiveFrameSource source, TextWriter stderr)
+        {
+            var (result, verdict, totals) = Take(engine, source);
+            streaming?.FlushLog();
+            return setup.WriteOutputs(result, inputs, final: false, stdout, stderr, totals: totals, verdict: verdict) is not null;
+        }
+
+        /// <summary>Starts a flush in the background; returns the findings of its verdict, or null when skipped or not known yet (collecting run).</summary>
+        public int? Start(AuditEngine engine, LiveFrameSource source, TextWriter stderr)
+        {
+            if (_writing is { IsCompleted: false }) { Skipped++; return null; }
+            Report(stderr);
+            var (result, verdict, totals) = Take(engine, source);
+            var messages = _messages = new StringWriter();
+            // A collecting run (--evidence) judges on the writing thread: its snapshot holds every record already.
+            _writing = Task.Run(() =>
+            {
+                try
+                {
+                    // The rows handed to the record logs so far reach their files (whole rows), then the aggregates.
+                    streaming?.FlushLog();
+                    setup.WriteOutputs(result, inputs, final: false, TextWriter.Null, messages, totals: totals, verdict: verdict);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+                {
+                    // A flush that fails costs this flush only: the capture and the final outputs go on.
+                    messages.WriteLine($"trafficaudit: warning: the flush to {setup.OutDir} failed: {e.Message}; the next flush writes again");
+                }
+            });
+            return verdict?.Findings.Count;
+        }
+
+        /// <summary>Waits for the flush being written, and prints what it said.</summary>
+        public void Wait(TextWriter stderr)
+        {
+            _writing?.Wait();
+            Report(stderr);
+        }
+
+        private void Report(TextWriter stderr)
+        {
+            if (_messages is null || _writing is { IsCompleted: false }) return;
+            string text = _messages.ToString();
+            if (text.Length > 0) stderr.Write(text);
+            _messages = null;
+        }
+
+        private (AuditResult Result, Policy.Verdict? Verdict, RunTotals? Totals) Take(AuditEngine engine, LiveFrameSource source)
+        {
+            if (streaming is null) return (engine.Snapshot(source.Interfaces, source.Errors), null, null);
+            var (open, verdict, totals) = streaming.Snapshot(source.Interfaces, source.Errors);
+            return (open, verdict, totals);
+        }
     }
 
     /// <summary>Writes one frame; a disk error stops the packet file (with a warning), never the audit.</summary>

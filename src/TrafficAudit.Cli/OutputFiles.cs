@@ -29,6 +29,10 @@ public static class OutputFiles
         new("flows", null, _ => true, Table: true),
         new("rtp_streams", null, _ => true, Table: true),
         new("calls", null, _ => true, Table: true),
+        // A streaming live capture: the records still open at the last flush (removed at the end).
+        new(AuditCsvWriter.OpenPrefix + "flows", null, s => s.LiveStreaming, Table: true),
+        new(AuditCsvWriter.OpenPrefix + "rtp_streams", null, s => s.LiveStreaming, Table: true),
+        new(AuditCsvWriter.OpenPrefix + "calls", null, s => s.LiveStreaming, Table: true),
         new("sip_options", null, _ => true, Table: true),
         new("anomalies", null, _ => true, Table: true),
         new("findings", null, _ => true, Table: true),

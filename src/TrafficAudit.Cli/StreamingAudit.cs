@@ -50,7 +50,13 @@ internal sealed class StreamingAudit : IDisposable
     /// </summary>
     public (AuditResult Open, Verdict Verdict, RunTotals Totals) Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
-        var open = Engine.Snapshot(interfaces, errors);
+        var snapshot = Engine.Snapshot(interfaces, errors);
+        // Outputs are written on another thread while the capture goes on: they get copies of what keeps changing.
+        var open = new AuditResult
+        {
+            Flows = snapshot.Flows, Streams = snapshot.Streams, Calls = snapshot.Calls, Voip = snapshot.Voip, Nodes = snapshot.Nodes,
+            Statistics = snapshot.Statistics.Copy(), Anomalies = snapshot.Anomalies, Interfaces = snapshot.Interfaces.ToList(), Errors = snapshot.Errors.ToList(),
+        };
         var verdict = _policy.Evaluate(open.Statistics, open.Interfaces, open.Errors,
             new OpenRecords(open.Flows, open.Voip.Transactions, open.Streams, open.Calls));
         var totals = Totals.Clone();

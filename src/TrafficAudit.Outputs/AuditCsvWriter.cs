@@ -36,20 +36,32 @@ public static class AuditCsvWriter
     }
 
     /// <summary>The record tables (flows, rtp_streams, calls) of a finished result, each rewritten atomically.</summary>
-    public static void WriteRecords(string outDir, AuditResult result, Anonymizer? anonymizer, Evidence.EvidencePlan? evidence = null, OutputFormat format = OutputFormat.Csv)
+    /// <param name="namePrefix">Put before each table's name: <see cref="OpenPrefix"/> for the records still open at a live flush.</param>
+    public static void WriteRecords(string outDir, AuditResult result, Anonymizer? anonymizer, Evidence.EvidencePlan? evidence = null, OutputFormat format = OutputFormat.Csv,
+        string namePrefix = "")
     {
         Directory.CreateDirectory(outDir);
         // Every host name of the result is known before the first row, so free text (messages) replaces it too.
         anonymizer?.Learn(result);
-        Write(outDir, RecordSchemas.Flows, result.Flows.Select(f => FlowRow.From(f, anonymizer)), format);
-        Write(outDir, RecordSchemas.RtpStreams, result.Streams.Select(s => RtpStreamRow.From(s, anonymizer)), format);
-        Write(outDir, RecordSchemas.Calls, result.Calls.Select(c =>
+        Write(outDir, namePrefix, RecordSchemas.Flows, result.Flows.Select(f => FlowRow.From(f, anonymizer)), format);
+        Write(outDir, namePrefix, RecordSchemas.RtpStreams, result.Streams.Select(s => RtpStreamRow.From(s, anonymizer)), format);
+        Write(outDir, namePrefix, RecordSchemas.Calls, result.Calls.Select(c =>
         {
             var row = CallRow.From(c, anonymizer);
             row.EvidenceFile = evidence?.CallFile(c) ?? "";
             return row;
         }), format);
     }
+
+    /// <summary>
+    /// The prefix of the tables of records still open at a live flush (open_flows, open_rtp_streams,
+    /// open_calls): the record logs hold each record once it has ended; these show the rest, rewritten
+    /// at every flush, and are removed at the end (when nothing is open any more).
+    /// </summary>
+    public const string OpenPrefix = "open_";
+
+    private static void Write<TRow>(string outDir, string namePrefix, RecordSchema<TRow> schema, IEnumerable<TRow> rows, OutputFormat format) =>
+        RecordFiles.WriteAtomically(Path.Combine(outDir, OutputFormats.FileName(namePrefix + schema.Name, format)), schema, rows, format);
 
     /// <summary>The small aggregate tables (sip_options, anomalies), rewritten atomically at every flush.</summary>
     public static void WriteAggregates(string outDir, AuditResult result, IReadOnlyList<string> files, Anonymizer? anonymizer, OutputFormat format = OutputFormat.Csv)

@@ -15,5 +15,8 @@ public sealed class CaptureStatistics
     /// <summary>Frames whose timestamp is earlier than the frame before them (after merging).</summary>
     public long OutOfOrderTimestamps;
 
+    /// <summary>A copy, for outputs written on another thread while the counts go on.</summary>
+    public CaptureStatistics Copy() => (CaptureStatistics)MemberwiseClone();
+
     public TimeSpan Duration => Frames == 0 || LastNs < FirstNs ? TimeSpan.Zero : TimeSpan.FromTicks((LastNs - FirstNs) / 100);
 }

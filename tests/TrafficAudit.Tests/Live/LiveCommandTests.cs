@@ -205,17 +205,19 @@ public sealed partial class LiveCommandTests
         var live = StartLive(lab, outDir, "-i", "lo", "--flush", "1", "--write", pcapng);
         StartUac(lab, calls: 1, talkMs: 20_000);
 
-        // The periodic flush shows the call while it is going on.
+        // The periodic flush shows the call while it is going on: open_calls.csv holds the records still open
+        // (calls.csv, a log, gets each call once it has ended).
         string callsCsv = Path.Combine(outDir, "calls.csv");
         List<Dictionary<string, string>> during = [];
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (DateTime.UtcNow < deadline)
         {
-            during = Csv.Read(callsCsv);
-            if (during.Count == 1 && during[0]["answered"] == "true" && Csv.Read(Path.Combine(outDir, "rtp_streams.csv")).Count > 0) break;
+            during = Csv.Read(Path.Combine(outDir, "open_calls.csv"));
+            if (during.Count == 1 && during[0]["answered"] == "true" && Csv.Read(Path.Combine(outDir, "open_rtp_streams.csv")).Count > 0) break;
             Thread.Sleep(200);
         }
-        Assert.HasCount(1, during, "the call is in calls.csv before the capture ends");
+        Assert.HasCount(1, during, "the call is in open_calls.csv before the capture ends");
+        Assert.HasCount(0, Csv.Read(callsCsv), "calls.csv is the log of ended calls: none yet");
         Assert.AreEqual("false", during[0]["ended"], "still in progress");
         Assert.IsTrue(live.WaitForStderr("1 calls in progress", 3000), "status line counts the call: " + live.Stderr);
 

@@ -17,25 +17,30 @@ public sealed class LiveFormatTests
         var send = lab.Start("/bin/bash", "-c", "exec 3>/dev/udp/127.0.0.1/5555; for i in $(seq 1 20); do echo probe >&3; sleep 0.05; done");
         Assert.IsTrue(send.WaitForExit(20_000), "the datagrams were not sent");
 
-        // A periodic flush writes flows.jsonl with the flow to port 5555.
-        string flows = Path.Combine(outDir, "flows.jsonl");
+        // A periodic flush writes the flow to port 5555, still open (UDP idle time 2 min), to open_flows.jsonl.
+        string open = Path.Combine(outDir, "open_flows.jsonl");
         bool seen = false;
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (!seen && DateTime.UtcNow < deadline)
         {
             Thread.Sleep(200);
-            if (File.Exists(flows)) seen = Rows(flows).Any(r => r.GetProperty("server_port").GetInt32() == 5555);
+            if (File.Exists(open)) seen = Rows(open).Any(r => r.GetProperty("server_port").GetInt32() == 5555);
         }
-        Assert.IsTrue(seen, "flows.jsonl holds the flow before the capture ends");
+        Assert.IsTrue(seen, "open_flows.jsonl holds the open flow before the capture ends");
 
         live.Terminate();
         Assert.IsTrue(live.WaitForExit(15_000), "live capture did not end on SIGTERM");
         Assert.AreEqual(ExitCodes.Ok, live.ExitCode, live.Stderr + live.Stdout);
-        var udp = Rows(flows).Single(r => r.GetProperty("server_port").GetInt32() == 5555);
+        // --rotate 1h: the record log's files are named flows_NNNNN_<start>.jsonl; the flow left at the end of the capture.
+        var logs = Directory.GetFiles(outDir, "flows_*.jsonl");
+        Assert.HasCount(1, logs, "one hour of capture time: one file");
+        StringAssert.Matches(Path.GetFileName(logs[0]), new System.Text.RegularExpressions.Regex(@"^flows_00001_\d{8}T\d{6}Z\.jsonl$"));
+        var udp = Rows(logs[0]).Single(r => r.GetProperty("server_port").GetInt32() == 5555);
         Assert.AreEqual("udp", udp.GetProperty("transport").GetString());
         Assert.IsGreaterThan(0, udp.GetProperty("packets_c2s").GetInt64());
         Assert.AreEqual(JsonValueKind.Null, udp.GetProperty("tcp_state").ValueKind, "empty is null");
-        StringAssert.Contains(live.Stdout, "Written: flows.jsonl (");
+        StringAssert.Contains(live.Stdout, "Record files (--rotate): " + Path.GetFileName(logs[0]));
+        Assert.IsFalse(File.Exists(open), "nothing is open at the end: open_flows.jsonl is removed");
         Assert.IsEmpty(Directory.GetFiles(outDir, "*.csv"), "no CSV table with --format jsonl");
     }
 
