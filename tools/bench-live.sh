@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift ;;
     --flushes) flushes=$2; shift ;;
     --sample) sample=$2; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "bench-live: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) positional+=("$1") ;;
   esac
