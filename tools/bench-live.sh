@@ -116,8 +116,14 @@ replay() {
   rm -rf "$work/out"
   ip netns exec "$ns" "$work/bin/trafficaudit" live -i vb --out "$work/out" "${flush_args[@]}" > "$work/live.out" 2> "$work/live.err" &
   live_pid=$!
-  # `ip netns exec` runs the command in its own process (no fork); should it ever fork, follow the child.
-  [ "$(cat "/proc/$live_pid/comm" 2>/dev/null)" = ip ] && sleep 0.5 && live_pid=$(cat "/proc/$live_pid/task/$live_pid/children" 2>/dev/null | awk '{print $1}')
+  # `ip netns exec` becomes the command (exec, no fork): wait until it has; should it ever fork, follow the child.
+  local child
+  for _ in $(seq 50); do
+    [ "$(cat "/proc/$live_pid/comm" 2>/dev/null)" = trafficaudit ] && break
+    child=$(cat "/proc/$live_pid/task/$live_pid/children" 2>/dev/null | awk '{ print $1 }')
+    [ -n "$child" ] && [ "$(cat "/proc/$child/comm" 2>/dev/null)" = trafficaudit ] && { live_pid=$child; break; }
+    sleep 0.1
+  done
   sample_rss "$live_pid" "$work/rss.txt" &
   sampler_pid=$!
   for _ in $(seq 300); do grep -q "Ctrl+C to stop" "$work/live.err" && break; sleep 0.1; done
@@ -128,7 +134,9 @@ replay() {
   sleep 1
   local t_stop
   t_stop=$(date +%s.%N)
-  kill -TERM "$live_pid"; wait "$live_pid" || true
+  kill -TERM "$live_pid"
+  # wait works only for a child of this shell; a followed grandchild is polled.
+  wait "$live_pid" 2>/dev/null || while [ -e "/proc/$live_pid" ]; do sleep 0.2; done
   stop_s=$(awk -v s="$t_stop" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
   live_pid=
   kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=
