@@ -12,7 +12,8 @@
 #   tools/bench-live.sh [--traffic bench|busy] [--flush SECONDS|default] [SECONDS_PER_STEP] [RATE...]
 #   (default: the bench capture (RTP calls plus mixed traffic, few flows) with --flush 3600, 3 s
 #   per step, 50k..1.5M packets/s then topspeed; `--traffic busy` replays the busy site of
-#   tools/bench-busy.sh, many short flows, with the default flush unless --flush is given)
+#   tools/bench-busy.sh, many short flows, with the default flush unless --flush is given, 30 s
+#   per step so that each step holds several flushes, 25k..300k packets/s)
 #
 # Soak (--soak): the busy site at one rate for a given time (issue 9: 100,000 packets/s for
 # several minutes), once per flush setting (default: --flush 1, then the default flush). Reports
@@ -56,12 +57,20 @@ dotnet build tools/TrafficAudit.Synth -c Release -nologo -v q >/dev/null
 synth_dll=tools/TrafficAudit.Synth/bin/Release/net10.0/trafficaudit-synth.dll
 bash tools/publish.sh "$work/bin" >/dev/null   # the shipped form, as tools/bench.sh
 
-if [ "$mode" = sweep ]; then
+if [ "$mode" = sweep ] && [ "$traffic" = bench ]; then
   step_seconds=${positional[0]:-3}
   rates=("${positional[@]:1}")
   [ ${#rates[@]} -gt 0 ] || rates=(50000 100000 150000 200000 300000 400000 500000 700000 1000000 1500000 top)
   packets=3000000
-  if [ "$traffic" = bench ]; then flush=${flush:-3600}; else flush=${flush:-default}; fi
+  flush=${flush:-3600}
+elif [ "$mode" = sweep ]; then
+  # A step must hold several flushes, or it measures a run that never flushed.
+  step_seconds=${positional[0]:-30}
+  rates=("${positional[@]:1}")
+  [ ${#rates[@]} -gt 0 ] || rates=(25000 50000 100000 150000 200000 300000)
+  flush=${flush:-default}
+  top=$(printf '%s\n' "${rates[@]}" | grep -E '^[0-9]+$' | sort -n | tail -1)
+  packets=$(( ${top:-100000} * step_seconds ))
 else
   packets=$((rate * seconds))
 fi
