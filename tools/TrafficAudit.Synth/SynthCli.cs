@@ -11,6 +11,7 @@ namespace TrafficAudit.Synth;
 ///   site --out captures/imagicle-site.pcap [--seed 1]
 ///   bench --out /tmp/bench.pcap --packets 2000000 [--calls 200] [--seed 1]
 ///   scenario NAME --out DIR [--seed 1]     (scenario list: names and descriptions)
+///   busy --out FILE.pcap --minutes 60 [--seed 1]   (a busy site in compressed time; writes FILE.profile.json beside it)
 ///   hostile CASE --out FILE [--packets 1000000]   (CASE: ssrc, flows, useragents, reinvites, synscan, ssrcflows)
 /// </code>
 /// </summary>
@@ -29,6 +30,7 @@ public static class SynthCli
                 "site" => Site(Options.Parse(args.AsSpan(1)), stdout),
                 "bench" => RunBench(Options.Parse(args.AsSpan(1)), stdout),
                 "scenario" => RunScenario(Options.Parse(args.AsSpan(1)), stdout, stderr),
+                "busy" => RunBusy(Options.Parse(args.AsSpan(1)), stdout),
                 "hostile" => RunHostile(Options.Parse(args.AsSpan(1)), stdout),
                 "-h" or "--help" or "help" => Usage(stdout, null),
                 _ => Usage(stderr, $"unknown command '{args[0]}'"),
@@ -48,6 +50,7 @@ public static class SynthCli
         w.WriteLine("  trafficaudit-synth bench --out /tmp/bench.pcap --packets 2000000 [--calls 200] [--seed 1]");
         w.WriteLine("  trafficaudit-synth scenario NAME --out DIR [--seed 1]");
         w.WriteLine("  trafficaudit-synth scenario list");
+        w.WriteLine("  trafficaudit-synth busy --out FILE.pcap --minutes 60 [--seed 1]");
         w.WriteLine($"  trafficaudit-synth hostile {string.Join('|', HostileGenerator.Cases)} --out FILE [--packets 1000000]");
         return error is null ? ExitOk : ExitUsage;
     }
@@ -91,6 +94,26 @@ public static class SynthCli
         sw.Stop();
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {path}: {sum.Packets} packets ({sum.RtpPackets} RTP, {sum.OtherPackets} other), {sum.Bytes / 1e6:F1} MB of frames, {sum.CaptureSeconds:F1} s of traffic, in {sw.Elapsed.TotalSeconds:F2} s ({sum.Packets / sw.Elapsed.TotalSeconds / 1e6:F2} M packets/s)"));
+        return ExitOk;
+    }
+
+    private static int RunBusy(Options o, TextWriter stdout)
+    {
+        long minutes = o.Long("minutes", 60);
+        if (minutes < 1 || minutes > BusyOptions.MaxMinutes) throw new UsageException($"--minutes must be 1..{BusyOptions.MaxMinutes}, got {minutes}");
+        var path = o.Required("out");
+        var sw = Stopwatch.StartNew(); // reports speed only; the output never depends on it
+        BusySummary s;
+        using (var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            s = BusySiteGenerator.Generate(fs, new BusyOptions((int)minutes, o.Seed));
+        sw.Stop();
+        var profile = Building.SyntheticCapture.ProfilePathFor(path);
+        File.WriteAllText(profile, BusySiteGenerator.Profile.ToJson());
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {path}: {s.Minutes} simulated minutes, {s.Packets} packets, {s.Bytes / 1e6:F1} MB of frames, {s.CaptureSeconds:F1} s of traffic; "
+            + $"{s.TcpEstablished} TCP connections, {s.TcpUnanswered} unanswered, {s.TcpRefused} refused, {s.DnsLookups} DNS lookups, "
+            + $"{s.OptionsPings} OPTIONS, {s.Calls} calls ({s.RtpPackets} RTP packets), {s.Flows} flows; profile {profile}; "
+            + $"in {sw.Elapsed.TotalSeconds:F1} s"));
         return ExitOk;
     }
 

@@ -483,7 +483,7 @@ public sealed class SiteFlows
     }
 
     /// <summary>PRELOGIN with VERSION (6 bytes) and ENCRYPTION (1 byte, off) options.</summary>
-    private static byte[] TdsPrelogin(byte type) => Tds(type,
+    internal static byte[] TdsPrelogin(byte type) => Tds(type,
         [0x00, 0x00, 0x0B, 0x00, 0x06, 0x01, 0x00, 0x11, 0x00, 0x01, 0xFF, 0x0F, 0x00, 0x11, 0x9A, 0x00, 0x00, 0x00]);
 
     /// <summary>SQL batch: ALL_HEADERS with a transaction descriptor, then the UTF-16LE text.</summary>
