@@ -45,13 +45,7 @@ public static class AuditCommand
         //    rest are merged by timestamp.
         var sources = new List<IFrameSource>();
         // Records leave the engine as they end (record logs, totals, incremental policy), unless --evidence needs them all at the end.
-        StreamingAudit? opened = null;
-        try { if (setup.Streams) opened = new StreamingAudit(setup); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
-            return ExitCodes.Usage;
-        }
+        if (!StreamingAudit.TryOpen(setup, stderr, out var opened)) return ExitCodes.Usage;
         using var streaming = opened;
         using var engine = streaming?.Engine ?? setup.CreateEngine();
         string opening = "";
@@ -127,18 +121,8 @@ public static class AuditCommand
         foreach (var err in source.Errors)
             Log().LogWarning("{File}: reading stopped at byte offset {Offset}: {Message}; the frames before it were audited", err.File, err.ByteOffset, err.Message);
         loggerFactory?.Dispose();
-        AuditResult result;
-        Policy.Verdict? streamedVerdict = null;
-        if (streaming is not null)
-        {
-            try { (result, streamedVerdict) = streaming.Complete(source.Interfaces, source.Errors); }
-            catch (IOException e)
-            {
-                stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {e.Message}; choose another folder with --out");
-                return ExitCodes.Usage;
-            }
-        }
-        else result = engine.Complete(source.Interfaces, source.Errors);
+        if (!StreamingAudit.TryComplete(streaming, engine, source.Interfaces, source.Errors, setup.OutDir, stderr, out var result, out var streamedVerdict))
+            return ExitCodes.Usage;
         // 5. Policy and outputs: once, on the finished result (mechanism above, policy here).
         // --evidence reads the files a second time; standard input is gone by then.
         bool stdinUsed = files.Contains(CaptureFile.StandardInputPath);

@@ -146,11 +146,8 @@ public static class LiveCommand
 
         // Records leave the engine as they end (record logs appended, incremental policy, bounded totals),
         // unless --evidence needs them all at the end.
-        StreamingAudit? streaming = null;
-        try { if (setup.Streams) streaming = new StreamingAudit(setup); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        if (!StreamingAudit.TryOpen(setup, stderr, out var streaming))
         {
-            stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
             writer?.Dispose();
             return ExitCodes.Usage;
         }
@@ -231,18 +228,8 @@ public static class LiveCommand
         }
         foreach (var err in source.Errors)
             stderr.WriteLine($"trafficaudit: warning: {err.Message}; the frames before it were audited");
-        AuditResult result;
-        Policy.Verdict? streamedVerdict = null;
-        if (streaming is not null)
-        {
-            try { (result, streamedVerdict) = streaming.Complete(source.Interfaces, source.Errors); }
-            catch (IOException e)
-            {
-                stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {e.Message}; choose another folder with --out");
-                return ExitCodes.Usage;
-            }
-        }
-        else result = engine.Complete(source.Interfaces, source.Errors);
+        if (!StreamingAudit.TryComplete(streaming, engine, source.Interfaces, source.Errors, setup.OutDir, stderr, out var result, out var streamedVerdict))
+            return ExitCodes.Usage;
         // --evidence: cut from the files --write kept (the ring may have deleted the oldest).
         var verdict = setup.WriteOutputs(result, inputs, final: true, stdout, stderr, title, evidenceFiles: written,
             totals: streaming?.Totals, verdict: streamedVerdict);

@@ -28,6 +28,52 @@ internal sealed class StreamingAudit : IDisposable
         Engine = engine = setup.CreateEngine(new FanOutSink(Log, Totals, _policy));
     }
 
+    /// <summary>
+    /// The streaming run of <paramref name="setup"/>, or null when it collects (<see cref="AuditSetup.Streams"/>).
+    /// False, with the reason on <paramref name="stderr"/>, when the output folder cannot be written: before the first packet.
+    /// </summary>
+    public static bool TryOpen(AuditSetup setup, TextWriter stderr, out StreamingAudit? streaming)
+    {
+        streaming = null;
+        try
+        {
+            if (setup.Streams) streaming = new StreamingAudit(setup);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"trafficaudit: cannot write to {setup.OutDir}: {TrafficAudit.Capture.IoErrors.Describe(e)}; choose another folder with --out");
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Ends the run of <paramref name="engine"/>: a streaming run closes its logs and judges (<paramref name="verdict"/>
+    /// set); a collecting one returns its full result (verdict null: judged with the outputs). False, with the
+    /// reason on <paramref name="stderr"/>, when the record files could not be written.
+    /// </summary>
+    public static bool TryComplete(StreamingAudit? streaming, AuditEngine engine, IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors,
+        string outDir, TextWriter stderr, out AuditResult result, out Verdict? verdict)
+    {
+        verdict = null;
+        if (streaming is null)
+        {
+            result = engine.Complete(interfaces, errors);
+            return true;
+        }
+        try
+        {
+            (result, verdict) = streaming.Complete(interfaces, errors);
+            return true;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"trafficaudit: cannot write to {outDir}: {e.Message}; choose another folder with --out");
+            result = null!;
+            return false;
+        }
+    }
+
     public AuditEngine Engine { get; }
     public RecordLog Log { get; }
     public RunTotals Totals { get; }
