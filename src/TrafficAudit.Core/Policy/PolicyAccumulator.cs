@@ -124,9 +124,10 @@ public sealed class PolicyAccumulator : IAuditRecordSink
         _matrix?.OnFlow(_ctx, flow);
         _lossy.Add(flow, PolicyContext.AckedUnseen(flow));
         _duplicates.Add(flow, PolicyContext.DuplicatePackets(flow));
-        // Only flows a later record may join: UDP (RTP streams) and flows of a node (SIP transactions).
+        // Only flows a later record may join: UDP (RTP streams, SIP over UDP) and SIP over TCP of a node (SIP
+        // transactions); a busy site's other TCP connections (LDAP, HTTPS, SQL...) are never joined.
         bool udp = flow.Transport == IpProtocol.Udp;
-        if (udp || _ctx.TouchesNode(flow)) Remember(flow, udp);
+        if (udp || (flow.IsSip && _ctx.TouchesNode(flow))) Remember(flow, udp);
     }
 
     public void OnTransaction(SipTransactionStat transaction)
