@@ -12,7 +12,7 @@ public sealed record AuditOptions
     public Classification.NodeSource ServersSource { get; init; } = Classification.NodeSource.Server;
     public FlowTimeouts Timeouts { get; init; } = new();
     /// <summary>Default of <see cref="MaxActiveFlows"/> (README "Caps", counter <c>flow_table_full</c>).</summary>
-    public const int DefaultMaxActiveFlows = 250_000;
+    public const int DefaultMaxActiveFlows = 125_000;
     /// <summary>Default of <see cref="MaxHeldFlows"/> (README "Caps", counter <c>flow_hold_full</c>).</summary>
     public const int DefaultMaxHeldFlows = 50_000;
 

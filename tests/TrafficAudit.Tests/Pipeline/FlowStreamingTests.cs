@@ -251,7 +251,7 @@ public sealed class FlowStreamingTests
         Assert.AreEqual(n, t.ActiveCount);
         double perFlow = (after - before) / (double)n;
         Console.WriteLine($"bytes per flow in progress: {perFlow:F0}");
-        // Measured 462 bytes (a TCP flow and its table entry): 250,000 flows at 600 bytes are 150 MB, well under 256 MB.
+        // Measured 462 bytes (a TCP flow and its table entry): the 125,000 flows of the cap at 600 bytes are 75 MB.
         Assert.IsLessThan(600.0, perFlow);
         GC.KeepAlive(t);
     }
