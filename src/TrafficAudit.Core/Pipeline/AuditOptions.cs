@@ -14,7 +14,7 @@ public sealed record AuditOptions
     /// <summary>Default of <see cref="MaxActiveFlows"/> (README "Caps", counter <c>flow_table_full</c>).</summary>
     public const int DefaultMaxActiveFlows = 125_000;
     /// <summary>Default of <see cref="MaxHeldFlows"/> (README "Caps", counter <c>flow_hold_full</c>).</summary>
-    public const int DefaultMaxHeldFlows = 50_000;
+    public const int DefaultMaxHeldFlows = 20_000;
 
     /// <summary>
     /// Flows followed at once. A new flow beyond it closes the least recently seen ones early (end_reason
