@@ -37,7 +37,7 @@ for c in "${cases[@]}"; do
   ok=$(awk -v s="$secs" -v m="$mb" 'BEGIN { print (s < 10 && m < 256) ? "met" : "MISSED" }')
   [ "$ok" = met ] || fail=1
   findings=$(( $(wc -l < "$out/findings.csv") - 1 ))
-  caps=$(grep -E '_limit|findings_summarised|not_kept|overflow' "$out/anomalies.csv" | cut -d, -f1,2 | tr '\n' ' ' || true)
+  caps=$(grep -E '_limit|findings_summarised|not_kept|overflow|_full|_evicted|_forgotten' "$out/anomalies.csv" | cut -d, -f1,2 | tr '\n' ' ' || true)
   printf '%-11s %9.2f %9d %8s %10d  %s\n' "$c" "$secs" "$mb" "$ok" "$findings" "$caps"
 done
 exit $fail
