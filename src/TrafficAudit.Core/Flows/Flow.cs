@@ -94,8 +94,11 @@ public sealed class Flow
     /// <summary>Authority of an HTTP CONNECT request (the flow goes through a proxy), e.g. "api.imagicle.com:443".</summary>
     public string? HttpConnectTarget => Hints.HttpConnectTarget;
     public string? ServerName => Hints.ServerName;
-    /// <summary>VoIP state of this flow (RTP streams, SDP bindings); null until it carries media or SIP.</summary>
-    public object? Voip;
+    /// <summary>
+    /// The VoIP stage's own state of this flow (RTP streams, SDP bindings; see <see cref="Pipeline.VoipTracker"/>),
+    /// written only by that stage's thread; null until the flow carries media or SIP.
+    /// </summary>
+    internal Pipeline.VoipTracker.FlowVoip? Voip;
     /// <summary>Packets on this flow that SDP said carry T.38 (UDPTL).</summary>
     public long T38Packets;
     /// <summary>RTCP packets on this flow seen by the VoIP stage (on an RTP flow: RTCP multiplexed on the RTP port, RFC 5761).</summary>
