@@ -16,7 +16,7 @@ public sealed record PolicyLimits
     /// <summary>Transactions and streams with a finding waiting for their flow until the end; past it the oldest is judged at once (<c>policy_joins_early</c>).</summary>
     public int PendingJoins { get; init; } = 100_000;
     /// <summary>Distinct findings (keys) kept; past it a new key's occurrences only count in its summary finding (<c>finding_keys_limit</c>).</summary>
-    public int FindingKeys { get; init; } = 100_000;
+    public int FindingKeys { get; init; } = 20_000;
     /// <summary>Flow ids (the lowest) listed per finding and per expected-flow row; counts stay whole (<c>evidence_flow_ids_cut</c>).</summary>
     public int FlowIdsPerRow { get; init; } = 10_000;
 }
