@@ -95,10 +95,10 @@ public sealed class Flow
     public string? HttpConnectTarget => Hints.HttpConnectTarget;
     public string? ServerName => Hints.ServerName;
     /// <summary>
-    /// The VoIP stage's own state of this flow (RTP streams, SDP bindings; see <see cref="Pipeline.VoipTracker"/>),
+    /// The VoIP stage's own state of this flow (RTP streams, SDP bindings; see <see cref="Analyzers.Rtp.VoipTracker"/>),
     /// written only by that stage's thread; null until the flow carries media or SIP.
     /// </summary>
-    internal Pipeline.VoipTracker.FlowVoip? Voip;
+    internal Analyzers.Rtp.VoipTracker.FlowVoip? Voip;
     /// <summary>Packets on this flow that SDP said carry T.38 (UDPTL).</summary>
     public long T38Packets;
     /// <summary>RTCP packets on this flow seen by the VoIP stage (on an RTP flow: RTCP multiplexed on the RTP port, RFC 5761).</summary>

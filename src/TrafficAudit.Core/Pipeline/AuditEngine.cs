@@ -6,6 +6,7 @@ using TrafficAudit.Catalogue;
 using TrafficAudit.Classification;
 using TrafficAudit.Decode;
 using TrafficAudit.Flows;
+using TrafficAudit.Analyzers.Rtp;
 
 namespace TrafficAudit.Pipeline;
 

@@ -1,5 +1,6 @@
 using TrafficAudit.Decode;
 using TrafficAudit.Flows;
+using TrafficAudit.Analyzers.Rtp;
 
 namespace TrafficAudit.Pipeline;
 

@@ -1,6 +1,7 @@
 using TrafficAudit.Analyzers;
 using TrafficAudit.Decode;
 using TrafficAudit.Flows;
+using TrafficAudit.Analyzers.Rtp;
 
 namespace TrafficAudit.Pipeline;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using TrafficAudit.Synth.Bench;
+using TrafficAudit.Analyzers.Rtp;
 
 namespace TrafficAudit.Tests.EndToEnd;
 
@@ -120,15 +121,15 @@ public sealed class HostileCapsTests
             ["sip_tcp_stream_limit"] = N(o.MaxTcpStreams),
             ["sip_tcp_buffer_overflow"] = $"{o.MaxTcpPendingBytes / 1024} KiB",
             ["sip_tcp_total_buffer_limit"] = $"{o.MaxTcpPendingTotalBytes >> 20} MiB",
-            ["rtp_flow_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerFlow),
-            ["rtp_call_ssrc_limit"] = N(TrafficAudit.Pipeline.VoipTracker.MaxStreamsPerCall),
+            ["rtp_flow_ssrc_limit"] = N(TrafficAudit.Analyzers.Rtp.VoipTracker.MaxStreamsPerFlow),
+            ["rtp_call_ssrc_limit"] = N(TrafficAudit.Analyzers.Rtp.VoipTracker.MaxStreamsPerCall),
             ["rtp_probe_flow_limit"] = N(TrafficAudit.Analyzers.RtpProbeAnalyzer.MaxProbedFlows),
             ["flow_table_full"] = N(TrafficAudit.Pipeline.AuditOptions.DefaultMaxActiveFlows),
             ["flow_hold_full"] = N(TrafficAudit.Pipeline.AuditOptions.DefaultMaxHeldFlows),
             ["dns_names_limit"] = N(TrafficAudit.Pipeline.AuditEngine.MaxDnsNames),
-            ["rtcp_sender_reports_forgotten"] = N(TrafficAudit.Pipeline.VoipTracker.MaxSenderReports),
+            ["rtcp_sender_reports_forgotten"] = N(TrafficAudit.Analyzers.Rtp.VoipTracker.MaxSenderReports),
             ["sip_calls_evicted"] = N(o.MaxOpenCalls),
-            ["rtp_streams_evicted"] = N(TrafficAudit.Pipeline.VoipTracker.MaxOpenStreams),
+            ["rtp_streams_evicted"] = N(TrafficAudit.Analyzers.Rtp.VoipTracker.MaxOpenStreams),
             ["sip_options_pairs_limit"] = N(o.MaxOptionsPairs),
             ["sdp_media_bindings_forgotten"] = N(o.MaxRetiredMediaBindings),
             ["findings_summarised"] = N(TrafficAudit.Policy.Verdict.MaxFindingsPerKindAndSource),

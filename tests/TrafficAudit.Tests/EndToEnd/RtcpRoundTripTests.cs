@@ -4,6 +4,7 @@ using TrafficAudit.Catalogue;
 using TrafficAudit.Pipeline;
 using TrafficAudit.Synth.Pcap;
 using TrafficAudit.Synth.Wire;
+using TrafficAudit.Analyzers.Rtp;
 
 namespace TrafficAudit.Tests.EndToEnd;
 

@@ -7,6 +7,7 @@ using TrafficAudit.Flows;
 using TrafficAudit.Pipeline;
 using TrafficAudit.Synth.Wire;
 using TrafficAudit.Tests.EndToEnd;
+using TrafficAudit.Analyzers.Rtp;
 
 namespace TrafficAudit.Tests.Pipeline;
 

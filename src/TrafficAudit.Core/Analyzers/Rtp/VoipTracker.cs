@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 using TrafficAudit.Analyzers;
-using TrafficAudit.Analyzers.Rtp;
 using TrafficAudit.Analyzers.Sdp;
 using TrafficAudit.Analyzers.Sip;
 using TrafficAudit.Decode;
 using TrafficAudit.Flows;
+using TrafficAudit.Pipeline;
 
-namespace TrafficAudit.Pipeline;
+namespace TrafficAudit.Analyzers.Rtp;
 
 /// <summary>Wireshark's RTP stream key: source, destination, ports and SSRC.</summary>
 public readonly record struct RtpStreamKey(IpAddress Src, ushort SrcPort, IpAddress Dst, ushort DstPort, uint Ssrc);
