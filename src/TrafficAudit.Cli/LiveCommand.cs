@@ -285,9 +285,10 @@ public static class LiveCommand
                     streaming?.FlushLog();
                     setup.WriteOutputs(result, inputs, final: false, TextWriter.Null, messages, totals: totals, verdict: verdict);
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+                catch (Exception e)
                 {
-                    // A flush that fails costs this flush only: the capture and the final outputs go on.
+                    // A flush that fails (a full disk, or a bug of ours) costs this flush only: the capture goes on,
+                    // and the final outputs are written on the capture thread, where an error is reported as usual.
                     messages.WriteLine($"trafficaudit: warning: the flush to {setup.OutDir} failed: {e.Message}; the next flush writes again");
                 }
             });

@@ -76,6 +76,14 @@ public sealed class RtpTimeSeries
         if (highestSequence > b.HighestSequence) b.HighestSequence = (int)highestSequence;
     }
 
+    /// <summary>A copy that later packets do not change (for a snapshot of a stream still open).</summary>
+    public RtpTimeSeries Copy()
+    {
+        var copy = new RtpTimeSeries(OriginNs) { FirstSequence = FirstSequence, BucketWidthNs = BucketWidthNs, _count = _count };
+        copy._buckets = _buckets.AsSpan(0, Math.Max(_count, 1)).ToArray();
+        return copy;
+    }
+
     private void Coarsen()
     {
         int merged = (_count + 1) / 2;

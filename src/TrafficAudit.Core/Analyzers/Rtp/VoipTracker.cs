@@ -422,6 +422,9 @@ public sealed class VoipTracker
         {
             if (!s.Stats.HasPackets || !(s.Flow.IsRtp || s.Call is not null || s.Announced)) continue;
             var r = VoipResultBuilder.ToRecord(s, ++id);
+            // The stream goes on after the snapshot: its record gets a copy of the series, which the VoIP
+            // stage keeps adding to while the snapshot is written on another thread.
+            if (r.TimeSeries is { } series) r = r with { TimeSeries = series.Copy() };
             streams.Add(r);
             if (s.Call?.MediaState is CallMedia cm)
             {
