@@ -119,13 +119,17 @@ public sealed class FindingMerger
 {
     private readonly int _maxIds;
     private readonly int _maxKeys;
+    private readonly bool _keepSubjects;
     private readonly Dictionary<string, Acc> _keys = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Kind, IpAddress? Client), Overflow> _overflow = new();
 
-    public FindingMerger(int maxIdsPerFinding, int maxKeys)
+    /// <param name="keepSubjects">False: the findings' records (<see cref="Finding.Subjects"/>) are dropped as they
+    /// merge, so that a finding holds no record (a run without --evidence never reads them).</param>
+    public FindingMerger(int maxIdsPerFinding, int maxKeys, bool keepSubjects = true)
     {
         _maxIds = maxIdsPerFinding;
         _maxKeys = maxKeys;
+        _keepSubjects = keepSubjects;
     }
 
     /// <summary>Raw findings whose new key found the table of keys full (counted in their summary finding).</summary>
@@ -138,6 +142,7 @@ public sealed class FindingMerger
     private void Add(Dictionary<string, Acc> keys, Finding f, FindingRank rank, HashSet<string>? copied)
     {
         Operations++;
+        if (!_keepSubjects && f.Subjects.Count > 0) f = f with { Subjects = [] };
         string key = f.Key;
         ref var acc = ref CollectionsMarshal.GetValueRefOrAddDefault(keys, key, out bool had);
         if (!had)

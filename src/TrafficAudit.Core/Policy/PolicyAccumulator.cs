@@ -19,6 +19,11 @@ public sealed record PolicyLimits
     public int FindingKeys { get; init; } = 20_000;
     /// <summary>Flow ids (the lowest) listed per finding and per expected-flow row; counts stay whole (<c>evidence_flow_ids_cut</c>).</summary>
     public int FlowIdsPerRow { get; init; } = 10_000;
+    /// <summary>
+    /// Whether merged findings keep their records (<see cref="Finding.Subjects"/>), which only <c>--evidence</c>
+    /// reads to cut packets; a streaming run drops them, so that a finding holds no record once it ended.
+    /// </summary>
+    public bool KeepSubjects { get; init; } = true;
 }
 
 /// <summary>What a SIP transaction or an RTP stream finding takes from its flow: id, service, applications, row and round-trip budget.</summary>
@@ -96,7 +101,7 @@ public sealed class PolicyAccumulator : IAuditRecordSink
         // Requirements need to know which host is the node: without one every row would read NOT SEEN.
         if (profile is not null && _ctx.Nodes.Count > 0)
             _matrix = new MatrixAccumulator(ExpectedFlowMatrix.Build(catalogue, profile), _limits.FlowIdsPerRow);
-        _merger = new FindingMerger(_limits.FlowIdsPerRow, _limits.FindingKeys);
+        _merger = new FindingMerger(_limits.FlowIdsPerRow, _limits.FindingKeys, _limits.KeepSubjects);
         _lossy = new FlowCounterSum(_limits.FlowIdsPerRow);
         _duplicates = new FlowCounterSum(_limits.FlowIdsPerRow);
     }

@@ -103,6 +103,24 @@ public sealed class PolicyAccumulatorTests
     }
 
     [TestMethod]
+    public void WithoutSubjects_TheVerdictIsTheFullPass_AndNoFindingHoldsARecord()
+    {
+        var r = Run(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        var full = Verdict.Evaluate(r, Catalogue, SiteProfile);
+        Assert.IsTrue(full.Findings.Any(f => f.Subjects.Count > 0), "the full pass keeps the records for --evidence");
+        var acc = new PolicyAccumulator(Catalogue, SiteProfile, r.Nodes, new PolicyLimits { KeepSubjects = false });
+        foreach (var f in r.Flows) acc.OnFlow(f);
+        foreach (var t in r.Voip.Transactions) acc.OnTransaction(t);
+        foreach (var x in r.Streams) acc.OnStream(x);
+        foreach (var c in r.Calls) acc.OnCall(c);
+        var v = acc.Evaluate(r.Statistics, r.Interfaces, r.Errors);
+        Assert.IsTrue(v.Findings.All(f => f.Subjects.Count == 0), "a streaming run's findings hold no record");
+        static string WithoutSubjects(string line) => line[..line.LastIndexOf("|subjects=", StringComparison.Ordinal)];
+        CollectionAssert.AreEqual(Render(full).Select(l => l.Contains("|subjects=") ? WithoutSubjects(l) : l).ToList(),
+            Render(v).Select(l => l.Contains("|subjects=") ? WithoutSubjects(l) : l).ToList(), "every other field is the full pass's");
+    }
+
+    [TestMethod]
     public void LiveSnapshot_OpenRecordsCountInThatVerdictOnly_AndAgainOnceTheyEnd()
     {
         var r = Run(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
