@@ -1,36 +1,92 @@
 #!/usr/bin/env bash
-# Benchmark of the whole `trafficaudit audit` process on a generated multi-million-packet VoIP capture.
-# Reports packets/s (whole process and the read/decode/flow loop alone), allocations per packet and
-# peak memory. Usage: tools/bench.sh [PACKETS] [CALLS]   (default 2000000 packets, 200 calls)
-# Not a test: run it by hand and put the figures in the closing note.
+# Throughput benchmark of the whole `trafficaudit audit` process, built as it ships (tools/publish.sh),
+# on two generated captures, each against tshark on the same file in the same run:
+#   bulk  200 concurrent G.711 calls (90 % RTP, plus SIP, TCP and DNS), PACKETS packets (default 2 M);
+#   busy  the synthesizer's busy site (short TCP connections, DNS, OPTIONS, short calls), BUSY_MINUTES
+#         simulated minutes (default 60: 1.1 M packets, 57,000 flows).
+# Per run: whole-process seconds and M packets/s, the read/decode/flow loop's M packets/s, CPU seconds
+# (user + system), bytes allocated per packet in the loop and peak RSS; per capture the best of RUNS
+# runs, then `tshark -q -o rtp.heuristic_rtp:TRUE -z rtp,streams` once (seconds, peak RSS) and the ratio.
+# When the audit offers --threads, each capture runs with --threads 1 and with the default.
+# Usage: tools/bench.sh [PACKETS] [CALLS] [--busy-minutes M] [--runs N] [--no-tshark] [--only bulk|busy]
+# Not a test: run it by hand (the machine's load shows in the seconds) and put the figures in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packets=${1:-2000000}
-calls=${2:-200}
+packets=2000000 calls=200 busy_minutes=60 runs=3 tshark=1 only=""
+positional=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --busy-minutes) busy_minutes=$2; shift ;;
+    --runs) runs=$2; shift ;;
+    --no-tshark) tshark=0 ;;
+    --only) only=$2; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) [[ "$1" =~ ^[0-9]+$ ]] || { echo "bench: unknown argument '$1' (see --help)" >&2; exit 2; }
+       if [ $positional = 0 ]; then packets=$1; else calls=$1; fi; positional=$((positional + 1)) ;;
+  esac
+  shift
+done
 work=${BENCH_DIR:-/tmp/trafficaudit-bench}
 mkdir -p "$work"
-if [ ! -x /usr/bin/time ] && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time) >/dev/null
+if [ "$(id -u)" = 0 ]; then
+  need=()
+  [ -x /usr/bin/time ] || need+=(time)
+  [ $tshark = 1 ] && ! command -v tshark >/dev/null && need+=(tshark)
+  if [ ${#need[@]} -gt 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null
+  fi
 fi
+[ -x /usr/bin/time ] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+if [ $tshark = 1 ] && ! command -v tshark >/dev/null; then echo "bench: tshark missing, its columns stay empty" >&2; tshark=0; fi
 dotnet build tools/TrafficAudit.Synth -c Release -nologo -v q >/dev/null
+synth=tools/TrafficAudit.Synth/bin/Release/net10.0/trafficaudit-synth.dll
 # The shipped form (tools/publish.sh): self-contained, ReadyToRun-compiled together with the .NET
 # libraries (one "composite" image), so nothing is JIT-compiled at start and calls into the framework
-# can be inlined. Measured here: 0.29-0.34 s for 2M packets, against 0.44 s for the framework-dependent
-# ReadyToRun build and 0.95 s for a plain build, whose loop starts in the unoptimised JIT tier.
+# can be inlined (a plain build's loop starts in the unoptimised JIT tier and takes about twice as long).
 bash tools/publish.sh "$work/bin" >/dev/null
-cap="$work/bench-$packets-$calls.pcap"
-if [ ! -f "$cap" ]; then
-  dotnet tools/TrafficAudit.Synth/bin/Release/net10.0/trafficaudit-synth.dll bench --out "$cap" --packets "$packets" --calls "$calls" --seed 1
+ta="$work/bin/trafficaudit"
+threads_runs=("")
+if "$ta" audit --help 2>/dev/null | grep -q -- '--threads'; then threads_runs=("--threads 1" ""); fi
+
+bulk="$work/bench-$packets-$calls.pcap"
+busy="$work/busy-${busy_minutes}m.pcap"
+cases=()
+if [ "$only" != busy ]; then
+  [ -f "$bulk" ] || dotnet "$synth" bench --out "$bulk" --packets "$packets" --calls "$calls" --seed 1 >/dev/null
+  cases+=("bulk:$bulk")
 fi
-size=$(stat -c %s "$cap")
-echo "capture: $cap ($packets packets, $((size / 1048576)) MiB)"
-cat "$cap" > /dev/null   # warm the page cache, as in ../shared/NOTES.md
-for run in 1 2 3; do
-  start=$(date +%s.%N)
-  /usr/bin/time -f "peak_rss_kb=%M" -o "$work/time.txt" "$work/bin/trafficaudit" audit "$cap" --out "$work/out" --quiet --stats 2> "$work/stats.txt"
-  end=$(date +%s.%N)
-  rss_kb=$(grep -oE '[0-9]+' "$work/time.txt" | tail -1)
-  awk -v s="$start" -v e="$end" -v p="$packets" -v r="$rss_kb" -v n="$run" \
-    'BEGIN { d = e - s; printf "run %d: whole process %.3f s, %.2f M packets/s, peak RSS %d MB\n", n, d, p / d / 1e6, r / 1024 }'
-  grep '^stats:' "$work/stats.txt"
+if [ "$only" != bulk ]; then
+  if [ ! -f "$busy" ] || [ "$synth" -nt "$busy" ]; then dotnet "$synth" busy --out "$busy" --minutes "$busy_minutes" --seed 1 >/dev/null; fi
+  cases+=("busy:$busy")
+fi
+
+stat_of() { grep -oE "(^| )$1=[-0-9.]+" "$2" | head -1 | cut -d= -f2; }
+echo "benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
+for c in "${cases[@]}"; do
+  name=${c%%:*} cap=${c#*:}
+  cat "$cap" > /dev/null   # warm the page cache, as in ../shared/NOTES.md
+  echo "$name: $cap ($(( $(stat -c %s "$cap") / 1048576 )) MiB)"
+  for th in "${threads_runs[@]}"; do
+    best=""
+    for run in $(seq 1 "$runs"); do
+      rm -rf "$work/out"
+      # shellcheck disable=SC2086
+      /usr/bin/time -f "wall=%e user=%U sys=%S peak_rss_kb=%M" -o "$work/time.txt" "$ta" audit "$cap" --out "$work/out" --quiet --fail-on never --stats $th 2> "$work/stats.txt"
+      wall=$(stat_of wall "$work/time.txt"); user=$(stat_of user "$work/time.txt"); sys=$(stat_of sys "$work/time.txt")
+      rss=$(( $(stat_of peak_rss_kb "$work/time.txt") / 1024 ))
+      n=$(stat_of frames "$work/stats.txt"); loop=$(stat_of loop_mpps "$work/stats.txt"); alloc=$(stat_of alloc_per_packet "$work/stats.txt")
+      printf '  %-12s run %d: whole process %6.3f s, %5.2f M packets/s, loop %5.2f M packets/s, CPU %5.2f s, %6.1f B/packet, peak %d MB\n' \
+        "${th:-default}" "$run" "$wall" "$(awk -v n="$n" -v w="$wall" 'BEGIN { print n / w / 1e6 }')" "$loop" \
+        "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$alloc" "$rss"
+      if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$wall; fi
+    done
+    eval "best_${name}_$( [ -n "$th" ] && echo t1 || echo default )=$best"
+  done
+  if [ $tshark = 1 ]; then
+    /usr/bin/time -f "wall=%e peak_rss_kb=%M" -o "$work/tshark-time.txt" tshark -n -q -o rtp.heuristic_rtp:TRUE -z rtp,streams -r "$cap" > "$work/tshark-$name.txt" 2>/dev/null || true
+    tw=$(stat_of wall "$work/tshark-time.txt"); trss=$(( $(stat_of peak_rss_kb "$work/tshark-time.txt") / 1024 ))
+    best=$(eval echo "\$best_${name}_default")
+    printf '  tshark -z rtp,streams: %.2f s, peak %d MB; trafficaudit (best of %d) %.3f s: %.1fx tshark\n' "$tw" "$trss" "$runs" "$best" \
+      "$(awk -v t="$tw" -v b="$best" 'BEGIN { print t / b }')"
+  fi
 done
