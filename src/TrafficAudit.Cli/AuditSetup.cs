@@ -43,6 +43,10 @@ public sealed class AuditSetup
     public OutputFormat Format { get; private init; }
     /// <summary>live --rotate: rotation of the appended record files; null without it.</summary>
     public RecordRotation? Rotation { get; private init; }
+    /// <summary>--threads N: threads the engine may use (default: the cores the process may run on); 1 keeps the VoIP stage on the packet thread.</summary>
+    public int Threads { get; private init; } = Environment.ProcessorCount;
+    /// <summary>Highest --threads accepted.</summary>
+    public const int MaxThreads = 1024;
     /// <summary>The command line as typed, for the report's facts.</summary>
     public string CommandLineText { get; private init; } = "";
     /// <summary>Live capture: the report says it refreshes every this many seconds.</summary>
@@ -115,6 +119,10 @@ public sealed class AuditSetup
         if (a.Value("--format") is { } formatText)
             format = OutputFormats.Parse(formatText) ?? throw new UsageException($"--format '{formatText}' is not one of csv, jsonl" + CliParser.Hint(formatText, ["csv", "jsonl"]));
         RecordRotation? rotation = null;
+        int threads = Environment.ProcessorCount;
+        if (a.Value("--threads") is { } threadsText
+            && (!int.TryParse(threadsText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out threads) || threads < 1 || threads > MaxThreads))
+            throw new UsageException($"--threads '{threadsText}' is not a whole number from 1 to {MaxThreads}");
         if (a.Value("--rotate") is { } rotateText)
             rotation = RecordRotation.Parse(rotateText, out string rotateError) ?? throw new UsageException(rotateError);
         bool anonymize = a.Flag("--anonymize") || map is not null || seed is not null;
@@ -132,6 +140,7 @@ public sealed class AuditSetup
             RefreshSeconds = refreshSeconds,
             Format = format,
             Rotation = rotation,
+            Threads = threads,
         };
     }
 
@@ -165,6 +174,7 @@ public sealed class AuditSetup
     public AuditEngine CreateEngine(IAuditRecordSink? sink = null) => new(Catalogue, new AuditOptions
     {
         Servers = Servers.ToList(),
+        ParallelVoip = Threads >= 2,
         ServersSource = Profile is { Nodes.Count: > 0 } ? Classification.NodeSource.Profile : Classification.NodeSource.Server,
     }, sink);
 

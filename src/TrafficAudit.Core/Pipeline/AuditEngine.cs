@@ -81,7 +81,9 @@ public sealed class AuditEngine : IDisposable
         _flows = new FlowTable(options.Timeouts, _ended.Add, options.MaxActiveFlows, Anomalies);
         _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs, ClassifyCall = ClassifyCall });
         _voipRecords = new VoipRecordCollector(Anomalies, new SipAnalyzerOptions().MaxTransactionsKept);
-        _voipStage = new VoipPipeline(_voip, options.ParallelVoip ?? Environment.ProcessorCount > 1);
+        bool parallelVoip = options.ParallelVoip ?? Environment.ProcessorCount > 1;
+        _voipStage = new VoipPipeline(_voip, parallelVoip);
+        Threads = parallelVoip ? 2 : 1;
         // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
         _dns = new DnsNamesAnalyzer(Anomalies);
         _analyzers = new FlowAnalyzerRegistry(_dns, new RtpProbeAnalyzer(Anomalies), new SipHintAnalyzer(), new HttpAnalyzer(), new TlsAnalyzer(),
@@ -102,6 +104,9 @@ public sealed class AuditEngine : IDisposable
             if (sink is not null) _voipHold = new VoipRecordCollector(Anomalies, int.MaxValue);
         }
     }
+
+    /// <summary>Threads the engine runs on: 1, or 2 with the VoIP stage on its own (<see cref="AuditOptions.ParallelVoip"/>).</summary>
+    public int Threads { get; }
 
     /// <summary>The Imagicle nodes records are classified against now: given, or detected once settled (empty before).</summary>
     public IReadOnlyList<DetectedNode> Nodes => _nodes;

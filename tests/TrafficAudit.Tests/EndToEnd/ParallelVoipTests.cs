@@ -27,6 +27,26 @@ public sealed class ParallelVoipTests
             Assert.AreEqual(File.ReadAllText(Path.Combine(sequential, name)), File.ReadAllText(Path.Combine(parallel, name)), name);
     }
 
+    [TestMethod]
+    [DynamicData(nameof(Captures))]
+    public void Cli_Threads1AndThreads2_WriteIdenticalFiles(string path)
+    {
+        if (!File.Exists(path)) Assert.Inconclusive($"capture not available: {path}");
+        var dirs = new[] { "1", "2" }.Select(n =>
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+            var r = CliRunner.Run(["audit", path, "--out", dir, "--quiet", "--fail-on", "never", "--series", "--stats", "--threads", n]);
+            Assert.AreEqual(0, r.ExitCode, r.Stderr);
+            StringAssert.Contains(r.Stderr, $" threads={n} ", "the engine runs on the threads asked for");
+            return dir;
+        }).ToArray();
+        var names = Directory.GetFiles(dirs[0]).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        CollectionAssert.AreEqual(names, Directory.GetFiles(dirs[1]).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
+        Assert.IsTrue(names.Contains("flows.csv") && names.Contains("findings.csv") && names.Contains("rtp_series.csv"), string.Join(", ", names!));
+        foreach (var name in names)
+            CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(dirs[0], name!)), File.ReadAllBytes(Path.Combine(dirs[1], name!)), name);
+    }
+
     private static string Write(string path, bool parallel)
     {
         var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
