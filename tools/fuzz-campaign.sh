@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 scale=${1:-1}
 plan=(pcap:300 decoder:600 pcapng:200 gzip:150 sip:100 sip-tcp:150 sdp:60 rtp:200 dns:45 tls:45 profile:100 catalogue:100)
 total_s=0 total_e=0 total_p=0 total_c=0 total_h=0 failed=0
-printf '| target | seconds | executions | packets fed | crashes | hangs |\n|---|--:|--:|--:|--:|--:|\n' > artifacts/fuzz-campaign.md 2>/dev/null || { mkdir -p artifacts; printf '| target | seconds | executions | packets fed | crashes | hangs |\n|---|--:|--:|--:|--:|--:|\n' > artifacts/fuzz-campaign.md; }
+mkdir -p artifacts
+printf '| target | seconds | executions | packets fed | crashes | hangs |\n|---|--:|--:|--:|--:|--:|\n' > artifacts/fuzz-campaign.md
 first=1
 for item in "${plan[@]}"; do
   target=${item%%:*}
