@@ -32,19 +32,39 @@ public sealed class ParallelVoipTests
     public void Cli_Threads1AndThreads2_WriteIdenticalFiles(string path)
     {
         if (!File.Exists(path)) Assert.Inconclusive($"capture not available: {path}");
-        var dirs = new[] { "1", "2" }.Select(n =>
+        var names = AssertThreadCountsWriteTheSameFiles(path, []);
+        Assert.IsTrue(names.Contains("flows.csv") && names.Contains("findings.csv") && names.Contains("rtp_series.csv"), string.Join(", ", names));
+    }
+
+    [TestMethod]
+    public void Cli_Threads1AndThreads2_WriteIdenticalFiles_SiteWithItsProfile_AndEveryPublicCapture()
+    {
+        AssertThreadCountsWriteTheSameFiles(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"), ["--profile", Path.Combine(TestPaths.Captures, "imagicle-site.profile.json")]);
+        if (!Directory.Exists(TestPaths.PublicCaptures)) Assert.Inconclusive("public captures not available");
+        // Every file of the public set, whatever its name (some have no extension, some are malformed on purpose).
+        var files = Directory.EnumerateFiles(TestPaths.PublicCaptures, "*", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith(".md", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        Assert.IsGreaterThan(40, files.Count);
+        foreach (var f in files) AssertThreadCountsWriteTheSameFiles(f, []);
+    }
+
+    /// <summary>Audits <paramref name="path"/> through the CLI with --threads 1 and 2; every file written must be the same byte for byte. Returns the names.</summary>
+    private static string[] AssertThreadCountsWriteTheSameFiles(string path, string[] extra)
+    {
+        var runs = new[] { "1", "2" }.Select(n =>
         {
             var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
-            var r = CliRunner.Run(["audit", path, "--out", dir, "--quiet", "--fail-on", "never", "--series", "--stats", "--threads", n]);
-            Assert.AreEqual(0, r.ExitCode, r.Stderr);
-            StringAssert.Contains(r.Stderr, $" threads={n} ", "the engine runs on the threads asked for");
-            return dir;
+            var r = CliRunner.Run(["audit", path, "--out", dir, "--quiet", "--fail-on", "never", "--series", "--stats", "--threads", n, .. extra]);
+            if (r.ExitCode == 0) StringAssert.Contains(r.Stderr, $" threads={n} ", $"{path}: the engine runs on the threads asked for");
+            return (Dir: dir, r.ExitCode);
         }).ToArray();
-        var names = Directory.GetFiles(dirs[0]).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-        CollectionAssert.AreEqual(names, Directory.GetFiles(dirs[1]).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray());
-        Assert.IsTrue(names.Contains("flows.csv") && names.Contains("findings.csv") && names.Contains("rtp_series.csv"), string.Join(", ", names!));
+        Assert.AreEqual(runs[0].ExitCode, runs[1].ExitCode, path);
+        string[] Names(string dir) => Directory.Exists(dir) ? Directory.GetFiles(dir).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToArray() : [];
+        var names = Names(runs[0].Dir);
+        CollectionAssert.AreEqual(names, Names(runs[1].Dir), path);
         foreach (var name in names)
-            CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(dirs[0], name!)), File.ReadAllBytes(Path.Combine(dirs[1], name!)), name);
+            CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(runs[0].Dir, name)), File.ReadAllBytes(Path.Combine(runs[1].Dir, name)), $"{path}: {name}");
+        return names;
     }
 
     private static string Write(string path, bool parallel)
