@@ -233,12 +233,17 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                 Interlocked.Increment(ref _recordsLost);
                 continue;
             }
-            Guard(() => Append(item));
-            if (_queue.Count == 0)
-                Guard(() =>
-                {
+            // Per record: no closure (a lambda capturing the item would be allocated for every row).
+            try
+            {
+                Append(item);
+                if (_queue.Count == 0)
                     foreach (var t in _tables) t.WritePending(flushToDevice: false);
-                });
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _failure = e;
+            }
         }
         Guard(() =>
         {
