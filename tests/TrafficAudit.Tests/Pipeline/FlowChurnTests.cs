@@ -181,6 +181,58 @@ public sealed class FlowChurnTests
         Assert.IsLessThanOrEqualTo(records * record + Slack, bytes);
     }
 
+    /// <summary>A DNS response for <paramref name="name"/> with one A answer (a compression pointer to the question).</summary>
+    private static byte[] DnsResponse(ushort id, string name, uint address)
+    {
+        var b = new List<byte> { (byte)(id >> 8), (byte)id, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0 };
+        foreach (var label in name.Split('.'))
+        {
+            b.Add((byte)label.Length);
+            b.AddRange(Encoding.ASCII.GetBytes(label));
+        }
+        b.AddRange([0, 0, 1, 0, 1]); // end of name, QTYPE A, QCLASS IN
+        b.AddRange([0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0x0E, 0x10, 0, 4]); // pointer to the question's name, A, IN, TTL 3600, RDLENGTH 4
+        b.AddRange([(byte)(address >> 24), (byte)(address >> 16), (byte)(address >> 8), (byte)address]);
+        return [.. b];
+    }
+
+    [TestMethod]
+    public void DnsLookupChurn_AllocatesOnlyTheRecordOfEachFlow()
+    {
+        // A lookup every 20 ms from a new source port (query, then the answer: a new flow each, 2 min UDP idle), for
+        // the same ten names and addresses over and over, as a site's clients do: the names are kept once, and a
+        // response read again allocates nothing. The table of 2,048 flows evicts 128 at a time.
+        var names = Enumerable.Range(0, 10).Select(i => $"host{i}.imagicle.cloud").ToArray();
+        uint resolver = Frames.ParseIPv4("10.0.0.53");
+        var frames = new List<Frame>();
+        for (int i = 0; i < 20_000; i++)
+        {
+            long t = Start + i * 20_000_000L;
+            var answer = DnsResponse((ushort)i, names[i % 10], Frames.ParseIPv4("203.0.113.1") + (uint)(i % 10));
+            var query = answer[..(answer.Length - 16)];
+            query[2] = 0x01;
+            query[3] = 0x00;
+            query[7] = 0; // no answer
+            frames.Add(new(t, Udp(Client(i), ClientPort(i), resolver, 53, query, (ushort)(2 * i + 1))));
+            frames.Add(new(t + 1_000_000, Udp(resolver, 53, Client(i), ClientPort(i), answer, (ushort)(2 * i + 2))));
+        }
+        var sink = new CountingSink();
+        using var engine = new AuditEngine(Catalogue, new AuditOptions { Servers = [IpAddress.FromV4(Node)], MaxActiveFlows = 2_048, ParallelVoip = false }, sink);
+        int half = frames.Count / 2;
+        Feed(engine, frames, 0, half);
+        long recordsBefore = sink.Flows;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Feed(engine, frames, half, frames.Count);
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        long records = sink.Flows - recordsBefore;
+        var dns = engine.Analyzers.Analyzers.OfType<TrafficAudit.Analyzers.DnsNamesAnalyzer>().Single();
+        Assert.AreEqual(10, dns.NamedAddresses);
+        Assert.IsTrue(dns.TryGetName(IpAddress.Parse("203.0.113.4"), out var n) && n == "host3.imagicle.cloud");
+        Console.WriteLine($"DNS lookup churn: {bytes} bytes over {frames.Count - half} packets, {records} records");
+        Assert.IsGreaterThan(9_000, records);
+        Assert.IsLessThanOrEqualTo(records * FlowRecordBytes() + Slack, bytes);
+    }
+
     [TestMethod]
     public void FlowTable_ReleasedFlow_IsReusedByTheNextNewFlow()
     {
