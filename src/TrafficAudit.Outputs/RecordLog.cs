@@ -233,12 +233,17 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                 Interlocked.Increment(ref _recordsLost);
                 continue;
             }
-            Guard(() => Append(item));
-            if (_queue.Count == 0)
-                Guard(() =>
-                {
+            // Per record: no closure (a lambda capturing the item would be allocated for every row).
+            try
+            {
+                Append(item);
+                if (_queue.Count == 0)
                     foreach (var t in _tables) t.WritePending(flushToDevice: false);
-                });
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _failure = e;
+            }
         }
         Guard(() =>
         {
@@ -269,7 +274,10 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
             switch (item.Kind)
             {
                 case ItemKind.Flow:
-                    _flows.Append(FlowRow.From((FlowRecord)item.Payload, anonymizer), _clockNs);
+                    var flow = (FlowRecord)item.Payload;
+                    // CSV without pseudonyms: the row straight from the record, no FlowRow and no string per cell.
+                    if (anonymizer is null && _flows.Csv is { } csv) _flows.Append(flow, FlowCsvRow.Write, csv, _clockNs);
+                    else _flows.Append(FlowRow.From(flow, anonymizer), _clockNs);
                     break;
                 case ItemKind.Stream:
                     var stream = (RtpStreamRecord)item.Payload;
@@ -325,7 +333,25 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         /// <summary>Without rotation: TABLE.EXT, replaced, with its header written at once.</summary>
         public override void OpenSingle() => Open(OutputFormats.FileName(_schema.Name, _options.Format));
 
+        /// <summary>The CSV writer when this table is written as CSV (null for JSON lines).</summary>
+        public CsvHelper.CsvWriter? Csv => (_encoder as CsvRowWriter<TRow>)?.Csv;
+
         public void Append(TRow row, long clockNs)
+        {
+            BeginRow(clockNs);
+            _encoder.WriteRow(row);
+            EndRow();
+        }
+
+        /// <summary>A row written by <paramref name="write"/> straight from its record (a static method: nothing allocated per row).</summary>
+        public void Append<TRecord>(TRecord record, Action<CsvHelper.CsvWriter, TRecord> write, CsvHelper.CsvWriter csv, long clockNs)
+        {
+            BeginRow(clockNs);
+            write(csv, record);
+            EndRow();
+        }
+
+        private void BeginRow(long clockNs)
         {
             var rotation = _options.Rotation;
             if (rotation?.Period is { } period)
@@ -340,7 +366,11 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                 }
             }
             else if (_file is null) Open(RotatedName(clockNs));
-            _encoder.WriteRow(row);
+        }
+
+        private void EndRow()
+        {
+            var rotation = _options.Rotation;
             _encoder.Flush();
             Rows++;
             if (_pending.Length >= BatchBytes) WritePending(flushToDevice: false);

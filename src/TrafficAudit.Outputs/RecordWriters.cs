@@ -64,13 +64,18 @@ internal sealed class CsvRowWriter<TRow>(RecordSchema<TRow> schema, Stream targe
 {
     private readonly CsvWriter _csv = CsvWriter.Create(target, AuditCsvWriter.Options, leaveOpen: true);
 
+    /// <summary>The CsvHelper writer, for a row written straight from its record (<see cref="FlowCsvRow"/>).</summary>
+    internal CsvWriter Csv => _csv;
+
     public override void WriteHeader() => _csv.WriteHeader(Schema.ColumnNames.ToArray().AsSpan());
 
     public override void WriteRow(TRow row)
     {
-        foreach (var column in Schema.Columns)
+        // By index: a foreach over the columns' interface would allocate an enumerator per row.
+        var columns = Schema.Columns;
+        for (int i = 0; i < columns.Count; i++)
         {
-            var v = column.ValueOf(row);
+            var v = columns[i].ValueOf(row);
             if (v.Text is { } text) _csv.WriteField(SafeText.Cell(text));
             else if (v.Kind == ValueKind.Bool) _csv.WriteField(v.Number != 0);
             else _csv.WriteField(v.Number, default);

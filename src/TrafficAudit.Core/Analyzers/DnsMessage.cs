@@ -5,8 +5,8 @@ namespace TrafficAudit.Analyzers;
 
 /// <summary>
 /// Reads the A and AAAA answers of a DNS response (RFC 1035 section 4), following name compression
-/// (section 4.1.4) with a loop guard. Allocates the names (one call per DNS response, not per packet).
-/// Never throws.
+/// (section 4.1.4) with a loop guard. <see cref="DnsAnswerReader"/> reads them into a reused buffer
+/// (nothing allocated per response); <see cref="TryReadAnswers"/> gives them as strings. Never throws.
 /// </summary>
 public static class DnsMessage
 {
@@ -23,6 +23,11 @@ public static class DnsMessage
     private const int MaxNameWireLength = 255;
     /// <summary>More pointers than this in one name means a loop (a valid name has at most 127 labels).</summary>
     private const int MaxPointerHops = 128;
+    /// <summary>
+    /// Names followed through CNAME answers from the asked one: a real chain has a handful; the bound keeps a
+    /// hostile response of thousands of CNAMEs linear (each answer's owner is compared with every alias).
+    /// </summary>
+    private const int MaxAliases = 64;
 
     /// <summary>
     /// Adds one (name, address) per A/AAAA answer of class IN to <paramref name="into"/>. The name is the one
@@ -34,16 +39,13 @@ public static class DnsMessage
     public static bool TryReadAnswers(ReadOnlySpan<byte> udpPayload, List<(string name, IpAddress address)> into)
     {
         ArgumentNullException.ThrowIfNull(into);
-        int start = into.Count;
-        if (!TryRead(udpPayload, into))
-        {
-            into.RemoveRange(start, into.Count - start);
-            return false;
-        }
+        var reader = new DnsAnswerReader();
+        if (!reader.TryRead(udpPayload)) return false;
+        foreach (var a in reader.Answers) into.Add((new string(reader.Name(a)), a.Address));
         return true;
     }
 
-    private static bool TryRead(ReadOnlySpan<byte> msg, List<(string, IpAddress)> into)
+    internal static bool TryRead(ReadOnlySpan<byte> msg, DnsAnswerReader r)
     {
         if (msg.Length < HeaderLength) return false;
         ushort flags = BinaryPrimitives.ReadUInt16BigEndian(msg[2..]);
@@ -52,20 +54,21 @@ public static class DnsMessage
         int answers = BinaryPrimitives.ReadUInt16BigEndian(msg[6..]);
         int pos = HeaderLength;
 
-        string? asked = null;
+        DnsName asked = default;
+        bool haveAsked = false;
         for (int q = 0; q < questions; q++)
         {
-            if (!TryReadName(msg, ref pos, out string? qname)) return false;
+            if (!TryReadName(msg, ref pos, r, out var qname)) return false;
             if (msg.Length - pos < 4) return false; // QTYPE, QCLASS
             pos += 4;
-            asked ??= qname;
+            if (!haveAsked) { asked = qname; haveAsked = true; }
         }
 
         // Names that stand for the asked name: the name itself and every CNAME target reached from it.
-        var aliases = asked is null ? null : new HashSet<string>(StringComparer.Ordinal) { asked };
+        if (haveAsked) r.Aliases.Add(asked);
         for (int a = 0; a < answers; a++)
         {
-            if (!TryReadName(msg, ref pos, out string? owner)) return false;
+            if (!TryReadName(msg, ref pos, r, out var owner)) return false;
             if (msg.Length - pos < 10) return false; // TYPE, CLASS, TTL, RDLENGTH
             ushort type = BinaryPrimitives.ReadUInt16BigEndian(msg[pos..]);
             ushort cls = BinaryPrimitives.ReadUInt16BigEndian(msg[(pos + 2)..]);
@@ -78,13 +81,13 @@ public static class DnsMessage
                 if (type == TypeCname)
                 {
                     int p = pos;
-                    if (!TryReadName(msg, ref p, out string? target) || p > pos + rdLength) return false;
-                    if (aliases is not null && aliases.Contains(owner!)) aliases.Add(target!);
+                    if (!TryReadName(msg, ref p, r, out var target) || p > pos + rdLength) return false;
+                    if (haveAsked && r.Aliases.Count < MaxAliases && r.IsAlias(owner) && !r.IsAlias(target)) r.Aliases.Add(target);
                 }
                 else if ((type == TypeA && rdLength == 4) || (type == TypeAaaa && rdLength == 16))
                 {
-                    string name = aliases is not null && aliases.Contains(owner!) ? asked! : owner!;
-                    into.Add((name, IpAddress.FromBytes(rdata)));
+                    var name = haveAsked && r.IsAlias(owner) ? asked : owner;
+                    r.Answers.Add(new DnsAnswer(name.Start, name.Length, IpAddress.FromBytes(rdata)));
                 }
             }
             pos += rdLength;
@@ -92,11 +95,10 @@ public static class DnsMessage
         return true;
     }
 
-    /// <summary>Reads a possibly compressed name at <paramref name="pos"/>; pos moves past the name as it is stored here.</summary>
-    private static bool TryReadName(ReadOnlySpan<byte> msg, ref int pos, out string? name)
+    private static bool TryReadName(ReadOnlySpan<byte> msg, ref int pos, DnsAnswerReader r, out DnsName name)
     {
-        name = null;
-        Span<char> buffer = stackalloc char[MaxNameWireLength];
+        name = default;
+        Span<char> buffer = r.Reserve(MaxNameWireLength);
         int length = 0;
         int wireLength = 0;
         int cursor = pos;
@@ -131,7 +133,67 @@ public static class DnsMessage
             cursor += len;
         }
         pos = resume >= 0 ? resume : cursor;
-        name = new string(buffer[..length]);
+        name = r.Commit(length);
         return true;
+    }
+}
+
+/// <summary>Where a name read by <see cref="DnsAnswerReader"/> lies in its buffer.</summary>
+public readonly record struct DnsName(int Start, int Length);
+
+/// <summary>One A/AAAA answer: its name (in the reader's buffer, see <see cref="DnsAnswerReader.Name"/>) and address.</summary>
+public readonly record struct DnsAnswer(int NameStart, int NameLength, IpAddress Address);
+
+/// <summary>
+/// Reads the answers of DNS responses one after another into buffers it keeps: after the first responses
+/// nothing is allocated per response (the buffer grows only for a response with more or longer names than
+/// any before). The answers and names of a response are valid until the next <see cref="TryRead"/>.
+/// </summary>
+public sealed class DnsAnswerReader
+{
+    private char[] _chars = new char[1024];
+    private int _used;
+
+    /// <summary>The A/AAAA answers of the last response read, as <see cref="DnsMessage.TryReadAnswers"/> describes them.</summary>
+    public List<DnsAnswer> Answers { get; } = new();
+    internal List<DnsName> Aliases { get; } = new();
+
+    /// <summary>Reads one response; false (no answers) for a query, a truncated or malformed message.</summary>
+    public bool TryRead(ReadOnlySpan<byte> udpPayload)
+    {
+        _used = 0;
+        Answers.Clear();
+        Aliases.Clear();
+        if (DnsMessage.TryRead(udpPayload, this)) return true;
+        Answers.Clear();
+        return false;
+    }
+
+    /// <summary>The name of an answer of the last response read.</summary>
+    public ReadOnlySpan<char> Name(in DnsAnswer answer) => _chars.AsSpan(answer.NameStart, answer.NameLength);
+
+    internal ReadOnlySpan<char> Text(DnsName name) => _chars.AsSpan(name.Start, name.Length);
+
+    internal bool IsAlias(DnsName name)
+    {
+        var text = Text(name);
+        foreach (var a in Aliases)
+            if (Text(a).SequenceEqual(text)) return true;
+        return false;
+    }
+
+    /// <summary>Room for a name of up to <paramref name="length"/> characters after the names read so far.</summary>
+    internal Span<char> Reserve(int length)
+    {
+        if (_chars.Length - _used < length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, _used + length));
+        return _chars.AsSpan(_used, length);
+    }
+
+    /// <summary>Keeps the <paramref name="length"/> characters written at the last <see cref="Reserve"/>.</summary>
+    internal DnsName Commit(int length)
+    {
+        var name = new DnsName(_used, length);
+        _used += length;
+        return name;
     }
 }

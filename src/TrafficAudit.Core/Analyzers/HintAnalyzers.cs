@@ -109,7 +109,7 @@ public sealed class DnsNamesAnalyzer(AnomalyCounters anomalies) : FlowAnalyzer
     public const int MaxNames = 100_000;
 
     private readonly Dictionary<IpAddress, string> _names = new();
-    private readonly List<(string Name, IpAddress Address)> _scratch = new();
+    private readonly DnsAnswerReader _reader = new();
 
     public override string Name => "dns";
 
@@ -133,13 +133,20 @@ public sealed class DnsNamesAnalyzer(AnomalyCounters anomalies) : FlowAnalyzer
 
     private void Collect(ReadOnlySpan<byte> payload)
     {
-        _scratch.Clear();
-        if (!DnsMessage.TryReadAnswers(payload, _scratch)) return;
-        foreach (var (name, address) in _scratch)
+        if (!_reader.TryRead(payload)) return;
+        foreach (var answer in _reader.Answers)
         {
+            var name = _reader.Name(answer);
+            ref string known = ref CollectionsMarshal.GetValueRefOrNullRef(_names, answer.Address);
+            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref known))
+            {
+                // The same answer again (every lookup of a name): no new string.
+                if (!known.AsSpan().SequenceEqual(name)) known = new string(name);
+                continue;
+            }
             // Bounded: a flood of DNS answers (or one capture of a resolver) must not grow the table without end.
-            if (_names.Count >= MaxNames && !_names.ContainsKey(address)) { anomalies.Increment("dns_names_limit"); continue; }
-            _names[address] = name;
+            if (_names.Count >= MaxNames) { anomalies.Increment("dns_names_limit"); continue; }
+            _names[answer.Address] = new string(name);
         }
     }
 }

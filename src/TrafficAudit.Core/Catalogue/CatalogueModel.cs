@@ -47,7 +47,7 @@ public sealed class PortSet
     {
         IsAny = isAny;
         IsUnspecified = isUnspecified;
-        Ranges = ranges;
+        Ranges = _ranges = ranges;
         foreach (var r in ranges) Count += r.Count;
         if (isAny) Count = 65536;
     }
@@ -62,11 +62,22 @@ public sealed class PortSet
     /// <summary>Number of ports in the set (65536 for any, 0 for unspecified): smaller is more specific.</summary>
     public int Count { get; }
 
+    // The array behind Ranges: a loop over it allocates no enumerator (Contains runs for every flow classified).
+    private readonly PortRange[] _ranges;
+
     public bool Contains(ushort port)
     {
         if (IsAny) return true;
-        foreach (var r in Ranges) if (r.Contains(port)) return true;
+        foreach (var r in _ranges) if (r.Contains(port)) return true;
         return false;
+    }
+
+    /// <summary>Number of ports in the range of this set that holds <paramref name="port"/>: 65536 for any or when none holds it.</summary>
+    public int RangeSizeOf(ushort port)
+    {
+        if (IsAny) return 65536;
+        foreach (var r in _ranges) if (r.Contains(port)) return r.Count;
+        return 65536;
     }
 
     public override string ToString() => IsAny ? "any" : IsUnspecified ? "unspecified" : string.Join(",", Ranges);

@@ -161,8 +161,11 @@ public sealed class FlowClassifier
         foreach (var c in _addressRules)
         {
             if (!TransportMatches(c.Binding.Transport, isTcp)) continue;
-            foreach (var net in c.Entry.RemoteNetworks)
+            var networks = c.Entry.RemoteNetworks;
+            // By index: a foreach over the interface would allocate an enumerator per flow.
+            for (int i = 0; i < networks.Count; i++)
             {
+                var net = networks[i];
                 if ((net.Contains(f.ServerIp) && c.Binding.RemotePorts.Contains(f.ServerPort) && c.Binding.ImagiclePorts.Contains(f.ClientPort))
                     || (net.Contains(f.ClientIp) && c.Binding.RemotePorts.Contains(f.ClientPort) && c.Binding.ImagiclePorts.Contains(f.ServerPort)))
                     return Verdict(c, dir, ties[..0]);
@@ -359,12 +362,7 @@ public sealed class FlowClassifier
     }
 
     /// <summary>Size of the range in <paramref name="set"/> that holds <paramref name="port"/> (65536 for any).</summary>
-    private static int RangeSize(PortSet set, ushort port)
-    {
-        if (set.IsAny) return 65536;
-        foreach (var r in set.Ranges) if (r.Contains(port)) return r.Count;
-        return 65536;
-    }
+    private static int RangeSize(PortSet set, ushort port) => set.RangeSizeOf(port);
 
     private static string DirText(FlowDir d) => d switch
     {

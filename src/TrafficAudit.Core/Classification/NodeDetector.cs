@@ -90,8 +90,11 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
         }
         bool answered = f.Answered || (f.PacketsFromClient > 0 && f.PacketsFromServer > 0);
         if (!answered) return;
-        foreach (var rule in _rules.Rules)
+        var rules = _rules.Rules;
+        // By index: a foreach over the interface would allocate an enumerator per flow.
+        for (int i = 0; i < rules.Count; i++)
         {
+            var rule = rules[i];
             switch (rule.Kind)
             {
                 case NodeEvidenceKind.Serves or NodeEvidenceKind.ServesOrSends when rule.Fits(f.Transport, f.ServerPort):

@@ -23,6 +23,27 @@ public static class CommunityId
         return Hash(a, portA, b, portB, protocol, protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp, seed);
     }
 
+    /// <summary>Characters of a Community ID v1 string: "1:" and the base64 of a 20-byte SHA-1.</summary>
+    public const int Length = 2 + 28;
+
+    /// <summary>
+    /// <see cref="Compute"/> into <paramref name="destination"/> (at least <see cref="Length"/> characters), without
+    /// allocating (a record log writes one per flow); <paramref name="written"/> is 0 where Compute gives "".
+    /// </summary>
+    public static bool TryFormat(IpAddress a, ushort portA, IpAddress b, ushort portB, IpProtocol protocol, Span<char> destination, out int written, ushort seed = 0)
+    {
+        written = 0;
+        if (protocol is IpProtocol.Icmp or IpProtocol.Icmpv6 || a.IsV4 != b.IsV4) return true;
+        if (destination.Length < Length) return false;
+        Span<byte> digest = stackalloc byte[20];
+        Digest(a, portA, b, portB, protocol, protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp, seed, digest);
+        destination[0] = '1';
+        destination[1] = ':';
+        Convert.TryToBase64Chars(digest, destination[2..], out int n);
+        written = 2 + n;
+        return true;
+    }
+
     /// <summary>
     /// The v1 function itself over one tuple: with <paramref name="ports"/>, the two ports are hashed (for
     /// ICMP they are the type and the mapped counterpart type or code, already mapped by the caller).
@@ -31,6 +52,13 @@ public static class CommunityId
     public static string Hash(IpAddress a, ushort portA, IpAddress b, ushort portB, IpProtocol protocol, bool ports, ushort seed = 0)
     {
         if (a.IsV4 != b.IsV4) return "";
+        Span<byte> digest = stackalloc byte[20];
+        Digest(a, portA, b, portB, protocol, ports, seed, digest);
+        return "1:" + Convert.ToBase64String(digest);
+    }
+
+    private static void Digest(IpAddress a, ushort portA, IpAddress b, ushort portB, IpProtocol protocol, bool ports, ushort seed, Span<byte> digest)
+    {
         int c = a.CompareTo(b);
         if (c > 0 || (c == 0 && ports && portA > portB))
         {
@@ -50,9 +78,7 @@ public static class CommunityId
             BinaryPrimitives.WriteUInt16BigEndian(input[n..], portA); n += 2;
             BinaryPrimitives.WriteUInt16BigEndian(input[n..], portB); n += 2;
         }
-        Span<byte> digest = stackalloc byte[20];
         Sha1.Hash(input[..n], digest);
-        return "1:" + Convert.ToBase64String(digest);
     }
 
     private static int Write(IpAddress ip, Span<byte> dest, int len)

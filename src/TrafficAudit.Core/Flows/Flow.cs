@@ -24,13 +24,18 @@ public enum FlowEndReason : byte { CaptureEnd, Fin, Rst, IdleTimeout, PortReuse,
 /// <summary>
 /// Live state of one bidirectional conversation. Side 0 is the endpoint that sent the first
 /// packet, side 1 the other; the client is decided when the flow is finished.
+/// <para>
+/// Pooled: the <see cref="FlowTable"/> reuses the object for a later flow once the engine made the
+/// ended flow's record (<see cref="FlowTable.Release"/>), so under churn a new flow allocates nothing.
+/// Nothing may keep a reference to a flow after it was released: records copy what they need.
+/// </para>
 /// </summary>
 public sealed class Flow
 {
-    public required FlowKey Key { get; init; }
+    public FlowKey Key { get; internal set; }
     /// <summary>True when key endpoint A sent the first packet (side 0 = A).</summary>
-    public required bool FirstSenderIsA { get; init; }
-    public long Sequence { get; init; }
+    public bool FirstSenderIsA { get; internal set; }
+    public long Sequence { get; internal set; }
 
     // Per direction (index = side), kept inline in the object so one packet touches one cache line.
     public PerSide<long> Packets;
@@ -103,6 +108,54 @@ public sealed class Flow
     public long T38Packets;
     /// <summary>RTCP packets on this flow seen by the VoIP stage (on an RTP flow: RTCP multiplexed on the RTP port, RFC 5761).</summary>
     public long RtcpPackets;
+
+    /// <summary>
+    /// Makes a released flow (or a new one) the start of another conversation: every field as a new
+    /// object has it (a test compares each field of a reused flow with a fresh one), then the identity.
+    /// </summary>
+    internal void Start(FlowKey key, bool firstSenderIsA, long sequence, long firstSeenNs)
+    {
+        Key = key;
+        FirstSenderIsA = firstSenderIsA;
+        Sequence = sequence;
+        Packets = default;
+        Bytes = default;
+        FirstNs = default;
+        LastNs = default;
+        FirstSeenNs = firstSeenNs;
+        LastSeenNs = 0;
+        SynSide = -1;
+        SynCount = 0;
+        LastSynSeq = 0;
+        LastSynNs = 0;
+        SynAckNs = 0;
+        SynAckSide = -1;
+        FirstAckNs = 0;
+        HandshakeAckNs = 0;
+        RstBeforeHandshake = false;
+        RefusingRstNs = 0;
+        RstSide = -1;
+        SawRst = false;
+        FinSeen = default;
+        Closed = false;
+        EndReason = default;
+        LastIpIdentity = default;
+        DuplicatePackets = 0;
+        NextSeq = default;
+        SeqKnown = default;
+        AckedUnseen = 0;
+        IcmpUnreachable = 0;
+        IcmpUnreachableFirstNs = 0;
+        Hints = default;
+        Analysis = default;
+        Voip = null;
+        T38Packets = 0;
+        RtcpPackets = 0;
+        Released = false;
+    }
+
+    /// <summary>Given back to the table's pool (<see cref="FlowTable.Release"/>); cleared when it starts again.</summary>
+    internal bool Released;
 
     public int Side(bool srcIsA) => srcIsA == FirstSenderIsA ? 0 : 1;
     public IpAddress Address(int side) => (side == 0) == FirstSenderIsA ? Key.A : Key.B;

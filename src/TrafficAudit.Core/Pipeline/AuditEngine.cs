@@ -151,7 +151,7 @@ public sealed class AuditEngine : IDisposable
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
         Flow flow = _flows.Track(in p, ts, out int side);
-        if (_ended.Count > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false);
+        if (_ended.Count > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false, handed: null);
         _analyzers.Process(flow, new AnalyzerPacket(in p, buffer.Slice(p.PayloadOffset, p.PayloadLength), side, in header));
         // Every 10 s of capture time the VoIP records that ended are taken over, on this thread.
         if (ts >= _nextVoipTakeNs)
@@ -192,7 +192,8 @@ public sealed class AuditEngine : IDisposable
         _decoder.FlushFragments();
         _voipStage.Drain();
         _flows.Complete();
-        var lastRecords = HandOverEnded(endOfInput: true);
+        var lastRecords = new List<FlowRecord>();
+        HandOverEnded(endOfInput: true, lastRecords);
         if (!_settled) lastRecords = Settle(endOfInput: true);
         else if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
         // The VoIP items still open leave after the flows, once the nodes are settled (calls are classified against them).
@@ -234,7 +235,8 @@ public sealed class AuditEngine : IDisposable
         var nodeSet = nodes.Select(n => n.Address).ToHashSet();
         var records = new List<FlowRecord>(open.Count + (_collected?.Count ?? 0));
         if (_collected is not null) records.AddRange(_collected.Records);
-        foreach (var (facts, hints) in open) records.Add(Classify(facts, hints, nodeSet));
+        // Copies: a held record is classified in place later, when it leaves; these leave now, to outputs written on another thread.
+        foreach (var (facts, hints) in open) records.Add(Classify(facts with { }, hints, nodeSet));
         records.Sort((x, y) => x.FlowId.CompareTo(y.FlowId));
         return Build(records, records, nodes, _voip.Snapshot(Statistics.LastNs), interfaces, errors);
     }
@@ -242,28 +244,35 @@ public sealed class AuditEngine : IDisposable
     /// <summary>
     /// Turns the flows ended since the last hand-over into records, in flow_id order: held while the nodes
     /// are not settled (and the nodes decided once the hold is full), else classified and handed to the sink.
-    /// Returns the records handed over.
+    /// Each flow goes back to the flow table's pool as soon as its record is made. Adds the records handed
+    /// over to <paramref name="handed"/> when given (the end of input; none at a sweep, which allocates nothing per flow but the record).
     /// </summary>
-    private List<FlowRecord> HandOverEnded(bool endOfInput)
+    private void HandOverEnded(bool endOfInput, List<FlowRecord>? handed)
     {
         _sweepsHandled = _flows.Sweeps;
-        var handed = new List<FlowRecord>();
-        if (_ended.Count == 0) return handed;
-        // The VoIP stage (maybe on its own thread) must have seen every packet of these flows (T.38 counts).
+        if (_ended.Count == 0) return;
+        // The VoIP stage (maybe on its own thread) must have seen every packet of these flows (T.38 counts),
+        // and holds none of them after it: a drained stage has let go of its batches' flows.
         _voipStage.Drain();
-        _ended.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
+        _ended.Sort(BySequence);
         foreach (var f in _ended)
         {
             var (facts, hints) = Facts(f);
             _detector?.Observe(Observed(facts, hints));
             _held.Add(new HeldFlow(facts, hints));
+            // The record copied what it needs and the analyzers ended the flow: the object serves a later flow.
+            _flows.Release(f);
         }
         _ended.Clear();
         if (!_settled)
         {
             // At the end of input the caller settles over every flow (none is classified early).
-            if (!endOfInput && _held.Count >= _options.MaxHeldFlows) handed.AddRange(Settle(endOfInput: false));
-            return handed;
+            if (!endOfInput && _held.Count >= _options.MaxHeldFlows)
+            {
+                var settled = Settle(endOfInput: false);
+                handed?.AddRange(settled);
+            }
+            return;
         }
         // Settled: later evidence adds nodes for the flows that end from now on.
         if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
@@ -272,11 +281,12 @@ public sealed class AuditEngine : IDisposable
             var record = Classify(h.Facts, h.Hints, _nodeSet);
             if (_detector is not null && !endOfInput) Anomalies.Increment("flow_hold_full");
             _sink.OnFlow(record);
-            handed.Add(record);
+            handed?.Add(record);
         }
         _held.Clear();
-        return handed;
     }
+
+    private static readonly Comparison<Flow> BySequence = (x, y) => x.Sequence.CompareTo(y.Sequence);
 
     /// <summary>Decides the nodes over every flow held so far, classifies the held flows and hands them over in flow_id order.</summary>
     private List<FlowRecord> Settle(bool endOfInput)
@@ -411,7 +421,10 @@ public sealed class AuditEngine : IDisposable
         return new ObservedFlow(f.Transport, f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort, answered, f.PacketsC2S, f.PacketsS2C, h.Rtp);
     }
 
-    /// <summary>Classifies a record against a node set; the server's name is the TLS SNI, else its DNS name known now.</summary>
+    /// <summary>
+    /// Classifies a record against a node set, in place (the record is made once per flow; no sink has seen
+    /// it yet), and returns it; the server's name is the TLS SNI, else its DNS name known now.
+    /// </summary>
     private FlowRecord Classify(FlowRecord facts, HeldHints h, HashSet<IpAddress> nodeSet)
     {
         string? serverName = h.Sni ?? (_dns.TryGetName(facts.ServerIp, out var n) ? n : null);
@@ -419,16 +432,14 @@ public sealed class AuditEngine : IDisposable
             h.Rtp, h.Rtcp, h.T38, facts.IsSip, h.Tls, serverName,
             nodeSet.Contains(facts.ClientIp), nodeSet.Contains(facts.ServerIp));
         var cls = _classifier.Classify(in ff);
-        return facts with
-        {
-            // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
-            Service = cls.Service == "unknown" && facts.IsHttp ? "http" : cls.Service,
-            Applications = cls.Applications,
-            Direction = cls.Direction,
-            MatchedRule = cls.MatchedRule,
-            Infrastructure = cls.Infrastructure,
-            ServerName = serverName,
-        };
+        // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
+        facts.Service = cls.Service == "unknown" && facts.IsHttp ? "http" : cls.Service;
+        facts.Applications = cls.Applications;
+        facts.Direction = cls.Direction;
+        facts.MatchedRule = cls.MatchedRule;
+        facts.Infrastructure = cls.Infrastructure;
+        facts.ServerName = serverName;
+        return facts;
     }
 
     /// <summary>

@@ -6,6 +6,9 @@ namespace TrafficAudit.Pipeline;
 /// <summary>
 /// One finished, classified conversation from the client's point of view: a row of flows.csv.
 /// Times are nanoseconds since the Unix epoch; durations are nanoseconds, -1 when not measured.
+/// Made once per flow as it leaves the engine; the classification (service, applications, direction,
+/// rule, infrastructure, server name) is written into it by the engine before any sink sees it, and
+/// never changes after.
 /// </summary>
 public sealed record FlowRecord
 {
@@ -18,11 +21,11 @@ public sealed record FlowRecord
     public required IpAddress ServerIp { get; init; }
     public required ushort ServerPort { get; init; }
     public required ushort Vlan { get; init; }
-    public required string Service { get; init; }
+    public string Service { get; internal set; } = "";
     /// <summary>Imagicle application ids, ';'-joined.</summary>
-    public required string Applications { get; init; }
+    public string Applications { get; internal set; } = "";
     /// <summary>IN, OUT, NODE or NONE, from the Imagicle server's point of view.</summary>
-    public required string Direction { get; init; }
+    public string Direction { get; internal set; } = "";
     public required long PacketsC2S { get; init; }
     public required long PacketsS2C { get; init; }
     /// <summary>IP-layer bytes (IP header and payload) sent by the client.</summary>
@@ -37,10 +40,10 @@ public sealed record FlowRecord
     /// <summary>SYN/ACK to the client's ACK: capture point to client and back.</summary>
     public required long ClientRttNs { get; init; }
     /// <summary>Catalogue rule id that matched, or empty.</summary>
-    public required string MatchedRule { get; init; }
-    public required bool Infrastructure { get; init; }
+    public string MatchedRule { get; internal set; } = "";
+    public bool Infrastructure { get; internal set; }
     public required int IcmpUnreachable { get; init; }
-    public required string? ServerName { get; init; }
+    public string? ServerName { get; internal set; }
     public required FlowEndReason EndReason { get; init; }
     /// <summary>How the client side was chosen: syn, synack, catalogue or first_sender.</summary>
     public required string ClientBy { get; init; }

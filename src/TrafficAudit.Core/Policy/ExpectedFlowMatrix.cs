@@ -113,13 +113,25 @@ public static class ExpectedFlowMatrix
         bool bothNodes = ctx.IsNode(f.ClientIp) && ctx.IsNode(f.ServerIp);
         if (q.PeerRole == "nodes" != bothNodes) return false;
         var (_, nodePort, remote, remotePort) = ctx.Ends(f);
-        if (q.PeerRole is not ("any" or "nodes") && !q.Peers.Any(p => p.Contains(remote))) return false;
-        foreach (var rule in q.Rules)
+        if (q.PeerRole is not ("any" or "nodes") && !AnyContains(q.Peers, remote)) return false;
+        // By index throughout: this runs for every flow and requirement, and a foreach over an interface
+        // (or a lambda capturing the address) allocates each time.
+        var rules = q.Rules;
+        for (int i = 0; i < rules.Count; i++)
         {
+            var rule = rules[i];
             if (rule.Id == f.MatchedRule) return true;
-            foreach (var b in rule.Bindings)
-                if (BindingFits(b, f, nodePort, remotePort)) return true;
+            var bindings = rule.Bindings;
+            for (int j = 0; j < bindings.Count; j++)
+                if (BindingFits(bindings[j], f, nodePort, remotePort)) return true;
         }
+        return false;
+    }
+
+    private static bool AnyContains(IReadOnlyList<IpPrefix> prefixes, IpAddress a)
+    {
+        for (int i = 0; i < prefixes.Count; i++)
+            if (prefixes[i].Contains(a)) return true;
         return false;
     }
 

@@ -42,10 +42,10 @@ public static class FindingRules
         if (f.Transport is IpProtocol.Icmp or IpProtocol.Icmpv6) return null;
         bool known = ctx.Profile is null
             ? f.MatchedRule.Length > 0
-            : f.MatchedRule.Length > 0 && f.Applications.Split(';').Any(ctx.Profile.HasApplication);
+            : f.MatchedRule.Length > 0 && AnyInstalled(ctx.Profile, f.Applications);
         if (known) return null;
         var (_, _, remote, _) = ctx.Ends(f);
-        if (ctx.Profile is not null && ctx.Profile.Allow.Any(a => a.Matches(f.Transport, f.ServerPort, remote))) return null;
+        if (ctx.Profile is not null && Allowed(ctx.Profile.Allow, f, remote)) return null;
         string why = f.MatchedRule.Length == 0 ? "matches no row of the vendor's port table"
             : $"matches only rows of applications not installed ({f.Applications})";
         return FlowFinding(FindingKinds.UnexpectedFlow, f) with
@@ -54,6 +54,28 @@ public static class FindingRules
             Message = $"{Name(f)} {why}; {StateText(f)}; not covered by an allow entry",
             WiresharkFilter = Conversation(f),
         };
+    }
+
+    // Per flow, without allocating: no Split of the applications, no lambda capturing the flow.
+    private static bool AnyInstalled(DeploymentProfile profile, string applications)
+    {
+        var installed = profile.Applications;
+        foreach (var range in applications.AsSpan().Split(';'))
+        {
+            var id = applications.AsSpan(range);
+            // As DeploymentProfile.HasApplication: "all", or an installed id (ordinal).
+            if (id.SequenceEqual("all".AsSpan())) return true;
+            for (int i = 0; i < installed.Count; i++)
+                if (id.SequenceEqual(installed[i].AsSpan())) return true;
+        }
+        return false;
+    }
+
+    private static bool Allowed(IReadOnlyList<AllowEntry> allow, FlowRecord f, IpAddress remote)
+    {
+        for (int i = 0; i < allow.Count; i++)
+            if (allow[i].Matches(f.Transport, f.ServerPort, remote)) return true;
+        return false;
     }
 
     /// <summary>
