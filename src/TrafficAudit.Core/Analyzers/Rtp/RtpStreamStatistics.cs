@@ -75,6 +75,12 @@ public struct RtpStreamStatistics
     private long _second;            // current 1-second bucket for the peak bandwidth
     private long _secondIpBytes, _secondPackets, _peakSecondIpBytes, _peakSecondEthernetBytes;
     private RtpTimeSeries? _series;
+    // The series bucket the latest packets fell in, kept here while packets keep falling in it (one second at
+    // 50 packets/s): a packet then touches no line of the series object or its array. It holds the bucket's
+    // whole content and is written back (idempotent) before the series changes elsewhere or is read.
+    private RtpSeriesBucket _bucket;
+    private int _bucketIndex;
+    private long _bucketStartNs, _bucketEndNs; // capture-time range of _bucket; empty before the first packet
 
     private struct BandwidthSample
     {
@@ -138,8 +144,31 @@ public struct RtpStreamStatistics
         var drops = _jitterBuffer.Add(now, p.Timestamp, p.ClockRate);
         if (position >= 0 && drops != JitterBufferDrops.None) MarkLate(position, drops);
         TrackBandwidth(timestampNs, p.IpLength);
-        _series!.Add(timestampNs, p.IpLength, CountsForJitter(p.ClockRate) ? _jitterMs : -1, _maxExt);
+        double jitter = CountsForJitter(p.ClockRate) ? _jitterMs : -1;
+        if (timestampNs >= _bucketStartNs && timestampNs < _bucketEndNs)
+        {
+            // The same as RtpTimeSeries.Add on the bucket, without touching the series.
+            _bucket.Packets++;
+            _bucket.IpBytes += p.IpLength;
+            if (jitter > _bucket.MaxJitterMs) _bucket.MaxJitterMs = jitter;
+            if (_maxExt > _bucket.HighestSequence) _bucket.HighestSequence = (int)_maxExt;
+        }
+        else AddToSeries(timestampNs, p.IpLength, jitter);
         _lastNs = timestampNs;
+    }
+
+    /// <summary>A packet outside the kept bucket: the kept bucket goes back to the series, the packet is added there, and its bucket is kept.</summary>
+    private void AddToSeries(long timestampNs, int ipBytes, double jitterMs)
+    {
+        var series = _series!;
+        if (_bucketEndNs > _bucketStartNs) series.Set(_bucketIndex, in _bucket);
+        int i = series.AddAt(timestampNs, ipBytes, jitterMs, _maxExt);
+        _bucketIndex = i;
+        _bucket = series.At(i);
+        long width = series.BucketWidthNs;
+        _bucketStartNs = series.OriginNs + i * width;
+        _bucketEndNs = _bucketStartNs + width;
+        if (_bucketEndNs < _bucketStartNs) _bucketEndNs = _bucketStartNs; // overflow: no range, every packet takes this path
     }
 
     private void AddFirst(long timestampNs, in RtpPacketInfo p)
@@ -173,7 +202,7 @@ public struct RtpStreamStatistics
         _secondIpBytes = p.IpLength;
         _secondPackets = 1;
         _series = new RtpTimeSeries(timestampNs) { FirstSequence = _maxExt };
-        _series.Add(timestampNs, p.IpLength, -1, _maxExt);
+        AddToSeries(timestampNs, p.IpLength, -1);
     }
 
     // ============================== Wireshark's analysis ==============================
@@ -318,7 +347,7 @@ public struct RtpStreamStatistics
             if (ext - _maxExt >= SequenceWindow)
             {
                 _seen = default;
-                _late = default;
+                if (_anyLate) _late = default;
             }
             else for (long q = _maxExt + 1; q <= ext; q++) ClearSeen(q);
             _maxExt = ext;
@@ -417,6 +446,8 @@ public struct RtpStreamStatistics
         int word = (int)((ext >> 6) & (SequenceWindow / 64 - 1));
         ulong keep = ~(1UL << (int)(ext & 63));
         _seen[word] &= keep;
+        // Before the first late packet every late bit is 0: three cache lines a packet need not be touched.
+        if (!_anyLate) return;
         for (int m = 0; m < JitterBufferModels; m++) _late.Word(m, word) &= keep;
     }
 
@@ -531,7 +562,15 @@ public struct RtpStreamStatistics
     /// <summary>Busiest second at the Ethernet layer, kbit/s, defined like <see cref="PeakIpKbps"/>.</summary>
     public readonly double PeakEthernetKbps => Math.Max(Math.Max(_peakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets) * 8 / 1000.0, MeanEthernetKbps);
     /// <summary>Per-second packets, IP bytes and jitter maximum, for charts; null before the first packet.</summary>
-    public readonly RtpTimeSeries? TimeSeries => _series;
+    public readonly RtpTimeSeries? TimeSeries
+    {
+        get
+        {
+            // The kept bucket is written back first (writing it again later changes nothing).
+            if (_series is { } series && _bucketEndNs > _bucketStartNs) series.Set(_bucketIndex, in _bucket);
+            return _series;
+        }
+    }
 
     /// <summary>
     /// Loss bursts up to now: the runs already closed, plus those inside the current window (scanned
