@@ -25,6 +25,13 @@ public struct VoipPacket
     public bool FlowRtpDecided;
     /// <summary>flow_id of the packet's flow (its <c>Sequence + 1</c>): streams and calls link to flows by it.</summary>
     public int FlowId;
+    /// <summary>
+    /// The flow's VoIP state as the decoding stage last saw it (null before the VoIP stage made it, or when the
+    /// decoding stage has not seen it yet): the VoIP stage takes it from here rather than from the flow, whose
+    /// first cache line the decoding stage writes on every packet (on another core that line would move between
+    /// the cores twice a packet).
+    /// </summary>
+    internal VoipTracker.FlowVoip? Voip;
 }
 
 /// <summary>
