@@ -79,6 +79,7 @@ public struct JitterBufferModel
         public bool Started;
 
         /// <summary>Judges one packet of relative transit <paramref name="transitMs"/> against <paramref name="depthMs"/>; true when late.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // three times per RTP packet
         public bool IsLate(double transitMs, double depthMs)
         {
             if (!Started || transitMs < Reference - EarlyResyncMs)

@@ -338,11 +338,13 @@ public struct RtpStreamStatistics
         _flags = flags;
 
         // Bandwidth over the last second: RTP + IP/UDP bytes of the packets no more than 1000 ms older.
-        var ring = _bwRing!;
-        ring[_bwIndex] = new BandwidthSample { TimeMs = now, Bytes = p.IpLength };
-        while (ring[_bwStart].TimeMs + BandwidthWindowMs < now)
+        // _bwIndex and _bwStart stay in [0, BandwidthRingSize): read without bounds checks, which would also load
+        // the array's length from another cache line on every packet.
+        ref BandwidthSample ring = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_bwRing!);
+        Unsafe.Add(ref ring, _bwIndex) = new BandwidthSample { TimeMs = now, Bytes = p.IpLength };
+        while (Unsafe.Add(ref ring, _bwStart).TimeMs + BandwidthWindowMs < now)
         {
-            _bwBytes -= (uint)ring[_bwStart].Bytes;
+            _bwBytes -= (uint)Unsafe.Add(ref ring, _bwStart).Bytes;
             if (++_bwStart == BandwidthRingSize) _bwStart = 0;
         }
         _bwBytes += (uint)p.IpLength;
