@@ -108,6 +108,7 @@ public sealed class PacketDecoder
         if (_held0 is not null) ReleaseHeld();
         if (_reassembler.PendingCount != 0) _reassembler.Expire(timestampNs);
         buffer = frame;
+        if (linkType == LinkType.Ethernet && TryDecodePlainEthernetIpv4(frame, ref packet)) return DecodeStatus.Ok;
 
         ReadOnlySpan<byte> data = frame;
         int off = 0;
@@ -479,6 +480,62 @@ public sealed class PacketDecoder
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// The common case in one pass: untagged Ethernet, IPv4 without options and not a fragment, whole in the
+    /// capture, carrying UDP or TCP whose header is sound. Fills exactly what the general walk below fills for
+    /// such a frame; anything else (tags, options, fragments, a cut frame, a bad length, other protocols)
+    /// returns false with nothing counted, and the general walk decodes the frame and names what is wrong.
+    /// </summary>
+    private static bool TryDecodePlainEthernetIpv4(ReadOnlySpan<byte> frame, ref DecodedPacket packet)
+    {
+        const int ipStart = EthernetHeaderLength, transportStart = EthernetHeaderLength + Ipv4MinHeaderLength;
+        if (frame.Length < transportStart + UdpHeaderLength
+            || BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != (ushort)EtherType.Ipv4
+            || frame[ipStart] != 0x45) // version 4, header of 5 words
+            return false;
+        var h = frame.Slice(ipStart, Ipv4MinHeaderLength);
+        int total = BinaryPrimitives.ReadUInt16BigEndian(h[2..]);
+        // A length of 0 (offload), shorter than the header, or longer than the capture holds: the general walk.
+        if (total < Ipv4MinHeaderLength || total > frame.Length - ipStart) return false;
+        if ((BinaryPrimitives.ReadUInt16BigEndian(h[6..]) & (Ipv4MoreFragments | Ipv4OffsetMask)) != 0) return false;
+        int end = ipStart + total;
+        var proto = (IpProtocol)h[9];
+        var t = frame[transportStart..end];
+        if (proto == IpProtocol.Udp)
+        {
+            if (t.Length < UdpHeaderLength) return false;
+            int length = BinaryPrimitives.ReadUInt16BigEndian(t[4..]);
+            if (length < UdpHeaderLength || length > t.Length) return false;
+            packet.PayloadOffset = transportStart + UdpHeaderLength;
+            packet.PayloadLength = length - UdpHeaderLength;
+        }
+        else if (proto == IpProtocol.Tcp)
+        {
+            if (t.Length < TcpMinHeaderLength) return false;
+            int headerLength = (t[12] >> 4) * 4;
+            if (headerLength < TcpMinHeaderLength || headerLength > t.Length) return false;
+            packet.TcpSeq = BinaryPrimitives.ReadUInt32BigEndian(t[4..]);
+            packet.TcpAck = BinaryPrimitives.ReadUInt32BigEndian(t[8..]);
+            packet.TcpFlags = (TcpFlags)t[13];
+            packet.TcpWindow = BinaryPrimitives.ReadUInt16BigEndian(t[14..]);
+            packet.PayloadOffset = transportStart + headerLength;
+            packet.PayloadLength = end - packet.PayloadOffset;
+            packet.TcpDataLength = packet.PayloadLength;
+        }
+        else return false;
+        packet.SrcPort = BinaryPrimitives.ReadUInt16BigEndian(t);
+        packet.DstPort = BinaryPrimitives.ReadUInt16BigEndian(t[2..]);
+        packet.IpVersion = 4;
+        packet.Ttl = h[8];
+        packet.IpId = BinaryPrimitives.ReadUInt16BigEndian(h[4..]);
+        packet.IpChecksum = BinaryPrimitives.ReadUInt16BigEndian(h[10..]);
+        packet.Protocol = proto;
+        packet.Src = IpAddress.FromV4(BinaryPrimitives.ReadUInt32BigEndian(h[12..]));
+        packet.Dst = IpAddress.FromV4(BinaryPrimitives.ReadUInt32BigEndian(h[16..]));
+        packet.IpLength = total;
+        return true;
     }
 
     /// <summary>The innermost IP payload: fills ports, TCP fields or ICMP type/code and the payload range.</summary>

@@ -64,20 +64,22 @@ public struct JitterBufferModel
     /// <summary>A packet this much earlier than the schedule (ms) re-synchronises the buffer on it (a timestamp jump forward).</summary>
     public const double EarlyResyncMs = 1000;
 
-    private bool _anchored;
+    // Widest fields first: this struct has sequential layout, and this order leaves no padding (96 bytes, not 120).
+    private double _anchorMs;
+    private double _mean, _deviation;
+    private Buffer _f1, _f2, _adaptive;
     private uint _clock;
     private uint _anchorTimestamp;
-    private double _anchorMs;
-    private Buffer _f1, _f2, _adaptive;
-    private double _mean, _deviation;
+    private bool _anchored;
 
     private struct Buffer
     {
-        public bool Started;
         public double Reference;
         public int LateRun;
+        public bool Started;
 
         /// <summary>Judges one packet of relative transit <paramref name="transitMs"/> against <paramref name="depthMs"/>; true when late.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // three times per RTP packet
         public bool IsLate(double transitMs, double depthMs)
         {
             if (!Started || transitMs < Reference - EarlyResyncMs)

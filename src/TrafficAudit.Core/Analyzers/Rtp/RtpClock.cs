@@ -84,5 +84,6 @@ public static class RtpClock
         encodingName.StartsWith(TelephoneEvent, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Comfort noise, PT 13 or the older 19: Wireshark leaves these out of delta and jitter figures.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // twice per RTP packet; the JIT left it a call (the class has a static constructor)
     public static bool IsComfortNoise(int payloadType) => payloadType is ComfortNoise or ComfortNoiseOld;
 }

@@ -49,7 +49,6 @@ public struct RtpStreamStatistics
     private double _deltaMs, _jitterMs, _diffMs, _skewMs, _maxSkewMs;
     private double _maxDeltaMs, _minDeltaMs, _meanDeltaMs;
     private double _maxJitterMs, _minJitterMs, _meanJitterMs;
-    private long _firstFrame, _maxDeltaFrame;
     private bool _problem;
     private RtpPacketFlags _flags;
     private BandwidthSample[]? _bwRing;
@@ -61,25 +60,44 @@ public struct RtpStreamStatistics
     private long _firstNs, _lastNs;
     private long _ipBytes;
     private int _firstIpBytes;
-    private SequenceBits _seen;      // bit (ext & 1023) set when that extended sequence number was received
-    private long _maxExt, _minExt;   // extended sequence numbers (RFC 3550 A.1 style, nearest to the highest)
+    private long _maxExt;            // extended sequence numbers (RFC 3550 A.1 style, nearest to the highest; the lowest is _cold.MinExt)
     private long _scanFrom;          // positions below this have left the window and are in _bursts
     private long _openRun;           // missing positions counted at the window's lower edge, run still open
-    private RtpLossBursts _bursts;
-    private long _duplicates, _outOfOrder, _lateBeyondWindow;
+    // Fields of value types come after the primitive ones (the runtime's layout), in declaration order: the two
+    // every packet touches first, then those touched on loss, lateness or at the end (a stream's statistics
+    // span about 1.2 KB; a packet should touch as few of its cache lines as it can).
+    private SequenceBits _seen;      // bit (ext & 1023) set when that extended sequence number was received
     private JitterBufferModel _jitterBuffer;
+    private RtpLossBursts _bursts;
+    private ColdFields _cold;
     private LateBits _late;          // per jitter-buffer model, bit (ext & 1023) set when that packet came too late to play
     private PlayoutRuns _playout;    // per model: loss runs counting late packets as lost, closed at the window's lower edge
     private ModelCounts _lateCount;  // per model: distinct packets that came too late
     private bool _anyLate;           // until the first late packet the playout runs are the network's: not tracked apart
     private long _second;            // current 1-second bucket for the peak bandwidth
-    private long _secondIpBytes, _secondPackets, _peakSecondIpBytes, _peakSecondEthernetBytes;
+    private long _secondIpBytes, _secondPackets;
     private RtpTimeSeries? _series;
+    // The series bucket the latest packets fell in, kept here while packets keep falling in it (one second at
+    // 50 packets/s): a packet then touches no line of the series object or its array. It holds the bucket's
+    // whole content and is written back (idempotent) before the series changes elsewhere or is read.
+    private int _bucketPackets, _bucketHighestSequence, _bucketIndex;
+    private long _bucketIpBytes;
+    private double _bucketMaxJitterMs;
+    private long _bucketStartNs, _bucketEndNs; // capture-time range of the kept bucket; empty before the first packet
 
     private struct BandwidthSample
     {
         public double TimeMs;
         public int Bytes;
+    }
+
+    /// <summary>Counters and marks a packet rarely touches (frames, out-of-order and duplicate counts, the per-second peaks), kept apart from the hot fields.</summary>
+    private struct ColdFields
+    {
+        public long FirstFrame, MaxDeltaFrame;
+        public long MinExt;
+        public long Duplicates, OutOfOrder, LateBeyondWindow;
+        public long PeakSecondIpBytes, PeakSecondEthernetBytes;
     }
 
     /// <summary>Number of simulated jitter buffers (<see cref="JitterBufferModel"/>): fixed 1, fixed 2, adaptive.</summary>
@@ -138,8 +156,40 @@ public struct RtpStreamStatistics
         var drops = _jitterBuffer.Add(now, p.Timestamp, p.ClockRate);
         if (position >= 0 && drops != JitterBufferDrops.None) MarkLate(position, drops);
         TrackBandwidth(timestampNs, p.IpLength);
-        _series!.Add(timestampNs, p.IpLength, CountsForJitter(p.ClockRate) ? _jitterMs : -1, _maxExt);
+        double jitter = CountsForJitter(p.ClockRate) ? _jitterMs : -1;
+        if (timestampNs >= _bucketStartNs && timestampNs < _bucketEndNs)
+        {
+            // The same as RtpTimeSeries.Add on the bucket, without touching the series.
+            _bucketPackets++;
+            _bucketIpBytes += p.IpLength;
+            if (jitter > _bucketMaxJitterMs) _bucketMaxJitterMs = jitter;
+            if (_maxExt > _bucketHighestSequence) _bucketHighestSequence = (int)_maxExt;
+        }
+        else AddToSeries(timestampNs, p.IpLength, jitter);
         _lastNs = timestampNs;
+    }
+
+    private readonly RtpSeriesBucket KeptBucket => new()
+    {
+        Packets = _bucketPackets, HighestSequence = _bucketHighestSequence, IpBytes = _bucketIpBytes, MaxJitterMs = _bucketMaxJitterMs,
+    };
+
+    /// <summary>A packet outside the kept bucket: the kept bucket goes back to the series, the packet is added there, and its bucket is kept.</summary>
+    private void AddToSeries(long timestampNs, int ipBytes, double jitterMs)
+    {
+        var series = _series!;
+        if (_bucketEndNs > _bucketStartNs) series.Set(_bucketIndex, KeptBucket);
+        int i = series.AddAt(timestampNs, ipBytes, jitterMs, _maxExt);
+        _bucketIndex = i;
+        ref readonly var b = ref series.At(i);
+        _bucketPackets = b.Packets;
+        _bucketHighestSequence = b.HighestSequence;
+        _bucketIpBytes = b.IpBytes;
+        _bucketMaxJitterMs = b.MaxJitterMs;
+        long width = series.BucketWidthNs;
+        _bucketStartNs = series.OriginNs + i * width;
+        _bucketEndNs = _bucketStartNs + width;
+        if (_bucketEndNs < _bucketStartNs) _bucketEndNs = _bucketStartNs; // overflow: no range, every packet takes this path
     }
 
     private void AddFirst(long timestampNs, in RtpPacketInfo p)
@@ -155,7 +205,7 @@ public struct RtpStreamStatistics
         _minDeltaMs = -1; // Wireshark's "none yet", printed as -1.000
         _minJitterMs = -1;
         _totalNr = 1;
-        _firstFrame = p.FrameNumber;
+        _cold.FirstFrame = p.FrameNumber;
         _flags = RtpPacketFlags.First | (p.Marker ? RtpPacketFlags.Marker : 0);
 
         _bwRing = new BandwidthSample[BandwidthRingSize];
@@ -164,7 +214,7 @@ public struct RtpStreamStatistics
         _bwBytes = (uint)p.IpLength;
         _bandwidthKbps = _maxBandwidthKbps = _bwBytes * 8 / 1000.0;
 
-        _maxExt = _minExt = _scanFrom = 0x10000L + p.SequenceNumber; // room below for packets older than the first
+        _maxExt = _cold.MinExt = _scanFrom = 0x10000L + p.SequenceNumber; // room below for packets older than the first
         SetSeen(_maxExt);
         _jitterBuffer.Add(0, p.Timestamp, p.ClockRate); // the anchor: never late
 
@@ -173,7 +223,7 @@ public struct RtpStreamStatistics
         _secondIpBytes = p.IpLength;
         _secondPackets = 1;
         _series = new RtpTimeSeries(timestampNs) { FirstSequence = _maxExt };
-        _series.Add(timestampNs, p.IpLength, -1, _maxExt);
+        AddToSeries(timestampNs, p.IpLength, -1);
     }
 
     // ============================== Wireshark's analysis ==============================
@@ -261,7 +311,7 @@ public struct RtpStreamStatistics
             if (_deltaMs > _maxDeltaMs)
             {
                 _maxDeltaMs = _deltaMs;
-                _maxDeltaFrame = p.FrameNumber;
+                _cold.MaxDeltaFrame = p.FrameNumber;
             }
             if (_minDeltaMs == -1 || _deltaMs < _minDeltaMs) _minDeltaMs = _deltaMs;
             // Wireshark's running mean weighs by the packets seen so far (all of them, skipped ones too),
@@ -288,11 +338,13 @@ public struct RtpStreamStatistics
         _flags = flags;
 
         // Bandwidth over the last second: RTP + IP/UDP bytes of the packets no more than 1000 ms older.
-        var ring = _bwRing!;
-        ring[_bwIndex] = new BandwidthSample { TimeMs = now, Bytes = p.IpLength };
-        while (ring[_bwStart].TimeMs + BandwidthWindowMs < now)
+        // _bwIndex and _bwStart stay in [0, BandwidthRingSize): read without bounds checks, which would also load
+        // the array's length from another cache line on every packet.
+        ref BandwidthSample ring = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_bwRing!);
+        Unsafe.Add(ref ring, _bwIndex) = new BandwidthSample { TimeMs = now, Bytes = p.IpLength };
+        while (Unsafe.Add(ref ring, _bwStart).TimeMs + BandwidthWindowMs < now)
         {
-            _bwBytes -= (uint)ring[_bwStart].Bytes;
+            _bwBytes -= (uint)Unsafe.Add(ref ring, _bwStart).Bytes;
             if (++_bwStart == BandwidthRingSize) _bwStart = 0;
         }
         _bwBytes += (uint)p.IpLength;
@@ -318,7 +370,7 @@ public struct RtpStreamStatistics
             if (ext - _maxExt >= SequenceWindow)
             {
                 _seen = default;
-                _late = default;
+                if (_anyLate) _late = default;
             }
             else for (long q = _maxExt + 1; q <= ext; q++) ClearSeen(q);
             _maxExt = ext;
@@ -327,25 +379,25 @@ public struct RtpStreamStatistics
         }
         if (ext <= _maxExt - SequenceWindow)
         {
-            _lateBeyondWindow++; // too old to tell a late packet from a duplicate
+            _cold.LateBeyondWindow++; // too old to tell a late packet from a duplicate
             return -1;
         }
-        if (ext < _minExt)
+        if (ext < _cold.MinExt)
         {
             // Older than the first packet: the stream really started earlier.
-            _minExt = ext;
+            _cold.MinExt = ext;
             if (ext < _scanFrom) _scanFrom = ext;
             SetSeen(ext);
-            _outOfOrder++;
+            _cold.OutOfOrder++;
             return ext;
         }
         if (IsSeen(ext))
         {
-            _duplicates++;
+            _cold.Duplicates++;
             return -1;
         }
         SetSeen(ext);
-        _outOfOrder++;
+        _cold.OutOfOrder++;
         return ext;
     }
 
@@ -383,7 +435,8 @@ public struct RtpStreamStatistics
         {
             if (IsSeen(q))
             {
-                _bursts = _bursts.WithRun(_openRun);
+                // WithRun(0) changes nothing: skip copying the 48-byte record on every packet.
+                if (_openRun > 0) _bursts = _bursts.WithRun(_openRun);
                 _openRun = 0;
             }
             else
@@ -395,7 +448,7 @@ public struct RtpStreamStatistics
                 ref var run = ref _playout[m];
                 if (IsPlayed(q, m))
                 {
-                    run.Closed = run.Closed.WithRun(run.Open);
+                    if (run.Open > 0) run.Closed = run.Closed.WithRun(run.Open);
                     run.Open = 0;
                 }
                 else run.Open++;
@@ -417,6 +470,8 @@ public struct RtpStreamStatistics
         int word = (int)((ext >> 6) & (SequenceWindow / 64 - 1));
         ulong keep = ~(1UL << (int)(ext & 63));
         _seen[word] &= keep;
+        // Before the first late packet every late bit is 0: three cache lines a packet need not be touched.
+        if (!_anyLate) return;
         for (int m = 0; m < JitterBufferModels; m++) _late.Word(m, word) &= keep;
     }
 
@@ -437,8 +492,8 @@ public struct RtpStreamStatistics
 
     private void ClosePeakSecond()
     {
-        _peakSecondIpBytes = Math.Max(_peakSecondIpBytes, _secondIpBytes);
-        _peakSecondEthernetBytes = Math.Max(_peakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets);
+        _cold.PeakSecondIpBytes = Math.Max(_cold.PeakSecondIpBytes, _secondIpBytes);
+        _cold.PeakSecondEthernetBytes = Math.Max(_cold.PeakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets);
     }
 
     // ============================== Wireshark's figures ==============================
@@ -460,11 +515,11 @@ public struct RtpStreamStatistics
     /// <summary>What the last packet was flagged with.</summary>
     public readonly RtpPacketFlags LastFlags => _flags;
     /// <summary>Frame number of the first packet.</summary>
-    public readonly long FirstFrame => _firstFrame;
+    public readonly long FirstFrame => _cold.FirstFrame;
     /// <summary>Largest gap (ms) between a regular packet and the packet before it that was in time sequence; 0 when none.</summary>
     public readonly double MaxDeltaMs => _maxDeltaMs;
     /// <summary>Frame number of the packet that ended the largest gap (0 when none).</summary>
-    public readonly long MaxDeltaFrame => _maxDeltaFrame;
+    public readonly long MaxDeltaFrame => _cold.MaxDeltaFrame;
     /// <summary>Smallest such gap in ms, or −1 when no packet counted.</summary>
     public readonly double MinDeltaMs => _minDeltaMs;
     /// <summary>Wireshark's running mean of the gaps (see the comment at its formula), ms.</summary>
@@ -497,15 +552,15 @@ public struct RtpStreamStatistics
     /// <summary>Last minus first arrival, ns.</summary>
     public readonly long DurationNs => _lastNs - _firstNs;
     /// <summary>Packets whose sequence number had already been received (within the window).</summary>
-    public readonly long Duplicates => _duplicates;
+    public readonly long Duplicates => _cold.Duplicates;
     /// <summary>Packets that arrived after a higher sequence number, first copies only.</summary>
-    public readonly long OutOfOrder => _outOfOrder;
+    public readonly long OutOfOrder => _cold.OutOfOrder;
     /// <summary>Packets older than the window (more than <see cref="SequenceWindow"/> behind the highest): neither distinct nor duplicate.</summary>
-    public readonly long LateBeyondWindow => _lateBeyondWindow;
+    public readonly long LateBeyondWindow => _cold.LateBeyondWindow;
     /// <summary>Different sequence numbers received.</summary>
-    public readonly long DistinctPackets => _totalNr - _duplicates - _lateBeyondWindow;
+    public readonly long DistinctPackets => _totalNr - _cold.Duplicates - _cold.LateBeyondWindow;
     /// <summary>Highest minus lowest extended sequence number, plus one.</summary>
-    public readonly long ExpectedDistinct => _started ? _maxExt - _minExt + 1 : 0;
+    public readonly long ExpectedDistinct => _started ? _maxExt - _cold.MinExt + 1 : 0;
     /// <summary>Sequence numbers never received: <see cref="ExpectedDistinct"/> − <see cref="DistinctPackets"/>, never negative.</summary>
     public readonly long LostDistinct => Math.Max(0, ExpectedDistinct - DistinctPackets);
     /// <summary>Share of expected packets lost, 0..1.</summary>
@@ -527,11 +582,19 @@ public struct RtpStreamStatistics
     /// than <see cref="MeanIpKbps"/>. A stream shorter than a second has only a partial bucket, whose bytes
     /// understate the rate it was sent at; its peak is then its mean (0 for a single packet).
     /// </summary>
-    public readonly double PeakIpKbps => Math.Max(Math.Max(_peakSecondIpBytes, _secondIpBytes) * 8 / 1000.0, MeanIpKbps);
+    public readonly double PeakIpKbps => Math.Max(Math.Max(_cold.PeakSecondIpBytes, _secondIpBytes) * 8 / 1000.0, MeanIpKbps);
     /// <summary>Busiest second at the Ethernet layer, kbit/s, defined like <see cref="PeakIpKbps"/>.</summary>
-    public readonly double PeakEthernetKbps => Math.Max(Math.Max(_peakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets) * 8 / 1000.0, MeanEthernetKbps);
+    public readonly double PeakEthernetKbps => Math.Max(Math.Max(_cold.PeakSecondEthernetBytes, _secondIpBytes + EthernetOverhead * _secondPackets) * 8 / 1000.0, MeanEthernetKbps);
     /// <summary>Per-second packets, IP bytes and jitter maximum, for charts; null before the first packet.</summary>
-    public readonly RtpTimeSeries? TimeSeries => _series;
+    public readonly RtpTimeSeries? TimeSeries
+    {
+        get
+        {
+            // The kept bucket is written back first (writing it again later changes nothing).
+            if (_series is { } series && _bucketEndNs > _bucketStartNs) series.Set(_bucketIndex, KeptBucket);
+            return _series;
+        }
+    }
 
     /// <summary>
     /// Loss bursts up to now: the runs already closed, plus those inside the current window (scanned

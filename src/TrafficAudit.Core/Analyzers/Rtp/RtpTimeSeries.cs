@@ -56,7 +56,10 @@ public sealed class RtpTimeSeries
     public void Add(long timestampNs, int ipBytes, double jitterMs) => Add(timestampNs, ipBytes, jitterMs, 0);
 
     /// <summary>Records one packet and the stream's highest extended sequence number after it.</summary>
-    public void Add(long timestampNs, int ipBytes, double jitterMs, long highestSequence)
+    public void Add(long timestampNs, int ipBytes, double jitterMs, long highestSequence) => AddAt(timestampNs, ipBytes, jitterMs, highestSequence);
+
+    /// <summary>As <see cref="Add(long, int, double, long)"/>; returns the index of the bucket the packet went to (after any coarsening).</summary>
+    internal int AddAt(long timestampNs, int ipBytes, double jitterMs, long highestSequence)
     {
         long offset = timestampNs - OriginNs;
         if (offset < 0) offset = 0; // a capture clock that steps back: charge the first bucket
@@ -74,7 +77,17 @@ public sealed class RtpTimeSeries
         b.IpBytes += ipBytes;
         if (jitterMs > b.MaxJitterMs) b.MaxJitterMs = jitterMs;
         if (highestSequence > b.HighestSequence) b.HighestSequence = (int)highestSequence;
+        return i;
     }
+
+    /// <summary>Bucket <paramref name="index"/> (below the count) as it stands.</summary>
+    internal ref readonly RtpSeriesBucket At(int index) => ref _buckets[index];
+
+    /// <summary>
+    /// Overwrites bucket <paramref name="index"/> (below the count) with its whole content: the statistics keep the
+    /// current bucket to themselves while packets fall in it and write it back here (see <see cref="RtpStreamStatistics"/>).
+    /// </summary>
+    internal void Set(int index, in RtpSeriesBucket bucket) => _buckets[index] = bucket;
 
     /// <summary>A copy that later packets do not change (for a snapshot of a stream still open).</summary>
     public RtpTimeSeries Copy()

@@ -183,7 +183,7 @@ public sealed class VoipTracker
 
     private static FlowVoip VoipOf(Flow flow, in VoipPacket p)
     {
-        if (flow.Voip is { } v) return v;
+        if ((p.Voip ?? flow.Voip) is { } v) return v;
         v = new FlowVoip(p.FlowId, flow.Key.Vlan);
         flow.Voip = v;
         return v;
@@ -205,7 +205,8 @@ public sealed class VoipTracker
     {
         long ts = p.TimestampNs, frame = p.Frame;
         int side = p.Side;
-        var v = flow.Voip;
+        // Written only on this stage's thread: the copy the packet carries, when there is one, is the flow's.
+        var v = p.Voip ?? flow.Voip;
         if (v is not null && p.FlowIsRtp) v.IsRtp = true;
         if (p.FlowIsSip || !p.FlowIsRtp) _sip.OnUdp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, payload, frame, p.FlowId);
         if (p.FlowIsSip) return;

@@ -391,6 +391,32 @@ public sealed class RtpStreamStatisticsTests
     }
 
     [TestMethod]
+    public void TimeSeries_KeptBucket_SameAsAddingEveryPacketToTheSeries()
+    {
+        // The statistics keep the bucket of the latest packets to themselves and write it back when a packet falls
+        // elsewhere or the series is read. Fed through them, the series must hold what adding every packet to a
+        // series directly gives: steady packets, a clock stepping back into an earlier bucket and before the first
+        // packet, a gap, and a jump past four hours that coarsens the buckets, with reads of the series in between.
+        var s = new RtpStreamStatistics();
+        var direct = new RtpTimeSeries(T0);
+        long[] offsetsMs = [0, 20, 40, 980, 1000, 1020, 1500, 990, 2020, -3000, 2040, 7000, 7020, 5 * 3600 * 1000L, 5 * 3600 * 1000L + 20, 3000, 5 * 3600 * 1000L + 40];
+        for (int i = 0; i < offsetsMs.Length; i++)
+        {
+            s.Add(T0 + offsetsMs[i] * Ms, G711((ushort)i, (uint)(160 * i), rtpLength: G711Rtp + i));
+            direct.Add(T0 + offsetsMs[i] * Ms, G711Rtp + i + 28, -1);
+            if (i % 5 == 4) Assert.AreEqual(i + 1, s.TimeSeries!.Buckets.ToArray().Sum(b => b.Packets), $"read after packet {i}");
+        }
+        var kept = s.TimeSeries!;
+        Assert.AreEqual(direct.BucketWidthNs, kept.BucketWidthNs);
+        Assert.AreEqual(2_000_000_000L, kept.BucketWidthNs, "five hours of 1-second buckets are more than the cap: coarsened once");
+        CollectionAssert.AreEqual(direct.Buckets.ToArray().Select(b => (b.Packets, b.IpBytes)).ToList(), kept.Buckets.ToArray().Select(b => (b.Packets, b.IpBytes)).ToList());
+        // Reading again writes the same bucket back: nothing changes.
+        CollectionAssert.AreEqual(kept.Buckets.ToArray(), s.TimeSeries!.Buckets.ToArray());
+        Assert.AreEqual(offsetsMs.Length, kept.Buckets.ToArray().Sum(b => b.Packets));
+        Assert.IsTrue(kept.Buckets[^1].HighestSequence > 0, "the last bucket carries the highest sequence number");
+    }
+
+    [TestMethod]
     public void Add_ClockSteppingBack_NoThrowChargedToCurrentBuckets()
     {
         var s = new RtpStreamStatistics();
