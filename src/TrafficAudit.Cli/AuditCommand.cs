@@ -17,6 +17,7 @@ public static class AuditCommand
         if (a.Positional.Count == 0) throw new UsageException("audit needs at least one capture file, folder or pattern ('-' for standard input)");
         var setup = AuditSetup.From(a, ["audit", .. args]);
         var window = ReadWindow(a);
+        PhaseClock.Set(PhaseClock.Mark.Setup);
         IReadOnlyList<string> files;
         try
         {
@@ -48,6 +49,7 @@ public static class AuditCommand
         if (!StreamingAudit.TryOpen(setup, stderr, out var opened)) return ExitCodes.Usage;
         using var streaming = opened;
         using var engine = streaming?.Engine ?? setup.CreateEngine();
+        PhaseClock.Set(PhaseClock.Mark.Engine);
         string opening = "";
         // One file of each run is open at a time; their read buffers share a fixed budget.
         var runs = CaptureInputs.SequentialRuns(files);
@@ -90,6 +92,7 @@ public static class AuditCommand
         }
 
         // 3. The hot loop.
+        PhaseClock.Set(PhaseClock.Mark.Opened);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var loopStartedAtUtc = DateTime.UtcNow;
@@ -117,6 +120,7 @@ public static class AuditCommand
         }
         progress.Done(engine.Statistics.Frames);
         clock.Stop();
+        PhaseClock.Set(PhaseClock.Mark.Loop);
         var loopEndedAtUtc = DateTime.UtcNow;
         long allocatedLoop = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
@@ -136,6 +140,7 @@ public static class AuditCommand
         loggerFactory?.Dispose();
         if (!StreamingAudit.TryComplete(streaming, engine, source.Interfaces, source.Errors, setup.OutDir, stderr, out var result, out var streamedVerdict))
             return ExitCodes.Usage;
+        PhaseClock.Set(PhaseClock.Mark.Completed);
         // 5. Policy and outputs: once, on the finished result (mechanism above, policy here).
         // --evidence reads the files a second time; standard input is gone by then.
         bool stdinUsed = files.Contains(CaptureFile.StandardInputPath);
@@ -144,15 +149,17 @@ public static class AuditCommand
         var verdict = setup.WriteOutputs(result, files, final: true, stdout, stderr, inputNote: windowed is null ? null : WindowNote(windowed), evidenceFiles: stdinUsed ? null : files,
             totals: streaming?.Totals, verdict: streamedVerdict);
         if (verdict is null) return ExitCodes.Usage;
+        PhaseClock.Set(PhaseClock.Mark.Outputs);
         if (a.Flag("--stats"))
         {
             // Measurement for tools/bench.sh: the read/decode/flow loop alone, and the whole process.
             long frames = Math.Max(1, engine.Statistics.Frames);
             using var self = Process.GetCurrentProcess();
+            string phases = PhaseClock.Phases(self.StartTime.ToUniversalTime());
             stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"stats: frames={engine.Statistics.Frames} threads={engine.Threads} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} " +
-                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count}"));
+                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} {phases}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }

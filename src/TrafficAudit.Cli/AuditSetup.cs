@@ -74,6 +74,7 @@ public sealed class AuditSetup
             servers.Add(ip);
         }
         var catalogue = CatalogueCommand.LoadCatalogue(a.Value("--catalogue"));
+        PhaseClock.Set(PhaseClock.Mark.Catalogue);
         FindingSeverity? failOn = ParseFailOn(a.Value("--fail-on") ?? "error");
         DeploymentProfile? profile = null;
         if (a.Value("--profile") is { } profilePath)

@@ -5,7 +5,8 @@ using System.CommandLine.Parsing;
 namespace TrafficAudit.Cli;
 
 /// <summary>What the parser found: a command to run, help to show, or a directive (completion) System.CommandLine answers itself.</summary>
-public sealed record ParsedCommandLine(CommandSpec? Command, Arguments Arguments, bool HelpRequested, ParseResult Result);
+/// <param name="Result">System.CommandLine's parse, or null when the command line was simple enough to read without it (<see cref="CliParser.TryParseSimple"/>).</param>
+public sealed record ParsedCommandLine(CommandSpec? Command, Arguments Arguments, bool HelpRequested, ParseResult? Result);
 
 /// <summary>
 /// The command line through System.CommandLine, built from <see cref="CommandSpecs"/>. Its parse
@@ -58,7 +59,11 @@ public static class CliParser
     }
 
     /// <summary>Parses <paramref name="args"/>; every mistake in the words themselves is a <see cref="UsageException"/>.</summary>
-    public static ParsedCommandLine Parse(IReadOnlyList<string> args)
+    public static ParsedCommandLine Parse(IReadOnlyList<string> args) =>
+        TryParseSimple(args, out var simple) ? simple : ParseWithSystemCommandLine(args);
+
+    /// <summary><see cref="Parse"/> through System.CommandLine always (tests compare it with <see cref="TryParseSimple"/>).</summary>
+    internal static ParsedCommandLine ParseWithSystemCommandLine(IReadOnlyList<string> args)
     {
         var (root, options, commands, arguments) = Tree.Value;
         // No response files: a capture may well be named '@something.pcap'.
@@ -118,6 +123,61 @@ public static class CliParser
                 foreach (var value in result.GetValue(argument) ?? []) a.Positional.Add(value);
         }
         return new ParsedCommandLine(spec, a, false, result);
+    }
+
+    /// <summary>
+    /// The usual command line, read without building System.CommandLine's tree (about a tenth of a short
+    /// audit's start-up, issue 12): a command's name, then only its options by their exact names, each value
+    /// option followed by a value, and file names. Anything else (help, '--', --opt=value, a word starting
+    /// with '-' that is not one of the command's options, a value starting with '-', an empty word, a word
+    /// that names a command, a file name for a command that takes none) returns false and goes to
+    /// System.CommandLine, which explains the mistakes; a test checks that both read every simple line alike.
+    /// </summary>
+    internal static bool TryParseSimple(IReadOnlyList<string> args, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ParsedCommandLine? parsed)
+    {
+        parsed = null;
+        if (args.Count == 0) return false;
+        CommandSpec? spec = null;
+        foreach (var c in CommandSpecs.All)
+            if (c.Name == args[0]) { spec = c; break; }
+        if (spec is null) return false;
+        var a = new Arguments();
+        for (int i = 1; i < args.Count; i++)
+        {
+            string word = args[i];
+            if (!IsPlainWord(word)) return false;
+            if (word[0] == '-' && word != "-")
+            {
+                OptionSpec? option = null;
+                foreach (var o in spec.Options)
+                    if (o.Name == word || Array.IndexOf(o.Aliases, word) >= 0) { option = o; break; }
+                if (option is null) return false;
+                if (option.IsFlag)
+                {
+                    a.SetFlag(option.Name);
+                    continue;
+                }
+                if (++i == args.Count || !IsPlainWord(args[i]) || args[i][0] == '-') return false;
+                a.AddValue(option.Name, args[i]);
+            }
+            else
+            {
+                if (spec.ArgumentName is null) return false;
+                a.Positional.Add(word);
+            }
+        }
+        parsed = new ParsedCommandLine(spec, a, false, null);
+        return true;
+    }
+
+    /// <summary>Not empty, no directive or response-file mark, no name=value, and not a command's name.</summary>
+    private static bool IsPlainWord(string word)
+    {
+        if (word.Length == 0 || word[0] is '[' or '@' || word.Contains('=')) return false;
+        if (word is "help" or "version" or "--" or "-h" or "-?" or "--help" or "--version") return false;
+        foreach (var c in CommandSpecs.All)
+            if (c.Name == word || Array.IndexOf(c.Aliases, word) >= 0) return false;
+        return true;
     }
 
     private static bool IsOptionWord(CommandSpec spec, string word) =>

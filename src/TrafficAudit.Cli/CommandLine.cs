@@ -54,6 +54,7 @@ public static class CommandLine
     /// <param name="stdin">Standard input for '-' (tests pass their own stream); null for the process's.</param>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
+        PhaseClock.Set(PhaseClock.Mark.Main);
         // Nothing a capture holds (a Call-ID with ESC in it) reaches the terminal as a control character.
         stdout = SafeTerminalWriter.Wrap(stdout);
         stderr = SafeTerminalWriter.Wrap(stderr, keepCarriageReturn: true);
@@ -91,6 +92,7 @@ public static class CommandLine
                 return ExitCodes.Ok;
             }
             var a = parsed.Arguments;
+            PhaseClock.Set(PhaseClock.Mark.Parsed);
             var rest = args.AsSpan(1).ToArray();
             return spec!.Name switch
             {

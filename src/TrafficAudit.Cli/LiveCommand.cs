@@ -167,7 +167,7 @@ public static class LiveCommand
         stderr.WriteLine($"trafficaudit: {title}: writing {setup.OutDir} every {flushText} s{durationText}{writeText}; Ctrl+C to stop");
 
         // On a terminal the status line rewrites itself; into a file or a pipe, one line a second.
-        var status = new StatusLine(stderr, engine, source, setup.Quiet, inPlace: ReferenceEquals(stderr is SafeTerminalWriter safe ? safe.Inner : stderr, Console.Error) && !Console.IsErrorRedirected);
+        var status = new StatusLine(stderr, engine, source, setup.Quiet, inPlace: DeferredConsoleWriter.IsStandardError(stderr is SafeTerminalWriter safe ? safe.Inner : stderr) && !Console.IsErrorRedirected);
         long startMs = Environment.TickCount64;
         long endMs = settings.Duration is { } du ? startMs + (long)du.TotalMilliseconds : long.MaxValue;
         long flushMs = (long)settings.Flush.TotalMilliseconds;

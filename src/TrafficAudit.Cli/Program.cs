@@ -1,3 +1,4 @@
 using TrafficAudit.Cli;
 
-return CommandLine.Run(args, Console.Out, Console.Error);
+// The console's writers are opened when first written to (a --quiet audit never opens standard output).
+return CommandLine.Run(args, new DeferredConsoleWriter(error: false), new DeferredConsoleWriter(error: true));

@@ -164,12 +164,38 @@ public readonly record struct IpPrefix(IpAddress Network, int PrefixLength)
         prefix = default;
         int slash = text.IndexOf('/');
         if (slash <= 0) return false;
-        if (!IpAddress.TryParse(text[..slash], out var addr)) return false;
+        if (!TryParseDottedQuad(text.AsSpan(0, slash), out var addr) && !IpAddress.TryParse(text[..slash], out addr)) return false;
         if (!int.TryParse(text.AsSpan(slash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int len)) return false;
         if (len > (addr.IsV4 ? 32 : 128)) return false;
         var (hiMask, loMask) = Masks(addr.IsV4 ? len + 96 : len);
         if ((addr.Hi & ~hiMask) != 0 || (addr.Lo & ~loMask) != 0) return false;
         prefix = new IpPrefix(addr, len);
+        return true;
+    }
+
+    /// <summary>
+    /// "a.b.c.d", four decimal numbers 0-255 without leading zeros, read here: System.Net's parser has no
+    /// precompiled code in the ReadyToRun image and was JIT-compiled (about ten methods) when the built-in
+    /// catalogue loaded at start (issue 12). Any other form ("010.0.0.0" is octal to it, IPv6) is left to it.
+    /// </summary>
+    internal static bool TryParseDottedQuad(ReadOnlySpan<char> text, out IpAddress address)
+    {
+        address = default;
+        uint value = 0;
+        int parts = 0, i = 0;
+        while (true)
+        {
+            int start = i, part = 0;
+            while (i < text.Length && i - start < 4 && char.IsAsciiDigit(text[i])) part = part * 10 + (text[i++] - '0');
+            int digits = i - start;
+            if (digits is 0 or > 3 || part > 255 || (digits > 1 && text[start] == '0')) return false;
+            value = value << 8 | (uint)part;
+            if (++parts == 4) break;
+            if (i >= text.Length || text[i] != '.') return false;
+            i++;
+        }
+        if (i != text.Length) return false;
+        address = IpAddress.FromV4(value);
         return true;
     }
 

@@ -127,28 +127,47 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
         if (explicitServers is { Count: > 0 })
         {
             var given = source == NodeSource.Detected ? NodeSource.Server : source;
-            return explicitServers.Distinct().Order()
-                .Select(a => new DetectedNode(a, DetectedNode.SourceText(given), given, NodeConfidence.Given)).ToList();
+            var addresses = new List<IpAddress>(new HashSet<IpAddress>(explicitServers));
+            addresses.Sort();
+            var list = new List<DetectedNode>(addresses.Count);
+            foreach (var a in addresses) list.Add(new DetectedNode(a, DetectedNode.SourceText(given), given, NodeConfidence.Given));
+            return list;
         }
 
+        // Plain loops and sorts of reference-typed items, no LINQ: LINQ over these value-typed keys has no
+        // precompiled code in the ReadyToRun image, and the JIT compiled some 60 methods at its first use (issue 12).
         var hosts = new Dictionary<IpAddress, HostEvidence>();
         HostEvidence Of(IpAddress a) => hosts.TryGetValue(a, out var h) ? h : hosts[a] = new HostEvidence();
 
-        foreach (var ((host, rule, port, serving), peers) in _evidence
-                     .OrderBy(k => k.Key.Rule.Name, StringComparer.Ordinal).ThenBy(k => k.Key.Serving ? 0 : 1).ThenBy(k => k.Key.Port))
+        // By rule name, the serving side first, then port; equal keys keep the order they were found in.
+        var evidence = new List<Ranked<(IpAddress Host, NodeEvidenceRule Rule, ushort Port, bool Serving)>>(_evidence.Count);
+        foreach (var (key, peers) in _evidence) evidence.Add(new(key, peers.Count, evidence.Count));
+        evidence.Sort(static (x, y) =>
         {
+            int c = string.CompareOrdinal(x.Key.Rule.Name, y.Key.Rule.Name);
+            if (c == 0) c = (x.Key.Serving ? 0 : 1).CompareTo(y.Key.Serving ? 0 : 1);
+            if (c == 0) c = x.Key.Port.CompareTo(y.Key.Port);
+            return c != 0 ? c : x.Order.CompareTo(y.Order);
+        });
+        foreach (var e in evidence)
+        {
+            var (host, rule, port, serving) = e.Key;
+            int peers = e.Peers;
             var h = Of(host);
             string proto = rule.Transport == CatalogueTransport.Udp ? "UDP" : "TCP";
             h.Reasons.Add(serving
-                ? string.Create(CultureInfo.InvariantCulture, $"terminates {rule.Name} {proto} {port} from {peers.Count} client{(peers.Count == 1 ? "" : "s")}")
-                : string.Create(CultureInfo.InvariantCulture, $"sends {rule.Name} from {proto} {port} to {peers.Count} peer{(peers.Count == 1 ? "" : "s")}"));
+                ? string.Create(CultureInfo.InvariantCulture, $"terminates {rule.Name} {proto} {port} from {peers} client{(peers == 1 ? "" : "s")}")
+                : string.Create(CultureInfo.InvariantCulture, $"sends {rule.Name} from {proto} {port} to {peers} peer{(peers == 1 ? "" : "s")}"));
             if (h.Ports.Add((rule, port))) h.Score += rule.Score;
             if (rule.Kind == NodeEvidenceKind.ServesOrSends) h.Sip = true;
         }
 
         // Answering with its own media: a host with SIP evidence that sends RTP itself.
-        foreach (var rule in _rules.Rules.Where(r => r.Kind == NodeEvidenceKind.AnswersWithMedia))
+        var rules = _rules.Rules;
+        for (int i = 0; i < rules.Count; i++)
         {
+            var rule = rules[i];
+            if (rule.Kind != NodeEvidenceKind.AnswersWithMedia) continue;
             foreach (var (host, h) in hosts)
             {
                 if (!h.Sip || !_rtpSenders.TryGetValue(host, out int streams)) continue;
@@ -158,32 +177,66 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
         }
 
         // Cluster ports served to a first-level node make the server a node (cluster-peer) or only confirm a pair.
-        var firstLevel = hosts.Where(kv => kv.Value.Score >= _rules.NodeScore).Select(kv => kv.Key).ToHashSet();
+        var firstLevel = new HashSet<IpAddress>();
+        foreach (var (host, h) in hosts)
+            if (h.Score >= _rules.NodeScore) firstLevel.Add(host);
         var clusterPeers = new Dictionary<(IpAddress Server, NodeEvidenceRule Rule, string Ports), HashSet<IpAddress>>();
         foreach (var (server, client, rule, port) in _cluster)
         {
             bool promote = rule.Kind == NodeEvidenceKind.ClusterPeer && firstLevel.Contains(client);
             bool confirm = firstLevel.Contains(client) && firstLevel.Contains(server);
             if (!promote && !confirm) continue;
-            var range = rule.Ports.Ranges.First(r => r.Contains(port));
+            var range = RangeOf(rule.Ports, port);
             string ports = range.Count > 1 ? range.ToString() : port.ToString(CultureInfo.InvariantCulture);
             if (!clusterPeers.TryGetValue((server, rule, ports), out var set)) clusterPeers[(server, rule, ports)] = set = [];
             set.Add(client);
         }
-        foreach (var ((server, rule, ports), peers) in clusterPeers.OrderBy(k => k.Key.Rule.Name, StringComparer.Ordinal).ThenBy(k => k.Key.Ports, StringComparer.Ordinal))
+        // By rule name, then ports; equal keys keep the order they were found in.
+        var cluster = new List<Ranked<(IpAddress Server, NodeEvidenceRule Rule, string Ports)>>(clusterPeers.Count);
+        foreach (var (key, peers) in clusterPeers) cluster.Add(new(key, peers.Count, cluster.Count, FirstOf(peers)));
+        cluster.Sort(static (x, y) =>
         {
+            int c = string.CompareOrdinal(x.Key.Rule.Name, y.Key.Rule.Name);
+            if (c == 0) c = string.CompareOrdinal(x.Key.Ports, y.Key.Ports);
+            return c != 0 ? c : x.Order.CompareTo(y.Order);
+        });
+        foreach (var e in cluster)
+        {
+            var (server, rule, ports) = e.Key;
             var h = Of(server);
             string proto = rule.Transport == CatalogueTransport.Udp ? "UDP" : "TCP";
-            h.Reasons.Add($"serves {rule.Name} {proto} {ports} to {(peers.Count == 1 ? "node " + peers.First() : peers.Count.ToString(CultureInfo.InvariantCulture) + " nodes")}");
+            h.Reasons.Add($"serves {rule.Name} {proto} {ports} to {(e.Peers == 1 ? "node " + e.First : e.Peers.ToString(CultureInfo.InvariantCulture) + " nodes")}");
             if (h.Ports.Add((rule, 0))) h.Score += rule.Score;
         }
 
         // Imagicle nodes are the customer's servers: an address routed on the internet (a SIP provider's
         // border controller sending its own media scores like a weak node) must show strong evidence.
-        return hosts.Where(kv => kv.Value.Score >= (kv.Key.IsPrivate ? _rules.NodeScore : Math.Max(_rules.NodeScore, _rules.StrongScore))).OrderBy(kv => kv.Key)
-            .Select(kv => new DetectedNode(kv.Key, string.Join("; ", kv.Value.Reasons), NodeSource.Detected,
-                kv.Value.Score >= _rules.StrongScore ? NodeConfidence.Strong : NodeConfidence.Weak, kv.Value.Score))
-            .ToList();
+        var nodes = new List<DetectedNode>();
+        foreach (var (host, h) in hosts)
+        {
+            if (h.Score < (host.IsPrivate ? _rules.NodeScore : Math.Max(_rules.NodeScore, _rules.StrongScore))) continue;
+            nodes.Add(new DetectedNode(host, string.Join("; ", h.Reasons), NodeSource.Detected,
+                h.Score >= _rules.StrongScore ? NodeConfidence.Strong : NodeConfidence.Weak, h.Score));
+        }
+        nodes.Sort(static (x, y) => x.Address.CompareTo(y.Address));
+        return nodes;
+    }
+
+    /// <summary>An evidence key with its number of peers (and the first, for a single one) and the position it was found at, for a stable sort.</summary>
+    private sealed record Ranked<TKey>(TKey Key, int Peers, int Order, IpAddress First = default);
+
+    private static PortRange RangeOf(PortSet ports, ushort port)
+    {
+        var ranges = ports.Ranges;
+        for (int i = 0; i < ranges.Count; i++)
+            if (ranges[i].Contains(port)) return ranges[i];
+        throw new InvalidOperationException($"port {port} is in no range of {ports}"); // a cluster rule fits only its own ports
+    }
+
+    private static IpAddress FirstOf(HashSet<IpAddress> set)
+    {
+        foreach (var a in set) return a;
+        return default;
     }
 
     private sealed class HostEvidence

@@ -94,8 +94,8 @@ public sealed class AuditEngine : IDisposable
         _classifier = new FlowClassifier(catalogue);
         if (options.Servers.Count > 0)
         {
-            _nodes = NodeDetector.Detect([], options.Servers.ToList(), options.ServersSource, catalogue.NodeEvidence);
-            _nodeSet = _nodes.Select(n => n.Address).ToHashSet();
+            _nodes = NodeDetector.Detect([], options.Servers, options.ServersSource, catalogue.NodeEvidence);
+            _nodeSet = AddressesOf(_nodes);
             _settled = true;
         }
         else
@@ -232,7 +232,7 @@ public sealed class AuditEngine : IDisposable
             nodes = d.Decide();
         }
         else if (_detector is not null) nodes = _detector.Decide();
-        var nodeSet = nodes.Select(n => n.Address).ToHashSet();
+        var nodeSet = AddressesOf(nodes);
         var records = new List<FlowRecord>(open.Count + (_collected?.Count ?? 0));
         if (_collected is not null) records.AddRange(_collected.Records);
         // Copies: a held record is classified in place later, when it leaves; these leave now, to outputs written on another thread.
@@ -309,10 +309,18 @@ public sealed class AuditEngine : IDisposable
         return handed;
     }
 
+    /// <summary>The nodes' addresses (a loop: LINQ's Select over this value type has no precompiled code and was JIT-compiled at start).</summary>
+    private static HashSet<IpAddress> AddressesOf(IReadOnlyList<DetectedNode> nodes)
+    {
+        var set = new HashSet<IpAddress>(nodes.Count);
+        for (int i = 0; i < nodes.Count; i++) set.Add(nodes[i].Address);
+        return set;
+    }
+
     private void Decide()
     {
         _nodes = _detector!.Decide();
-        _nodeSet = _nodes.Select(n => n.Address).ToHashSet();
+        _nodeSet = AddressesOf(_nodes);
         _detectorVersionDecided = _detector.Version;
     }
 

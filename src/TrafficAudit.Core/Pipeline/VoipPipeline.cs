@@ -64,6 +64,7 @@ public sealed class VoipPipeline : IDisposable
     private readonly System.Collections.Concurrent.BlockingCollection<Batch>? _free;
     private readonly Thread? _worker;
     private Batch? _current;
+    private int _batches; // allocated so far, at most BatchesInFlight + 1
     private int _pending; // batches handed over and not yet finished
     private readonly object _gate = new();
     private Exception? _failure;
@@ -75,8 +76,9 @@ public sealed class VoipPipeline : IDisposable
         if (!parallel) return;
         _full = new(BatchesInFlight);
         _free = new(BatchesInFlight + 1);
-        for (int i = 0; i <= BatchesInFlight; i++) _free.Add(new Batch());
-        _current = _free.Take();
+        // One batch now, the others (1.4 MB each) when the worker falls behind: a short capture never needs them (issue 12).
+        _current = new Batch();
+        _batches = 1;
         _worker = new Thread(Work) { IsBackground = true, Name = "trafficaudit-voip" };
         _worker.Start();
     }
@@ -147,7 +149,9 @@ public sealed class VoipPipeline : IDisposable
     {
         lock (_gate) _pending++;
         _full!.Add(b);
-        _current = _free!.Take();
+        if (_free!.TryTake(out var next)) _current = next;
+        else if (_batches <= BatchesInFlight) { _current = new Batch(); _batches++; }
+        else _current = _free.Take();
     }
 
     private void Work()
