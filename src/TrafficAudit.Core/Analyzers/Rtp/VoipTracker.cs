@@ -160,8 +160,9 @@ public sealed class VoipTracker
         public SipMediaBinding? Media0, Media1;
         // On a flow not yet shown to be RTP, the first packet of a new SSRC is held here until a second
         // one with the same SSRC follows, so single stray datagrams (DNS, NTP...) never create a stream.
-        // Two slots per direction, for senders that interleave two sources.
-        public readonly Held[] Pending = new Held[4];
+        // Two slots per direction, for senders that interleave two sources. Made on the first packet held: most flows
+        // that get this state (any UDP flow once an SDP was seen, for its bindings) never hold one.
+        public Held[]? Pending;
         /// <summary>Streams created on this flow (both directions), against <see cref="MaxStreamsPerFlow"/>.</summary>
         public int Streams;
     }
@@ -285,7 +286,7 @@ public sealed class VoipTracker
                 (sameSsrc ??= new List<RtpStreamState>(1)).Add(stream);
                 if (slot >= 0)
                 {
-                    ref Held h = ref v.Pending[slot];
+                    ref Held h = ref v.Pending![slot];
                     h.Used = false;
                     stream.FirstPayloadType = h.Info.PayloadType;
                     Feed(stream, h.Ts, h.Info, bound);
@@ -307,23 +308,29 @@ public sealed class VoipTracker
     {
         _nextSweepNs = nowNs + _options.SweepIntervalNs;
         long cutoff = nowNs - _options.StreamIdleNs;
-        List<RtpStreamState>? idle = null;
+        var idle = _idle;
         long minFirst = long.MaxValue;
         foreach (var s in _open)
         {
-            if (s.Stats.LastArrivalNs < cutoff) (idle ??= new()).Add(s);
+            if (s.Stats.LastArrivalNs < cutoff) idle.Add(s);
             else if (s.Stats.FirstArrivalNs < minFirst) minFirst = s.Stats.FirstArrivalNs;
         }
-        if (idle is not null)
+        if (idle.Count > 0)
         {
-            idle.Sort(ByFirstPacket);
+            idle.Sort(ByFirstPacketComparer);
             foreach (var s in idle) EndStream(s);
+            idle.Clear();
+            if (idle.Capacity > 4096) idle.Capacity = 4096;
         }
         _sip.Sweep(nowNs);
         _sip.EndCalls(nowNs, _options.CallLingerNs, _options.CallIdleNs, HasOpenMedia);
         // No stream still open, nor any starting from now on, adds to seconds before these: their peak is final.
         _peak.Fold(Math.Min(minFirst, cutoff));
     }
+
+    // Streams found idle at a sweep (reused: a sweep every 10 s of capture time would otherwise make a list each time).
+    private readonly List<RtpStreamState> _idle = new();
+    private static readonly Comparison<RtpStreamState> ByFirstPacketComparer = ByFirstPacket;
 
     private static readonly Func<SipCall, bool> HasOpenMedia = c => c.MediaState is CallMedia { Open.Count: > 0 };
 
@@ -500,17 +507,19 @@ public sealed class VoipTracker
 
     private static int FindHeld(FlowVoip v, int side, uint ssrc)
     {
+        if (v.Pending is not { } pending) return -1;
         for (int i = side * 2; i < side * 2 + 2; i++)
-            if (v.Pending[i].Used && v.Pending[i].Ssrc == ssrc) return i;
+            if (pending[i].Used && pending[i].Ssrc == ssrc) return i;
         return -1;
     }
 
     private static void Hold(FlowVoip v, int side, uint ssrc, long ts, in RtpPacketInfo info)
     {
         int i = side * 2;
+        var pending = v.Pending ??= new Held[4];
         // Keep the newer of the two held packets; replace the older (or a free slot).
-        if (v.Pending[i].Used && (!v.Pending[i + 1].Used || v.Pending[i + 1].Ts < v.Pending[i].Ts)) i++;
-        v.Pending[i] = new Held { Used = true, Ssrc = ssrc, Ts = ts, Info = info };
+        if (pending[i].Used && (!pending[i + 1].Used || pending[i + 1].Ts < pending[i].Ts)) i++;
+        pending[i] = new Held { Used = true, Ssrc = ssrc, Ts = ts, Info = info };
     }
 
     private static uint ReadTimestamp(ReadOnlySpan<byte> rtp) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(rtp[4..]);
@@ -534,9 +543,13 @@ public sealed class VoipTracker
             }
             string? name = null;
             uint sdpClock = 0;
-            if (s.Payloads is not null)
-                foreach (var pl in s.Payloads)
+            // Indexed: a foreach over the interface would allocate an enumerator each time an SDP anywhere changes.
+            if (s.Payloads is { } payloads)
+                for (int i = 0; i < payloads.Count; i++)
+                {
+                    var pl = payloads[i];
                     if (pl.PayloadType == raw.PayloadType) { name = pl.EncodingName; sdpClock = (uint)Math.Max(0, pl.ClockRate); break; }
+                }
             s.CachedClock = RtpClock.Resolve(raw.PayloadType, name, sdpClock);
             if (s.Codec is null && raw.PayloadType == s.FirstPayloadType)
             {

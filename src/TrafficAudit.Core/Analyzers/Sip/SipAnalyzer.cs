@@ -347,8 +347,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             // The sender is part of it, as in Wireshark: a proxy forwarding the same bytes on its other leg
             // (a SPAN port sees both) is a new message, not a retransmission.
             ulong h = SipSpan.Hash(whole, (ulong)m.StatusCode ^ ((ulong)_srcPort << 16) ^ ((ulong)(uint)_src.GetHashCode() << 32));
-            var seen = t.ResponseHashes ??= new List<ulong>(2);
-            if (seen.Contains(h))
+            if (t.SeenResponse(h))
             {
                 t.ResponseRetransmissions++;
                 // Wireshark marks copies of final responses as resent, never copies of provisional (1xx) ones.
@@ -360,7 +359,7 @@ public sealed class SipAnalyzer : ISipMessageSink
                 return false;
             }
             // Bounded: past the cap a new response is handled as new but not remembered (a copy of it would count as new again).
-            if (seen.Count < _options.MaxCopiesPerTransaction) seen.Add(h);
+            if (t.ResponseHashCount < _options.MaxCopiesPerTransaction) t.AddResponse(h);
             else _anomalies.Increment("sip_transaction_copy_limit");
             if (!t.FirstResponseNs.HasValue) { t.FirstResponseNs = _ts; t.FirstStatus = m.StatusCode; }
             if (m.StatusCode >= 200 && !t.FinalResponseNs.HasValue) { t.FinalResponseNs = _ts; t.FinalStatus = m.StatusCode; }
@@ -491,11 +490,16 @@ public sealed class SipAnalyzer : ISipMessageSink
         if (_lastTs < _nextSweepNs) return;
         _nextSweepNs = _lastTs + _options.TransactionLingerNs / 4;
         long cutoff = _lastTs - _options.TransactionLingerNs;
-        List<TxKey>? old = null;
-        foreach (var (k, t) in _transactions) if (t.LastNs < cutoff) (old ??= new()).Add(k);
-        if (old is null) return;
+        var old = _expired;
+        foreach (var (k, t) in _transactions) if (t.LastNs < cutoff) old.Add(k);
+        if (old.Count == 0) return;
         foreach (var k in old) { Close(_transactions[k]); _transactions.Remove(k); }
+        old.Clear();
+        if (old.Capacity > 4096) old.Capacity = 4096;
     }
+
+    // Transactions found over at a sweep (reused from one sweep to the next).
+    private readonly List<TxKey> _expired = new();
 
     /// <summary>
     /// Capture time moves on without SIP (media only): transactions whose linger expired are closed on
@@ -541,18 +545,23 @@ public sealed class SipAnalyzer : ISipMessageSink
     /// </summary>
     public void EndCalls(long nowNs, long lingerNs, long idleNs, Func<SipCall, bool> hasOpenMedia)
     {
-        List<CallState>? over = null;
+        var over = _over;
         foreach (var state in _callOrder)
         {
             var c = state.Call;
             bool due = c.Ended
                 ? nowNs - c.LastSipNs >= lingerNs
                 : nowNs - Math.Max(c.LastSipNs, c.LastMediaNs) >= idleNs;
-            if (due && !hasOpenMedia(c)) (over ??= new()).Add(state);
+            if (due && !hasOpenMedia(c)) over.Add(state);
         }
-        if (over is null) return;
+        if (over.Count == 0) return;
         foreach (var state in over) Leave(state, nowNs);
+        over.Clear();
+        if (over.Capacity > 4096) over.Capacity = 4096;
     }
+
+    // Calls found over at a sweep (reused from one sweep to the next).
+    private readonly List<CallState> _over = new();
 
     /// <summary>Frees a call's state and hands it over: its end is its BYE, else its latest SIP or media activity.</summary>
     private void Leave(CallState state, long nowNs)
@@ -734,9 +743,27 @@ public sealed class SipAnalyzer : ISipMessageSink
         public long RequestNs, RequestFrame, LastNs;
         public long? FirstResponseNs, FinalResponseNs;
         public int FirstStatus, FinalStatus, RequestRetransmissions, ResponseRetransmissions;
-        public List<ulong>? ResponseHashes;
+        // Hashes of the distinct responses seen: the first two inline (a provisional and a final response need no list).
+        private ulong _response0, _response1;
+        private List<ulong>? _moreResponses;
+        public int ResponseHashCount;
         public List<(IpAddress, ushort)>? OtherRequesters;
         public bool IsAck, IsOptions;
+
+        public bool SeenResponse(ulong h)
+        {
+            if (ResponseHashCount > 0 && _response0 == h) return true;
+            if (ResponseHashCount > 1 && _response1 == h) return true;
+            return _moreResponses is not null && _moreResponses.Contains(h);
+        }
+
+        public void AddResponse(ulong h)
+        {
+            if (ResponseHashCount == 0) _response0 = h;
+            else if (ResponseHashCount == 1) _response1 = h;
+            else (_moreResponses ??= new List<ulong>(2)).Add(h);
+            ResponseHashCount++;
+        }
 
         public SipTransactionStat ToStat() => new()
         {
