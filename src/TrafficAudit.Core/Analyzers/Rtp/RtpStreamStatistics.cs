@@ -92,7 +92,8 @@ public struct RtpStreamStatistics
     private double _bucketMaxJitterMs;
     private long _bucketStartNs, _bucketEndNs; // capture-time range of the kept bucket; empty before the first packet
 
-    private struct BandwidthSample
+    /// <summary>One packet in Wireshark's bandwidth window (a ring of them can pass from an ended stream to a new one).</summary>
+    internal struct BandwidthSample
     {
         public double TimeMs;
         public int Bytes;
@@ -215,8 +216,8 @@ public struct RtpStreamStatistics
         _cold.FirstFrame = p.FrameNumber;
         _flags = RtpPacketFlags.First | (p.Marker ? RtpPacketFlags.Marker : 0);
 
-        _bwRing = new BandwidthSample[BandwidthRingInitial];
-        _bwCapacity = BandwidthRingInitial;
+        _bwRing ??= new BandwidthSample[BandwidthRingInitial];
+        _bwCapacity = _bwRing.Length;
         _bwRing[0] = new BandwidthSample { TimeMs = 0, Bytes = p.IpLength };
         _bwIndex = 1;
         _bwBytes = (uint)p.IpLength;
@@ -363,6 +364,27 @@ public struct RtpStreamStatistics
         _bandwidthKbps = _bwBytes * 8 / 1000.0;
         if (_bandwidthKbps > _maxBandwidthKbps) _maxBandwidthKbps = _bandwidthKbps;
         if (++_bwIndex == _bwCapacity) _bwIndex = 0;
+    }
+
+    /// <summary>
+    /// Before the first packet: the bandwidth ring to use instead of a new one (one an ended stream gave up, of 1 to
+    /// <see cref="BandwidthRingSize"/> entries; what it holds is overwritten before it is read).
+    /// </summary>
+    internal void UseBandwidthRing(BandwidthSample[] ring)
+    {
+        if (_started || ring.Length is 0 or > BandwidthRingSize) throw new InvalidOperationException("a bandwidth ring is given before the first packet, and no larger than Wireshark's");
+        _bwRing = ring;
+    }
+
+    /// <summary>
+    /// The stream is over: its bandwidth ring, for another stream (<see cref="UseBandwidthRing"/>). Every figure stays
+    /// readable, but no packet may be added after this.
+    /// </summary>
+    internal BandwidthSample[]? ReleaseBandwidthRing()
+    {
+        var ring = _bwRing;
+        _bwRing = null;
+        return ring;
     }
 
     /// <summary>

@@ -280,6 +280,7 @@ public sealed class VoipTracker
                 v.Streams++;
                 if (bound is { Retired: false }) bound.Call.RtpStreamCount++;
                 stream = new RtpStreamState(key, v, _streamSequence++) { IsIPv6 = p.IpVersion == 6 };
+                if (_rings.TryPop(out var ring)) stream.Stats.UseBandwidthRing(ring);
                 stream.Node = _open.AddLast(stream);
                 _streams.Add(key, stream);
                 ref var sameSsrc = ref CollectionsMarshal.GetValueRefOrAddDefault(_bySsrc, ssrc, out _);
@@ -328,6 +329,9 @@ public sealed class VoipTracker
         _peak.Fold(Math.Min(minFirst, cutoff));
     }
 
+    // Bandwidth rings of ended streams, for new ones: after the first streams end, a stream allocates none (1-4.8 KB each).
+    private readonly Stack<RtpStreamStatistics.BandwidthSample[]> _rings = new();
+    private const int MaxSpareRings = 256;
     // Streams found idle at a sweep (reused: a sweep every 10 s of capture time would otherwise make a list each time).
     private readonly List<RtpStreamState> _idle = new();
     private static readonly Comparison<RtpStreamState> ByFirstPacketComparer = ByFirstPacket;
@@ -360,11 +364,18 @@ public sealed class VoipTracker
         if (s.Call is { } call && s.Stats.LastArrivalNs > call.LastMediaNs) call.LastMediaNs = s.Stats.LastArrivalNs;
         // Keep a stream when its flow proved to be RTP or an SDP announced it: stray datagrams that
         // merely start with version 2 bits are not streams.
-        if (!s.Stats.HasPackets || !(fv.IsRtp || s.Call is not null || s.Announced)) return;
+        if (!s.Stats.HasPackets || !(fv.IsRtp || s.Call is not null || s.Announced)) { KeepRing(s); return; }
         var record = VoipResultBuilder.ToRecord(s, ++_streamIds);
+        KeepRing(s);
         _peak.Add(record);
         media?.Ended.Add((s.Stats.FirstArrivalNs, s.Sequence, record));
         Enqueue(new EndedRecord(record, null, null));
+    }
+
+    /// <summary>An ended stream's bandwidth ring goes to the next new stream (nothing else refers to it once its record is made).</summary>
+    private void KeepRing(RtpStreamState s)
+    {
+        if (s.Stats.ReleaseBandwidthRing() is { } ring && _rings.Count < MaxSpareRings) _rings.Push(ring);
     }
 
     /// <summary>A call left the SIP analyzer (linger or idle time over, or evicted): streams it still has end first, then its record is queued.</summary>

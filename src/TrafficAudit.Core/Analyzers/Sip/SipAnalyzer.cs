@@ -311,10 +311,10 @@ public sealed class SipAnalyzer : ISipMessageSink
                 if (c.Answered || !SipSpan.NameAddrParam(m.To, "tag"u8).IsEmpty)
                 {
                     var id = (SipSpan.Hash(SipSpan.NameAddrParam(m.From, "tag"u8)), m.CSeqNumber);
-                    if (call.ReInvites.Contains(id)) break;
+                    if (call.ReInvites is { } seen && seen.Contains(id)) break;
                     c.ReInviteCount++;
                     // The identities are remembered up to a cap; past it each further re-INVITE counts (a proxy's copy may count twice).
-                    if (call.ReInvites.Count < _options.MaxReInviteIdsPerCall) call.ReInvites.Add(id);
+                    if ((call.ReInvites?.Count ?? 0) < _options.MaxReInviteIdsPerCall) (call.ReInvites ??= new()).Add(id);
                     else _anomalies.Increment("sip_call_reinvite_limit");
                 }
                 break;
@@ -436,8 +436,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             }
             if (media.Port == 0 || media.Address.IsEmpty) continue;
             // Indexed: a call's endpoints are looked up per m= line (many re-INVITEs with many m= lines stay linear).
-            var endpointKey = (media.Address, media.Port, media.Kind, side);
-            if (!state.Endpoints.TryGetValue(endpointKey, out var known))
+            if (!state.TryFindEndpoint(media.Address, media.Port, media.Kind, side, out var known))
             {
                 if (c.MediaEndpoints.Count >= _options.MaxMediaEndpointsPerCall)
                 {
@@ -450,8 +449,7 @@ public sealed class SipAnalyzer : ISipMessageSink
                     Address = media.Address, Port = media.Port, Kind = media.Kind, Protocol = media.Protocol, Side = side,
                     Payloads = media.Payloads, PtimeMs = media.PtimeMs, Direction = media.Direction, FirstSeenNs = _ts,
                 };
-                c.MediaEndpoints.Add(known);
-                state.Endpoints.Add(endpointKey, known);
+                state.AddEndpoint(known);
             }
             // The latest SDP for an address and port decides what arrives there from now on (audio, or T.38 after a switch).
             _media[(media.Address, media.Port)] = new SipMediaBinding(c, known, media.IsT38, media.Payloads);
@@ -723,8 +721,37 @@ public sealed class SipAnalyzer : ISipMessageSink
         public readonly ulong Hash = hash;
         public LinkedListNode<CallState>? Node;
         public SipSide OfferSide;
-        public readonly HashSet<(ulong FromTag, uint CSeq)> ReInvites = new();
-        public readonly Dictionary<(IpAddress, int, string, SipSide), SipMediaEndpoint> Endpoints = new();
+        /// <summary>(From tag, CSeq) of the re-INVITEs counted; made at the first re-INVITE (most calls have none).</summary>
+        public HashSet<(ulong FromTag, uint CSeq)>? ReInvites;
+        // The call's endpoints by address, port, kind and side: looked up in the call's list while it is short (a call
+        // has two to four), in an index once it is longer (many re-INVITEs with many m= lines stay linear).
+        private Dictionary<(IpAddress, int, string, SipSide), SipMediaEndpoint>? _endpointIndex;
+        private const int EndpointsScanned = 8;
+
+        public bool TryFindEndpoint(IpAddress address, int port, string kind, SipSide side, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SipMediaEndpoint? endpoint)
+        {
+            if (_endpointIndex is not null) return _endpointIndex.TryGetValue((address, port, kind, side), out endpoint);
+            foreach (var e in Call.MediaEndpoints)
+                if (e.Port == port && e.Side == side && e.Address.Equals(address) && string.Equals(e.Kind, kind))
+                {
+                    endpoint = e;
+                    return true;
+                }
+            endpoint = null;
+            return false;
+        }
+
+        public void AddEndpoint(SipMediaEndpoint endpoint)
+        {
+            var list = Call.MediaEndpoints;
+            list.Add(endpoint);
+            if (_endpointIndex is not null) _endpointIndex.Add((endpoint.Address, endpoint.Port, endpoint.Kind, endpoint.Side), endpoint);
+            else if (list.Count > EndpointsScanned)
+            {
+                _endpointIndex = new(list.Count * 2);
+                foreach (var e in list) _endpointIndex.Add((e.Address, e.Port, e.Kind, e.Side), e);
+            }
+        }
     }
 
     private readonly record struct TxKey(ulong BranchHash, uint CSeq, ulong MethodHash);
