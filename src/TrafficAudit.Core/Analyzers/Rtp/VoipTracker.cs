@@ -37,13 +37,18 @@ public sealed record VoipTrackerOptions
     public Func<SipCall, (string Service, string Applications)?>? ClassifyCall { get; init; }
 }
 
-/// <summary>One RTP stream being measured, and what SDP and RTCP said about it.</summary>
-internal sealed class RtpStreamState(RtpStreamKey key, VoipTracker.FlowVoip flow, long sequence)
+/// <summary>
+/// One RTP stream being measured, and what SDP and RTCP said about it. The tracker reuses the object of an ended stream
+/// for a new one (<see cref="Start"/>): once its record is made nothing refers to it.
+/// </summary>
+internal sealed class RtpStreamState
 {
-    public RtpStreamKey Key { get; } = key;
+    public RtpStreamState(RtpStreamKey key, VoipTracker.FlowVoip flow, long sequence) => Start(key, flow, sequence);
+
+    public RtpStreamKey Key { get; private set; }
     /// <summary>The VoIP view of the flow that carries it (flow_id, VLAN, RTP hint, RTCP packets): never the engine's live flow.</summary>
-    internal VoipTracker.FlowVoip Flow { get; } = flow;
-    public long Sequence { get; } = sequence;
+    internal VoipTracker.FlowVoip Flow { get; private set; } = null!;
+    public long Sequence { get; private set; }
     /// <summary>Ended (idle, evicted, its call evicted or the end of the run): no longer fed.</summary>
     internal bool Ended;
     /// <summary>An SDP announced its address and port (its call may have left since): a stream even where the flow's RTP probe said no.</summary>
@@ -60,20 +65,55 @@ internal sealed class RtpStreamState(RtpStreamKey key, VoipTracker.FlowVoip flow
     public uint ClockRate;
 
     // Per-payload-type clock cache: resolved again only when the type or the SDP changes.
-    internal int CachedMediaVersion = -1;
-    internal byte CachedPayloadType = 0xFF;
+    internal int CachedMediaVersion;
+    internal byte CachedPayloadType;
     internal uint CachedClock;
     internal IReadOnlyList<SdpPayload>? Payloads;
 
     // What the far end reported about this stream in RTCP receiver/sender reports.
     public int RtcpReports;
-    public double RtcpMaxJitterMs = -1;
-    public double RtcpLastJitterMs = -1;
+    public double RtcpMaxJitterMs;
+    public double RtcpLastJitterMs;
     public int RtcpCumulativeLost;
     public double RtcpMaxFractionLostPct;
     public int RttSamples;
     public double RttSumMs;
-    public double RttMaxMs = -1;
+    public double RttMaxMs;
+
+    /// <summary>
+    /// Starts as a new stream: every field as a new object's (a test checks each), but the statistics keep the bandwidth
+    /// ring they had, for the new stream's first packets.
+    /// </summary>
+    internal void Start(RtpStreamKey key, VoipTracker.FlowVoip flow, long sequence)
+    {
+        Key = key;
+        Flow = flow;
+        Sequence = sequence;
+        Ended = false;
+        Announced = false;
+        Node = null;
+        var ring = Stats.ReleaseBandwidthRing();
+        Stats = default;
+        if (ring is not null) Stats.UseBandwidthRing(ring);
+        FirstPayloadType = 0;
+        IsIPv6 = false;
+        Call = null;
+        Endpoint = null;
+        Codec = null;
+        ClockRate = 0;
+        CachedMediaVersion = -1;
+        CachedPayloadType = 0xFF;
+        CachedClock = 0;
+        Payloads = null;
+        RtcpReports = 0;
+        RtcpMaxJitterMs = -1;
+        RtcpLastJitterMs = -1;
+        RtcpCumulativeLost = 0;
+        RtcpMaxFractionLostPct = 0;
+        RttSamples = 0;
+        RttSumMs = 0;
+        RttMaxMs = -1;
+    }
 }
 
 /// <summary>
@@ -279,8 +319,9 @@ public sealed class VoipTracker
                 }
                 v.Streams++;
                 if (bound is { Retired: false }) bound.Call.RtpStreamCount++;
-                stream = new RtpStreamState(key, v, _streamSequence++) { IsIPv6 = p.IpVersion == 6 };
-                if (_rings.TryPop(out var ring)) stream.Stats.UseBandwidthRing(ring);
+                if (_spareStreams.TryPop(out stream)) stream.Start(key, v, _streamSequence++);
+                else stream = new RtpStreamState(key, v, _streamSequence++);
+                stream.IsIPv6 = p.IpVersion == 6;
                 stream.Node = _open.AddLast(stream);
                 _streams.Add(key, stream);
                 ref var sameSsrc = ref CollectionsMarshal.GetValueRefOrAddDefault(_bySsrc, ssrc, out _);
@@ -329,9 +370,10 @@ public sealed class VoipTracker
         _peak.Fold(Math.Min(minFirst, cutoff));
     }
 
-    // Bandwidth rings of ended streams, for new ones: after the first streams end, a stream allocates none (1-4.8 KB each).
-    private readonly Stack<RtpStreamStatistics.BandwidthSample[]> _rings = new();
-    private const int MaxSpareRings = 256;
+    // States of ended streams, for new ones: once the first streams ended a new stream allocates neither its state nor
+    // its bandwidth ring (about 2.3 KB). Bounded: after a burst of ends the rest are left to the collector.
+    private readonly Stack<RtpStreamState> _spareStreams = new();
+    private const int MaxSpareStreams = 256;
     // Streams found idle at a sweep (reused: a sweep every 10 s of capture time would otherwise make a list each time).
     private readonly List<RtpStreamState> _idle = new();
     private static readonly Comparison<RtpStreamState> ByFirstPacketComparer = ByFirstPacket;
@@ -364,18 +406,25 @@ public sealed class VoipTracker
         if (s.Call is { } call && s.Stats.LastArrivalNs > call.LastMediaNs) call.LastMediaNs = s.Stats.LastArrivalNs;
         // Keep a stream when its flow proved to be RTP or an SDP announced it: stray datagrams that
         // merely start with version 2 bits are not streams.
-        if (!s.Stats.HasPackets || !(fv.IsRtp || s.Call is not null || s.Announced)) { KeepRing(s); return; }
+        if (!s.Stats.HasPackets || !(fv.IsRtp || s.Call is not null || s.Announced)) { Spare(s); return; }
         var record = VoipResultBuilder.ToRecord(s, ++_streamIds);
-        KeepRing(s);
+        Spare(s);
         _peak.Add(record);
         media?.Ended.Add((s.Stats.FirstArrivalNs, s.Sequence, record));
         Enqueue(new EndedRecord(record, null, null));
     }
 
-    /// <summary>An ended stream's bandwidth ring goes to the next new stream (nothing else refers to it once its record is made).</summary>
-    private void KeepRing(RtpStreamState s)
+    /// <summary>
+    /// An ended stream's state, with its bandwidth ring, serves the next new stream: nothing refers to it once its record is
+    /// made (the flow's last stream, the open list, the look-ups by key and SSRC and its call's open streams let it go first).
+    /// </summary>
+    private void Spare(RtpStreamState s)
     {
-        if (s.Stats.ReleaseBandwidthRing() is { } ring && _rings.Count < MaxSpareRings) _rings.Push(ring);
+        if (_spareStreams.Count >= MaxSpareStreams) return;
+        s.Call = null;
+        s.Endpoint = null;
+        s.Payloads = null;
+        _spareStreams.Push(s);
     }
 
     /// <summary>A call left the SIP analyzer (linger or idle time over, or evicted): streams it still has end first, then its record is queued.</summary>
