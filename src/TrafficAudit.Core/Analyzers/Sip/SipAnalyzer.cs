@@ -380,14 +380,14 @@ public sealed class SipAnalyzer : ISipMessageSink
             c.AnswerNs = _ts;
             if (!c.ByeNs.HasValue && ++_answeredOpen > PeakConcurrentCalls) { PeakConcurrentCalls = _answeredOpen; PeakConcurrentCallsAtNs = _ts; }
             c.FinalStatus = code;
-            c.FinalReason = SipSpan.ToText(m.ReasonPhrase);
+            c.FinalReason = ReasonText(m.ReasonPhrase);
             c.ToTag = SipSpan.ToText(SipSpan.NameAddrParam(m.To, "tag"u8));
             if (c.EndReason != SipCallEnd.Bye) c.EndReason = SipCallEnd.CaptureEnd; // a CANCEL that crossed the 200 lost
         }
         else
         {
             c.FinalStatus = code;
-            c.FinalReason = SipSpan.ToText(m.ReasonPhrase);
+            c.FinalReason = ReasonText(m.ReasonPhrase);
             if (c.EndReason != SipCallEnd.Cancel) c.EndReason = SipCallEnd.Failed;
         }
         return true;
@@ -418,7 +418,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         // Requests from the caller carry its From tag; responses to them come from the callee.
         bool fromTagIsCaller = AsciiEquals(SipSpan.NameAddrParam(m.From, "tag"u8), c.FromTag);
         var side = m.IsRequest == fromTagIsCaller ? SipSide.Caller : SipSide.Callee;
-        string what = m.IsRequest ? Encoding.ASCII.GetString(m.MethodName) : m.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string what = m.IsRequest ? MethodName(m.MethodName) : StatusText(m.StatusCode);
         // Bounded: past the cap an SDP still updates the bindings below but is not kept for the call's history.
         if (c.MediaChanges.Count < _options.MaxMediaChangesPerCall) c.MediaChanges.Add(new SipMediaChange(_ts, _frame, side, what, !m.IsRequest || m.Method == SipMethod.Ack, sdp));
         else _anomalies.Increment("sip_call_media_change_limit");
@@ -427,8 +427,10 @@ public sealed class SipAnalyzer : ISipMessageSink
 
         // An SDP in a response or an ACK answers an offer (RFC 3264; ACK: late offer in the 2xx).
         bool answer = !m.IsRequest || m.Method == SipMethod.Ack;
-        foreach (var media in sdp.Media)
+        // Indexed: a foreach over the interface would allocate an enumerator per SDP.
+        for (int mi = 0; mi < sdp.Media.Count; mi++)
         {
+            var media = sdp.Media[mi];
             if (media.Port != 0 && media.IsT38)
             {
                 c.T38Offered = true;
@@ -481,6 +483,26 @@ public sealed class SipAnalyzer : ISipMessageSink
         ref var s = ref CollectionsMarshal.GetValueRefOrAddDefault(_methodNames, h, out bool exists);
         if (!exists) s = Encoding.ASCII.GetString(name);
         return s!;
+    }
+
+    // Status codes as text for a call's SDP history, made once each.
+    private readonly Dictionary<int, string> _statusTexts = new();
+
+    private string StatusText(int code)
+    {
+        ref var s = ref CollectionsMarshal.GetValueRefOrAddDefault(_statusTexts, code, out bool exists);
+        if (!exists) s = code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return s!;
+    }
+
+    /// <summary>A final response's reason phrase as text: the common ones as literals, not a new string per call.</summary>
+    private static string ReasonText(ReadOnlySpan<byte> phrase)
+    {
+        var t = SipSpan.Trim(phrase);
+        if (t.SequenceEqual("OK"u8)) return "OK";
+        if (t.SequenceEqual("Busy Here"u8)) return "Busy Here";
+        if (t.SequenceEqual("Request Terminated"u8)) return "Request Terminated";
+        return SipSpan.ToText(phrase);
     }
 
     private void SweepIfDue()
@@ -705,14 +727,22 @@ public sealed class SipAnalyzer : ISipMessageSink
         foreach (var change in c.MediaChanges)
         {
             if (anyAnswer && !change.IsAnswer) continue;
-            foreach (var media in change.Sdp.Media)
+            var lines = change.Sdp.Media;
+            for (int mi = 0; mi < lines.Count; mi++)
             {
+                var media = lines[mi];
                 if (media.Port == 0 || media.PrimaryCodec is not { } p) continue;
                 string name = p.ClockRate > 0 ? $"{p.EncodingName}/{p.ClockRate}" : p.EncodingName;
-                if (!c.Codecs.Contains(name, StringComparer.OrdinalIgnoreCase)) c.Codecs.Add(name);
+                if (!ContainsIgnoreCase(c.Codecs, name)) c.Codecs.Add(name);
             }
             if (!anyAnswer) break;
         }
+    }
+
+    private static bool ContainsIgnoreCase(List<string> list, string value)
+    {
+        foreach (var s in list) if (string.Equals(s, value, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     private sealed class CallState(SipCall call, ulong hash)
