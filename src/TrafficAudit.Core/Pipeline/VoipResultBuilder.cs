@@ -45,12 +45,22 @@ internal static class VoipResultBuilder
     }
 
     /// <summary>A call's record with its streams (in order of first packet). Service and applications are today's fallback until classified.</summary>
+    /// <remarks>
+    /// Loops rather than LINQ (a call used to leave about 1 KB of enumerators, delegates and lists behind); each figure
+    /// is computed as LINQ computed it: in the streams' order, a maximum skipping NaN, a minimum that is NaN when any is.
+    /// </remarks>
     internal static CallRecord BuildCall(SipCall c, List<RtpStreamRecord> media)
     {
-        var outStreams = media.Where(m => m.CallDirection == "out").ToList();
-        var inStreams = media.Where(m => m.CallDirection == "in").ToList();
         var (codec, clockRates) = CallCodecs(media, c);
-        double lostOut = LostPct(outStreams), lostIn = LostPct(inStreams);
+        int outCount = Count(media, "out"), inCount = Count(media, "in");
+        double lostOut = LostPct(media, "out"), lostIn = LostPct(media, "in");
+        double maxJitter = -1, mos = -1, mosNetwork = -1;
+        if (media.Count > 0)
+        {
+            maxJitter = MaxOf(media, static m => m.MaxJitterMs);
+            mos = MinOf(media, static m => m.Mos);
+            mosNetwork = MinOf(media, static m => m.MosNetwork);
+        }
         return new CallRecord
         {
             Sip = c,
@@ -59,24 +69,62 @@ internal static class VoipResultBuilder
             Codec = codec,
             CodecClockRate = clockRates,
             Streams = media,
-            MediaIpKbpsOut = MeanKbps(outStreams, ip: true),
-            MediaIpKbpsIn = MeanKbps(inStreams, ip: true),
-            MediaEthKbpsOut = MeanKbps(outStreams, ip: false),
-            MediaEthKbpsIn = MeanKbps(inStreams, ip: false),
-            PeakIpKbpsOut = outStreams.Count == 0 ? -1 : outStreams.Max(m => m.PeakIpKbps),
-            PeakIpKbpsIn = inStreams.Count == 0 ? -1 : inStreams.Max(m => m.PeakIpKbps),
-            MaxJitterMs = media.Count == 0 ? -1 : media.Max(m => m.MaxJitterMs),
+            MediaIpKbpsOut = MeanKbps(media, "out", ip: true),
+            MediaIpKbpsIn = MeanKbps(media, "in", ip: true),
+            MediaEthKbpsOut = MeanKbps(media, "out", ip: false),
+            MediaEthKbpsIn = MeanKbps(media, "in", ip: false),
+            PeakIpKbpsOut = outCount == 0 ? -1 : MaxOf(media, static m => m.PeakIpKbps, "out"),
+            PeakIpKbpsIn = inCount == 0 ? -1 : MaxOf(media, static m => m.PeakIpKbps, "in"),
+            MaxJitterMs = maxJitter,
             // The call's figure is its worse direction: averaging the two would halve a one-sided loss.
             LostPct = Math.Max(0, Math.Max(lostOut, lostIn)),
             LostPctOut = lostOut,
             LostPctIn = lostIn,
-            Mos = media.Count == 0 ? -1 : media.Min(m => m.Mos),
-            MosNetwork = media.Count == 0 ? -1 : media.Min(m => m.MosNetwork),
+            Mos = mos,
+            MosNetwork = mosNetwork,
             // One way only when no stream runs back between the same two hosts: when a call loops through a
             // proxy every SDP may name one host, and both streams then read as 'out' by their SDP endpoint.
-            OneWay = (outStreams.Count > 0) != (inStreams.Count > 0) && !HasReverseStream(media),
+            OneWay = (outCount > 0) != (inCount > 0) && !HasReverseStream(media),
             FlowId = c.FlowId,
         };
+    }
+
+    private static bool In(RtpStreamRecord m, string? direction) => direction is null || m.CallDirection == direction;
+
+    private static int Count(List<RtpStreamRecord> media, string direction)
+    {
+        int n = 0;
+        foreach (var m in media) if (m.CallDirection == direction) n++;
+        return n;
+    }
+
+    /// <summary>The largest value over the streams (of one direction), as Enumerable.Max: NaN only when every value is NaN. At least one stream.</summary>
+    private static double MaxOf(List<RtpStreamRecord> media, Func<RtpStreamRecord, double> value, string? direction = null)
+    {
+        double max = double.NaN;
+        bool any = false;
+        foreach (var m in media)
+        {
+            if (!In(m, direction)) continue;
+            double x = value(m);
+            if (!any || double.IsNaN(max)) { max = x; any = true; }
+            else if (x > max) max = x;
+        }
+        return max;
+    }
+
+    /// <summary>The smallest value over the streams, as Enumerable.Min: NaN when any value is NaN. At least one stream.</summary>
+    private static double MinOf(List<RtpStreamRecord> media, Func<RtpStreamRecord, double> value)
+    {
+        double min = value(media[0]);
+        if (double.IsNaN(min)) return min;
+        for (int i = 1; i < media.Count; i++)
+        {
+            double x = value(media[i]);
+            if (x < min) min = x;
+            else if (double.IsNaN(x)) return x;
+        }
+        return min;
     }
 
     /// <summary>
@@ -110,6 +158,14 @@ internal static class VoipResultBuilder
     private static bool HasReverseStream(List<RtpStreamRecord> media)
     {
         if (media.Count < 2) return false;
+        if (media.Count <= 16)
+        {
+            // A call has a few streams: comparing each pair costs less than a set.
+            foreach (var a in media)
+                foreach (var b in media)
+                    if (a.SrcIp == b.DstIp && a.DstIp == b.SrcIp) return true;
+            return false;
+        }
         var pairs = new HashSet<(IpAddress, IpAddress)>();
         foreach (var m in media) pairs.Add((m.SrcIp, m.DstIp));
         foreach (var m in media)
@@ -118,11 +174,19 @@ internal static class VoipResultBuilder
     }
 
     /// <summary>Lost over expected packets of one direction's streams, percent; -1 without streams that way.</summary>
-    private static double LostPct(List<RtpStreamRecord> streams)
+    private static double LostPct(List<RtpStreamRecord> media, string direction)
     {
-        if (streams.Count == 0) return -1;
-        long expected = streams.Sum(m => m.Expected);
-        return expected == 0 ? 0 : streams.Sum(m => m.Lost) * 100.0 / expected;
+        long expected = 0, lost = 0;
+        int n = 0;
+        foreach (var m in media)
+        {
+            if (m.CallDirection != direction) continue;
+            n++;
+            expected = checked(expected + m.Expected);
+            lost = checked(lost + m.Lost);
+        }
+        if (n == 0) return -1;
+        return expected == 0 ? 0 : lost * 100.0 / expected;
     }
 
     /// <summary>
@@ -131,31 +195,46 @@ internal static class VoipResultBuilder
     /// </summary>
     private static (string Names, string ClockRates) CallCodecs(List<RtpStreamRecord> media, SipCall c)
     {
-        var names = new List<string>();
-        var rates = new List<uint>();
-        void Add(string name, uint rate)
-        {
-            if (name.Length == 0) return;
-            int i = names.IndexOf(name);
-            if (i < 0) { names.Add(name); rates.Add(rate); }
-            else if (rates[i] == 0) rates[i] = rate;
-        }
+        var names = new List<string>(2);
+        var rates = new List<uint>(2);
         if (media.Count > 0)
-            foreach (var m in media) Add(CodecNames.Normalise(m.Codec), m.ClockRate);
+            foreach (var m in media) AddCodec(names, rates, CodecNames.Normalise(m.Codec), m.ClockRate);
         else
-            foreach (var label in c.Codecs) { var (n, r) = CodecNames.Split(label); Add(n, r); }
+            foreach (var label in c.Codecs) { var (n, r) = CodecNames.Split(label); AddCodec(names, rates, n, r); }
         for (int i = 0; i < rates.Count; i++)
             if (rates[i] == 0) rates[i] = CodecNames.NominalClockRate(names[i]);
-        return (string.Join(";", names), string.Join(";", rates.Select(r => r.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        if (names.Count == 1) return (names[0], rates[0].ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var rateTexts = new string[rates.Count];
+        for (int i = 0; i < rates.Count; i++) rateTexts[i] = rates[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return (string.Join(";", names), string.Join(";", rateTexts));
     }
 
-    /// <summary>Mean over a direction: bytes after each stream's first packet over the time the direction was active.</summary>
-    private static double MeanKbps(List<RtpStreamRecord> streams, bool ip)
+    private static void AddCodec(List<string> names, List<uint> rates, string name, uint rate)
     {
-        if (streams.Count == 0) return -1;
-        long first = streams.Min(s => s.FirstSeenNs), last = streams.Max(s => s.LastSeenNs);
+        if (name.Length == 0) return;
+        int i = names.IndexOf(name);
+        if (i < 0) { names.Add(name); rates.Add(rate); }
+        else if (rates[i] == 0) rates[i] = rate;
+    }
+
+    /// <summary>Mean over a direction: bytes after each stream's first packet over the time the direction was active; -1 without streams that way.</summary>
+    private static double MeanKbps(List<RtpStreamRecord> media, string direction, bool ip)
+    {
+        long first = long.MaxValue, last = long.MinValue;
+        int n = 0;
+        foreach (var s in media)
+        {
+            if (s.CallDirection != direction) continue;
+            n++;
+            if (s.FirstSeenNs < first) first = s.FirstSeenNs;
+            if (s.LastSeenNs > last) last = s.LastSeenNs;
+        }
+        if (n == 0) return -1;
         if (last <= first) return 0;
-        double bytes = streams.Sum(s => ip ? s.IpBytesAfterFirst : s.IpBytesAfterFirst + (s.Packets - 1) * (double)RtpStreamStatistics.EthernetOverhead);
+        double bytes = 0;
+        foreach (var s in media)
+            if (s.CallDirection == direction)
+                bytes += ip ? s.IpBytesAfterFirst : s.IpBytesAfterFirst + (s.Packets - 1) * (double)RtpStreamStatistics.EthernetOverhead;
         return bytes * 8e6 / (last - first);
     }
 

@@ -17,12 +17,18 @@ namespace TrafficAudit.Analyzers.Rtp;
 /// </list>
 /// A mutable struct: keep it in a dictionary value and update it by reference
 /// (<c>CollectionsMarshal.GetValueRefOrAddDefault</c>). No allocation per packet; per stream, one
-/// 300-entry bandwidth ring and one time series are allocated on the first packet.
+/// 64-entry bandwidth ring (grown to 128 and 300 entries only by streams with more packets a second)
+/// and one time series are allocated on the first packet.
 /// </summary>
 public struct RtpStreamStatistics
 {
     /// <summary>Entries in Wireshark's bandwidth history ring (BUFF_BW); packets beyond it within one second overwrite old entries, as in Wireshark.</summary>
     public const int BandwidthRingSize = 300;
+    /// <summary>
+    /// Entries the ring starts with: the samples of one second of a 20 ms stream (51) fit. It grows (to 128, then
+    /// <see cref="BandwidthRingSize"/>) only when a second holds more packets, so a stream keeps about 1 KB, not 4.8 KB.
+    /// </summary>
+    internal const int BandwidthRingInitial = 64;
     /// <summary>Sequence numbers remembered for duplicate and reordering detection.</summary>
     public const int SequenceWindow = 1024;
     /// <summary>Ethernet II header (14) and FCS (4) added to an IP packet: 80 kbit/s of G.711 at 20 ms is 87.2 kbit/s on the wire.</summary>
@@ -52,7 +58,8 @@ public struct RtpStreamStatistics
     private bool _problem;
     private RtpPacketFlags _flags;
     private BandwidthSample[]? _bwRing;
-    private int _bwStart, _bwIndex;
+    private int _bwStart, _bwIndex;  // positions in the ring as allocated: the oldest sample still in the window, the next to write
+    private int _bwCapacity;         // the ring's length (kept here: reading the array's length is another cache line)
     private uint _bwBytes;
     private double _bandwidthKbps, _maxBandwidthKbps;
 
@@ -85,7 +92,8 @@ public struct RtpStreamStatistics
     private double _bucketMaxJitterMs;
     private long _bucketStartNs, _bucketEndNs; // capture-time range of the kept bucket; empty before the first packet
 
-    private struct BandwidthSample
+    /// <summary>One packet in Wireshark's bandwidth window (a ring of them can pass from an ended stream to a new one).</summary>
+    internal struct BandwidthSample
     {
         public double TimeMs;
         public int Bytes;
@@ -208,7 +216,8 @@ public struct RtpStreamStatistics
         _cold.FirstFrame = p.FrameNumber;
         _flags = RtpPacketFlags.First | (p.Marker ? RtpPacketFlags.Marker : 0);
 
-        _bwRing = new BandwidthSample[BandwidthRingSize];
+        _bwRing ??= new BandwidthSample[BandwidthRingInitial];
+        _bwCapacity = _bwRing.Length;
         _bwRing[0] = new BandwidthSample { TimeMs = 0, Bytes = p.IpLength };
         _bwIndex = 1;
         _bwBytes = (uint)p.IpLength;
@@ -338,19 +347,61 @@ public struct RtpStreamStatistics
         _flags = flags;
 
         // Bandwidth over the last second: RTP + IP/UDP bytes of the packets no more than 1000 ms older.
-        // _bwIndex and _bwStart stay in [0, BandwidthRingSize): read without bounds checks, which would also load
+        // The samples in the window run from _bwStart up to the one before _bwIndex (at least one: the latest packet's).
+        // A full ring smaller than Wireshark's grows first, so the samples behave as in its 300-entry ring; at 300 a
+        // packet overwrites the oldest sample, as in Wireshark (its bytes stay counted).
+        if (_bwIndex == _bwStart && _bwCapacity < BandwidthRingSize) GrowBandwidthRing();
+        // _bwIndex and _bwStart stay in [0, _bwCapacity): read without bounds checks, which would also load
         // the array's length from another cache line on every packet.
         ref BandwidthSample ring = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(_bwRing!);
         Unsafe.Add(ref ring, _bwIndex) = new BandwidthSample { TimeMs = now, Bytes = p.IpLength };
         while (Unsafe.Add(ref ring, _bwStart).TimeMs + BandwidthWindowMs < now)
         {
             _bwBytes -= (uint)Unsafe.Add(ref ring, _bwStart).Bytes;
-            if (++_bwStart == BandwidthRingSize) _bwStart = 0;
+            if (++_bwStart == _bwCapacity) _bwStart = 0;
         }
         _bwBytes += (uint)p.IpLength;
         _bandwidthKbps = _bwBytes * 8 / 1000.0;
         if (_bandwidthKbps > _maxBandwidthKbps) _maxBandwidthKbps = _bandwidthKbps;
-        if (++_bwIndex == BandwidthRingSize) _bwIndex = 0;
+        if (++_bwIndex == _bwCapacity) _bwIndex = 0;
+    }
+
+    /// <summary>
+    /// Before the first packet: the bandwidth ring to use instead of a new one (one an ended stream gave up, of 1 to
+    /// <see cref="BandwidthRingSize"/> entries; what it holds is overwritten before it is read).
+    /// </summary>
+    internal void UseBandwidthRing(BandwidthSample[] ring)
+    {
+        if (_started || ring.Length is 0 or > BandwidthRingSize) throw new InvalidOperationException("a bandwidth ring is given before the first packet, and no larger than Wireshark's");
+        _bwRing = ring;
+    }
+
+    /// <summary>
+    /// The stream is over: its bandwidth ring, for another stream (<see cref="UseBandwidthRing"/>). Every figure stays
+    /// readable, but no packet may be added after this.
+    /// </summary>
+    internal BandwidthSample[]? ReleaseBandwidthRing()
+    {
+        var ring = _bwRing;
+        _bwRing = null;
+        return ring;
+    }
+
+    /// <summary>
+    /// The ring is full (every sample still in the window): the samples move, oldest first, to the start of a larger one.
+    /// Only their order matters to the window (and to Wireshark's overwriting at 300), not where they sit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GrowBandwidthRing()
+    {
+        var old = _bwRing!;
+        int n = _bwCapacity;
+        var ring = new BandwidthSample[n < 128 ? 128 : BandwidthRingSize];
+        for (int i = 0; i < n; i++) ring[i] = old[(_bwStart + i) % n];
+        _bwRing = ring;
+        _bwCapacity = ring.Length;
+        _bwStart = 0;
+        _bwIndex = n;
     }
 
     private readonly bool CountsForJitter(uint clockRate) =>

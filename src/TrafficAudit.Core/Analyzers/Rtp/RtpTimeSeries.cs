@@ -36,7 +36,9 @@ public sealed class RtpTimeSeries
     /// <summary>4 hours of 1-second buckets.</summary>
     public const int MaxBuckets = 4 * 3600;
     private const long OneSecondNs = 1_000_000_000;
-    private const int InitialCapacity = 64;
+    // Eight seconds: most calls' streams last longer and grow it a few times (doubling), a short or stray stream
+    // keeps 216 bytes, not 1.5 KB. The record keeps the series, so it cannot go back to a pool.
+    private const int InitialCapacity = 8;
 
     private RtpSeriesBucket[] _buckets = new RtpSeriesBucket[InitialCapacity];
     private int _count;

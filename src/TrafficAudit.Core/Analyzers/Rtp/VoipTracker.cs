@@ -37,13 +37,18 @@ public sealed record VoipTrackerOptions
     public Func<SipCall, (string Service, string Applications)?>? ClassifyCall { get; init; }
 }
 
-/// <summary>One RTP stream being measured, and what SDP and RTCP said about it.</summary>
-internal sealed class RtpStreamState(RtpStreamKey key, VoipTracker.FlowVoip flow, long sequence)
+/// <summary>
+/// One RTP stream being measured, and what SDP and RTCP said about it. The tracker reuses the object of an ended stream
+/// for a new one (<see cref="Start"/>): once its record is made nothing refers to it.
+/// </summary>
+internal sealed class RtpStreamState
 {
-    public RtpStreamKey Key { get; } = key;
+    public RtpStreamState(RtpStreamKey key, VoipTracker.FlowVoip flow, long sequence) => Start(key, flow, sequence);
+
+    public RtpStreamKey Key { get; private set; }
     /// <summary>The VoIP view of the flow that carries it (flow_id, VLAN, RTP hint, RTCP packets): never the engine's live flow.</summary>
-    internal VoipTracker.FlowVoip Flow { get; } = flow;
-    public long Sequence { get; } = sequence;
+    internal VoipTracker.FlowVoip Flow { get; private set; } = null!;
+    public long Sequence { get; private set; }
     /// <summary>Ended (idle, evicted, its call evicted or the end of the run): no longer fed.</summary>
     internal bool Ended;
     /// <summary>An SDP announced its address and port (its call may have left since): a stream even where the flow's RTP probe said no.</summary>
@@ -60,20 +65,55 @@ internal sealed class RtpStreamState(RtpStreamKey key, VoipTracker.FlowVoip flow
     public uint ClockRate;
 
     // Per-payload-type clock cache: resolved again only when the type or the SDP changes.
-    internal int CachedMediaVersion = -1;
-    internal byte CachedPayloadType = 0xFF;
+    internal int CachedMediaVersion;
+    internal byte CachedPayloadType;
     internal uint CachedClock;
     internal IReadOnlyList<SdpPayload>? Payloads;
 
     // What the far end reported about this stream in RTCP receiver/sender reports.
     public int RtcpReports;
-    public double RtcpMaxJitterMs = -1;
-    public double RtcpLastJitterMs = -1;
+    public double RtcpMaxJitterMs;
+    public double RtcpLastJitterMs;
     public int RtcpCumulativeLost;
     public double RtcpMaxFractionLostPct;
     public int RttSamples;
     public double RttSumMs;
-    public double RttMaxMs = -1;
+    public double RttMaxMs;
+
+    /// <summary>
+    /// Starts as a new stream: every field as a new object's (a test checks each), but the statistics keep the bandwidth
+    /// ring they had, for the new stream's first packets.
+    /// </summary>
+    internal void Start(RtpStreamKey key, VoipTracker.FlowVoip flow, long sequence)
+    {
+        Key = key;
+        Flow = flow;
+        Sequence = sequence;
+        Ended = false;
+        Announced = false;
+        Node = null;
+        var ring = Stats.ReleaseBandwidthRing();
+        Stats = default;
+        if (ring is not null) Stats.UseBandwidthRing(ring);
+        FirstPayloadType = 0;
+        IsIPv6 = false;
+        Call = null;
+        Endpoint = null;
+        Codec = null;
+        ClockRate = 0;
+        CachedMediaVersion = -1;
+        CachedPayloadType = 0xFF;
+        CachedClock = 0;
+        Payloads = null;
+        RtcpReports = 0;
+        RtcpMaxJitterMs = -1;
+        RtcpLastJitterMs = -1;
+        RtcpCumulativeLost = 0;
+        RtcpMaxFractionLostPct = 0;
+        RttSamples = 0;
+        RttSumMs = 0;
+        RttMaxMs = -1;
+    }
 }
 
 /// <summary>
@@ -160,8 +200,9 @@ public sealed class VoipTracker
         public SipMediaBinding? Media0, Media1;
         // On a flow not yet shown to be RTP, the first packet of a new SSRC is held here until a second
         // one with the same SSRC follows, so single stray datagrams (DNS, NTP...) never create a stream.
-        // Two slots per direction, for senders that interleave two sources.
-        public readonly Held[] Pending = new Held[4];
+        // Two slots per direction, for senders that interleave two sources. Made on the first packet held: most flows
+        // that get this state (any UDP flow once an SDP was seen, for its bindings) never hold one.
+        public Held[]? Pending;
         /// <summary>Streams created on this flow (both directions), against <see cref="MaxStreamsPerFlow"/>.</summary>
         public int Streams;
     }
@@ -278,14 +319,16 @@ public sealed class VoipTracker
                 }
                 v.Streams++;
                 if (bound is { Retired: false }) bound.Call.RtpStreamCount++;
-                stream = new RtpStreamState(key, v, _streamSequence++) { IsIPv6 = p.IpVersion == 6 };
+                if (_spareStreams.TryPop(out stream)) stream.Start(key, v, _streamSequence++);
+                else stream = new RtpStreamState(key, v, _streamSequence++);
+                stream.IsIPv6 = p.IpVersion == 6;
                 stream.Node = _open.AddLast(stream);
                 _streams.Add(key, stream);
                 ref var sameSsrc = ref CollectionsMarshal.GetValueRefOrAddDefault(_bySsrc, ssrc, out _);
                 (sameSsrc ??= new List<RtpStreamState>(1)).Add(stream);
                 if (slot >= 0)
                 {
-                    ref Held h = ref v.Pending[slot];
+                    ref Held h = ref v.Pending![slot];
                     h.Used = false;
                     stream.FirstPayloadType = h.Info.PayloadType;
                     Feed(stream, h.Ts, h.Info, bound);
@@ -307,23 +350,33 @@ public sealed class VoipTracker
     {
         _nextSweepNs = nowNs + _options.SweepIntervalNs;
         long cutoff = nowNs - _options.StreamIdleNs;
-        List<RtpStreamState>? idle = null;
+        var idle = _idle;
         long minFirst = long.MaxValue;
         foreach (var s in _open)
         {
-            if (s.Stats.LastArrivalNs < cutoff) (idle ??= new()).Add(s);
+            if (s.Stats.LastArrivalNs < cutoff) idle.Add(s);
             else if (s.Stats.FirstArrivalNs < minFirst) minFirst = s.Stats.FirstArrivalNs;
         }
-        if (idle is not null)
+        if (idle.Count > 0)
         {
-            idle.Sort(ByFirstPacket);
+            idle.Sort(ByFirstPacketComparer);
             foreach (var s in idle) EndStream(s);
+            idle.Clear();
+            if (idle.Capacity > 4096) idle.Capacity = 4096;
         }
         _sip.Sweep(nowNs);
         _sip.EndCalls(nowNs, _options.CallLingerNs, _options.CallIdleNs, HasOpenMedia);
         // No stream still open, nor any starting from now on, adds to seconds before these: their peak is final.
         _peak.Fold(Math.Min(minFirst, cutoff));
     }
+
+    // States of ended streams, for new ones: once the first streams ended a new stream allocates neither its state nor
+    // its bandwidth ring (about 2.3 KB). Bounded: after a burst of ends the rest are left to the collector.
+    private readonly Stack<RtpStreamState> _spareStreams = new();
+    private const int MaxSpareStreams = 256;
+    // Streams found idle at a sweep (reused: a sweep every 10 s of capture time would otherwise make a list each time).
+    private readonly List<RtpStreamState> _idle = new();
+    private static readonly Comparison<RtpStreamState> ByFirstPacketComparer = ByFirstPacket;
 
     private static readonly Func<SipCall, bool> HasOpenMedia = c => c.MediaState is CallMedia { Open.Count: > 0 };
 
@@ -353,11 +406,25 @@ public sealed class VoipTracker
         if (s.Call is { } call && s.Stats.LastArrivalNs > call.LastMediaNs) call.LastMediaNs = s.Stats.LastArrivalNs;
         // Keep a stream when its flow proved to be RTP or an SDP announced it: stray datagrams that
         // merely start with version 2 bits are not streams.
-        if (!s.Stats.HasPackets || !(fv.IsRtp || s.Call is not null || s.Announced)) return;
+        if (!s.Stats.HasPackets || !(fv.IsRtp || s.Call is not null || s.Announced)) { Spare(s); return; }
         var record = VoipResultBuilder.ToRecord(s, ++_streamIds);
+        Spare(s);
         _peak.Add(record);
         media?.Ended.Add((s.Stats.FirstArrivalNs, s.Sequence, record));
         Enqueue(new EndedRecord(record, null, null));
+    }
+
+    /// <summary>
+    /// An ended stream's state, with its bandwidth ring, serves the next new stream: nothing refers to it once its record is
+    /// made (the flow's last stream, the open list, the look-ups by key and SSRC and its call's open streams let it go first).
+    /// </summary>
+    private void Spare(RtpStreamState s)
+    {
+        if (_spareStreams.Count >= MaxSpareStreams) return;
+        s.Call = null;
+        s.Endpoint = null;
+        s.Payloads = null;
+        _spareStreams.Push(s);
     }
 
     /// <summary>A call left the SIP analyzer (linger or idle time over, or evicted): streams it still has end first, then its record is queued.</summary>
@@ -500,17 +567,19 @@ public sealed class VoipTracker
 
     private static int FindHeld(FlowVoip v, int side, uint ssrc)
     {
+        if (v.Pending is not { } pending) return -1;
         for (int i = side * 2; i < side * 2 + 2; i++)
-            if (v.Pending[i].Used && v.Pending[i].Ssrc == ssrc) return i;
+            if (pending[i].Used && pending[i].Ssrc == ssrc) return i;
         return -1;
     }
 
     private static void Hold(FlowVoip v, int side, uint ssrc, long ts, in RtpPacketInfo info)
     {
         int i = side * 2;
+        var pending = v.Pending ??= new Held[4];
         // Keep the newer of the two held packets; replace the older (or a free slot).
-        if (v.Pending[i].Used && (!v.Pending[i + 1].Used || v.Pending[i + 1].Ts < v.Pending[i].Ts)) i++;
-        v.Pending[i] = new Held { Used = true, Ssrc = ssrc, Ts = ts, Info = info };
+        if (pending[i].Used && (!pending[i + 1].Used || pending[i + 1].Ts < pending[i].Ts)) i++;
+        pending[i] = new Held { Used = true, Ssrc = ssrc, Ts = ts, Info = info };
     }
 
     private static uint ReadTimestamp(ReadOnlySpan<byte> rtp) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(rtp[4..]);
@@ -534,9 +603,13 @@ public sealed class VoipTracker
             }
             string? name = null;
             uint sdpClock = 0;
-            if (s.Payloads is not null)
-                foreach (var pl in s.Payloads)
+            // Indexed: a foreach over the interface would allocate an enumerator each time an SDP anywhere changes.
+            if (s.Payloads is { } payloads)
+                for (int i = 0; i < payloads.Count; i++)
+                {
+                    var pl = payloads[i];
                     if (pl.PayloadType == raw.PayloadType) { name = pl.EncodingName; sdpClock = (uint)Math.Max(0, pl.ClockRate); break; }
+                }
             s.CachedClock = RtpClock.Resolve(raw.PayloadType, name, sdpClock);
             if (s.Codec is null && raw.PayloadType == s.FirstPayloadType)
             {

@@ -34,10 +34,25 @@ public sealed record SdpMedia
     public SdpDirection Direction { get; init; }
 
     public bool IsRtp => Protocol.Contains("RTP", StringComparison.OrdinalIgnoreCase);
-    public bool IsT38 => Kind == "image" && Payloads.Any(p => p.EncodingName.Equals("t38", StringComparison.OrdinalIgnoreCase));
+    public bool IsT38
+    {
+        get
+        {
+            if (Kind != "image") return false;
+            for (int i = 0; i < Payloads.Count; i++) if (Payloads[i].EncodingName.Equals("t38", StringComparison.OrdinalIgnoreCase)) return true;
+            return false;
+        }
+    }
 
     /// <summary>The first payload that is not telephone-event, comfort noise or red/fec: the codec in use after an answer.</summary>
-    public SdpPayload? PrimaryCodec => Payloads.FirstOrDefault(p => !SdpParser.IsAuxiliary(p.EncodingName));
+    public SdpPayload? PrimaryCodec
+    {
+        get
+        {
+            for (int i = 0; i < Payloads.Count; i++) if (!SdpParser.IsAuxiliary(Payloads[i].EncodingName)) return Payloads[i];
+            return null;
+        }
+    }
 }
 
 /// <summary>A parsed session description (RFC 4566).</summary>
@@ -96,7 +111,18 @@ public static class SdpParser
         public IpAddress Address;
         public string? Host;
         public bool HasConnection;
-        public readonly Dictionary<int, (string Name, int Clock, int Channels)> RtpMaps = new();
+        // a=rtpmap lines in order (a later line for the same payload type wins): a list, searched from its end, costs
+        // less than a dictionary for the two or three an m= line has.
+        public List<(int PayloadType, string Name, int Clock, int Channels)>? RtpMaps;
+
+        public bool TryGetRtpMap(int pt, out (int PayloadType, string Name, int Clock, int Channels) map)
+        {
+            if (RtpMaps is { } maps)
+                for (int i = maps.Count - 1; i >= 0; i--)
+                    if (maps[i].PayloadType == pt) { map = maps[i]; return true; }
+            map = default;
+            return false;
+        }
         public int Ptime;
         public SdpDirection? Direction;
     }
@@ -160,7 +186,7 @@ public static class SdpParser
             var payloads = new List<SdpPayload>(m.Formats.Count + 1);
             foreach (int pt in m.Formats)
             {
-                if (m.RtpMaps.TryGetValue(pt, out var map)) payloads.Add(new SdpPayload(pt, map.Name, map.Clock, map.Channels));
+                if (m.TryGetRtpMap(pt, out var map)) payloads.Add(new SdpPayload(pt, map.Name, map.Clock, map.Channels));
                 else { var s = StaticPayload(pt); payloads.Add(new SdpPayload(pt, s.Name, s.Clock)); }
             }
             if (m.NonRtpFormat is not null) payloads.Add(new SdpPayload(-1, m.NonRtpFormat, 0));
@@ -215,7 +241,7 @@ public static class SdpParser
         int slash = port.IndexOf((byte)'/');
         if (slash >= 0) port = port[..slash];
         if (!Utf8Parser.TryParse(port, out int p, out int used) || used != port.Length || p < 0 || p > 65535) return null;
-        var m = new MediaBuilder { Kind = Encoding.ASCII.GetString(kind).ToLowerInvariant(), Port = p, Protocol = Encoding.ASCII.GetString(proto) };
+        var m = new MediaBuilder { Kind = KnownKind(kind) ?? Encoding.ASCII.GetString(kind).ToLowerInvariant(), Port = p, Protocol = KnownProtocol(proto) ?? Encoding.ASCII.GetString(proto) };
         bool rtp = proto.IndexOf("RTP"u8) >= 0;
         while (true)
         {
@@ -257,7 +283,7 @@ public static class SdpParser
             if (s2 >= 0) { Utf8Parser.TryParse(clockPart[(s2 + 1)..], out channels, out _); clockPart = clockPart[..s2]; }
             if (!Utf8Parser.TryParse(clockPart, out int clock, out n) || n != clockPart.Length || clock <= 0)
             { anomalies?.Increment("sdp_bad_rtpmap"); return; }
-            m.RtpMaps[pt] = (Encoding.ASCII.GetString(name), clock, channels);
+            (m.RtpMaps ??= new(4)).Add((pt, KnownName(name) ?? Encoding.ASCII.GetString(name), clock, channels));
             return;
         }
         if (v.StartsWith("ptime:"u8))
@@ -271,6 +297,30 @@ public static class SdpParser
             else anomalies?.Increment("sdp_bad_ptime");
         }
     }
+
+    private static string? KnownKind(ReadOnlySpan<byte> kind) =>
+        SipSpan.EqualsIgnoreCase(kind, "audio"u8) ? "audio" : SipSpan.EqualsIgnoreCase(kind, "image"u8) ? "image" : SipSpan.EqualsIgnoreCase(kind, "video"u8) ? "video" : null;
+
+    private static string? KnownProtocol(ReadOnlySpan<byte> proto) => proto switch
+    {
+        _ when proto.SequenceEqual("RTP/AVP"u8) => "RTP/AVP",
+        _ when proto.SequenceEqual("RTP/SAVP"u8) => "RTP/SAVP",
+        _ when proto.SequenceEqual("udptl"u8) => "udptl",
+        _ => null,
+    };
+
+    /// <summary>The encoding names most SDP bodies carry, as the strings they read as (a new string for each body otherwise).</summary>
+    private static string? KnownName(ReadOnlySpan<byte> name) => name switch
+    {
+        _ when name.SequenceEqual("PCMU"u8) => "PCMU",
+        _ when name.SequenceEqual("PCMA"u8) => "PCMA",
+        _ when name.SequenceEqual("G722"u8) => "G722",
+        _ when name.SequenceEqual("G729"u8) => "G729",
+        _ when name.SequenceEqual("telephone-event"u8) => "telephone-event",
+        _ when name.SequenceEqual("opus"u8) => "opus",
+        _ when name.SequenceEqual("CN"u8) => "CN",
+        _ => null,
+    };
 
     /// <summary>Space-separated fields of an SDP line.</summary>
     private ref struct Fields(ReadOnlySpan<byte> s)

@@ -311,10 +311,10 @@ public sealed class SipAnalyzer : ISipMessageSink
                 if (c.Answered || !SipSpan.NameAddrParam(m.To, "tag"u8).IsEmpty)
                 {
                     var id = (SipSpan.Hash(SipSpan.NameAddrParam(m.From, "tag"u8)), m.CSeqNumber);
-                    if (call.ReInvites.Contains(id)) break;
+                    if (call.ReInvites is { } seen && seen.Contains(id)) break;
                     c.ReInviteCount++;
                     // The identities are remembered up to a cap; past it each further re-INVITE counts (a proxy's copy may count twice).
-                    if (call.ReInvites.Count < _options.MaxReInviteIdsPerCall) call.ReInvites.Add(id);
+                    if ((call.ReInvites?.Count ?? 0) < _options.MaxReInviteIdsPerCall) (call.ReInvites ??= new()).Add(id);
                     else _anomalies.Increment("sip_call_reinvite_limit");
                 }
                 break;
@@ -347,8 +347,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             // The sender is part of it, as in Wireshark: a proxy forwarding the same bytes on its other leg
             // (a SPAN port sees both) is a new message, not a retransmission.
             ulong h = SipSpan.Hash(whole, (ulong)m.StatusCode ^ ((ulong)_srcPort << 16) ^ ((ulong)(uint)_src.GetHashCode() << 32));
-            var seen = t.ResponseHashes ??= new List<ulong>(2);
-            if (seen.Contains(h))
+            if (t.SeenResponse(h))
             {
                 t.ResponseRetransmissions++;
                 // Wireshark marks copies of final responses as resent, never copies of provisional (1xx) ones.
@@ -360,7 +359,7 @@ public sealed class SipAnalyzer : ISipMessageSink
                 return false;
             }
             // Bounded: past the cap a new response is handled as new but not remembered (a copy of it would count as new again).
-            if (seen.Count < _options.MaxCopiesPerTransaction) seen.Add(h);
+            if (t.ResponseHashCount < _options.MaxCopiesPerTransaction) t.AddResponse(h);
             else _anomalies.Increment("sip_transaction_copy_limit");
             if (!t.FirstResponseNs.HasValue) { t.FirstResponseNs = _ts; t.FirstStatus = m.StatusCode; }
             if (m.StatusCode >= 200 && !t.FinalResponseNs.HasValue) { t.FinalResponseNs = _ts; t.FinalStatus = m.StatusCode; }
@@ -381,14 +380,14 @@ public sealed class SipAnalyzer : ISipMessageSink
             c.AnswerNs = _ts;
             if (!c.ByeNs.HasValue && ++_answeredOpen > PeakConcurrentCalls) { PeakConcurrentCalls = _answeredOpen; PeakConcurrentCallsAtNs = _ts; }
             c.FinalStatus = code;
-            c.FinalReason = SipSpan.ToText(m.ReasonPhrase);
+            c.FinalReason = ReasonText(m.ReasonPhrase);
             c.ToTag = SipSpan.ToText(SipSpan.NameAddrParam(m.To, "tag"u8));
             if (c.EndReason != SipCallEnd.Bye) c.EndReason = SipCallEnd.CaptureEnd; // a CANCEL that crossed the 200 lost
         }
         else
         {
             c.FinalStatus = code;
-            c.FinalReason = SipSpan.ToText(m.ReasonPhrase);
+            c.FinalReason = ReasonText(m.ReasonPhrase);
             if (c.EndReason != SipCallEnd.Cancel) c.EndReason = SipCallEnd.Failed;
         }
         return true;
@@ -419,7 +418,7 @@ public sealed class SipAnalyzer : ISipMessageSink
         // Requests from the caller carry its From tag; responses to them come from the callee.
         bool fromTagIsCaller = AsciiEquals(SipSpan.NameAddrParam(m.From, "tag"u8), c.FromTag);
         var side = m.IsRequest == fromTagIsCaller ? SipSide.Caller : SipSide.Callee;
-        string what = m.IsRequest ? Encoding.ASCII.GetString(m.MethodName) : m.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string what = m.IsRequest ? MethodName(m.MethodName) : StatusText(m.StatusCode);
         // Bounded: past the cap an SDP still updates the bindings below but is not kept for the call's history.
         if (c.MediaChanges.Count < _options.MaxMediaChangesPerCall) c.MediaChanges.Add(new SipMediaChange(_ts, _frame, side, what, !m.IsRequest || m.Method == SipMethod.Ack, sdp));
         else _anomalies.Increment("sip_call_media_change_limit");
@@ -428,8 +427,10 @@ public sealed class SipAnalyzer : ISipMessageSink
 
         // An SDP in a response or an ACK answers an offer (RFC 3264; ACK: late offer in the 2xx).
         bool answer = !m.IsRequest || m.Method == SipMethod.Ack;
-        foreach (var media in sdp.Media)
+        // Indexed: a foreach over the interface would allocate an enumerator per SDP.
+        for (int mi = 0; mi < sdp.Media.Count; mi++)
         {
+            var media = sdp.Media[mi];
             if (media.Port != 0 && media.IsT38)
             {
                 c.T38Offered = true;
@@ -437,8 +438,7 @@ public sealed class SipAnalyzer : ISipMessageSink
             }
             if (media.Port == 0 || media.Address.IsEmpty) continue;
             // Indexed: a call's endpoints are looked up per m= line (many re-INVITEs with many m= lines stay linear).
-            var endpointKey = (media.Address, media.Port, media.Kind, side);
-            if (!state.Endpoints.TryGetValue(endpointKey, out var known))
+            if (!state.TryFindEndpoint(media.Address, media.Port, media.Kind, side, out var known))
             {
                 if (c.MediaEndpoints.Count >= _options.MaxMediaEndpointsPerCall)
                 {
@@ -451,8 +451,7 @@ public sealed class SipAnalyzer : ISipMessageSink
                     Address = media.Address, Port = media.Port, Kind = media.Kind, Protocol = media.Protocol, Side = side,
                     Payloads = media.Payloads, PtimeMs = media.PtimeMs, Direction = media.Direction, FirstSeenNs = _ts,
                 };
-                c.MediaEndpoints.Add(known);
-                state.Endpoints.Add(endpointKey, known);
+                state.AddEndpoint(known);
             }
             // The latest SDP for an address and port decides what arrives there from now on (audio, or T.38 after a switch).
             _media[(media.Address, media.Port)] = new SipMediaBinding(c, known, media.IsT38, media.Payloads);
@@ -486,16 +485,41 @@ public sealed class SipAnalyzer : ISipMessageSink
         return s!;
     }
 
+    // Status codes as text for a call's SDP history, made once each.
+    private readonly Dictionary<int, string> _statusTexts = new();
+
+    private string StatusText(int code)
+    {
+        ref var s = ref CollectionsMarshal.GetValueRefOrAddDefault(_statusTexts, code, out bool exists);
+        if (!exists) s = code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return s!;
+    }
+
+    /// <summary>A final response's reason phrase as text: the common ones as literals, not a new string per call.</summary>
+    private static string ReasonText(ReadOnlySpan<byte> phrase)
+    {
+        var t = SipSpan.Trim(phrase);
+        if (t.SequenceEqual("OK"u8)) return "OK";
+        if (t.SequenceEqual("Busy Here"u8)) return "Busy Here";
+        if (t.SequenceEqual("Request Terminated"u8)) return "Request Terminated";
+        return SipSpan.ToText(phrase);
+    }
+
     private void SweepIfDue()
     {
         if (_lastTs < _nextSweepNs) return;
         _nextSweepNs = _lastTs + _options.TransactionLingerNs / 4;
         long cutoff = _lastTs - _options.TransactionLingerNs;
-        List<TxKey>? old = null;
-        foreach (var (k, t) in _transactions) if (t.LastNs < cutoff) (old ??= new()).Add(k);
-        if (old is null) return;
+        var old = _expired;
+        foreach (var (k, t) in _transactions) if (t.LastNs < cutoff) old.Add(k);
+        if (old.Count == 0) return;
         foreach (var k in old) { Close(_transactions[k]); _transactions.Remove(k); }
+        old.Clear();
+        if (old.Capacity > 4096) old.Capacity = 4096;
     }
+
+    // Transactions found over at a sweep (reused from one sweep to the next).
+    private readonly List<TxKey> _expired = new();
 
     /// <summary>
     /// Capture time moves on without SIP (media only): transactions whose linger expired are closed on
@@ -541,18 +565,23 @@ public sealed class SipAnalyzer : ISipMessageSink
     /// </summary>
     public void EndCalls(long nowNs, long lingerNs, long idleNs, Func<SipCall, bool> hasOpenMedia)
     {
-        List<CallState>? over = null;
+        var over = _over;
         foreach (var state in _callOrder)
         {
             var c = state.Call;
             bool due = c.Ended
                 ? nowNs - c.LastSipNs >= lingerNs
                 : nowNs - Math.Max(c.LastSipNs, c.LastMediaNs) >= idleNs;
-            if (due && !hasOpenMedia(c)) (over ??= new()).Add(state);
+            if (due && !hasOpenMedia(c)) over.Add(state);
         }
-        if (over is null) return;
+        if (over.Count == 0) return;
         foreach (var state in over) Leave(state, nowNs);
+        over.Clear();
+        if (over.Capacity > 4096) over.Capacity = 4096;
     }
+
+    // Calls found over at a sweep (reused from one sweep to the next).
+    private readonly List<CallState> _over = new();
 
     /// <summary>Frees a call's state and hands it over: its end is its BYE, else its latest SIP or media activity.</summary>
     private void Leave(CallState state, long nowNs)
@@ -698,14 +727,22 @@ public sealed class SipAnalyzer : ISipMessageSink
         foreach (var change in c.MediaChanges)
         {
             if (anyAnswer && !change.IsAnswer) continue;
-            foreach (var media in change.Sdp.Media)
+            var lines = change.Sdp.Media;
+            for (int mi = 0; mi < lines.Count; mi++)
             {
+                var media = lines[mi];
                 if (media.Port == 0 || media.PrimaryCodec is not { } p) continue;
                 string name = p.ClockRate > 0 ? $"{p.EncodingName}/{p.ClockRate}" : p.EncodingName;
-                if (!c.Codecs.Contains(name, StringComparer.OrdinalIgnoreCase)) c.Codecs.Add(name);
+                if (!ContainsIgnoreCase(c.Codecs, name)) c.Codecs.Add(name);
             }
             if (!anyAnswer) break;
         }
+    }
+
+    private static bool ContainsIgnoreCase(List<string> list, string value)
+    {
+        foreach (var s in list) if (string.Equals(s, value, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     private sealed class CallState(SipCall call, ulong hash)
@@ -714,8 +751,37 @@ public sealed class SipAnalyzer : ISipMessageSink
         public readonly ulong Hash = hash;
         public LinkedListNode<CallState>? Node;
         public SipSide OfferSide;
-        public readonly HashSet<(ulong FromTag, uint CSeq)> ReInvites = new();
-        public readonly Dictionary<(IpAddress, int, string, SipSide), SipMediaEndpoint> Endpoints = new();
+        /// <summary>(From tag, CSeq) of the re-INVITEs counted; made at the first re-INVITE (most calls have none).</summary>
+        public HashSet<(ulong FromTag, uint CSeq)>? ReInvites;
+        // The call's endpoints by address, port, kind and side: looked up in the call's list while it is short (a call
+        // has two to four), in an index once it is longer (many re-INVITEs with many m= lines stay linear).
+        private Dictionary<(IpAddress, int, string, SipSide), SipMediaEndpoint>? _endpointIndex;
+        private const int EndpointsScanned = 8;
+
+        public bool TryFindEndpoint(IpAddress address, int port, string kind, SipSide side, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SipMediaEndpoint? endpoint)
+        {
+            if (_endpointIndex is not null) return _endpointIndex.TryGetValue((address, port, kind, side), out endpoint);
+            foreach (var e in Call.MediaEndpoints)
+                if (e.Port == port && e.Side == side && e.Address.Equals(address) && string.Equals(e.Kind, kind))
+                {
+                    endpoint = e;
+                    return true;
+                }
+            endpoint = null;
+            return false;
+        }
+
+        public void AddEndpoint(SipMediaEndpoint endpoint)
+        {
+            var list = Call.MediaEndpoints;
+            list.Add(endpoint);
+            if (_endpointIndex is not null) _endpointIndex.Add((endpoint.Address, endpoint.Port, endpoint.Kind, endpoint.Side), endpoint);
+            else if (list.Count > EndpointsScanned)
+            {
+                _endpointIndex = new(list.Count * 2);
+                foreach (var e in list) _endpointIndex.Add((e.Address, e.Port, e.Kind, e.Side), e);
+            }
+        }
     }
 
     private readonly record struct TxKey(ulong BranchHash, uint CSeq, ulong MethodHash);
@@ -734,9 +800,27 @@ public sealed class SipAnalyzer : ISipMessageSink
         public long RequestNs, RequestFrame, LastNs;
         public long? FirstResponseNs, FinalResponseNs;
         public int FirstStatus, FinalStatus, RequestRetransmissions, ResponseRetransmissions;
-        public List<ulong>? ResponseHashes;
+        // Hashes of the distinct responses seen: the first two inline (a provisional and a final response need no list).
+        private ulong _response0, _response1;
+        private List<ulong>? _moreResponses;
+        public int ResponseHashCount;
         public List<(IpAddress, ushort)>? OtherRequesters;
         public bool IsAck, IsOptions;
+
+        public bool SeenResponse(ulong h)
+        {
+            if (ResponseHashCount > 0 && _response0 == h) return true;
+            if (ResponseHashCount > 1 && _response1 == h) return true;
+            return _moreResponses is not null && _moreResponses.Contains(h);
+        }
+
+        public void AddResponse(ulong h)
+        {
+            if (ResponseHashCount == 0) _response0 = h;
+            else if (ResponseHashCount == 1) _response1 = h;
+            else (_moreResponses ??= new List<ulong>(2)).Add(h);
+            ResponseHashCount++;
+        }
 
         public SipTransactionStat ToStat() => new()
         {

@@ -438,4 +438,62 @@ public sealed class RtpStreamStatisticsTests
         Assert.AreEqual(0, s.GetLossBursts().Bursts);
         Assert.IsNull(s.TimeSeries);
     }
+    /// <summary>
+    /// Wireshark's bandwidth window as tap-rtp-analysis.c keeps it: a ring of 300 samples written from the start,
+    /// old samples dropped from the oldest while more than 1000 ms older than the packet; a packet in a full ring
+    /// overwrites the oldest sample, whose bytes stay counted. Returns kbit/s after each packet.
+    /// </summary>
+    private static double[] ReferenceBandwidth(long[] offsetsMs, int[] bytes)
+    {
+        const int size = 300;
+        var times = new double[size];
+        var sizes = new int[size];
+        int start = 0, index = 0;
+        uint total = 0;
+        var result = new double[offsetsMs.Length];
+        for (int i = 0; i < offsetsMs.Length; i++)
+        {
+            double now = offsetsMs[i];
+            times[index] = now;
+            sizes[index] = bytes[i];
+            while (times[start] + 1000 < now)
+            {
+                total -= (uint)sizes[start];
+                start = (start + 1) % size;
+            }
+            total += (uint)bytes[i];
+            result[i] = total * 8 / 1000.0;
+            index = (index + 1) % size;
+        }
+        return result;
+    }
+
+    [TestMethod]
+    [DataRow(20, 3)]     // 51 samples in the window: the first ring holds them
+    [DataRow(10, 3)]     // 101: grows once
+    [DataRow(2, 3)]      // 501 a second: grows to 300, then Wireshark's overwriting
+    [DataRow(1, 2)]
+    public void Add_BandwidthWindow_AsWiresharksRingOf300WhateverTheRate(int spacingMs, int seconds)
+    {
+        // A steady stream, then a burst of 400 packets in 100 ms, a pause of 1.5 s, and the steady stream again:
+        // the ring starts small and grows while a second holds more samples than it has room for.
+        var offsets = new List<long>();
+        long t = 0;
+        for (int i = 0; i < seconds * 1000 / spacingMs; i++, t += spacingMs) offsets.Add(t);
+        for (int i = 0; i < 400; i++) offsets.Add(t + i / 4);
+        t += 1600;
+        for (int i = 0; i < seconds * 1000 / spacingMs; i++, t += spacingMs) offsets.Add(t);
+        var rng = new Random(spacingMs);
+        int[] bytes = offsets.Select(_ => 40 + rng.Next(1200)).ToArray();
+        var expected = ReferenceBandwidth([.. offsets], bytes);
+        var s = new RtpStreamStatistics();
+        double max = 0;
+        for (int i = 0; i < offsets.Count; i++)
+        {
+            s.Add(T0 + offsets[i] * Ms, G711((ushort)i, (uint)(160 * i), rtpLength: bytes[i] - 28));
+            Assert.AreEqual(expected[i], s.BandwidthKbps, $"packet {i} at {offsets[i]} ms");
+            max = Math.Max(max, expected[i]);
+        }
+        Assert.AreEqual(max, s.MaxBandwidthKbps);
+    }
 }
