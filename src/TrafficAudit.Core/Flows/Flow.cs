@@ -32,7 +32,11 @@ public enum FlowEndReason : byte { CaptureEnd, Fin, Rst, IdleTimeout, PortReuse,
 /// </summary>
 public sealed class Flow
 {
-    public FlowKey Key { get; internal set; }
+    public FlowKey Key { get => _key; internal set => _key = value; }
+    private FlowKey _key;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal bool HasKey(in FlowKey key) => _key.Equals(in key);
     /// <summary>True when key endpoint A sent the first packet (side 0 = A).</summary>
     public bool FirstSenderIsA { get; internal set; }
     public long Sequence { get; internal set; }
