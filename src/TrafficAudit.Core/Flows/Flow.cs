@@ -33,11 +33,13 @@ public enum FlowEndReason : byte { CaptureEnd, Fin, Rst, IdleTimeout, PortReuse,
 public sealed class Flow
 {
     // Layout (the runtime puts a class's plain fields first, then its struct fields in the order declared):
-    // the TCP fields and flags, then the analyzers' hints and bookkeeping, then the fields every packet
-    // writes (PerPacket: counters, times; its key last, read by the lookup and written only when the flow
+    // the TCP fields and flags, then what the engine reads for every packet (the analyzers' hints and
+    // bookkeeping, the VoIP stage's state, set once by that stage), then the fields every packet writes
+    // (PerPacket: counters, times; its key last, read by the lookup and written only when the flow
     // starts), then fields seldom touched, then, last and more than a cache line past anything written per
-    // packet, the fields the VoIP stage writes on its own thread (VoipOwned): the two threads do not
-    // write one cache line. A UDP packet touches three of the object's lines. FlowLayoutTests checks it.
+    // packet, the counters the VoIP stage writes on its own thread (VoipOwned): the two threads do not
+    // write one cache line packet after packet. A UDP packet touches three or four of the object's lines
+    // (five or six before). FlowLayoutTests checks it.
 
 
     /// <summary>Fields the engine's thread reads or writes for every packet of the flow.</summary>
@@ -64,10 +66,15 @@ public sealed class Flow
         public int AckedUnseen;
     }
 
-    /// <summary>Written only by the VoIP stage's thread (the engine reads <see cref="Voip"/>).</summary>
-    private struct VoipOwned
+    /// <summary>The VoIP stage's state of the flow: written once by that stage's thread, read for every packet the engine hands it.</summary>
+    private struct VoipLink
     {
         public Analyzers.Rtp.VoipTracker.FlowVoip? State;
+    }
+
+    /// <summary>Counters written only by the VoIP stage's thread, some for every packet of a kind (RTCP, T.38).</summary>
+    private struct VoipOwned
+    {
         public long T38Packets;
         public long RtcpPackets;
     }
@@ -127,6 +134,7 @@ public sealed class Flow
     public FlowHints Hints;
     /// <summary>The analyzer registry's bookkeeping: which analyzers still probe this flow or accepted it.</summary>
     public FlowAnalysis Analysis;
+    private VoipLink _voipLink;
     private PerPacket _hot;
     private Rare _rare;
     // ... and last, away from the fields written for every packet.
@@ -151,7 +159,7 @@ public sealed class Flow
     /// The VoIP stage's own state of this flow (RTP streams, SDP bindings; see <see cref="Analyzers.Rtp.VoipTracker"/>),
     /// written only by that stage's thread; null until the flow carries media or SIP.
     /// </summary>
-    internal Analyzers.Rtp.VoipTracker.FlowVoip? Voip { get => _voip.State; set => _voip.State = value; }
+    internal Analyzers.Rtp.VoipTracker.FlowVoip? Voip { get => _voipLink.State; set => _voipLink.State = value; }
     /// <summary>Packets on this flow that SDP said carry T.38 (UDPTL).</summary>
     public ref long T38Packets => ref _voip.T38Packets;
     /// <summary>RTCP packets on this flow seen by the VoIP stage (on an RTP flow: RTCP multiplexed on the RTP port, RFC 5761).</summary>
@@ -188,6 +196,7 @@ public sealed class Flow
         SeqKnown = default;
         Hints = default;
         Analysis = default;
+        _voipLink = default;
         _voip = default;
         Released = false;
     }
