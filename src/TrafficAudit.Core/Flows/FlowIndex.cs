@@ -33,6 +33,8 @@ internal sealed class FlowIndex
     private int _end;
     private int _freeList = -1;
     private int _freeCount;
+    /// <summary>The entry <see cref="Find"/> found or <see cref="Add"/> filled last (-1 none).</summary>
+    private int _lastFound = -1;
 
     public FlowIndex(int capacity)
     {
@@ -66,11 +68,19 @@ internal sealed class FlowIndex
     public int Find(in FlowKey key, int hash)
     {
         var entries = _entries;
-        int i = _buckets[hash & _mask] - 1;
+        // Packets of one flow come in runs (a request and its answer, both directions of a call): the entry
+        // found last is tried first. Checked by hash and key, so a freed or reused entry simply misses.
+        int i = _lastFound;
+        if ((uint)i < (uint)entries.Length)
+        {
+            ref Entry last = ref entries[i];
+            if (last.Hash == hash && last.Flow is { } f && f.HasKey(in key)) return i;
+        }
+        i = _buckets[hash & _mask] - 1;
         while ((uint)i < (uint)entries.Length)
         {
             ref Entry e = ref entries[i];
-            if (e.Hash == hash && e.Flow!.HasKey(in key)) return i;
+            if (e.Hash == hash && e.Flow!.HasKey(in key)) return _lastFound = i;
             i = e.Next - 1;
         }
         return -1;
@@ -98,7 +108,7 @@ internal sealed class FlowIndex
         e.Hash = hash;
         e.Next = bucket;
         bucket = index + 1;
-        return index;
+        return _lastFound = index;
     }
 
     /// <summary>Removes the entry and returns its flow; the entry is the next one <see cref="Add"/> takes.</summary>
