@@ -32,18 +32,69 @@ public enum FlowEndReason : byte { CaptureEnd, Fin, Rst, IdleTimeout, PortReuse,
 /// </summary>
 public sealed class Flow
 {
-    public FlowKey Key { get; internal set; }
-    /// <summary>True when key endpoint A sent the first packet (side 0 = A).</summary>
-    public bool FirstSenderIsA { get; internal set; }
-    public long Sequence { get; internal set; }
+    // Layout (the runtime puts a class's plain fields first, then its struct fields in the order declared):
+    // the TCP fields and flags, then what the engine reads for every packet (the analyzers' hints and
+    // bookkeeping, the VoIP stage's state, set once by that stage), then the fields every packet writes
+    // (PerPacket: counters, times; its key last, read by the lookup and written only when the flow
+    // starts), then fields seldom touched, then, last and more than a cache line past anything written per
+    // packet, the counters the VoIP stage writes on its own thread (VoipOwned): the two threads do not
+    // write one cache line packet after packet. A UDP packet touches three or four of the object's lines
+    // (five or six before). FlowLayoutTests checks it.
 
-    // Per direction (index = side), kept inline in the object so one packet touches one cache line.
-    public PerSide<long> Packets;
-    public PerSide<long> Bytes;
-    public PerSide<long> FirstNs;
-    public PerSide<long> LastNs;
-    public long FirstSeenNs;
-    public long LastSeenNs;
+
+    /// <summary>Fields the engine's thread reads or writes for every packet of the flow.</summary>
+    private struct PerPacket
+    {
+        public PerSide<long> Packets;
+        public PerSide<long> Bytes;
+        public PerSide<long> LastNs;
+        public long LastSeenNs;
+        public long FirstSeenNs;
+        public PerSide<ulong> LastIpIdentity;
+        public long Sequence;
+        public bool FirstSenderIsA;
+        public FlowKey Key;
+    }
+
+    /// <summary>Fields written once per flow or seldom.</summary>
+    private struct Rare
+    {
+        public PerSide<long> FirstNs;
+        public long IcmpUnreachableFirstNs;
+        public int IcmpUnreachable;
+        public int DuplicatePackets;
+        public int AckedUnseen;
+    }
+
+    /// <summary>The VoIP stage's state of the flow: written once by that stage's thread, read for every packet the engine hands it.</summary>
+    private struct VoipLink
+    {
+        public Analyzers.Rtp.VoipTracker.FlowVoip? State;
+    }
+
+    /// <summary>Counters written only by the VoIP stage's thread, some for every packet of a kind (RTCP, T.38).</summary>
+    private struct VoipOwned
+    {
+        public long T38Packets;
+        public long RtcpPackets;
+    }
+
+    public FlowKey Key { get => _hot.Key; internal set => _hot.Key = value; }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal bool HasKey(in FlowKey key) => _hot.Key.Equals(in key);
+
+    /// <summary>True when key endpoint A sent the first packet (side 0 = A).</summary>
+    public bool FirstSenderIsA { get => _hot.FirstSenderIsA; internal set => _hot.FirstSenderIsA = value; }
+    public long Sequence { get => _hot.Sequence; internal set => _hot.Sequence = value; }
+
+    // Per direction (index = side), kept inline in the object.
+    public ref PerSide<long> Packets => ref _hot.Packets;
+    public ref PerSide<long> Bytes => ref _hot.Bytes;
+    public ref PerSide<long> FirstNs => ref _rare.FirstNs;
+    public ref PerSide<long> LastNs => ref _hot.LastNs;
+    public ref long FirstSeenNs => ref _hot.FirstSeenNs;
+    public ref long LastSeenNs => ref _hot.LastSeenNs;
 
     // --- TCP handshake (times in ns; 0 = not seen) ---
     /// <summary>Side that sent the SYN without ACK (-1 none).</summary>
@@ -72,24 +123,29 @@ public sealed class Flow
 
     // --- capture quality (see FlowTable.TrackCaptureQuality) ---
     /// <summary>Identity of the last IPv4 packet per side: id, header checksum and total length packed (0 = none).</summary>
-    public PerSide<ulong> LastIpIdentity;
+    public ref PerSide<ulong> LastIpIdentity => ref _hot.LastIpIdentity;
     /// <summary>Packets identical at the IP layer (id, checksum, length) to the one before them in the same direction within a few ms: copies made by a SPAN setup.</summary>
-    public int DuplicatePackets;
+    public ref int DuplicatePackets => ref _rare.DuplicatePackets;
     /// <summary>Per side: the sequence number after the highest data (SYN and FIN count one) seen from it.</summary>
     public PerSide<uint> NextSeq;
     public PerSide<bool> SeqKnown;
-    /// <summary>ACKs that acknowledged data the other side sent but the capture never saw (segments missing from the capture, as Wireshark's "ACKed segment that wasn't captured").</summary>
-    public int AckedUnseen;
-
-    /// <summary>ICMP unreachable messages that quoted a packet of this flow.</summary>
-    public int IcmpUnreachable;
-    public long IcmpUnreachableFirstNs;
-
-    // --- payload facts for classification: written by the analyzers (Analyzers/FlowAnalyzer.cs) ---
-    /// <summary>What the payload analyzers found (SIP, TLS and its SNI, HTTP and a CONNECT target, the RTP verdict).</summary>
+    // The struct fields in the order wanted (the TCP ones above come first): ...
+    /// <summary>What the analyzers found in the payloads (SIP, TLS and its SNI, HTTP and a CONNECT target, the RTP verdict).</summary>
     public FlowHints Hints;
     /// <summary>The analyzer registry's bookkeeping: which analyzers still probe this flow or accepted it.</summary>
     public FlowAnalysis Analysis;
+    private VoipLink _voipLink;
+    private PerPacket _hot;
+    private Rare _rare;
+    // ... and last, away from the fields written for every packet.
+    private VoipOwned _voip;
+    /// <summary>ACKs that acknowledged data the other side sent but the capture never saw (segments missing from the capture, as Wireshark's "ACKed segment that wasn't captured").</summary>
+    public ref int AckedUnseen => ref _rare.AckedUnseen;
+
+    /// <summary>ICMP unreachable messages that quoted a packet of this flow.</summary>
+    public ref int IcmpUnreachable => ref _rare.IcmpUnreachable;
+    public ref long IcmpUnreachableFirstNs => ref _rare.IcmpUnreachableFirstNs;
+
     // Read-only views of the hints, for the readers downstream (classification, records, VoIP).
     public RtpVerdict Rtp => Hints.Rtp;
     public bool IsSip => Hints.IsSip;
@@ -103,11 +159,11 @@ public sealed class Flow
     /// The VoIP stage's own state of this flow (RTP streams, SDP bindings; see <see cref="Analyzers.Rtp.VoipTracker"/>),
     /// written only by that stage's thread; null until the flow carries media or SIP.
     /// </summary>
-    internal Analyzers.Rtp.VoipTracker.FlowVoip? Voip;
+    internal Analyzers.Rtp.VoipTracker.FlowVoip? Voip { get => _voipLink.State; set => _voipLink.State = value; }
     /// <summary>Packets on this flow that SDP said carry T.38 (UDPTL).</summary>
-    public long T38Packets;
+    public ref long T38Packets => ref _voip.T38Packets;
     /// <summary>RTCP packets on this flow seen by the VoIP stage (on an RTP flow: RTCP multiplexed on the RTP port, RFC 5761).</summary>
-    public long RtcpPackets;
+    public ref long RtcpPackets => ref _voip.RtcpPackets;
 
     /// <summary>
     /// Makes a released flow (or a new one) the start of another conversation: every field as a new
@@ -115,15 +171,12 @@ public sealed class Flow
     /// </summary>
     internal void Start(FlowKey key, bool firstSenderIsA, long sequence, long firstSeenNs)
     {
-        Key = key;
-        FirstSenderIsA = firstSenderIsA;
-        Sequence = sequence;
-        Packets = default;
-        Bytes = default;
-        FirstNs = default;
-        LastNs = default;
-        FirstSeenNs = firstSeenNs;
-        LastSeenNs = 0;
+        _hot = default;
+        _hot.Key = key;
+        _hot.FirstSenderIsA = firstSenderIsA;
+        _hot.Sequence = sequence;
+        _hot.FirstSeenNs = firstSeenNs;
+        _rare = default;
         SynSide = -1;
         SynCount = 0;
         LastSynSeq = 0;
@@ -139,18 +192,12 @@ public sealed class Flow
         FinSeen = default;
         Closed = false;
         EndReason = default;
-        LastIpIdentity = default;
-        DuplicatePackets = 0;
         NextSeq = default;
         SeqKnown = default;
-        AckedUnseen = 0;
-        IcmpUnreachable = 0;
-        IcmpUnreachableFirstNs = 0;
         Hints = default;
         Analysis = default;
-        Voip = null;
-        T38Packets = 0;
-        RtcpPackets = 0;
+        _voipLink = default;
+        _voip = default;
         Released = false;
     }
 

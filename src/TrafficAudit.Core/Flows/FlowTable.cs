@@ -41,8 +41,8 @@ public sealed class FlowTable
     private readonly Action<Flow> _ended;
     private readonly int _maxActive;
     private readonly AnomalyCounters? _anomalies;
-    private readonly Dictionary<FlowKey, Flow> _active = new(4096);
-    private readonly List<FlowKey> _sweepScratch = new();
+    private readonly FlowIndex _active = new(4096);
+    private readonly List<int> _sweepScratch = new();
     private long[]? _evictScratch;
     private long _nextSweepNs = long.MinValue;
     private long _previousNs = long.MinValue;
@@ -65,7 +65,7 @@ public sealed class FlowTable
     }
 
     public int ActiveCount => _active.Count;
-    public IEnumerable<Flow> Active => _active.Values;
+    public IEnumerable<Flow> Active => _active.Flows();
     /// <summary>Flows created so far.</summary>
     public long TotalFlows => _sequence;
     /// <summary>Flows handed to the ended callback so far.</summary>
@@ -83,40 +83,59 @@ public sealed class FlowTable
     {
         MaybeSweep(timestampNs);
         var key = FlowKey.Create(p.Src, p.SrcPort, p.Dst, p.DstPort, p.Protocol, p.Vlan, out bool srcIsA);
-        if (_active.Count >= _maxActive && !_active.ContainsKey(key)) Evict();
-        ref Flow? slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_active, key, out bool exists);
-        if (exists && ShouldStartOver(slot!, in p, timestampNs))
+        // The hash is computed once: the lookup, and the insertion of a new flow, use it.
+        int hash = key.Hash;
+        int index = _active.Find(in key, hash);
+        Flow flow;
+        if (index >= 0)
         {
-            var old = slot!;
-            slot = null;
-            exists = false;
-            Finish(old, old.Closed ? old.EndReason : FlowEndReason.PortReuse);
+            flow = _active.FlowAt(index)!;
+            if (ShouldStartOver(flow, in p, timestampNs))
+            {
+                // The new connection takes the old one's entry (its place in the table's order).
+                _active.SetFlowAt(index, null);
+                Finish(flow, flow.Closed ? flow.EndReason : FlowEndReason.PortReuse);
+                flow = NewFlow(in key, srcIsA, timestampNs);
+                _active.SetFlowAt(index, flow);
+            }
         }
-        if (!exists)
+        else
         {
-            var fresh = _pool.TryPop(out var reused) ? reused : new Flow();
-            fresh.Start(key, srcIsA, _sequence++, timestampNs);
-            slot = fresh;
+            if (_active.Count >= _maxActive) Evict();
+            flow = NewFlow(in key, srcIsA, timestampNs);
+            index = _active.Add(hash, flow);
         }
-        Flow flow = slot!;
         side = flow.Side(srcIsA);
 
         if (p.IpId != 0) TrackDuplicate(flow, in p, timestampNs, side);
         if (flow.Packets[side]++ == 0) flow.FirstNs[side] = timestampNs;
         flow.Bytes[side] += p.IpLength;
         flow.LastNs[side] = timestampNs;
-        if (timestampNs > flow.LastSeenNs) flow.LastSeenNs = timestampNs;
+        if (timestampNs > flow.LastSeenNs)
+        {
+            flow.LastSeenNs = timestampNs;
+            _active.LastSeenAt(index) = timestampNs;
+        }
         if (timestampNs < flow.FirstSeenNs) flow.FirstSeenNs = timestampNs;
 
         if (p.Protocol == IpProtocol.Tcp) TrackTcp(flow, in p, timestampNs, side);
         return flow;
     }
 
+    private Flow NewFlow(in FlowKey key, bool srcIsA, long timestampNs)
+    {
+        var fresh = _pool.TryPop(out var reused) ? reused : new Flow();
+        fresh.Start(key, srcIsA, _sequence++, timestampNs);
+        return fresh;
+    }
+
     /// <summary>Ties an ICMP unreachable back to the flow whose packet it quotes. False when no such flow is known.</summary>
     public bool TrackUnreachable(in DecodedPacket icmp, long timestampNs)
     {
         var key = FlowKey.Create(icmp.InnerSrc, icmp.InnerSrcPort, icmp.InnerDst, icmp.InnerDstPort, icmp.InnerProtocol, icmp.Vlan, out _);
-        if (!_active.TryGetValue(key, out var flow)) return false;
+        int index = _active.Find(in key, key.Hash);
+        if (index < 0) return false;
+        var flow = _active.FlowAt(index)!;
         if (flow.IcmpUnreachable++ == 0) flow.IcmpUnreachableFirstNs = timestampNs;
         return true;
     }
@@ -235,16 +254,22 @@ public sealed class FlowTable
     {
         Sweeps++;
         _sweepScratch.Clear();
-        foreach (var (key, f) in _active)
+        // No timeout is shorter than the shortest of the three: a flow seen since then is not looked at
+        // (the table's own copy of the last-seen time spares loading the flow object).
+        long shortest = Math.Min(_timeouts.ClosedLingerNs, Math.Min(_timeouts.TcpIdleNs, _timeouts.UdpIdleNs));
+        for (int i = 0, end = _active.End; i < end; i++)
         {
-            long idle = nowNs - f.LastSeenNs;
+            var f = _active.FlowAt(i);
+            if (f is null) continue;
+            long idle = nowNs - _active.LastSeenAt(i);
+            if (idle <= shortest) continue;
             long limit = f.Closed ? _timeouts.ClosedLingerNs : f.IsTcp ? _timeouts.TcpIdleNs : _timeouts.UdpIdleNs;
-            if (idle > limit) _sweepScratch.Add(key);
+            if (idle > limit) _sweepScratch.Add(i);
         }
-        foreach (var key in _sweepScratch)
+        foreach (int i in _sweepScratch)
         {
-            _active.Remove(key, out var f);
-            Finish(f!, f!.Closed ? f.EndReason : FlowEndReason.IdleTimeout);
+            var f = _active.RemoveAt(i);
+            Finish(f, f.Closed ? f.EndReason : FlowEndReason.IdleTimeout);
         }
     }
 
@@ -257,24 +282,25 @@ public sealed class FlowTable
         int n = _active.Count;
         int k = Math.Max(1, n / EvictShare);
         if (_evictScratch is null || _evictScratch.Length < n) _evictScratch = new long[n];
-        int i = 0;
-        foreach (var f in _active.Values) _evictScratch[i++] = f.LastSeenNs;
+        int j = 0;
+        for (int i = 0, end = _active.End; i < end; i++)
+            if (_active.FlowAt(i) is not null) _evictScratch[j++] = _active.LastSeenAt(i);
         var seen = _evictScratch.AsSpan(0, n);
         seen.Sort();
         long threshold = seen[k - 1];
         _sweepScratch.Clear();
-        foreach (var (key, f) in _active)
+        for (int i = 0, end = _active.End; i < end; i++)
         {
-            if (f.LastSeenNs > threshold) continue;
-            _sweepScratch.Add(key);
+            if (_active.FlowAt(i) is null || _active.LastSeenAt(i) > threshold) continue;
+            _sweepScratch.Add(i);
             if (_sweepScratch.Count == k) break;
         }
-        foreach (var key in _sweepScratch)
+        foreach (int i in _sweepScratch)
         {
-            _active.Remove(key, out var f);
+            var f = _active.RemoveAt(i);
             EvictedFlows++;
             _anomalies?.Increment("flow_table_full");
-            Finish(f!, f!.Closed ? f.EndReason : FlowEndReason.Evicted);
+            Finish(f, f.Closed ? f.EndReason : FlowEndReason.Evicted);
         }
     }
 
@@ -305,7 +331,7 @@ public sealed class FlowTable
     /// <summary>Ends every flow still in progress (end of input), in creation order, through the ended callback.</summary>
     public void Complete()
     {
-        var open = _active.Values.ToList();
+        var open = _active.Flows();
         _active.Clear();
         open.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
         foreach (var f in open) Finish(f, f.Closed ? f.EndReason : FlowEndReason.CaptureEnd);
@@ -314,7 +340,7 @@ public sealed class FlowTable
     /// <summary>The flows in progress, in creation order, without closing any (for periodic output while capturing).</summary>
     public List<Flow> Snapshot()
     {
-        var open = new List<Flow>(_active.Values);
+        var open = _active.Flows();
         open.Sort((x, y) => x.Sequence.CompareTo(y.Sequence));
         return open;
     }
