@@ -28,6 +28,7 @@ public static class CommandLine
                              [--from TIME] [--to TIME] [-c N] [--title TEXT] [--report]
                              [--evidence] [--series] [--anonymize [--anonymize-seed TEXT]
                              [--anonymize-map FILE]] [--catalogue FILE] [-q] [--format csv|jsonl]
+                             [--threads N]
               Reads pcap, pcapng or gzip-compressed capture files ('-' reads standard input),
               merged by timestamp; a folder stands for every capture in it (dumpcap ring files
               in ring order), a quoted pattern ('ring_*.pcapng') for the files it matches.
