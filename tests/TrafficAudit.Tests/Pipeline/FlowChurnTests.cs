@@ -21,20 +21,10 @@ namespace TrafficAudit.Tests.Pipeline;
 [TestClass]
 public sealed class FlowChurnTests
 {
-    private static readonly PortCatalogue Catalogue = PortCatalogue.LoadEmbedded();
-    private static readonly uint Node = Frames.ParseIPv4("10.0.0.10");
-    private static readonly byte[] MacA = [0x02, 0, 0, 0, 0, 1], MacB = [0x02, 0, 0, 0, 0, 2];
-    private static readonly long Start = 1_772_442_000_000_000_000; // 2026-03-02 09:00 UTC
-
-    /// <summary>Counts the records and keeps none, as the record logs do once a row is written.</summary>
-    private sealed class CountingSink : IAuditRecordSink
-    {
-        public long Flows, Streams, Calls;
-        public void OnFlow(FlowRecord flow) => Flows++;
-        public void OnStream(RtpStreamRecord stream) => Streams++;
-        public void OnCall(CallRecord call) => Calls++;
-        public void OnTransaction(SipTransactionStat transaction) { }
-    }
+    private static readonly PortCatalogue Catalogue = ChurnKit.Catalogue;
+    private static readonly uint Node = ChurnKit.Node;
+    private static readonly byte[] MacA = ChurnKit.MacA, MacB = ChurnKit.MacB;
+    private const long Start = ChurnKit.Start;
 
     private readonly record struct Frame(long Ns, byte[] Bytes);
 
@@ -124,9 +114,10 @@ public sealed class FlowChurnTests
     /// and the dictionaries (to their steady-state size); returns the bytes the rest allocated on this thread
     /// and the flow records it handed over.
     /// </summary>
-    private static (long Bytes, long Records, long Packets) AfterWarmUp(List<Frame> frames, AuditOptions options, double warmShare = 0.5)
+    /// <param name="inspect">Looks at the engine after the last frame, before it completes (null: nothing).</param>
+    private static (long Bytes, long Records, long Packets) AfterWarmUp(List<Frame> frames, AuditOptions options, double warmShare = 0.5, Action<AuditEngine>? inspect = null)
     {
-        var sink = new CountingSink();
+        var sink = new ChurnKit.CountingSink();
         using var engine = new AuditEngine(Catalogue, options with { ParallelVoip = false }, sink);
         int half = (int)(frames.Count * warmShare);
         Feed(engine, frames, 0, half);
@@ -136,6 +127,7 @@ public sealed class FlowChurnTests
         long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
         long records = sink.Flows - recordsBefore;
         Assert.AreEqual(frames.Count, engine.Statistics.IpPackets, "every frame decoded");
+        inspect?.Invoke(engine);
         engine.Complete([], []);
         return (bytes, records, frames.Count - half);
     }
@@ -216,19 +208,13 @@ public sealed class FlowChurnTests
             frames.Add(new(t, Udp(Client(i), ClientPort(i), resolver, 53, query, (ushort)(2 * i + 1))));
             frames.Add(new(t + 1_000_000, Udp(resolver, 53, Client(i), ClientPort(i), answer, (ushort)(2 * i + 2))));
         }
-        var sink = new CountingSink();
-        using var engine = new AuditEngine(Catalogue, new AuditOptions { Servers = [IpAddress.FromV4(Node)], MaxActiveFlows = 2_048, ParallelVoip = false }, sink);
-        int half = frames.Count / 2;
-        Feed(engine, frames, 0, half);
-        long recordsBefore = sink.Flows;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Feed(engine, frames, half, frames.Count);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        long records = sink.Flows - recordsBefore;
-        var dns = engine.Analyzers.Analyzers.OfType<TrafficAudit.Analyzers.DnsNamesAnalyzer>().Single();
-        Assert.AreEqual(10, dns.NamedAddresses);
-        Assert.IsTrue(dns.TryGetName(IpAddress.Parse("203.0.113.4"), out var n) && n == "host3.imagicle.cloud");
-        Console.WriteLine($"DNS lookup churn: {bytes} bytes over {frames.Count - half} packets, {records} records");
+        var (bytes, records, packets) = AfterWarmUp(frames, new AuditOptions { Servers = [IpAddress.FromV4(Node)], MaxActiveFlows = 2_048 }, inspect: engine =>
+        {
+            var dns = engine.Analyzers.Analyzers.OfType<TrafficAudit.Analyzers.DnsNamesAnalyzer>().Single();
+            Assert.AreEqual(10, dns.NamedAddresses);
+            Assert.IsTrue(dns.TryGetName(IpAddress.Parse("203.0.113.4"), out var n) && n == "host3.imagicle.cloud");
+        });
+        Console.WriteLine($"DNS lookup churn: {bytes} bytes over {packets} packets, {records} records");
         Assert.IsGreaterThan(9_000, records);
         Assert.IsLessThanOrEqualTo(records * FlowRecordBytes() + Slack, bytes);
     }
@@ -354,7 +340,7 @@ public sealed class FlowChurnTests
     private static long Retained(List<Frame> frames, out AuditEngine keep)
     {
         // The engine's fixed tables (classifier, pools) are not per flow: measured from after its construction.
-        var engine = new AuditEngine(Catalogue, new AuditOptions { Servers = [IpAddress.FromV4(Node)], ParallelVoip = false }, new CountingSink());
+        var engine = new AuditEngine(Catalogue, new AuditOptions { Servers = [IpAddress.FromV4(Node)], ParallelVoip = false }, new ChurnKit.CountingSink());
         long before = GC.GetTotalMemory(forceFullCollection: true);
         Feed(engine, frames, 0, frames.Count);
         long after = GC.GetTotalMemory(forceFullCollection: true);

@@ -17,19 +17,10 @@ namespace TrafficAudit.Tests.Pipeline;
 [TestClass]
 public sealed class RtpStreamChurnTests
 {
-    private static readonly PortCatalogue Catalogue = PortCatalogue.LoadEmbedded();
-    private static readonly uint Node = Frames.ParseIPv4("10.0.0.10");
-    private static readonly byte[] MacA = [0x02, 0, 0, 0, 0, 1], MacB = [0x02, 0, 0, 0, 0, 2];
-    private const long Start = 1_772_442_000_000_000_000; // 2026-03-02 09:00 UTC
-
-    private sealed class CountingSink : IAuditRecordSink
-    {
-        public long Flows, Streams;
-        public void OnFlow(FlowRecord flow) => Flows++;
-        public void OnStream(RtpStreamRecord stream) => Streams++;
-        public void OnCall(CallRecord call) { }
-        public void OnTransaction(TrafficAudit.Analyzers.Sip.SipTransactionStat transaction) { }
-    }
+    private static readonly PortCatalogue Catalogue = ChurnKit.Catalogue;
+    private static readonly uint Node = ChurnKit.Node;
+    private static readonly byte[] MacA = ChurnKit.MacA, MacB = ChurnKit.MacB;
+    private const long Start = ChurnKit.Start;
 
     /// <summary>Writes one RTP packet's frame into <paramref name="f"/> (no allocation: the frames are not counted).</summary>
     private static void Rtp(byte[] f, byte[] payload, uint src, ushort srcPort, ushort seq, uint ssrc)
@@ -55,7 +46,7 @@ public sealed class RtpStreamChurnTests
             for (int k = 0; k < packetsEach; k++)
                 events.Add((Start + s * 100_000_000L + k * 20_000_000L + s * 1_000L, s, k));
         events.Sort((a, b) => a.Ns.CompareTo(b.Ns));
-        var sink = new CountingSink();
+        var sink = new ChurnKit.CountingSink();
         using var engine = new AuditEngine(Catalogue, new AuditOptions { Servers = [IpAddress.FromV4(Node)], ParallelVoip = false }, sink);
         var payload = new byte[12 + 160];
         var frame = new byte[Frames.EthernetHeaderLength + Frames.IPv4HeaderLength + Frames.UdpHeaderLength + payload.Length];
