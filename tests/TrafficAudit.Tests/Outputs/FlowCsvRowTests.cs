@@ -113,11 +113,17 @@ public sealed class FlowCsvRowTests
         var csv = ((CsvRowWriter<FlowRow>)writer).Csv;
         for (int i = 0; i < 100; i++) FlowCsvRow.Write(csv, f); // warm: CsvHelper's buffers at their size
         writer.Flush();
-        bytes.Position = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++) FlowCsvRow.Write(csv, f);
-        writer.Flush();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.AreEqual(0L, allocated, "bytes allocated for 1,000 rows");
+        // The least of five rounds: the runtime may allocate once while it tiers a method up during a round
+        // (seen once in CI: 4,752 bytes in one round), whereas a row that allocates does so in every round.
+        long least = long.MaxValue;
+        for (int round = 0; round < 5 && least > 0; round++)
+        {
+            bytes.Position = 0;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++) FlowCsvRow.Write(csv, f);
+            writer.Flush();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.AreEqual(0L, least, "bytes allocated for 1,000 rows (the least of five rounds)");
     }
 }
