@@ -41,7 +41,7 @@ fi
 
 extra=()
 if [ "$form" = aot ]; then
-  [ "$avx2" = 1 ] && extra=("-p:IlcInstructionSet=x86-x64-v3")
+  [ "$avx2" = 1 ] && extra=("-p:IlcInstructionSet=x86-64-v3")
   dotnet publish src/TrafficAudit.Cli -c Release -r linux-x64 -p:PublishAot=true "${extra[@]}" -nologo -v q -o "$out"
 else
   [ "$avx2" = 1 ] && extra=("-p:PublishReadyToRunCrossgen2ExtraArgs=--instruction-set:x86-64-v3")
