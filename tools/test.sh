@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # tcpreplay: replaying a generated capture into a veth pair; chromium: the HTML report rendered
 # headless (slow to install: only when missing, and only as root); poppler-utils: pdftotext reads
 # the report's PDF back (page count, charts not cut by a page end); tshark: every finding's
-# wireshark_filter run through tshark -Y on its capture (DisplayFilterTests).
-packages=(libpcap0.8 iproute2 sip-tester tcpreplay chromium poppler-utils tshark)
+# wireshark_filter run through tshark -Y on its capture (DisplayFilterTests); clang, zlib1g-dev: Native
+# AOT links the shipped executable with them (tools/publish.sh, ShippedBuildTests).
+packages=(libpcap0.8 iproute2 sip-tester tcpreplay chromium poppler-utils tshark clang zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -26,6 +27,13 @@ fi
 log=$(mktemp)
 dotnet build TrafficAudit.sln -c Release -nologo -v q 2>&1 | tail -n 30
 if [ "${PIPESTATUS[0]}" -ne 0 ]; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi
+# The executable users run (tools/publish.sh: Native AOT) is tested too: ShippedBuildTests runs it beside
+# the in-process build on the same commands and compares everything it prints and writes.
+shipped=artifacts/test-shipped
+if ! bash tools/publish.sh "$shipped" > "$log" 2>&1; then
+  cat "$log"; echo "publish failed"; echo "0 passed, 1 failed"; exit 1
+fi
+export TRAFFICAUDIT_SHIPPED="$PWD/$shipped/trafficaudit"
 dotnet test --project tests/TrafficAudit.Tests/TrafficAudit.Tests.csproj -c Release --no-build "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 passed=$(grep -E '^\s*succeeded:' "$log" | tail -1 | grep -oE '[0-9]+' || true)
