@@ -276,7 +276,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                 case ItemKind.Flow:
                     var flow = (FlowRecord)item.Payload;
                     // CSV without pseudonyms: the row straight from the record, no FlowRow and no string per cell.
-                    if (anonymizer is null && _flows.Csv is { } csv) _flows.Append(flow, FlowCsvRow.Write, csv, _clockNs);
+                    if (anonymizer is null && _flows.Csv is { } csv) _flows.AppendFlow(flow, csv, _clockNs);
                     else _flows.Append(FlowRow.From(flow, anonymizer), _clockNs);
                     break;
                 case ItemKind.Stream:
@@ -333,8 +333,11 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         /// <summary>Without rotation: TABLE.EXT, replaced, with its header written at once.</summary>
         public override void OpenSingle() => Open(OutputFormats.FileName(_schema.Name, _options.Format));
 
-        /// <summary>The CSV writer when this table is written as CSV (null for JSON lines).</summary>
-        public CsvHelper.CsvWriter? Csv => (_encoder as CsvRowWriter<TRow>)?.Csv;
+        /// <summary>The CSV encoder when this table is written as CSV (null for JSON lines).</summary>
+        public CsvEncoder? Csv => (_encoder as CsvRowWriter<TRow>)?.Csv;
+
+        /// <summary>Writes flows.csv rows straight from their records (<see cref="AppendFlow"/>); made at the first.</summary>
+        private FlowCsvRow? _flowRow;
 
         public void Append(TRow row, long clockNs)
         {
@@ -343,11 +346,11 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
             EndRow();
         }
 
-        /// <summary>A row written by <paramref name="write"/> straight from its record (a static method: nothing allocated per row).</summary>
-        public void Append<TRecord>(TRecord record, Action<CsvHelper.CsvWriter, TRecord> write, CsvHelper.CsvWriter csv, long clockNs)
+        /// <summary>A flows.csv row written straight from its record by <see cref="FlowCsvRow"/> (nothing allocated per row).</summary>
+        public void AppendFlow(FlowRecord flow, CsvEncoder csv, long clockNs)
         {
             BeginRow(clockNs);
-            write(csv, record);
+            (_flowRow ??= new FlowCsvRow()).Write(csv, flow);
             EndRow();
         }
 
