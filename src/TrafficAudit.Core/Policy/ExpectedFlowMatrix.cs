@@ -29,6 +29,9 @@ public sealed record Requirement
     public required bool Required { get; init; }
     /// <summary>Media is expected only when the capture holds an answered call.</summary>
     public bool NeedsCalls { get; init; }
+
+    internal bool IsNodesRole => PeerRole == "nodes";
+    internal bool IsAnyRole => PeerRole == "any";
 }
 
 /// <summary>
@@ -110,10 +113,29 @@ public static class ExpectedFlowMatrix
     public static bool Matches(Requirement q, FlowRecord f, PolicyContext ctx)
     {
         if (!ctx.TouchesNode(f)) return false;
-        bool bothNodes = ctx.IsNode(f.ClientIp) && ctx.IsNode(f.ServerIp);
-        if (q.PeerRole == "nodes" != bothNodes) return false;
-        var (_, nodePort, remote, remotePort) = ctx.Ends(f);
-        if (q.PeerRole is not ("any" or "nodes") && !AnyContains(q.Peers, remote)) return false;
+        return Matches(q, f, NodeEnds.Of(ctx, f));
+    }
+
+    /// <summary>What <see cref="Matches(Requirement, FlowRecord, PolicyContext)"/> asks of the nodes about a flow touching one, asked once per flow (not once per requirement).</summary>
+    internal readonly record struct NodeEnds(bool BothNodes, ushort NodePort, IpAddress Remote, ushort RemotePort)
+    {
+        public static NodeEnds Of(PolicyContext ctx, FlowRecord f)
+        {
+            bool clientIsNode = ctx.IsNode(f.ClientIp), serverIsNode = ctx.IsNode(f.ServerIp);
+            // As PolicyContext.Ends: the node end is the server when the server is a node.
+            return serverIsNode
+                ? new(clientIsNode, f.ServerPort, f.ClientIp, f.ClientPort)
+                : new(false, f.ClientPort, f.ServerIp, f.ServerPort);
+        }
+    }
+
+    /// <summary><see cref="Matches(Requirement, FlowRecord, PolicyContext)"/> for a flow touching a node, whose ends are <paramref name="ends"/>.</summary>
+    internal static bool Matches(Requirement q, FlowRecord f, in NodeEnds ends)
+    {
+        bool nodesRow = q.IsNodesRole;
+        if (nodesRow != ends.BothNodes) return false;
+        var (nodePort, remote, remotePort) = (ends.NodePort, ends.Remote, ends.RemotePort);
+        if (!nodesRow && !q.IsAnyRole && !AnyContains(q.Peers, remote)) return false;
         // By index throughout: this runs for every flow and requirement, and a foreach over an interface
         // (or a lambda capturing the address) allocates each time.
         var rules = q.Rules;
@@ -185,11 +207,12 @@ public sealed class MatrixAccumulator
     public void OnFlow(PolicyContext ctx, FlowRecord f)
     {
         if (!ctx.TouchesNode(f)) return;
+        var ends = ExpectedFlowMatrix.NodeEnds.Of(ctx, f);
         FlowOutcome? outcome = null;
         for (int i = 0; i < _rows.Length; i++)
         {
             Operations++;
-            if (!ExpectedFlowMatrix.Matches(_requirements[i], f, ctx)) continue;
+            if (!ExpectedFlowMatrix.Matches(_requirements[i], f, ends)) continue;
             var row = _rows[i];
             row.Ids.Add(f.FlowId);
             switch (outcome ??= ctx.Outcome(f))
