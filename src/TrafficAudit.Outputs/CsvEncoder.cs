@@ -148,10 +148,20 @@ internal sealed class CsvEncoder
     private void Finish(int start, int length)
     {
         if (length == 0) return;
-        byte first = _buffer[start];
-        bool formula = first is (byte)'=' or (byte)'@' or (byte)'+' or (byte)'-' or (byte)'\t' or (byte)'\r';
-        if (!formula && !_buffer.AsSpan(start, length).ContainsAny(Special)) return;
+        bool formula = IsFormulaStart(_buffer[start]);
+        if (!formula && !NeedsQuotes(_buffer.AsSpan(start, length))) return;
         QuoteField(start, length, formula);
+    }
+
+    private static bool IsFormulaStart(byte first) => first is (byte)'=' or (byte)'@' or (byte)'+' or (byte)'-' or (byte)'\t' or (byte)'\r';
+
+    /// <summary>Whether the field holds ',', '"', CR or LF: a plain loop for the short cells of most rows (a vector search costs more to set up than it saves there).</summary>
+    private static bool NeedsQuotes(ReadOnlySpan<byte> field)
+    {
+        if (field.Length > 32) return field.ContainsAny(Special);
+        foreach (byte b in field)
+            if (b <= (byte)',' && b is (byte)',' or (byte)'"' or (byte)'\r' or (byte)'\n') return true;
+        return false;
     }
 
     /// <summary>Rewrites the field at <paramref name="start"/> enclosed in quotes, inner quotes doubled, after an apostrophe when it starts like a formula.</summary>
