@@ -76,6 +76,19 @@ internal sealed class CsvEncoder
     }
 
     /// <summary>
+    /// A text field formatted here that cannot hold ',', '"', CR or LF (times, addresses, decimals, a Community ID:
+    /// digits, letters, '.', ':', '-', '+', '/', '='): only the formula rule is checked (a negative decimal starts with '-').
+    /// </summary>
+    public void FormattedText(ReadOnlySpan<byte> value)
+    {
+        System.Diagnostics.Debug.Assert(!value.ContainsAny(Special), "a formatted field holds no quoting character");
+        int start = BeginField(value.Length + 4);
+        value.CopyTo(_buffer.AsSpan(start));
+        _pos = start + value.Length;
+        if (value.Length > 0 && IsFormulaStart(value[0])) QuoteField(start, value.Length, formula: true);
+    }
+
+    /// <summary>
     /// A field's encoded bytes, as an earlier write of the same value produced them (<see cref="LastField"/>): a
     /// cached cell is copied, not encoded again.
     /// </summary>

@@ -53,10 +53,10 @@ internal sealed class FlowCsvRow
         _endReason.Write(csv, FlowRow.EndReasonName(f.EndReason));
         _clientBy.Write(csv, f.ClientBy);
         Flows.CommunityId.TryFormatUtf8(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort, f.Transport, buffer, out int n);
-        csv.Utf8Text(buffer[..n]);
+        csv.FormattedText(buffer[..n]);
         // duration_s: as FlowRow's ((last - first) / 1e9).ToString("F6").
         n = Fixed(f.LastSeenNs - f.FirstSeenNs, 1_000_000_000, 6, "F6", buffer);
-        csv.Utf8Text(buffer[..n]);
+        csv.FormattedText(buffer[..n]);
         csv.EndRecord();
     }
 
@@ -88,7 +88,7 @@ internal sealed class FlowCsvRow
         }
         n += 6;
         buffer[n++] = (byte)'Z';
-        csv.Utf8Text(buffer[..n]);
+        csv.FormattedText(buffer[..n]);
     }
 
     private static int Two(Span<byte> b, int n, int v)
@@ -107,7 +107,7 @@ internal sealed class FlowCsvRow
             return;
         }
         int n = Fixed(ns, 1_000_000, 3, "F3", buffer);
-        csv.Utf8Text(buffer[..n]);
+        csv.FormattedText(buffer[..n]);
     }
 
     /// <summary>
@@ -155,7 +155,7 @@ internal sealed class FlowCsvRow
             n += w;
             if (shift > 0) buffer[n++] = (byte)'.';
         }
-        csv.Utf8Text(buffer[..n]);
+        csv.FormattedText(buffer[..n]);
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TrafficAudit.Decode;
 
 namespace TrafficAudit.Flows;
@@ -156,12 +158,15 @@ public static class Sha1
     }
 
     /// <summary>W[t] (6.1.2 step 1): the block's word for t &lt; 16, else ROTL1(W[t-3] ^ W[t-8] ^ W[t-14] ^ W[t-16]), stored over W[t-16].</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Schedule(Span<uint> w, int t)
     {
-        if (t < 16) return w[t];
-        uint v = uint.RotateLeft(w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15] ^ w[t & 15], 1);
-        w[t & 15] = v;
+        // Indexes masked to 0..15 of a 16-word span: read without bounds checks.
+        ref uint w0 = ref MemoryMarshal.GetReference(w);
+        if (t < 16) return Unsafe.Add(ref w0, t);
+        uint v = uint.RotateLeft(Unsafe.Add(ref w0, (t - 3) & 15) ^ Unsafe.Add(ref w0, (t - 8) & 15)
+            ^ Unsafe.Add(ref w0, (t - 14) & 15) ^ Unsafe.Add(ref w0, t & 15), 1);
+        Unsafe.Add(ref w0, t & 15) = v;
         return v;
     }
 }

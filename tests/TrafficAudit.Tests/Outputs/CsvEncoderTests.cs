@@ -110,6 +110,29 @@ public sealed class CsvEncoderTests
     }
 
     [TestMethod]
+    public void FormattedText_SameBytesAsCsvHelper()
+    {
+        // What FlowCsvRow formats: times, addresses, decimals (negative ones start like a formula), Community IDs.
+        string[] cases = ["2026-11-30T10:00:00.123456Z", "10.0.0.1", "0.000", "-0.000001", "-12.5", "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", "1:/w==", "+1", ""];
+        foreach (var text in cases)
+        {
+            using var expected = new MemoryStream();
+            using (var csv = CsvWriter.Create(expected, AuditCsvWriter.Options, leaveOpen: true))
+            {
+                csv.WriteField(text);
+                csv.WriteField(text);
+                csv.EndRecord();
+                csv.Flush();
+            }
+            var actual = new CsvEncoder();
+            actual.FormattedText(Encoding.ASCII.GetBytes(text));
+            actual.FormattedText(Encoding.ASCII.GetBytes(text));
+            actual.EndRecord();
+            Assert.AreEqual(Encoding.UTF8.GetString(expected.ToArray()), Encoding.UTF8.GetString(actual.Written), $"'{text}'");
+        }
+    }
+
+    [TestMethod]
     public void EverySchema_RandomRows_SameFileAsCsvHelper()
     {
         var rng = new Random(99);
