@@ -25,8 +25,8 @@ public static class OutputFormats
 
 /// <summary>
 /// Writes rows of one schema to a stream, in one format: the header (CSV only), then one row per
-/// call. Bytes reach <see cref="Target"/> at <see cref="Flush"/> (and, for CSV, when the internal
-/// buffer is full: write to a memory buffer when whole rows matter, as <see cref="RecordLog"/> does).
+/// call. Bytes reach <see cref="Target"/> at <see cref="Flush"/> (and, for CSV, as whole rows whenever
+/// 32 KB are pending; JSON lines, a row at a time).
 /// </summary>
 public abstract class RowWriter<TRow> : IDisposable
 {
