@@ -1,6 +1,5 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using CsvHelper;
 
 namespace TrafficAudit.Outputs;
 
@@ -26,8 +25,8 @@ public static class OutputFormats
 
 /// <summary>
 /// Writes rows of one schema to a stream, in one format: the header (CSV only), then one row per
-/// call. Bytes reach <see cref="Target"/> at <see cref="Flush"/> (and, for CSV, when the internal
-/// buffer is full: write to a memory buffer when whole rows matter, as <see cref="RecordLog"/> does).
+/// call. Bytes reach <see cref="Target"/> at <see cref="Flush"/> (and, for CSV, as whole rows whenever
+/// 32 KB are pending; JSON lines, a row at a time).
 /// </summary>
 public abstract class RowWriter<TRow> : IDisposable
 {
@@ -56,18 +55,25 @@ public abstract class RowWriter<TRow> : IDisposable
 }
 
 /// <summary>
-/// CSV through CsvHelper with <see cref="AuditCsvWriter.Options"/>: text cells go through
-/// <see cref="SafeText.Cell"/> and CsvHelper's formula escaping; whole numbers and booleans are written
-/// as numbers (never formula-escaped), exactly as the row types' generated serializers did.
+/// CSV with <see cref="CsvEncoder"/>, byte for byte as CsvHelper writes it with <see cref="AuditCsvWriter.Options"/>:
+/// text cells go through <see cref="SafeText.Cell"/> and the formula escaping; whole numbers and booleans are
+/// written as numbers (never formula-escaped), exactly as the row types' generated serializers did. Bytes reach
+/// <see cref="RowWriter{TRow}.Target"/> as whole rows, at <see cref="Flush"/> and whenever 32 KB are pending.
 /// </summary>
 internal sealed class CsvRowWriter<TRow>(RecordSchema<TRow> schema, Stream target) : RowWriter<TRow>(schema, target)
 {
-    private readonly CsvWriter _csv = CsvWriter.Create(target, AuditCsvWriter.Options, leaveOpen: true);
+    private const int PendingBytes = 32 * 1024;
+    private readonly CsvEncoder _csv = new();
 
-    /// <summary>The CsvHelper writer, for a row written straight from its record (<see cref="FlowCsvRow"/>).</summary>
-    internal CsvWriter Csv => _csv;
+    /// <summary>The encoder, for a row written straight from its record (<see cref="FlowCsvRow"/>); call <see cref="Flush"/> after it.</summary>
+    internal CsvEncoder Csv => _csv;
 
-    public override void WriteHeader() => _csv.WriteHeader(Schema.ColumnNames.ToArray().AsSpan());
+    public override void WriteHeader()
+    {
+        var names = Schema.ColumnNames;
+        for (int i = 0; i < names.Count; i++) _csv.Text(names[i]);
+        _csv.EndRecord();
+    }
 
     public override void WriteRow(TRow row)
     {
@@ -76,15 +82,17 @@ internal sealed class CsvRowWriter<TRow>(RecordSchema<TRow> schema, Stream targe
         for (int i = 0; i < columns.Count; i++)
         {
             var v = columns[i].ValueOf(row);
-            if (v.Text is { } text) _csv.WriteField(SafeText.Cell(text));
-            else if (v.Kind == ValueKind.Bool) _csv.WriteField(v.Number != 0);
-            else _csv.WriteField(v.Number, default);
+            if (v.Text is { } text) _csv.Text(SafeText.Cell(text));
+            else if (v.Kind == ValueKind.Bool) _csv.Bool(v.Number != 0);
+            else _csv.Integer(v.Number);
         }
         _csv.EndRecord();
+        if (_csv.Written.Length >= PendingBytes) _csv.WriteTo(Target);
     }
 
-    public override void Flush() => _csv.Flush();
-    public override void Dispose() => _csv.Dispose();
+    public override void Flush() => _csv.WriteTo(Target);
+    /// <summary>Writes what is pending (as CsvHelper's writer did when disposed); the target stays open.</summary>
+    public override void Dispose() => _csv.WriteTo(Target);
 }
 
 /// <summary>

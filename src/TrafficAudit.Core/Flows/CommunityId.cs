@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TrafficAudit.Decode;
 
 namespace TrafficAudit.Flows;
@@ -40,6 +42,24 @@ public static class CommunityId
         destination[0] = '1';
         destination[1] = ':';
         Convert.TryToBase64Chars(digest, destination[2..], out int n);
+        written = 2 + n;
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryFormat"/> as UTF-8 bytes (the record log writes them straight into its row): the same
+    /// characters, all ASCII.
+    /// </summary>
+    public static bool TryFormatUtf8(IpAddress a, ushort portA, IpAddress b, ushort portB, IpProtocol protocol, Span<byte> destination, out int written, ushort seed = 0)
+    {
+        written = 0;
+        if (protocol is IpProtocol.Icmp or IpProtocol.Icmpv6 || a.IsV4 != b.IsV4) return true;
+        if (destination.Length < Length) return false;
+        Span<byte> digest = stackalloc byte[20];
+        Digest(a, portA, b, portB, protocol, protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp, seed, digest);
+        destination[0] = (byte)'1';
+        destination[1] = (byte)':';
+        System.Buffers.Text.Base64.EncodeToUtf8(digest, destination[2..], out _, out int n);
         written = 2 + n;
         return true;
     }
@@ -116,31 +136,37 @@ public static class Sha1
         block[input.Length] = 0x80;
         BinaryPrimitives.WriteUInt64BigEndian(block[56..], (ulong)input.Length * 8);
 
-        Span<uint> w = stackalloc uint[80];
+        // The message schedule (6.1.2 step 1) kept as 16 words, W[t] computed in place of W[t-16] as the
+        // rounds reach it; the rounds (step 3: T = ROTL5(a) + f(b, c, d) + e + K + W[t]; e = d; d = c; c = ROTL30(b);
+        // b = a; a = T) in four loops of 20, one function and constant each.
+        Span<uint> w = stackalloc uint[16];
         for (int t = 0; t < 16; t++) w[t] = BinaryPrimitives.ReadUInt32BigEndian(block[(4 * t)..]);
-        for (int t = 16; t < 80; t++) w[t] = uint.RotateLeft(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
 
         // Initial hash value (5.3.1) and the 80 rounds (6.1.2).
-        uint h0 = 0x67452301, h1 = 0xEFCDAB89, h2 = 0x98BADCFE, h3 = 0x10325476, h4 = 0xC3D2E1F0;
+        const uint h0 = 0x67452301, h1 = 0xEFCDAB89, h2 = 0x98BADCFE, h3 = 0x10325476, h4 = 0xC3D2E1F0;
         uint a = h0, b = h1, c = h2, d = h3, e = h4;
-        for (int t = 0; t < 80; t++)
-        {
-            uint f, k;
-            if (t < 20) { f = (b & c) | (~b & d); k = 0x5A827999; }
-            else if (t < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1; }
-            else if (t < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDC; }
-            else { f = b ^ c ^ d; k = 0xCA62C1D6; }
-            uint temp = uint.RotateLeft(a, 5) + f + e + k + w[t];
-            e = d;
-            d = c;
-            c = uint.RotateLeft(b, 30);
-            b = a;
-            a = temp;
-        }
+        int r = 0;
+        for (; r < 20; r++) { uint t = uint.RotateLeft(a, 5) + ((b & c) | (~b & d)) + e + 0x5A827999 + Schedule(w, r); e = d; d = c; c = uint.RotateLeft(b, 30); b = a; a = t; }
+        for (; r < 40; r++) { uint t = uint.RotateLeft(a, 5) + (b ^ c ^ d) + e + 0x6ED9EBA1 + Schedule(w, r); e = d; d = c; c = uint.RotateLeft(b, 30); b = a; a = t; }
+        for (; r < 60; r++) { uint t = uint.RotateLeft(a, 5) + ((b & c) | (b & d) | (c & d)) + e + 0x8F1BBCDC + Schedule(w, r); e = d; d = c; c = uint.RotateLeft(b, 30); b = a; a = t; }
+        for (; r < 80; r++) { uint t = uint.RotateLeft(a, 5) + (b ^ c ^ d) + e + 0xCA62C1D6 + Schedule(w, r); e = d; d = c; c = uint.RotateLeft(b, 30); b = a; a = t; }
         BinaryPrimitives.WriteUInt32BigEndian(digest, h0 + a);
         BinaryPrimitives.WriteUInt32BigEndian(digest[4..], h1 + b);
         BinaryPrimitives.WriteUInt32BigEndian(digest[8..], h2 + c);
         BinaryPrimitives.WriteUInt32BigEndian(digest[12..], h3 + d);
         BinaryPrimitives.WriteUInt32BigEndian(digest[16..], h4 + e);
+    }
+
+    /// <summary>W[t] (6.1.2 step 1): the block's word for t &lt; 16, else ROTL1(W[t-3] ^ W[t-8] ^ W[t-14] ^ W[t-16]), stored over W[t-16].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Schedule(Span<uint> w, int t)
+    {
+        // Indexes masked to 0..15 of a 16-word span: read without bounds checks.
+        ref uint w0 = ref MemoryMarshal.GetReference(w);
+        if (t < 16) return Unsafe.Add(ref w0, t);
+        uint v = uint.RotateLeft(Unsafe.Add(ref w0, (t - 3) & 15) ^ Unsafe.Add(ref w0, (t - 8) & 15)
+            ^ Unsafe.Add(ref w0, (t - 14) & 15) ^ Unsafe.Add(ref w0, t & 15), 1);
+        Unsafe.Add(ref w0, t & 15) = v;
+        return v;
     }
 }

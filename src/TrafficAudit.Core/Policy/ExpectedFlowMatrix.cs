@@ -29,6 +29,7 @@ public sealed record Requirement
     public required bool Required { get; init; }
     /// <summary>Media is expected only when the capture holds an answered call.</summary>
     public bool NeedsCalls { get; init; }
+
 }
 
 /// <summary>
@@ -110,29 +111,69 @@ public static class ExpectedFlowMatrix
     public static bool Matches(Requirement q, FlowRecord f, PolicyContext ctx)
     {
         if (!ctx.TouchesNode(f)) return false;
-        bool bothNodes = ctx.IsNode(f.ClientIp) && ctx.IsNode(f.ServerIp);
-        if (q.PeerRole == "nodes" != bothNodes) return false;
-        var (_, nodePort, remote, remotePort) = ctx.Ends(f);
-        if (q.PeerRole is not ("any" or "nodes") && !AnyContains(q.Peers, remote)) return false;
-        // By index throughout: this runs for every flow and requirement, and a foreach over an interface
-        // (or a lambda capturing the address) allocates each time.
-        var rules = q.Rules;
-        for (int i = 0; i < rules.Count; i++)
-        {
-            var rule = rules[i];
-            if (rule.Id == f.MatchedRule) return true;
-            var bindings = rule.Bindings;
-            for (int j = 0; j < bindings.Count; j++)
-                if (BindingFits(bindings[j], f, nodePort, remotePort)) return true;
-        }
-        return false;
+        return Matches(q, f, NodeEnds.Of(ctx, f));
     }
 
-    private static bool AnyContains(IReadOnlyList<IpPrefix> prefixes, IpAddress a)
+    /// <summary>What <see cref="Matches(Requirement, FlowRecord, PolicyContext)"/> asks of the nodes about a flow touching one, asked once per flow (not once per requirement).</summary>
+    internal readonly record struct NodeEnds(bool BothNodes, ushort NodePort, IpAddress Remote, ushort RemotePort)
     {
-        for (int i = 0; i < prefixes.Count; i++)
-            if (prefixes[i].Contains(a)) return true;
-        return false;
+        public static NodeEnds Of(PolicyContext ctx, FlowRecord f)
+        {
+            bool clientIsNode = ctx.IsNode(f.ClientIp), serverIsNode = ctx.IsNode(f.ServerIp);
+            // As PolicyContext.Ends: the node end is the server when the server is a node.
+            return serverIsNode
+                ? new(clientIsNode, f.ServerPort, f.ClientIp, f.ClientPort)
+                : new(false, f.ClientPort, f.ServerIp, f.ServerPort);
+        }
+    }
+
+    /// <summary><see cref="Matches(Requirement, FlowRecord, PolicyContext)"/> for a flow touching a node, whose ends are <paramref name="ends"/>.</summary>
+    internal static bool Matches(Requirement q, FlowRecord f, in NodeEnds ends) => new Matcher(q).Matches(f, ends);
+
+    /// <summary>
+    /// A requirement in the form the matrix checks every flow against: its role compared once, its peers, rows
+    /// and bindings in arrays (read without interface calls: this runs for every flow and requirement).
+    /// </summary>
+    internal sealed class Matcher
+    {
+        private readonly bool _nodesRow, _checkPeers;
+        private readonly IpPrefix[] _peers;
+        private readonly string[] _ruleIds;
+        private readonly CatalogueBinding[][] _bindings;
+
+        public Matcher(Requirement q)
+        {
+            Requirement = q;
+            _nodesRow = q.PeerRole == "nodes";
+            _checkPeers = q.PeerRole is not ("any" or "nodes");
+            _peers = q.Peers.ToArray();
+            _ruleIds = q.Rules.Select(r => r.Id).ToArray();
+            _bindings = q.Rules.Select(r => r.Bindings.ToArray()).ToArray();
+        }
+
+        public Requirement Requirement { get; }
+
+        /// <summary>True when the flow (touching a node, whose ends are <paramref name="ends"/>) is one of the requirement's.</summary>
+        public bool Matches(FlowRecord f, in NodeEnds ends)
+        {
+            if (_nodesRow != ends.BothNodes) return false;
+            if (_checkPeers && !AnyContains(_peers, ends.Remote)) return false;
+            for (int i = 0; i < _ruleIds.Length; i++)
+            {
+                if (_ruleIds[i] == f.MatchedRule) return true;
+                var bindings = _bindings[i];
+                for (int j = 0; j < bindings.Length; j++)
+                    if (BindingFits(bindings[j], f, ends.NodePort, ends.RemotePort)) return true;
+            }
+            return false;
+        }
+
+        private static bool AnyContains(IpPrefix[] prefixes, IpAddress a)
+        {
+            for (int i = 0; i < prefixes.Length; i++)
+                if (prefixes[i].Contains(a)) return true;
+            return false;
+        }
     }
 
     private static bool BindingFits(CatalogueBinding b, FlowRecord f, ushort nodePort, ushort remotePort)
@@ -160,6 +201,7 @@ public static class ExpectedFlowMatrix
 public sealed class MatrixAccumulator
 {
     private readonly IReadOnlyList<Requirement> _requirements;
+    private readonly ExpectedFlowMatrix.Matcher[] _matchers;
     private readonly Row[] _rows;
     private long _oneWayCalls;
     private bool _answeredCall;
@@ -167,6 +209,7 @@ public sealed class MatrixAccumulator
     public MatrixAccumulator(IReadOnlyList<Requirement> requirements, int maxFlowIdsPerRow)
     {
         _requirements = requirements;
+        _matchers = requirements.Select(q => new ExpectedFlowMatrix.Matcher(q)).ToArray();
         _rows = new Row[requirements.Count];
         for (int i = 0; i < _rows.Length; i++) _rows[i] = new Row(maxFlowIdsPerRow);
     }
@@ -185,11 +228,12 @@ public sealed class MatrixAccumulator
     public void OnFlow(PolicyContext ctx, FlowRecord f)
     {
         if (!ctx.TouchesNode(f)) return;
+        var ends = ExpectedFlowMatrix.NodeEnds.Of(ctx, f);
         FlowOutcome? outcome = null;
         for (int i = 0; i < _rows.Length; i++)
         {
             Operations++;
-            if (!ExpectedFlowMatrix.Matches(_requirements[i], f, ctx)) continue;
+            if (!_matchers[i].Matches(f, ends)) continue;
             var row = _rows[i];
             row.Ids.Add(f.FlowId);
             switch (outcome ??= ctx.Outcome(f))

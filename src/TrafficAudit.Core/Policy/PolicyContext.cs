@@ -26,12 +26,20 @@ public enum FlowOutcome : byte
 public sealed class PolicyContext
 {
     private readonly HashSet<IpAddress> _nodes;
+    /// <summary>
+    /// The nodes as an array, looked through in order when there are few (a site has one to a handful): a
+    /// flow is checked several times per rule and requirement, and comparing two or four addresses is cheaper
+    /// than hashing one.
+    /// </summary>
+    private readonly IpAddress[] _nodeList;
+    private const int ScanNodes = 8;
 
     public PolicyContext(PortCatalogue catalogue, DeploymentProfile? profile, IReadOnlyList<Classification.DetectedNode> detected)
     {
         Catalogue = catalogue;
         Profile = profile;
         _nodes = profile is { Nodes.Count: > 0 } ? profile.Nodes.ToHashSet() : detected.Select(n => n.Address).ToHashSet();
+        _nodeList = _nodes.ToArray();
         // The smallest budget any SIP transaction can have: a quicker answer needs no look at its flow.
         int min = catalogue.DefaultRtt.SipMs ?? int.MaxValue;
         foreach (var e in catalogue.Entries) if (e.MaxRttMs is { } b && b < min) min = b;
@@ -46,7 +54,14 @@ public sealed class PolicyContext
     /// <summary>The lowest round-trip budget of any row and of the catalogue's defaults (`defaultRttMs`: SIP 80 ms, between nodes 100 ms built in).</summary>
     public int MinBudgetMs { get; }
 
-    public bool IsNode(IpAddress a) => _nodes.Contains(a);
+    public bool IsNode(IpAddress a)
+    {
+        var list = _nodeList;
+        if (list.Length > ScanNodes) return _nodes.Contains(a);
+        for (int i = 0; i < list.Length; i++)
+            if (list[i].Hi == a.Hi && list[i].Lo == a.Lo) return true;
+        return false;
+    }
     public bool TouchesNode(FlowRecord f) => IsNode(f.ClientIp) || IsNode(f.ServerIp);
 
     /// <summary>The node end of a flow (the server when both are nodes) and the other end.</summary>
