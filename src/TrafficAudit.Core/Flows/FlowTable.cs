@@ -103,7 +103,7 @@ public sealed class FlowTable
         {
             if (_active.Count >= _maxActive) Evict();
             flow = NewFlow(in key, srcIsA, timestampNs);
-            index = _active.Add(hash, flow);
+            index = _active.Add(in key, hash, flow);
         }
         side = flow.Side(srcIsA);
 
