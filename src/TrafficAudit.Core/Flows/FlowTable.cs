@@ -105,12 +105,14 @@ public sealed class FlowTable
             flow = NewFlow(in key, srcIsA, timestampNs);
             index = _active.Add(in key, hash, flow);
         }
-        side = flow.Side(srcIsA);
+        // A local, not the out parameter: written through its reference, it was read again from memory at every use.
+        int s = flow.Side(srcIsA);
+        side = s;
 
-        if (p.IpId != 0) TrackDuplicate(flow, in p, timestampNs, side);
-        if (flow.Packets[side]++ == 0) flow.FirstNs[side] = timestampNs;
-        flow.Bytes[side] += p.IpLength;
-        flow.LastNs[side] = timestampNs;
+        if (p.IpId != 0) TrackDuplicate(flow, in p, timestampNs, s);
+        if (flow.Packets[s]++ == 0) flow.FirstNs[s] = timestampNs;
+        flow.Bytes[s] += p.IpLength;
+        flow.LastNs[s] = timestampNs;
         if (timestampNs > flow.LastSeenNs)
         {
             flow.LastSeenNs = timestampNs;
@@ -118,7 +120,7 @@ public sealed class FlowTable
         }
         if (timestampNs < flow.FirstSeenNs) flow.FirstSeenNs = timestampNs;
 
-        if (p.Protocol == IpProtocol.Tcp) TrackTcp(flow, in p, timestampNs, side);
+        if (p.Protocol == IpProtocol.Tcp) TrackTcp(flow, in p, timestampNs, s);
         return flow;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TrafficAudit.Analyzers;
 using TrafficAudit.Decode;
 using TrafficAudit.Flows;
@@ -140,9 +141,16 @@ public sealed class VoipPipeline : IDisposable
     /// <see cref="RtpProbe.TryReadRtpHeader"/> checks it). On two cores only those 12 bytes cross to the stage's thread,
     /// not the 160 bytes of a G.711 payload.
     /// </summary>
-    internal static bool CanSendRtpHeaderOnly(in VoipPacket p, ReadOnlySpan<byte> payload) =>
-        !p.IsTcp && p.FlowIsRtp && !p.FlowIsSip && payload.Length > RtpHeaderBytes
-        && !RtpProbe.IsRtcpPacketType(payload) && RtpProbe.TryReadRtpHeader(payload, out _, out _, out _);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool CanSendRtpHeaderOnly(in VoipPacket p, ReadOnlySpan<byte> payload)
+    {
+        if (p.IsTcp || !p.FlowIsRtp || p.FlowIsSip || payload.Length <= RtpHeaderBytes) return false;
+        byte first = payload[0], second = payload[1];
+        // The usual header (version 2, no extension, no CSRC; padding or not) is the fixed 12 bytes: only the second
+        // byte remains to judge, as the two checks below would (RTCP types 192-223; payload types 72-76 are no RTP).
+        if ((first & 0xDF) == 0x80) return second is < 192 or > 223 && (second & 0x7F) is < 72 or > 76;
+        return !RtpProbe.IsRtcpPacketType(payload) && RtpProbe.TryReadRtpHeader(payload, out _, out _, out _);
+    }
 
     /// <summary>One packet for the stage, already made (tests, tools).</summary>
     public void Add(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
@@ -178,6 +186,7 @@ public sealed class VoipPipeline : IDisposable
     private VoipPacket _inline;
 
     /// <summary>The next entry of the current batch (handed over first when full, or when its arena lacks <paramref name="length"/> bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref VoipPacket Reserve(Flow flow, int length)
     {
         var b = _current!;
@@ -191,6 +200,7 @@ public sealed class VoipPipeline : IDisposable
     }
 
     /// <summary>Copies the payload (or only its RTP header) into the current batch's arena and counts the reserved entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Commit(ref VoipPacket slot, ReadOnlySpan<byte> payload)
     {
         var b = _current!;

@@ -74,6 +74,27 @@ public sealed class VoipHeaderOnlyTests
     }
 
     [TestMethod]
+    public void CanSendRtpHeaderOnly_EveryFirstTwoBytesAndLength_AgreesWithTheProbesReadingOfTheWholeDatagram()
+    {
+        // The shortcut for the usual header (version 2, no CSRC, no extension) must say what the two full checks say.
+        int agreed = 0, yes = 0;
+        foreach (int length in new[] { 13, 16, 20, 28, 40, 172 })
+            for (int first = 0; first < 256; first++)
+                for (int second = 0; second < 256; second++)
+                {
+                    var d = new byte[length];
+                    d.AsSpan(2).Fill(0x01); // an extension header here would announce 257 words: never fits
+                    d[0] = (byte)first; d[1] = (byte)second;
+                    bool expected = !TrafficAudit.Analyzers.RtpProbe.IsRtcpPacketType(d) && TrafficAudit.Analyzers.RtpProbe.TryReadRtpHeader(d, out _, out _, out _);
+                    Assert.AreEqual(expected, VoipPipeline.CanSendRtpHeaderOnly(Udp(rtp: true), d), $"{first:X2} {second:X2}, {length} bytes");
+                    agreed++;
+                    if (expected) yes++;
+                }
+        Assert.AreEqual(6 * 65536, agreed);
+        Assert.IsGreaterThan(1000, yes);
+    }
+
+    [TestMethod]
     public void ParallelStage_HeaderOnlyRtp_SameStreamsAsSingleThreaded()
     {
         // One flow both ways: G.711 at 20 ms with jitter, some packets lost, reordered and duplicated, CSRCs on one side, a header
