@@ -173,8 +173,9 @@ public sealed class Flow
         _hot.FirstSenderIsA = firstSenderIsA;
         _hot.Sequence = sequence;
         _hot.FirstSeenNs = firstSeenNs;
-        _rare = default;
-        _rare.Key = key;
+        // One whole-struct store: "_rare = default" then "_rare.Key = key" left FirstNs[0] of a reused flow set once the
+        // JIT had optimised this method (FlowChurnTests caught it after the tests before it made Start hot).
+        _rare = new Rare { Key = key };
         SynSide = -1;
         SynCount = 0;
         LastSynSeq = 0;
