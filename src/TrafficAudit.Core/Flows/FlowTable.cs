@@ -142,6 +142,7 @@ public sealed class FlowTable
         return true;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool ShouldStartOver(Flow flow, in DecodedPacket p, long ts)
     {
         // A fresh SYN on a connection that already ended is a new connection on the same ports
@@ -161,6 +162,7 @@ public sealed class FlowTable
     /// before it in the same direction. A retransmission carries a new id. Packets with id 0 (some
     /// stacks send every DF packet with id 0) are not compared. Called before LastNs is updated.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void TrackDuplicate(Flow f, in DecodedPacket p, long ts, int side)
     {
         ulong identity = (ulong)p.IpId << 48 | (ulong)p.IpChecksum << 32 | (uint)p.IpLength;
@@ -240,13 +242,20 @@ public sealed class FlowTable
         }
     }
 
+    // Inlined into Track (a call per packet before): the test; the sweep itself stays out of line.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void MaybeSweep(long timestampNs)
     {
         // The sweep clock only moves when two consecutive packets agree: one frame with a bogus
         // timestamp years ahead (seen in real captures) must not expire every flow at once.
         long nowNs = Math.Min(timestampNs, _previousNs);
         _previousNs = timestampNs;
-        if (nowNs < _nextSweepNs) return;
+        if (nowNs >= _nextSweepNs) SweepDue(nowNs);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void SweepDue(long nowNs)
+    {
         if (_nextSweepNs != long.MinValue) Sweep(nowNs);
         _nextSweepNs = nowNs + _timeouts.SweepIntervalNs;
     }
