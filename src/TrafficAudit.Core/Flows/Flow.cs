@@ -35,8 +35,8 @@ public sealed class Flow
     // Layout (the runtime puts a class's plain fields first, then its struct fields in the order declared):
     // the TCP fields and flags, then what the engine reads for every packet (the analyzers' hints and
     // bookkeeping, the VoIP stage's state, set once by that stage), then the fields every packet writes
-    // (PerPacket: counters, times; its key last, read by the lookup and written only when the flow
-    // starts), then fields seldom touched, then, last and more than a cache line past anything written per
+    // (PerPacket: counters, times), then fields seldom touched (the key among them: the flow table's index
+    // compares its own copy), then, last and more than a cache line past anything written per
     // packet, the counters the VoIP stage writes on its own thread (VoipOwned): the two threads do not
     // write one cache line packet after packet. A UDP packet touches three or four of the object's lines
     // (five or six before). FlowLayoutTests checks it.
@@ -53,12 +53,13 @@ public sealed class Flow
         public PerSide<ulong> LastIpIdentity;
         public long Sequence;
         public bool FirstSenderIsA;
-        public FlowKey Key;
     }
 
     /// <summary>Fields written once per flow or seldom.</summary>
     private struct Rare
     {
+        /// <summary>The flow table's index keeps its own copy, which the lookup compares: the flow's is read when the flow is written out.</summary>
+        public FlowKey Key;
         public PerSide<long> FirstNs;
         public long IcmpUnreachableFirstNs;
         public int IcmpUnreachable;
@@ -79,10 +80,7 @@ public sealed class Flow
         public long RtcpPackets;
     }
 
-    public FlowKey Key { get => _hot.Key; internal set => _hot.Key = value; }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    internal bool HasKey(in FlowKey key) => _hot.Key.Equals(in key);
+    public FlowKey Key { get => _rare.Key; internal set => _rare.Key = value; }
 
     /// <summary>True when key endpoint A sent the first packet (side 0 = A).</summary>
     public bool FirstSenderIsA { get => _hot.FirstSenderIsA; internal set => _hot.FirstSenderIsA = value; }
@@ -172,11 +170,12 @@ public sealed class Flow
     internal void Start(FlowKey key, bool firstSenderIsA, long sequence, long firstSeenNs)
     {
         _hot = default;
-        _hot.Key = key;
         _hot.FirstSenderIsA = firstSenderIsA;
         _hot.Sequence = sequence;
         _hot.FirstSeenNs = firstSeenNs;
-        _rare = default;
+        // One whole-struct store: "_rare = default" then "_rare.Key = key" left FirstNs[0] of a reused flow set once the
+        // JIT had optimised this method (FlowChurnTests caught it after the tests before it made Start hot).
+        _rare = new Rare { Key = key };
         SynSide = -1;
         SynCount = 0;
         LastSynSeq = 0;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace TrafficAudit.Flows;
 
@@ -6,7 +7,9 @@ namespace TrafficAudit.Flows;
 /// The flow table's index: flows in progress by <see cref="FlowKey"/>, a chained hash table over one array
 /// of entries. Each entry holds the key's hash (computed once per packet by the caller and compared before
 /// the key), the flow, and a copy of the flow's last-seen time, so that the idle sweep and the eviction
-/// scan the entries without loading the flow objects of flows still active.
+/// scan the entries without loading the flow objects of flows still active. The keys lie in an array of
+/// their own beside the entries, so a lookup compares keys without loading the flow object (the entries and
+/// keys of a few hundred flows stay in the core's first-level cache), while a sweep still reads 24 bytes a flow.
 /// <para>
 /// The order of the entries is the one <see cref="Dictionary{TKey,TValue}"/> gives (the table used it
 /// before, and the idle sweep and the eviction's choice among flows last seen at the same time follow
@@ -26,6 +29,8 @@ internal sealed class FlowIndex
     }
 
     private Entry[] _entries;
+    /// <summary>The key of each entry (stale when the entry is free), same index as <see cref="_entries"/>.</summary>
+    private FlowKey[] _keys;
     /// <summary>Per bucket, the first entry of its chain plus one (0 = empty).</summary>
     private int[] _buckets;
     private int _mask;
@@ -40,6 +45,7 @@ internal sealed class FlowIndex
     {
         int size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity, 16));
         _entries = new Entry[size];
+        _keys = new FlowKey[size];
         _buckets = new int[size];
         _mask = size - 1;
     }
@@ -68,26 +74,28 @@ internal sealed class FlowIndex
     public int Find(in FlowKey key, int hash)
     {
         var entries = _entries;
+        var keys = _keys; // as long as the entries (both change together in Grow)
         // Packets of one flow come in runs (a request and its answer, both directions of a call): the entry
         // found last is tried first. Checked by hash and key, so a freed or reused entry simply misses.
         int i = _lastFound;
         if ((uint)i < (uint)entries.Length)
         {
             ref Entry last = ref entries[i];
-            if (last.Hash == hash && last.Flow is { } f && f.HasKey(in key)) return i;
+            if (last.Hash == hash && last.Flow is not null && Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(keys), i).Equals(in key)) return i;
         }
         i = _buckets[hash & _mask] - 1;
         while ((uint)i < (uint)entries.Length)
         {
             ref Entry e = ref entries[i];
-            if (e.Hash == hash && e.Flow!.HasKey(in key)) return _lastFound = i;
+            // A free entry is never in a chain: its key needs no check of the flow.
+            if (e.Hash == hash && Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(keys), i).Equals(in key)) return _lastFound = i;
             i = e.Next - 1;
         }
         return -1;
     }
 
-    /// <summary>Adds a flow whose key is not in the index yet; returns its entry.</summary>
-    public int Add(int hash, Flow flow)
+    /// <summary>Adds a flow whose key (<paramref name="key"/>, of hash <paramref name="hash"/>) is not in the index yet; returns its entry.</summary>
+    public int Add(in FlowKey key, int hash, Flow flow)
     {
         int index;
         if (_freeCount > 0)
@@ -102,6 +110,7 @@ internal sealed class FlowIndex
             index = _end++;
         }
         ref int bucket = ref _buckets[hash & _mask];
+        _keys[index] = key;
         ref Entry e = ref _entries[index];
         e.Flow = flow;
         e.LastSeenNs = 0;
@@ -148,6 +157,7 @@ internal sealed class FlowIndex
     {
         int size = _entries.Length * 2;
         Array.Resize(ref _entries, size);
+        Array.Resize(ref _keys, size);
         _buckets = new int[size];
         _mask = size - 1;
         // Every entry is used (a full array has no free entry): chained again under the new mask.

@@ -103,14 +103,16 @@ public sealed class FlowTable
         {
             if (_active.Count >= _maxActive) Evict();
             flow = NewFlow(in key, srcIsA, timestampNs);
-            index = _active.Add(hash, flow);
+            index = _active.Add(in key, hash, flow);
         }
-        side = flow.Side(srcIsA);
+        // A local, not the out parameter: written through its reference, it was read again from memory at every use.
+        int s = flow.Side(srcIsA);
+        side = s;
 
-        if (p.IpId != 0) TrackDuplicate(flow, in p, timestampNs, side);
-        if (flow.Packets[side]++ == 0) flow.FirstNs[side] = timestampNs;
-        flow.Bytes[side] += p.IpLength;
-        flow.LastNs[side] = timestampNs;
+        if (p.IpId != 0) TrackDuplicate(flow, in p, timestampNs, s);
+        if (flow.Packets[s]++ == 0) flow.FirstNs[s] = timestampNs;
+        flow.Bytes[s] += p.IpLength;
+        flow.LastNs[s] = timestampNs;
         if (timestampNs > flow.LastSeenNs)
         {
             flow.LastSeenNs = timestampNs;
@@ -118,7 +120,7 @@ public sealed class FlowTable
         }
         if (timestampNs < flow.FirstSeenNs) flow.FirstSeenNs = timestampNs;
 
-        if (p.Protocol == IpProtocol.Tcp) TrackTcp(flow, in p, timestampNs, side);
+        if (p.Protocol == IpProtocol.Tcp) TrackTcp(flow, in p, timestampNs, s);
         return flow;
     }
 
@@ -140,6 +142,7 @@ public sealed class FlowTable
         return true;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool ShouldStartOver(Flow flow, in DecodedPacket p, long ts)
     {
         // A fresh SYN on a connection that already ended is a new connection on the same ports
@@ -159,6 +162,7 @@ public sealed class FlowTable
     /// before it in the same direction. A retransmission carries a new id. Packets with id 0 (some
     /// stacks send every DF packet with id 0) are not compared. Called before LastNs is updated.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void TrackDuplicate(Flow f, in DecodedPacket p, long ts, int side)
     {
         ulong identity = (ulong)p.IpId << 48 | (ulong)p.IpChecksum << 32 | (uint)p.IpLength;
@@ -238,13 +242,20 @@ public sealed class FlowTable
         }
     }
 
+    // Inlined into Track (a call per packet before): the test; the sweep itself stays out of line.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void MaybeSweep(long timestampNs)
     {
         // The sweep clock only moves when two consecutive packets agree: one frame with a bogus
         // timestamp years ahead (seen in real captures) must not expire every flow at once.
         long nowNs = Math.Min(timestampNs, _previousNs);
         _previousNs = timestampNs;
-        if (nowNs < _nextSweepNs) return;
+        if (nowNs >= _nextSweepNs) SweepDue(nowNs);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void SweepDue(long nowNs)
+    {
         if (_nextSweepNs != long.MinValue) Sweep(nowNs);
         _nextSweepNs = nowNs + _timeouts.SweepIntervalNs;
     }

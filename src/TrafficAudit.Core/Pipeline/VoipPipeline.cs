@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using TrafficAudit.Analyzers;
 using TrafficAudit.Decode;
 using TrafficAudit.Flows;
 using TrafficAudit.Analyzers.Rtp;
@@ -32,6 +34,42 @@ public struct VoipPacket
     /// the cores twice a packet).
     /// </summary>
     internal VoipTracker.FlowVoip? Voip;
+    /// <summary>
+    /// Set by the <see cref="VoipPipeline"/> when it handed over only the RTP fixed header (the first
+    /// <see cref="VoipPipeline.RtpHeaderBytes"/> bytes) of a datagram whose payload the stage never reads (see
+    /// <see cref="VoipPipeline.CanSendRtpHeaderOnly"/>); <see cref="WireLength"/> is then the payload's length.
+    /// </summary>
+    internal bool RtpHeaderOnly;
+    internal int WireLength;
+
+    /// <summary>
+    /// Fills <paramref name="slot"/> (a batch entry, written in place: a copy through a local made the JIT move the two
+    /// addresses as one 32-byte load of two 16-byte stores just made, a store-forwarding stall on every packet).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static void Fill(ref VoipPacket slot, Flow flow, in AnalyzerPacket packet)
+    {
+        ref readonly DecodedPacket p = ref packet.Ip;
+        slot.TimestampNs = packet.TimestampNs;
+        slot.Frame = packet.Frame;
+        slot.FileIndex = packet.FileIndex;
+        slot.Src = p.Src;
+        slot.Dst = p.Dst;
+        slot.SrcPort = p.SrcPort;
+        slot.DstPort = p.DstPort;
+        slot.IpVersion = p.IpVersion;
+        slot.Side = (byte)packet.Side;
+        slot.IsTcp = p.Protocol != IpProtocol.Udp;
+        slot.TcpFlags = p.TcpFlags;
+        slot.TcpSeq = p.TcpSeq;
+        slot.FlowIsSip = flow.Hints.IsSip;
+        slot.FlowIsRtp = flow.Hints.Rtp.IsRtp;
+        slot.FlowRtpDecided = flow.Hints.Rtp.Decided;
+        slot.FlowId = (int)flow.Sequence + 1;
+        slot.Voip = flow.Voip;
+        slot.RtpHeaderOnly = false;
+        slot.WireLength = packet.Payload.Length;
+    }
 }
 
 /// <summary>
@@ -93,6 +131,28 @@ public sealed class VoipPipeline : IDisposable
     /// </summary>
     public int TakeEnded(IAuditRecordSink sink) => _tracker.TakeEnded(sink);
 
+    /// <summary>Bytes handed over of an RTP datagram whose payload the stage does not read: the fixed header (RFC 3550 §5.1).</summary>
+    public const int RtpHeaderBytes = 12;
+
+    /// <summary>
+    /// True when the VoIP stage reads no more of this UDP payload than its RTP fixed header and its length: the flow is RTP
+    /// and not SIP as the packet is decoded (so the stage does not show it to the SIP analyzer), the datagram is not of an
+    /// RTCP type (whose reports the stage reads) and its RTP header is valid (CSRCs and extension within the datagram, as
+    /// <see cref="RtpProbe.TryReadRtpHeader"/> checks it). On two cores only those 12 bytes cross to the stage's thread,
+    /// not the 160 bytes of a G.711 payload.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool CanSendRtpHeaderOnly(in VoipPacket p, ReadOnlySpan<byte> payload)
+    {
+        if (p.IsTcp || !p.FlowIsRtp || p.FlowIsSip || payload.Length <= RtpHeaderBytes) return false;
+        byte first = payload[0], second = payload[1];
+        // The usual header (version 2, no extension, no CSRC; padding or not) is the fixed 12 bytes: only the second
+        // byte remains to judge, as the two checks below would (RTCP types 192-223; payload types 72-76 are no RTP).
+        if ((first & 0xDF) == 0x80) return second is < 192 or > 223 && (second & 0x7F) is < 72 or > 76;
+        return !RtpProbe.IsRtcpPacketType(payload) && RtpProbe.TryReadRtpHeader(payload, out _, out _, out _);
+    }
+
+    /// <summary>One packet for the stage, already made (tests, tools).</summary>
     public void Add(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
     {
         if (!_parallel)
@@ -100,14 +160,55 @@ public sealed class VoipPipeline : IDisposable
             Run(flow, in packet, payload);
             return;
         }
+        ref VoipPacket slot = ref Reserve(flow, payload.Length);
+        slot = packet;
+        slot.RtpHeaderOnly = false;
+        slot.WireLength = payload.Length;
+        Commit(ref slot, payload);
+    }
+
+    /// <summary>The engine's packet for the stage: its facts are written straight into the batch, and of RTP only the header is copied.</summary>
+    internal void Add(Flow flow, in AnalyzerPacket packet)
+    {
+        if (!_parallel)
+        {
+            VoipPacket.Fill(ref _inline, flow, in packet);
+            Run(flow, in _inline, packet.Payload);
+            _inline.Voip = null; // holds no flow state between packets
+            return;
+        }
+        ref VoipPacket slot = ref Reserve(flow, packet.Payload.Length);
+        VoipPacket.Fill(ref slot, flow, in packet);
+        Commit(ref slot, packet.Payload);
+    }
+
+    /// <summary>The packet given to the stage inline (one core): a field, so the packet is built in place as in a batch.</summary>
+    private VoipPacket _inline;
+
+    /// <summary>The next entry of the current batch (handed over first when full, or when its arena lacks <paramref name="length"/> bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref VoipPacket Reserve(Flow flow, int length)
+    {
         var b = _current!;
-        if (b.Count == BatchPackets || b.Used + payload.Length > b.Bytes.Length)
+        if (b.Count == BatchPackets || b.Used + length > b.Bytes.Length)
         {
             if (b.Count > 0) { Hand(b); b = _current!; }
-            if (payload.Length > b.Bytes.Length) b.Bytes = new byte[payload.Length]; // a reassembled jumbo datagram: rare
+            if (length > b.Bytes.Length) b.Bytes = new byte[length]; // a reassembled jumbo datagram: rare
         }
-        b.Packets[b.Count] = packet;
         b.Flows[b.Count] = flow;
+        return ref b.Packets[b.Count];
+    }
+
+    /// <summary>Copies the payload (or only its RTP header) into the current batch's arena and counts the reserved entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Commit(ref VoipPacket slot, ReadOnlySpan<byte> payload)
+    {
+        var b = _current!;
+        if (CanSendRtpHeaderOnly(in slot, payload))
+        {
+            slot.RtpHeaderOnly = true;
+            payload = payload[..RtpHeaderBytes];
+        }
         payload.CopyTo(b.Bytes.AsSpan(b.Used));
         b.Offsets[b.Count] = b.Used;
         b.Used += payload.Length;

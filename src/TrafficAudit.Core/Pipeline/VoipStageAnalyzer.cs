@@ -34,13 +34,6 @@ public sealed class VoipStageAnalyzer(VoipPipeline stage, Func<ushort, bool> isS
         ref readonly DecodedPacket p = ref packet.Ip;
         bool udp = p.Protocol == IpProtocol.Udp;
         if (udp && packet.Payload.IsEmpty) return;
-        var vp = new VoipPacket
-        {
-            TimestampNs = packet.TimestampNs, Frame = packet.Frame, FileIndex = packet.FileIndex, Src = p.Src, Dst = p.Dst, SrcPort = p.SrcPort, DstPort = p.DstPort,
-            IpVersion = p.IpVersion, Side = (byte)packet.Side, IsTcp = !udp, TcpFlags = p.TcpFlags, TcpSeq = p.TcpSeq,
-            FlowIsSip = flow.Hints.IsSip, FlowIsRtp = flow.Hints.Rtp.IsRtp, FlowRtpDecided = flow.Hints.Rtp.Decided,
-            FlowId = (int)flow.Sequence + 1, Voip = flow.Voip,
-        };
-        stage.Add(flow, in vp, packet.Payload);
+        stage.Add(flow, in packet);
     }
 }

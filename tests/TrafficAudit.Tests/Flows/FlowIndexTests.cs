@@ -50,7 +50,7 @@ public sealed class FlowIndexTests
                 if (found >= 0) { Assert.AreSame(oracle[key], index.FlowAt(found)); continue; }
                 var f = NewFlow(key, sequence++);
                 oracle.Add(key, f);
-                index.Add(key.Hash, f);
+                index.Add(in key, key.Hash, f);
                 live.Add(key);
                 if (index.Count > lastCapacityProbe) { grows++; lastCapacityProbe *= 2; }
             }
@@ -95,7 +95,7 @@ public sealed class FlowIndexTests
         var index = new FlowIndex(16);
         var keys = new[] { Key(7), Key(7, IpProtocol.Tcp), Key(7, vlan: 12), Key(7, IpProtocol.Tcp, 12), Key(5007) };
         var flows = keys.Select((k, i) => NewFlow(k, i)).ToList();
-        for (int i = 0; i < keys.Length; i++) index.Add(keys[i].Hash, flows[i]);
+        for (int i = 0; i < keys.Length; i++) index.Add(in keys[i], keys[i].Hash, flows[i]);
         for (int i = 0; i < keys.Length; i++) Assert.AreSame(flows[i], index.FlowAt(index.Find(in keys[i], keys[i].Hash)), keys[i].ToString());
     }
 

@@ -269,7 +269,10 @@ public sealed class VoipTracker
             return;
         }
 
-        if (payload.Length < 8 || (payload[0] >> 6) != 2) return;
+        // On two cores an RTP datagram may come as its fixed header only (VoipPacket.RtpHeaderOnly): its length is then
+        // the datagram's, and its header was found valid on the whole datagram.
+        int length = p.RtpHeaderOnly ? p.WireLength : payload.Length;
+        if (length < 8 || (payload[0] >> 6) != 2) return;
         // RTCP on its own port, or multiplexed on the RTP port (RFC 5761 §4: second byte 192-223): the
         // reports of this session, never an RTP stream.
         if (RtpProbe.IsRtcpPacketType(payload))
@@ -285,7 +288,9 @@ public sealed class VoipTracker
             return;
         }
         if (p.FlowRtpDecided && !p.FlowIsRtp && bound is null) return;
-        if (!RtpProbe.TryReadRtpHeader(payload, out uint ssrc, out ushort seq, out byte pt)) return;
+        uint ssrc; ushort seq; byte pt;
+        if (p.RtpHeaderOnly) ReadCheckedRtpHeader(payload, out ssrc, out seq, out pt);
+        else if (!RtpProbe.TryReadRtpHeader(payload, out ssrc, out seq, out pt)) return;
 
         if (v is null)
         {
@@ -299,7 +304,7 @@ public sealed class VoipTracker
             var key = new RtpStreamKey(p.Src, p.SrcPort, p.Dst, p.DstPort, ssrc);
             if (!_streams.TryGetValue(key, out stream))
             {
-                var first = new RtpPacketInfo(seq, ReadTimestamp(payload), (payload[1] & 0x80) != 0, pt, payload.Length, p.IpVersion == 6, 0, frame);
+                var first = new RtpPacketInfo(seq, ReadTimestamp(payload), (payload[1] & 0x80) != 0, pt, length, p.IpVersion == 6, 0, frame);
                 bool trusted = p.FlowIsRtp || bound is not null;
                 int slot = FindHeld(v, side, ssrc);
                 if (!trusted && slot < 0)
@@ -337,7 +342,7 @@ public sealed class VoipTracker
             }
             last = stream;
         }
-        var info = new RtpPacketInfo(seq, ReadTimestamp(payload), (payload[1] & 0x80) != 0, pt, payload.Length, p.IpVersion == 6, 0, frame);
+        var info = new RtpPacketInfo(seq, ReadTimestamp(payload), (payload[1] & 0x80) != 0, pt, length, p.IpVersion == 6, 0, frame);
         Feed(stream, ts, info, bound);
     }
 
@@ -580,6 +585,14 @@ public sealed class VoipTracker
         // Keep the newer of the two held packets; replace the older (or a free slot).
         if (pending[i].Used && (!pending[i + 1].Used || pending[i + 1].Ts < pending[i].Ts)) i++;
         pending[i] = new Held { Used = true, Ssrc = ssrc, Ts = ts, Info = info };
+    }
+
+    /// <summary>The fields <see cref="RtpProbe.TryReadRtpHeader"/> reads, from a header it already accepted on the whole datagram.</summary>
+    private static void ReadCheckedRtpHeader(ReadOnlySpan<byte> rtp, out uint ssrc, out ushort seq, out byte payloadType)
+    {
+        ssrc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(rtp[8..]);
+        seq = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(rtp[2..]);
+        payloadType = (byte)(rtp[1] & 0x7F);
     }
 
     private static uint ReadTimestamp(ReadOnlySpan<byte> rtp) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(rtp[4..]);
