@@ -29,26 +29,9 @@ public static class CommunityId
     public const int Length = 2 + 28;
 
     /// <summary>
-    /// <see cref="Compute"/> into <paramref name="destination"/> (at least <see cref="Length"/> characters), without
-    /// allocating (a record log writes one per flow); <paramref name="written"/> is 0 where Compute gives "".
-    /// </summary>
-    public static bool TryFormat(IpAddress a, ushort portA, IpAddress b, ushort portB, IpProtocol protocol, Span<char> destination, out int written, ushort seed = 0)
-    {
-        written = 0;
-        if (protocol is IpProtocol.Icmp or IpProtocol.Icmpv6 || a.IsV4 != b.IsV4) return true;
-        if (destination.Length < Length) return false;
-        Span<byte> digest = stackalloc byte[20];
-        Digest(a, portA, b, portB, protocol, protocol is IpProtocol.Tcp or IpProtocol.Udp or IpProtocol.Sctp, seed, digest);
-        destination[0] = '1';
-        destination[1] = ':';
-        Convert.TryToBase64Chars(digest, destination[2..], out int n);
-        written = 2 + n;
-        return true;
-    }
-
-    /// <summary>
-    /// <see cref="TryFormat"/> as UTF-8 bytes (the record log writes them straight into its row): the same
-    /// characters, all ASCII.
+    /// <see cref="Compute"/> as UTF-8 bytes into <paramref name="destination"/> (at least <see cref="Length"/> bytes),
+    /// without allocating: the record log writes one per flow straight into its row. <paramref name="written"/> is 0
+    /// where Compute gives "".
     /// </summary>
     public static bool TryFormatUtf8(IpAddress a, ushort portA, IpAddress b, ushort portB, IpProtocol protocol, Span<byte> destination, out int written, ushort seed = 0)
     {
