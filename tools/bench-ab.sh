@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Two builds of trafficaudit (or one build under two environments) timed alternately on one capture,
+# RUNS times each, and their medians: wall, user, system and CPU (user + system) seconds of the whole
+# process (/usr/bin/time), and loop_s of --stats (the read/decode/flow/analysis loop).
+# Usage: tools/bench-ab.sh [--runs N] [--pin CORE] [--env-a K=V] [--env-b K=V] BUILD_A BUILD_B CAPTURE [audit options]
+#   e.g. tools/bench-ab.sh /tmp/base/trafficaudit artifacts/trafficaudit-linux-x64/trafficaudit \
+#          /tmp/trafficaudit-bench/bench-2000000-200.pcap --threads 1
+#        tools/bench-ab.sh --pin 1 --env-a DOTNET_GCgen0MaxBudget=0x1000000 B B CAPTURE   (one build, two settings)
+# On a shared machine wrap it in the bench lock: flock -x /tmp/ta-bench.lock tools/bench-ab.sh ...
+set -euo pipefail
+runs=7 pin= env_a= env_b=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --pin) pin=$2; shift 2 ;;
+    --env-a) env_a=$2; shift 2 ;;
+    --env-b) env_b=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
+a=${1:?usage: tools/bench-ab.sh [--runs N] [--pin CORE] [--env-a K=V] [--env-b K=V] BUILD_A BUILD_B CAPTURE [audit options]}
+b=${2:?build B}
+cap=${3:?capture}
+shift 3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=()
+[ -n "$pin" ] && prefix=(taskset -c "$pin")
+for _ in $(seq "$runs"); do
+  for which in A B; do
+    bin=$a envs=$env_a
+    [ $which = B ] && bin=$b envs=$env_b
+    rm -rf "$work/out"
+    # shellcheck disable=SC2086
+    # The exit code says the verdict (1 when a finding fails the audit): not a failure of the run.
+    out=$(env $envs /usr/bin/time -f "TIME %e %U %S" "${prefix[@]}" "$bin" audit "$cap" --out "$work/out" --quiet --stats "$@" 2>&1 >/dev/null) || true
+    loop=$(grep -o " loop_s=[0-9.]*" <<< "$out" | cut -d= -f2)
+    echo "$which $(grep TIME <<< "$out" | cut -d' ' -f2-) $loop" >> "$work/runs"
+  done
+done
+python3 - "$work/runs" <<'EOF'
+import sys, statistics as st
+rows = {}
+for line in open(sys.argv[1]):
+    p = line.split()
+    rows.setdefault(p[0], []).append([float(x) for x in p[1:5]])
+for build, v in sorted(rows.items()):
+    col = lambda i: [x[i] for x in v]
+    cpu = [x[1] + x[2] for x in v]
+    print(f"{build}: {len(v)} runs, medians: wall {st.median(col(0)):.3f} s, user {st.median(col(1)):.3f} s, "
+          f"sys {st.median(col(2)):.3f} s, cpu {st.median(cpu):.3f} s (min {min(cpu):.2f}, max {max(cpu):.2f}), loop_s {st.median(col(3)):.3f}")
+EOF
