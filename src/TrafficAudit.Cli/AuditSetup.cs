@@ -176,6 +176,8 @@ public sealed class AuditSetup
     {
         Servers = Servers.ToList(),
         ParallelVoip = Threads >= 2,
+        // From 3 threads on: the reader (and merger), the VoIP stage, and the rest as flow shards.
+        Shards = Threads >= 3 ? Threads - 2 : 0,
         ServersSource = Profile is { Nodes.Count: > 0 } ? Classification.NodeSource.Profile : Classification.NodeSource.Server,
     }, sink);
 

@@ -377,7 +377,7 @@ public static class LiveCommand
             if (quiet) return;
             ulong kernel = source?.DroppedPackets ?? 0, iface = source?.InterfaceDroppedPackets ?? 0;
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"live {source?.InterfaceName} {DateTime.UtcNow:HH:mm:ss}Z  {rate,9:N0} pkt/s  {frames:N0} packets  {engine.Flows.TotalFlows:N0} flows  {engine.CallsInProgress:N0} calls in progress  {Findings:N0} findings  drops {kernel + iface:N0} (kernel {kernel:N0}, interface {iface:N0})");
+                $"live {source?.InterfaceName} {DateTime.UtcNow:HH:mm:ss}Z  {rate,9:N0} pkt/s  {frames:N0} packets  {engine.TotalFlows:N0} flows  {engine.CallsInProgress:N0} calls in progress  {Findings:N0} findings  drops {kernel + iface:N0} (kernel {kernel:N0}, interface {iface:N0})");
             WriteLine(line);
         }
 

@@ -131,22 +131,40 @@ public sealed class DnsNamesAnalyzer(AnomalyCounters anomalies) : FlowAnalyzer
         return ProbeVerdict.Undecided;
     }
 
+    /// <summary>
+    /// Set in a shard of a sharded engine: the answers go there (to the merger, which learns them in capture order
+    /// into the one table the engine names servers from) instead of into this analyzer's table.
+    /// </summary>
+    internal IDnsAnswerSink? Forward { get; init; }
+
     private void Collect(ReadOnlySpan<byte> payload)
     {
         if (!_reader.TryRead(payload)) return;
         foreach (var answer in _reader.Answers)
         {
-            var name = _reader.Name(answer);
-            ref string known = ref CollectionsMarshal.GetValueRefOrNullRef(_names, answer.Address);
-            if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref known))
-            {
-                // The same answer again (every lookup of a name): no new string.
-                if (!known.AsSpan().SequenceEqual(name)) known = new string(name);
-                continue;
-            }
-            // Bounded: a flood of DNS answers (or one capture of a resolver) must not grow the table without end.
-            if (_names.Count >= MaxNames) { anomalies.Increment("dns_names_limit"); continue; }
-            _names[answer.Address] = new string(name);
+            if (Forward is { } f) f.OnAnswer(answer.Address, _reader.Name(answer));
+            else Learn(answer.Address, _reader.Name(answer));
         }
     }
+
+    /// <summary>Remembers <paramref name="name"/> for <paramref name="address"/> (the later answer wins); allocates only for a name not known yet.</summary>
+    public void Learn(IpAddress address, ReadOnlySpan<char> name)
+    {
+        ref string known = ref CollectionsMarshal.GetValueRefOrNullRef(_names, address);
+        if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref known))
+        {
+            // The same answer again (every lookup of a name): no new string.
+            if (!known.AsSpan().SequenceEqual(name)) known = new string(name);
+            return;
+        }
+        // Bounded: a flood of DNS answers (or one capture of a resolver) must not grow the table without end.
+        if (_names.Count >= MaxNames) { anomalies.Increment("dns_names_limit"); return; }
+        _names[address] = new string(name);
+    }
+}
+
+/// <summary>Where a shard's DNS analyzer sends the answers it reads (see <see cref="DnsNamesAnalyzer.Forward"/>).</summary>
+internal interface IDnsAnswerSink
+{
+    void OnAnswer(IpAddress address, ReadOnlySpan<char> name);
 }

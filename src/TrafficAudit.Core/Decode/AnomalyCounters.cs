@@ -7,8 +7,10 @@ namespace TrafficAudit.Decode;
 /// </summary>
 public sealed class AnomalyCounters
 {
-    public sealed class Entry(string name, long firstFrame, int firstFile)
+    public sealed class Entry(string name, long firstFrame, int firstFile, long firstOrdinal = 0)
     {
+        /// <summary>Ordinal of the first frame that raised it in the run (1 = the first frame read; 0 = not known): orders frames of several files.</summary>
+        public long FirstOrdinal { get; internal set; } = firstOrdinal;
         public string Name { get; } = name;
         public long Count { get; internal set; }
         /// <summary>Frame number (1-based, within its file) of the first packet that raised it.</summary>
@@ -21,6 +23,8 @@ public sealed class AnomalyCounters
     /// <summary>Frame currently being decoded; set by the pipeline so decoders need not pass it.</summary>
     public long CurrentFrame { get; set; }
     public int CurrentFileIndex { get; set; }
+    /// <summary>Ordinal of the current frame in the run (1-based; 0 when the caller does not say): with several files, which frame came first.</summary>
+    public long CurrentOrdinal { get; set; }
 
     public void Increment(string name) => Add(name, 1);
 
@@ -28,7 +32,7 @@ public sealed class AnomalyCounters
     {
         if (!_entries.TryGetValue(name, out var e))
         {
-            e = new Entry(name, CurrentFrame, CurrentFileIndex);
+            e = new Entry(name, CurrentFrame, CurrentFileIndex, CurrentOrdinal);
             _entries.Add(name, e);
         }
         e.Count += count;
@@ -44,14 +48,19 @@ public sealed class AnomalyCounters
         {
             if (!_entries.TryGetValue(o.Name, out var e))
             {
-                _entries.Add(o.Name, new Entry(o.Name, o.FirstFrame, o.FirstFileIndex) { Count = o.Count });
+                _entries.Add(o.Name, new Entry(o.Name, o.FirstFrame, o.FirstFileIndex, o.FirstOrdinal) { Count = o.Count });
                 continue;
             }
             e.Count += o.Count;
-            if (o.FirstFileIndex < e.FirstFileIndex || (o.FirstFileIndex == e.FirstFileIndex && o.FirstFrame < e.FirstFrame))
+            // The run's frame ordinals when both sides know them (the shards of a sharded engine), else file and frame.
+            bool earlier = o.FirstOrdinal > 0 && e.FirstOrdinal > 0
+                ? o.FirstOrdinal < e.FirstOrdinal
+                : o.FirstFileIndex < e.FirstFileIndex || (o.FirstFileIndex == e.FirstFileIndex && o.FirstFrame < e.FirstFrame);
+            if (earlier)
             {
                 e.FirstFrame = o.FirstFrame;
                 e.FirstFileIndex = o.FirstFileIndex;
+                e.FirstOrdinal = o.FirstOrdinal;
             }
         }
         other._entries.Clear();

@@ -65,6 +65,8 @@ public sealed class Flow
         public int IcmpUnreachable;
         public int DuplicatePackets;
         public int AckedUnseen;
+        public long Id;
+        public int Shard;
     }
 
     /// <summary>The VoIP stage's state of the flow: written once by that stage's thread, read for every packet the engine hands it.</summary>
@@ -85,6 +87,13 @@ public sealed class Flow
     /// <summary>True when key endpoint A sent the first packet (side 0 = A).</summary>
     public bool FirstSenderIsA { get => _hot.FirstSenderIsA; internal set => _hot.FirstSenderIsA = value; }
     public long Sequence { get => _hot.Sequence; internal set => _hot.Sequence = value; }
+    /// <summary>
+    /// flow_id: 1 for the flow whose first packet came first, and so on. The flow table sets it as the flow starts;
+    /// in a sharded engine (whose shards number flows by the frame that started them) the merger sets it, in capture order.
+    /// </summary>
+    public long Id { get => _rare.Id; internal set => _rare.Id = value; }
+    /// <summary>The shard whose flow table follows this flow (0 without sharding).</summary>
+    internal int Shard { get => _rare.Shard; set => _rare.Shard = value; }
 
     // Per direction (index = side), kept inline in the object.
     public ref PerSide<long> Packets => ref _hot.Packets;

@@ -49,6 +49,17 @@ public sealed class FlowTable
     private long _sequence;
     private readonly Stack<Flow> _pool = new(256);
 
+    /// <summary>
+    /// Set by a shard of a sharded engine: the table neither sweeps on its own (the reader sends the sweeps, at the
+    /// same packets for every shard, through <see cref="Sweep"/>) nor numbers flows itself (a new flow's
+    /// <see cref="Flow.Sequence"/> is <see cref="NextSequence"/>, the ordinal of the frame that starts it; the merger
+    /// gives its <see cref="Flow.Id"/>).
+    /// </summary>
+    internal bool Sharded { get; init; }
+    /// <summary>With <see cref="Sharded"/>: the sequence a flow started by the next packet gets.</summary>
+    internal long NextSequence;
+    /// <summary>Called once for every flow as it starts (a shard reports it to the merger, which numbers it).</summary>
+    internal Action<Flow>? FlowStarted { get; set; }
     /// <summary>Called once for every flow as it ends (FIN/RST linger, idle timeout, port reuse, end of input): the analyzers free its state.</summary>
     public Action<Flow>? FlowEnded { get; set; }
     /// <param name="timeouts">Idle timeouts; the defaults when null.</param>
@@ -81,7 +92,7 @@ public sealed class FlowTable
     /// </summary>
     public Flow Track(in DecodedPacket p, long timestampNs, out int side)
     {
-        MaybeSweep(timestampNs);
+        if (!Sharded) MaybeSweep(timestampNs);
         var key = FlowKey.Create(p.Src, p.SrcPort, p.Dst, p.DstPort, p.Protocol, p.Vlan, out bool srcIsA);
         // The hash is computed once: the lookup, and the insertion of a new flow, use it.
         int hash = key.Hash;
@@ -127,7 +138,15 @@ public sealed class FlowTable
     private Flow NewFlow(in FlowKey key, bool srcIsA, long timestampNs)
     {
         var fresh = _pool.TryPop(out var reused) ? reused : new Flow();
-        fresh.Start(key, srcIsA, _sequence++, timestampNs);
+        if (Sharded)
+        {
+            fresh.Start(key, srcIsA, NextSequence, timestampNs);
+            _sequence++;
+            FlowStarted?.Invoke(fresh);
+            return fresh;
+        }
+        fresh.Start(key, srcIsA, _sequence, timestampNs);
+        fresh.Id = ++_sequence;
         return fresh;
     }
 

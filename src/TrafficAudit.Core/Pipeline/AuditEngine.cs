@@ -20,7 +20,7 @@ namespace TrafficAudit.Pipeline;
 /// nodes are decided over them; flows ending later are classified at once, against the nodes decided
 /// again at each sweep. <see cref="Process"/> is the hot path and allocates only when a flow starts.
 /// </summary>
-public sealed class AuditEngine : IDisposable
+public sealed partial class AuditEngine : IDisposable
 {
     /// <summary>Ended flows waiting for the next sweep before they are handed over even without one (a capture whose clock stands still).</summary>
     private const int MaxEndedWaiting = 4096;
@@ -81,9 +81,10 @@ public sealed class AuditEngine : IDisposable
         _flows = new FlowTable(options.Timeouts, _ended.Add, options.MaxActiveFlows, Anomalies);
         _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs, ClassifyCall = ClassifyCall });
         _voipRecords = new VoipRecordCollector(Anomalies, new SipAnalyzerOptions().MaxTransactionsKept);
-        bool parallelVoip = options.ParallelVoip ?? Environment.ProcessorCount > 1;
+        bool parallelVoip = options.Shards > 0 || (options.ParallelVoip ?? Environment.ProcessorCount > 1);
         _voipStage = new VoipPipeline(_voip, parallelVoip);
-        Threads = parallelVoip ? 2 : 1;
+        _shards = CreateShards(options, IsSipPort);
+        Threads = (parallelVoip ? 2 : 1) + options.Shards;
         // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
         _dns = new DnsNamesAnalyzer(Anomalies);
         _analyzers = new FlowAnalyzerRegistry(_dns, new RtpProbeAnalyzer(Anomalies), new SipHintAnalyzer(), new HttpAnalyzer(), new TlsAnalyzer(),
@@ -105,7 +106,7 @@ public sealed class AuditEngine : IDisposable
         }
     }
 
-    /// <summary>Threads the engine runs on: 1, or 2 with the VoIP stage on its own (<see cref="AuditOptions.ParallelVoip"/>).</summary>
+    /// <summary>Threads the engine runs on: 1, or 2 with the VoIP stage on its own (<see cref="AuditOptions.ParallelVoip"/>), plus its shards (<see cref="AuditOptions.Shards"/>).</summary>
     public int Threads { get; }
 
     /// <summary>The Imagicle nodes records are classified against now: given, or detected once settled (empty before).</summary>
@@ -122,8 +123,12 @@ public sealed class AuditEngine : IDisposable
 
     public AnomalyCounters Anomalies { get; } = new();
 
-    /// <summary>Stops the VoIP worker thread, if any.</summary>
-    public void Dispose() => _voipStage.Dispose();
+    /// <summary>Stops the VoIP worker thread and the shards' threads, if any.</summary>
+    public void Dispose()
+    {
+        _voipStage.Dispose();
+        DisposeShards();
+    }
     public CaptureStatistics Statistics { get; } = new();
     public FlowTable Flows => _flows;
 
@@ -138,6 +143,7 @@ public sealed class AuditEngine : IDisposable
         if (ts > st.LastNs) st.LastNs = ts;
         Anomalies.CurrentFrame = header.FrameNumber;
         Anomalies.CurrentFileIndex = header.FileIndex;
+        Anomalies.CurrentOrdinal = st.Frames;
 
         switch (_decoder.Decode(header.LinkType, frame, ts, ref _packet, out var buffer))
         {
@@ -147,6 +153,11 @@ public sealed class AuditEngine : IDisposable
             default: st.MalformedFrames++; return;
         }
         st.IpPackets++;
+        if (_shards is not null)
+        {
+            Dispatch(in header, buffer);
+            return;
+        }
         ref readonly DecodedPacket p = ref _packet;
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
@@ -157,10 +168,15 @@ public sealed class AuditEngine : IDisposable
         if (ts >= _nextVoipTakeNs)
         {
             _nextVoipTakeNs = ts + 10_000_000_000L;
-            _voipStage.TakeEnded(VoipSink);
-            // VoIP records waiting for the nodes are bounded as the held flows are.
-            if (!_settled && _voipHold is not null && _voipHold.Count >= _options.MaxHeldFlows) Settle(endOfInput: false);
+            TakeVoipRecords();
         }
+    }
+
+    /// <summary>Takes over the VoIP records the stage ended so far; VoIP records waiting for the nodes are bounded as the held flows are.</summary>
+    private void TakeVoipRecords()
+    {
+        _voipStage.TakeEnded(VoipSink);
+        if (!_settled && _voipHold is not null && _voipHold.Count >= _options.MaxHeldFlows) Settle(endOfInput: false);
     }
 
     /// <summary>The catalogue's SIP ports (`sipPorts`, 5060-5071 built in): TCP segments there go to SIP reassembly from the SYN on.</summary>
@@ -190,8 +206,10 @@ public sealed class AuditEngine : IDisposable
     {
         // Datagrams still waiting for fragments will never complete: counted as ip_fragment_incomplete, not lost silently.
         _decoder.FlushFragments();
+        if (_shards is not null) QuiesceShards();
         _voipStage.Drain();
-        _flows.Complete();
+        if (_shards is not null) CompleteShards();
+        else _flows.Complete();
         var lastRecords = new List<FlowRecord>();
         HandOverEnded(endOfInput: true, lastRecords);
         if (!_settled) lastRecords = Settle(endOfInput: true);
@@ -214,10 +232,16 @@ public sealed class AuditEngine : IDisposable
     /// </summary>
     public AuditResult Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
+        if (_shards is not null) QuiesceShards();
         _voipStage.Drain();
         _voipStage.TakeEnded(VoipSink);
-        var active = _flows.Snapshot();
-        foreach (var f in active) _analyzers.Snapshot(f);
+        List<Flow> active;
+        if (_shards is not null) active = SnapshotShards();
+        else
+        {
+            active = _flows.Snapshot();
+            foreach (var f in active) _analyzers.Snapshot(f);
+        }
         var open = new List<(FlowRecord Facts, HeldHints Hints)>(_held.Count + _ended.Count + active.Count);
         foreach (var h in _held) open.Add((h.Facts, h.Hints));
         foreach (var f in _ended) open.Add(Facts(f));
@@ -249,7 +273,7 @@ public sealed class AuditEngine : IDisposable
     /// </summary>
     private void HandOverEnded(bool endOfInput, List<FlowRecord>? handed)
     {
-        _sweepsHandled = _flows.Sweeps;
+        _sweepsHandled = SweepsSoFar;
         if (_ended.Count == 0) return;
         // The VoIP stage (maybe on its own thread) must have seen every packet of these flows (T.38 counts),
         // and holds none of them after it: a drained stage has let go of its batches' flows.
@@ -261,7 +285,7 @@ public sealed class AuditEngine : IDisposable
             _detector?.Observe(Observed(facts, hints));
             _held.Add(new HeldFlow(facts, hints));
             // The record copied what it needs and the analyzers ended the flow: the object serves a later flow.
-            _flows.Release(f);
+            ReleaseFlow(f);
         }
         _ended.Clear();
         if (!_settled)
@@ -358,6 +382,8 @@ public sealed class AuditEngine : IDisposable
     {
         var (streams, calls, voip) = VoipResultBuilder.Build(_voip, _voipHold is { Count: > 0 } ? _voipHold : _voipRecords, openVoip, voipFlows, new SipAnalyzerOptions().MaxTransactionsKept);
         Anomalies.Merge(_voip.Anomalies);
+        if (_shards is not null)
+            foreach (var s in _shards) Anomalies.Merge(s.Anomalies);
         return new AuditResult
         {
             Flows = flows,
@@ -384,7 +410,7 @@ public sealed class AuditEngine : IDisposable
         bool handshake = f.SynSide >= 0;
         var facts = new FlowRecord
         {
-            FlowId = checked((int)(f.Sequence + 1)),
+            FlowId = checked((int)f.Id),
             FirstSeenNs = f.FirstSeenNs,
             LastSeenNs = f.LastSeenNs,
             Transport = f.Key.Protocol,

@@ -30,6 +30,13 @@ public sealed record AuditOptions
     public int MaxHeldFlows { get; init; } = DefaultMaxHeldFlows;
     /// <summary>Run VoIP analysis on a second thread; null: when the machine has more than one core.</summary>
     public bool? ParallelVoip { get; init; }
+    /// <summary>
+    /// Flow shards, each on its own thread (0: none, the flow table runs on the caller's thread). With shards the
+    /// caller's thread reads, decodes and dispatches packets by flow and merges the shards' results in capture
+    /// order, and the VoIP stage runs on its own thread. Results are the same for every count (as long as no
+    /// shard reaches its share of <see cref="MaxActiveFlows"/>).
+    /// </summary>
+    public int Shards { get; init; }
     /// <summary>Times and caps of the VoIP stage; null: the defaults, with the streams' idle time taken from <see cref="Timeouts"/>.</summary>
     public VoipTrackerOptions? Voip { get; init; }
 }

@@ -167,6 +167,27 @@ public sealed class VoipPipeline : IDisposable
         Commit(ref slot, payload);
     }
 
+    /// <summary>
+    /// A packet a shard of a sharded engine made (<see cref="VoipPacket.Fill"/>, perhaps its RTP header only), handed
+    /// over by the merger in capture order: it goes to the stage as it is.
+    /// </summary>
+    internal void AddPrepared(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
+    {
+        if (!_parallel)
+        {
+            Run(flow, in packet, payload);
+            return;
+        }
+        ref VoipPacket slot = ref Reserve(flow, payload.Length);
+        slot = packet;
+        payload.CopyTo(_current!.Bytes.AsSpan(_current.Used));
+        var b = _current;
+        b.Offsets[b.Count] = b.Used;
+        b.Used += payload.Length;
+        b.Count++;
+        b.Offsets[b.Count] = b.Used;
+    }
+
     /// <summary>The engine's packet for the stage: its facts are written straight into the batch, and of RTP only the header is copied.</summary>
     internal void Add(Flow flow, in AnalyzerPacket packet)
     {

@@ -10,10 +10,15 @@ namespace TrafficAudit.Pipeline;
 /// <see cref="VoipPipeline"/>, which may run it on another thread: every UDP payload (SIP and RTP
 /// run on any port; the tracker tells them apart), and every segment of a TCP flow on a SIP port
 /// (from the SYN on, for reassembly) or in which SIP was recognised. Each packet carries the flow's
-/// hints as they stand now, so results do not depend on the other thread's timing.
+/// hints as they stand now, so results do not depend on the other thread's timing. In a shard of a sharded
+/// engine the packets go to the shard's output instead (<see cref="Shard"/>), and the merger hands them to the
+/// stage in capture order.
 /// </summary>
-public sealed class VoipStageAnalyzer(VoipPipeline stage, Func<ushort, bool> isSipPort) : FlowAnalyzer
+public sealed class VoipStageAnalyzer(VoipPipeline? stage, Func<ushort, bool> isSipPort) : FlowAnalyzer
 {
+    /// <summary>Set in a shard: the packets go to it, not to a stage.</summary>
+    internal Sharding.FlowShard? Shard { get; init; }
+
     public override string Name => "voip";
     public override bool TakesPackets => true;
 
@@ -34,6 +39,7 @@ public sealed class VoipStageAnalyzer(VoipPipeline stage, Func<ushort, bool> isS
         ref readonly DecodedPacket p = ref packet.Ip;
         bool udp = p.Protocol == IpProtocol.Udp;
         if (udp && packet.Payload.IsEmpty) return;
-        stage.Add(flow, in packet);
+        if (Shard is { } shard) shard.AddVoip(flow, in packet);
+        else stage!.Add(flow, in packet);
     }
 }

@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using TrafficAudit.Analyzers;
+using TrafficAudit.Capture;
+using TrafficAudit.Decode;
+using TrafficAudit.Flows;
+
+namespace TrafficAudit.Pipeline.Sharding;
+
+/// <summary>
+/// One shard of the sharded engine: the flows whose symmetric key hashes to it, with their own flow table (a share of
+/// the flow cap), payload analyzers and anomaly counters, on their own thread. It reads nothing any other shard
+/// writes: what crosses flows (flow numbering, DNS names, the VoIP stage, the hand-over of ended flows) leaves as
+/// events that the merger applies in capture order. Per packet it allocates nothing: its input and output buffers
+/// belong to the epoch and are reused, and new flows come from its table's pool.
+/// </summary>
+internal sealed class FlowShard : IDnsAnswerSink, IDisposable
+{
+    private readonly BlockingCollection<ShardEpoch> _queue = new();
+    private readonly Thread? _thread;
+    private ShardOutput? _out;
+    /// <summary>Order (see <see cref="ShardEvent.Order"/>) of what the shard is doing now.</summary>
+    private long _order;
+    /// <summary>At the end of input: ended flows go straight to this list (the merger's), not to an epoch.</summary>
+    private List<Flow>? _endInto;
+
+    public FlowShard(int index, AuditOptions options, int maxActiveFlows, Func<ushort, bool> isSipPort, bool thread)
+    {
+        Index = index;
+        Table = new FlowTable(options.Timeouts, Ended, maxActiveFlows, Anomalies) { Sharded = true, FlowStarted = Started };
+        Analyzers = new FlowAnalyzerRegistry(new DnsNamesAnalyzer(Anomalies) { Forward = this }, new RtpProbeAnalyzer(Anomalies), new SipHintAnalyzer(), new HttpAnalyzer(),
+            new TlsAnalyzer(), new VoipStageAnalyzer(null, isSipPort) { Shard = this });
+        Table.FlowEnded = Analyzers.End;
+        if (!thread) return;
+        _thread = new Thread(Work) { IsBackground = true, Name = $"trafficaudit-shard-{index}" };
+        _thread.Start();
+    }
+
+    public int Index { get; }
+    public AnomalyCounters Anomalies { get; } = new();
+    public FlowTable Table { get; }
+    public FlowAnalyzerRegistry Analyzers { get; }
+
+    /// <summary>Hands the shard its part of an epoch (on its thread; inline without one).</summary>
+    public void Post(ShardEpoch epoch)
+    {
+        if (_thread is null)
+        {
+            Exception? failure = null;
+            try { Run(epoch.Inputs[Index], epoch.Outputs[Index]); }
+            catch (Exception e) { failure = e; }
+            epoch.ShardDone(failure);
+            return;
+        }
+        _queue.Add(epoch);
+    }
+
+    private void Work()
+    {
+        foreach (var epoch in _queue.GetConsumingEnumerable())
+        {
+            Exception? failure = null;
+            try { Run(epoch.Inputs[Index], epoch.Outputs[Index]); }
+            catch (Exception e) { failure = e; }
+            epoch.ShardDone(failure);
+        }
+    }
+
+    private void Run(ShardInput input, ShardOutput output)
+    {
+        foreach (var f in input.Returned) Table.Release(f);
+        input.Returned.Clear();
+        _out = output;
+        var items = input.Items;
+        for (int i = 0; i < input.Count; i++)
+        {
+            ref ShardItem item = ref items[i];
+            Anomalies.CurrentFrame = item.Frame;
+            Anomalies.CurrentFileIndex = item.FileIndex;
+            Anomalies.CurrentOrdinal = item.Ordinal;
+            switch (item.Kind)
+            {
+                case ShardItemKind.Unreachable:
+                    if (!Table.TrackUnreachable(in item.Packet, item.TimestampNs)) Anomalies.Increment("icmp_unreachable_unknown_flow");
+                    break;
+                case ShardItemKind.Sweep:
+                    _order = item.Ordinal * 4;
+                    Table.Sweep(item.TimestampNs);
+                    break;
+                default:
+                    Packet(ref item, input.Bytes);
+                    break;
+            }
+        }
+        _out = null;
+    }
+
+    private void Packet(ref ShardItem item, byte[] bytes)
+    {
+        _order = item.Ordinal * 4 + 1;
+        Table.NextSequence = item.Ordinal;
+        var flow = Table.Track(in item.Packet, item.TimestampNs, out int side);
+        _order = item.Ordinal * 4 + 2;
+        var header = new FrameHeader(item.TimestampNs, default, 0, 0, 0, item.Frame, item.FileIndex);
+        Analyzers.Process(flow, new AnalyzerPacket(in item.Packet, bytes.AsSpan(item.PayloadStart, item.PayloadLength), side, in header));
+    }
+
+    private void Started(Flow flow)
+    {
+        flow.Shard = Index;
+        _out!.Add(_order, ShardEventKind.FlowStarted, flow, 0);
+    }
+
+    private void Ended(Flow flow)
+    {
+        if (_endInto is not null) _endInto.Add(flow);
+        else _out!.Add(_order, ShardEventKind.FlowEnded, flow, 0);
+    }
+
+    /// <summary>The VoIP stage's packet, made as the one-thread engine makes it; of RTP only the header is kept.</summary>
+    public void AddVoip(Flow flow, in AnalyzerPacket packet)
+    {
+        var o = _out!;
+        int i = o.NextVoip();
+        ref VoipPacket slot = ref o.Voip[i];
+        VoipPacket.Fill(ref slot, flow, in packet);
+        var payload = packet.Payload;
+        if (VoipPipeline.CanSendRtpHeaderOnly(in slot, payload))
+        {
+            slot.RtpHeaderOnly = true;
+            payload = payload[..VoipPipeline.RtpHeaderBytes];
+        }
+        o.CopyVoipBytes(i, payload);
+        o.Add(_order, ShardEventKind.Voip, flow, i);
+    }
+
+    void IDnsAnswerSink.OnAnswer(IpAddress address, ReadOnlySpan<char> name) =>
+        _out!.AddDns(address, name, Anomalies.CurrentFrame, Anomalies.CurrentFileIndex, Anomalies.CurrentOrdinal, _order, null!);
+
+    /// <summary>End of input (the shard idle): ends every flow still open into <paramref name="ended"/>.</summary>
+    public void CompleteInto(List<Flow> ended)
+    {
+        _endInto = ended;
+        Table.Complete();
+        _endInto = null;
+    }
+
+    private bool _disposed;
+
+    public void Dispose()
+    {
+        if (_thread is null || _disposed) return;
+        _disposed = true;
+        _queue.CompleteAdding();
+        _thread.Join();
+        _queue.Dispose();
+    }
+}
