@@ -7,7 +7,8 @@
 # Per run: whole-process seconds and M packets/s, the read/decode/flow loop's M packets/s, CPU seconds
 # (user + system), bytes allocated per packet in the loop and peak RSS; per capture the best of RUNS
 # runs, then `tshark -q -o rtp.heuristic_rtp:TRUE -z rtp,streams` once (seconds, peak RSS) and the ratio.
-# When the audit offers --threads, each capture runs with --threads 1 and with the default.
+# When the audit offers --threads, each capture runs with --threads 1, with the default (2 on 2 cores or
+# more) and, when it has the sharded engine, with --threads 4 (reader and merger, VoIP stage, 2 flow shards).
 # Usage: tools/bench.sh [PACKETS] [CALLS] [--busy-minutes M] [--runs N] [--no-tshark] [--only bulk|busy]
 # Not a test: run it by hand (the machine's load shows in the seconds) and put the figures in the README.
 set -euo pipefail
@@ -40,13 +41,14 @@ fi
 if [ $tshark = 1 ] && ! command -v tshark >/dev/null; then echo "bench: tshark missing, its columns stay empty" >&2; tshark=0; fi
 dotnet build tools/TrafficAudit.Synth -c Release -nologo -v q >/dev/null
 synth=tools/TrafficAudit.Synth/bin/Release/net10.0/trafficaudit-synth.dll
-# The shipped form (tools/publish.sh): self-contained, ReadyToRun-compiled together with the .NET
-# libraries (one "composite" image), so nothing is JIT-compiled at start and calls into the framework
-# can be inlined (a plain build's loop starts in the unoptimised JIT tier and takes about twice as long).
+# The shipped form (tools/publish.sh): one native executable (Native AOT), so nothing is JIT-compiled
+# (a plain build's loop starts in the unoptimised JIT tier and takes about twice as long).
 bash tools/publish.sh "$work/bin" >/dev/null
 ta="$work/bin/trafficaudit"
 threads_runs=("")
 if "$ta" audit --help 2>/dev/null | grep -q -- '--threads'; then threads_runs=("--threads 1" ""); fi
+# The sharded engine (reader and merger, VoIP stage, 2 flow shards) when the audit has it (--threads 3 and more).
+if "$ta" audit --help 2>/dev/null | grep -q -- 'share out the flows'; then threads_runs+=("--threads 4"); fi
 
 bulk="$work/bench-$packets-$calls.pcap"
 busy="$work/busy-${busy_minutes}m.pcap"
@@ -80,7 +82,7 @@ for c in "${cases[@]}"; do
         "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$alloc" "$rss"
       if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$wall; fi
     done
-    eval "best_${name}_$( [ -n "$th" ] && echo t1 || echo default )=$best"
+    eval "best_${name}_$( [ -n "$th" ] && echo "t${th##* }" || echo default )=$best"
   done
   if [ $tshark = 1 ]; then
     /usr/bin/time -f "wall=%e peak_rss_kb=%M" -o "$work/tshark-time.txt" tshark -n -q -o rtp.heuristic_rtp:TRUE -z rtp,streams -r "$cap" > "$work/tshark-$name.txt" 2>/dev/null || true

@@ -43,8 +43,14 @@ public sealed class AuditSetup
     public OutputFormat Format { get; private init; }
     /// <summary>live --rotate: rotation of the appended record files; null without it.</summary>
     public RecordRotation? Rotation { get; private init; }
-    /// <summary>--threads N: threads the engine may use (default: the cores the process may run on); 1 keeps the VoIP stage on the packet thread.</summary>
-    public int Threads { get; private init; } = Environment.ProcessorCount;
+    /// <summary>--threads N: threads the engine uses (default: <see cref="DefaultThreads"/>); 1 keeps the VoIP stage on the packet thread; from 3 the flows are sharded.</summary>
+    public int Threads { get; private init; } = DefaultThreads;
+    /// <summary>
+    /// Threads without --threads: 2 (the packet thread and the VoIP stage) when the process may run on two cores or more,
+    /// else 1. The sharded engine (3 threads and more) is not the default: on this project's 2-core machine it costs more
+    /// CPU than it spreads (README, "The sharded engine").
+    /// </summary>
+    public static int DefaultThreads => Math.Min(Environment.ProcessorCount, 2);
     /// <summary>Highest --threads accepted.</summary>
     public const int MaxThreads = 1024;
     /// <summary>The command line as typed, for the report's facts.</summary>
@@ -120,7 +126,7 @@ public sealed class AuditSetup
         if (a.Value("--format") is { } formatText)
             format = OutputFormats.Parse(formatText) ?? throw new UsageException($"--format '{formatText}' is not one of csv, jsonl" + CliParser.Hint(formatText, ["csv", "jsonl"]));
         RecordRotation? rotation = null;
-        int threads = Environment.ProcessorCount;
+        int threads = DefaultThreads;
         if (a.Value("--threads") is { } threadsText
             && (!int.TryParse(threadsText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out threads) || threads < 1 || threads > MaxThreads))
             throw new UsageException($"--threads '{threadsText}' is not a whole number from 1 to {MaxThreads}");
