@@ -77,16 +77,19 @@ public sealed partial class AuditEngine : IDisposable
     {
         _catalogue = catalogue;
         _options = options;
+        // With shards, the merger's thread hands flows over and runs the VoIP stage: what it counts, it counts apart (merged at the end).
+        var handOver = options.Shards > 0 ? _mergerAnomalies = new AnomalyCounters() : Anomalies;
         _decoder = new PacketDecoder(Anomalies);
         _flows = new FlowTable(options.Timeouts, _ended.Add, options.MaxActiveFlows, Anomalies);
         _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs, ClassifyCall = ClassifyCall });
-        _voipRecords = new VoipRecordCollector(Anomalies, new SipAnalyzerOptions().MaxTransactionsKept);
-        bool parallelVoip = options.Shards > 0 || (options.ParallelVoip ?? Environment.ProcessorCount > 1);
+        _voipRecords = new VoipRecordCollector(handOver, new SipAnalyzerOptions().MaxTransactionsKept);
+        // The sharded engine runs the VoIP stage inline on the merger's thread (packets arrive there in capture order).
+        bool parallelVoip = options.Shards == 0 && (options.ParallelVoip ?? Environment.ProcessorCount > 1);
         _voipStage = new VoipPipeline(_voip, parallelVoip);
         _shards = CreateShards(options, IsSipPort);
-        Threads = (parallelVoip ? 2 : 1) + options.Shards;
+        Threads = options.Shards > 0 ? options.Shards + 2 : parallelVoip ? 2 : 1;
         // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
-        _dns = new DnsNamesAnalyzer(Anomalies);
+        _dns = new DnsNamesAnalyzer(handOver);
         _analyzers = new FlowAnalyzerRegistry(_dns, new RtpProbeAnalyzer(Anomalies), new SipHintAnalyzer(), new HttpAnalyzer(), new TlsAnalyzer(),
             new VoipStageAnalyzer(_voipStage, IsSipPort));
         // The analyzers see each flow's end before its record is made (their hints are final then).
@@ -102,8 +105,9 @@ public sealed partial class AuditEngine : IDisposable
         else
         {
             _detector = new NodeDetector(catalogue.NodeEvidence);
-            if (sink is not null) _voipHold = new VoipRecordCollector(Anomalies, int.MaxValue);
+            if (sink is not null) _voipHold = new VoipRecordCollector(handOver, int.MaxValue);
         }
+        if (_shards is not null) StartMerger();
     }
 
     /// <summary>Threads the engine runs on: 1, or 2 with the VoIP stage on its own (<see cref="AuditOptions.ParallelVoip"/>), plus its shards (<see cref="AuditOptions.Shards"/>).</summary>
@@ -123,7 +127,7 @@ public sealed partial class AuditEngine : IDisposable
 
     public AnomalyCounters Anomalies { get; } = new();
 
-    /// <summary>Stops the VoIP worker thread and the shards' threads, if any.</summary>
+    /// <summary>Stops the VoIP worker thread, the merger's and the shards' threads, if any.</summary>
     public void Dispose()
     {
         _voipStage.Dispose();
@@ -303,7 +307,7 @@ public sealed partial class AuditEngine : IDisposable
         foreach (var h in _held)
         {
             var record = Classify(h.Facts, h.Hints, _nodeSet);
-            if (_detector is not null && !endOfInput) Anomalies.Increment("flow_hold_full");
+            if (_detector is not null && !endOfInput) HandOverAnomalies.Increment("flow_hold_full");
             _sink.OnFlow(record);
             handed?.Add(record);
         }
@@ -322,7 +326,7 @@ public sealed partial class AuditEngine : IDisposable
         {
             var record = Classify(h.Facts, h.Hints, _nodeSet);
             // Classified before the end of input: the nodes were decided without the evidence still to come.
-            if (!endOfInput) Anomalies.Increment("flow_hold_full");
+            if (!endOfInput) HandOverAnomalies.Increment("flow_hold_full");
             _sink.OnFlow(record);
             handed.Add(record);
         }
@@ -370,6 +374,7 @@ public sealed partial class AuditEngine : IDisposable
     {
         get
         {
+            if (_shards is not null) QuiesceShards(); // the merger's thread feeds the SIP analyzer
             _voipStage.Drain(); // the SIP analyzer may be working on another thread
             return _voip.Sip.CallsInProgress;
         }
@@ -383,7 +388,10 @@ public sealed partial class AuditEngine : IDisposable
         var (streams, calls, voip) = VoipResultBuilder.Build(_voip, _voipHold is { Count: > 0 } ? _voipHold : _voipRecords, openVoip, voipFlows, new SipAnalyzerOptions().MaxTransactionsKept);
         Anomalies.Merge(_voip.Anomalies);
         if (_shards is not null)
+        {
             foreach (var s in _shards) Anomalies.Merge(s.Anomalies);
+            Anomalies.Merge(_mergerAnomalies!);
+        }
         return new AuditResult
         {
             Flows = flows,

@@ -98,7 +98,7 @@ public sealed class ShardedEngineTests
         var result = engine.Complete([], []);
         Assert.IsGreaterThan(0, result.Anomalies.Single(a => a.Name == "flow_table_full").Count);
         CollectionAssert.AreEqual(Enumerable.Range(1, result.Flows.Count).ToList(), result.Flows.Select(f => f.FlowId).ToList(), "flow ids dense, by first packet");
-        Assert.AreEqual(6, engine.Threads, "reader, VoIP stage and 4 shards");
+        Assert.AreEqual(6, engine.Threads, "reader, merger (with the VoIP stage) and 4 shards");
     }
 
     private static void AssertSameFilesAtThreadCounts(string path, string[] threads, params string[] extra)

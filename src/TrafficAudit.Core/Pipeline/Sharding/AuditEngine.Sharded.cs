@@ -10,9 +10,10 @@ namespace TrafficAudit.Pipeline;
 /// needs every fragment, so it stays here) and dispatches each packet to the shard that owns its flow (the hash of
 /// the symmetric flow key), copying its decoded fields and payload into the shard's part of the current epoch. The
 /// shards run flow tables and payload analyzers on their own threads and report what crosses flows as events
-/// ordered by frame. Once every shard finished an epoch, this thread merges their events in capture order and
-/// replays them into the same code the one-thread engine runs: flow numbering, the hand-over of ended flows (node
-/// detection, classification, sinks), the DNS names, the VoIP stage. Consistency rule: a shard reads and writes only
+/// ordered by frame. The merger, on its own thread, waits until every shard finished an epoch, merges their events
+/// in capture order and replays them into the same code the one-thread engine runs: flow numbering, the hand-over of
+/// ended flows (node detection, classification, sinks), the DNS names, and the VoIP stage, which runs inline there
+/// (its packets arrive in capture order; no second copy). Consistency rule: a shard reads and writes only
 /// the state of its own flows; everything that spans flows is applied by the merger, in frame order, so every
 /// result is the same for any number of shards (tests compare every output file byte for byte).
 /// </summary>
@@ -27,8 +28,17 @@ public sealed partial class AuditEngine
 
     private readonly FlowShard[]? _shards;
     private ShardEpoch? _filling;
-    private readonly Queue<ShardEpoch> _inFlight = new();
-    private readonly Stack<ShardEpoch> _freeEpochs = new();
+    /// <summary>Epochs handed to the shards, in order, for the merger.</summary>
+    private System.Collections.Concurrent.BlockingCollection<ShardEpoch>? _toMerge;
+    /// <summary>Merged epochs, cleared, for the reader to fill again.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentBag<ShardEpoch> _freeEpochs = new();
+    private int _epochsMade;
+    private Thread? _merger;
+    private readonly object _mergeGate = new();
+    private long _epochsPosted, _epochsMerged;
+    private Exception? _mergeFailure;
+    /// <summary>What the merger counts (the hand-over, the DNS table, VoIP records): merged into <see cref="Anomalies"/> at the end.</summary>
+    private readonly AnomalyCounters? _mergerAnomalies;
     private int[] _cursors = [];
     /// <summary>Sweeps merged so far (the one-thread engine reads its table's count).</summary>
     private long _sweepsMerged;
@@ -38,8 +48,11 @@ public sealed partial class AuditEngine
     private long _nextSweepNs = long.MinValue;
     private long _previousSweepClockNs = long.MinValue;
 
+    /// <summary>Where the hand-over counts (the merger's own counters with shards, else the engine's).</summary>
+    private AnomalyCounters HandOverAnomalies => _mergerAnomalies ?? Anomalies;
+
     /// <summary>Flows started so far (numbered, in the sharded engine: merged).</summary>
-    public long TotalFlows => _shards is null ? _flows.TotalFlows : _flowsNumbered;
+    public long TotalFlows => _shards is null ? _flows.TotalFlows : Volatile.Read(ref _flowsNumbered);
 
     /// <summary>Sweeps of the flow tables so far (the engine hands ended flows over at each).</summary>
     private long SweepsSoFar => _shards is null ? _flows.Sweeps : _sweepsMerged;
@@ -57,7 +70,59 @@ public sealed partial class AuditEngine
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int ShardOf(int hash) => (int)((ulong)(uint)hash * (uint)_shards!.Length >> 32);
 
-    private ShardEpoch NewEpoch() => _freeEpochs.TryPop(out var e) ? e : new ShardEpoch(_shards!.Length);
+    /// <summary>An epoch to fill: a merged one, a new one while fewer than <see cref="EpochsInFlight"/> + 1 exist, else the next one the merger frees.</summary>
+    private ShardEpoch NewEpoch()
+    {
+        if (_freeEpochs.TryTake(out var e)) return e;
+        if (_epochsMade <= EpochsInFlight)
+        {
+            _epochsMade++;
+            return new ShardEpoch(_shards!.Length);
+        }
+        lock (_mergeGate)
+            while (!_freeEpochs.TryTake(out e))
+            {
+                ThrowIfMergeFailed();
+                Monitor.Wait(_mergeGate);
+            }
+        return e;
+    }
+
+    private void StartMerger()
+    {
+        _toMerge = new System.Collections.Concurrent.BlockingCollection<ShardEpoch>();
+        _merger = new Thread(MergeLoop) { IsBackground = true, Name = "trafficaudit-merge" };
+        _merger.Start();
+    }
+
+    private void MergeLoop()
+    {
+        foreach (var ep in _toMerge!.GetConsumingEnumerable())
+        {
+            try
+            {
+                ep.Wait();
+                if (ep.Failure is { } e) throw new InvalidOperationException("flow analysis failed: " + e.Message, e);
+                if (_mergeFailure is null) Merge(ep);
+            }
+            catch (Exception e)
+            {
+                _mergeFailure ??= e;
+            }
+            ep.Clear();
+            _freeEpochs.Add(ep);
+            lock (_mergeGate)
+            {
+                _epochsMerged++;
+                Monitor.PulseAll(_mergeGate);
+            }
+        }
+    }
+
+    private void ThrowIfMergeFailed()
+    {
+        if (_mergeFailure is { } e) throw e as InvalidOperationException ?? new InvalidOperationException("merging the shards' results failed: " + e.Message, e);
+    }
 
     /// <summary>Hands one decoded packet (<see cref="_packet"/>) to the shard of its flow, with the marks it brings.</summary>
     private void Dispatch(in FrameHeader header, ReadOnlySpan<byte> buffer)
@@ -115,38 +180,30 @@ public sealed partial class AuditEngine
         item.PayloadLength = 0;
     }
 
-    /// <summary>Hands the epoch being filled to every shard, then merges the epochs the shards finished (waiting when too many are in flight).</summary>
+    /// <summary>Hands the epoch being filled to every shard and to the merger.</summary>
     private void PostEpoch()
     {
         var ep = _filling!;
         _filling = null;
+        ThrowIfMergeFailed();
         ep.Arm();
         foreach (var s in _shards!) s.Post(ep);
-        _inFlight.Enqueue(ep);
-        while (_inFlight.Count > EpochsInFlight || (_inFlight.Count > 0 && _inFlight.Peek().IsDone)) MergeOldest();
+        _epochsPosted++;
+        _toMerge!.Add(ep);
     }
 
-    /// <summary>Hands over what was dispatched and merges everything: the shards are idle after it (end of input, snapshot).</summary>
+    /// <summary>Hands over what was dispatched and waits until it is merged: the shards and the merger are idle after it (end of input, snapshot).</summary>
     private void QuiesceShards()
     {
         if (_filling is { Packets: > 0 }) PostEpoch();
-        while (_inFlight.Count > 0) MergeOldest();
-    }
-
-    private void MergeOldest()
-    {
-        var ep = _inFlight.Dequeue();
-        ep.Wait();
-        if (ep.Failure is { } e) throw new InvalidOperationException("flow analysis failed: " + e.Message, e);
-        // The merger raises anomalies at the frames it replays; the reader's frame is put back after.
-        long frame = Anomalies.CurrentFrame, ordinal = Anomalies.CurrentOrdinal;
-        int file = Anomalies.CurrentFileIndex;
-        Merge(ep);
-        Anomalies.CurrentFrame = frame;
-        Anomalies.CurrentFileIndex = file;
-        Anomalies.CurrentOrdinal = ordinal;
-        ep.Clear();
-        _freeEpochs.Push(ep);
+        lock (_mergeGate)
+            while (_epochsMerged < _epochsPosted) Monitor.Wait(_mergeGate);
+        ThrowIfMergeFailed();
+        // What this thread now counts for the hand-over (end of input, snapshot) counts at the reader's frame, as on one thread.
+        var a = _mergerAnomalies!;
+        a.CurrentFrame = Anomalies.CurrentFrame;
+        a.CurrentFileIndex = Anomalies.CurrentFileIndex;
+        a.CurrentOrdinal = Anomalies.CurrentOrdinal;
     }
 
     /// <summary>Replays the shards' events of one epoch in frame order (k-way merge by <see cref="ShardEvent.Order"/>).</summary>
@@ -195,7 +252,8 @@ public sealed partial class AuditEngine
                 switch (e.Kind)
                 {
                     case ShardEventKind.FlowStarted:
-                        e.Flow.Id = ++_flowsNumbered;
+                        e.Flow.Id = Volatile.Read(ref _flowsNumbered) + 1;
+                        Volatile.Write(ref _flowsNumbered, e.Flow.Id);
                         break;
                     case ShardEventKind.FlowEnded:
                         _ended.Add(e.Flow);
@@ -208,9 +266,10 @@ public sealed partial class AuditEngine
                         break;
                     case ShardEventKind.DnsAnswer:
                         ref var d = ref o.Dns[e.Aux];
-                        Anomalies.CurrentFrame = d.Frame;
-                        Anomalies.CurrentFileIndex = d.FileIndex;
-                        Anomalies.CurrentOrdinal = d.Ordinal;
+                        var a = _mergerAnomalies!;
+                        a.CurrentFrame = d.Frame;
+                        a.CurrentFileIndex = d.FileIndex;
+                        a.CurrentOrdinal = d.Ordinal;
                         _dns.Learn(d.Address, o.Chars.AsSpan(d.NameStart, d.NameLength));
                         break;
                 }
@@ -234,16 +293,17 @@ public sealed partial class AuditEngine
     private void At(ShardEpoch ep, long ordinal)
     {
         var (frame, file) = ep.FrameOf(ordinal);
-        Anomalies.CurrentFrame = frame;
-        Anomalies.CurrentFileIndex = file;
-        Anomalies.CurrentOrdinal = ordinal;
+        var a = _mergerAnomalies!;
+        a.CurrentFrame = frame;
+        a.CurrentFileIndex = file;
+        a.CurrentOrdinal = ordinal;
     }
 
     /// <summary>An ended flow's record is made: the flow goes back to its table's pool (a shard's: with the next epoch).</summary>
     private void ReleaseFlow(Flow f)
     {
         if (_shards is null) _flows.Release(f);
-        else (_filling ??= NewEpoch()).Inputs[f.Shard].Returned.Add(f);
+        else _shards[f.Shard].Returned.Enqueue(f);
     }
 
     /// <summary>End of input, the shards idle: every flow still open ends into <see cref="_ended"/>.</summary>
@@ -266,9 +326,14 @@ public sealed partial class AuditEngine
         return active;
     }
 
+    private bool _shardsDisposed;
+
     private void DisposeShards()
     {
-        if (_shards is null) return;
+        if (_shards is null || _shardsDisposed) return;
+        _shardsDisposed = true;
+        _toMerge!.CompleteAdding();
+        _merger!.Join();
         foreach (var s in _shards) s.Dispose();
     }
 }

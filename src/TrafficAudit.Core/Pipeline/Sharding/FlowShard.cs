@@ -36,6 +36,8 @@ internal sealed class FlowShard : IDnsAnswerSink, IDisposable
     }
 
     public int Index { get; }
+    /// <summary>Flows whose records the merger made: the table takes them back for reuse at its next epoch.</summary>
+    public ConcurrentQueue<Flow> Returned { get; } = new();
     public AnomalyCounters Anomalies { get; } = new();
     public FlowTable Table { get; }
     public FlowAnalyzerRegistry Analyzers { get; }
@@ -67,8 +69,7 @@ internal sealed class FlowShard : IDnsAnswerSink, IDisposable
 
     private void Run(ShardInput input, ShardOutput output)
     {
-        foreach (var f in input.Returned) Table.Release(f);
-        input.Returned.Clear();
+        while (Returned.TryDequeue(out var f)) Table.Release(f);
         _out = output;
         var items = input.Items;
         for (int i = 0; i < input.Count; i++)

@@ -29,15 +29,13 @@ internal struct ShardItem
     public DecodedPacket Packet;
 }
 
-/// <summary>A shard's input for one epoch: items in capture order, their payloads in one arena, and the flows the merger let go (back to the shard's pool).</summary>
+/// <summary>A shard's input for one epoch: items in capture order, their payloads in one arena.</summary>
 internal sealed class ShardInput
 {
     public ShardItem[] Items = new ShardItem[256];
     public int Count;
     public byte[] Bytes = new byte[16 * 1024];
     public int Used;
-    /// <summary>Flows whose records the merger made since the last epoch: the shard's flow table takes them back for reuse.</summary>
-    public readonly List<Flow> Returned = new();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref ShardItem Append()
