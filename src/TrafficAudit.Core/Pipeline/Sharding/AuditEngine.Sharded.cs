@@ -77,7 +77,7 @@ public sealed partial class AuditEngine
         if (_epochsMade <= EpochsInFlight)
         {
             _epochsMade++;
-            return new ShardEpoch(_shards!.Length);
+            return new ShardEpoch(_shards!.Length, EpochPackets);
         }
         lock (_mergeGate)
             while (!_freeEpochs.TryTake(out e))
@@ -158,7 +158,6 @@ public sealed partial class AuditEngine
         item.Packet = p;
         item.PayloadStart = target.CopyPayload(buffer.Slice(p.PayloadOffset, p.PayloadLength));
         item.PayloadLength = p.PayloadLength;
-        ep.Frames.Add((ordinal, header.FrameNumber, header.FileIndex));
         // Every 10 s of capture time the ended VoIP records are taken over, after this packet's analyzers.
         if (ts >= _nextVoipTakeNs)
         {

@@ -32,9 +32,17 @@ internal struct ShardItem
 /// <summary>A shard's input for one epoch: items in capture order, their payloads in one arena.</summary>
 internal sealed class ShardInput
 {
-    public ShardItem[] Items = new ShardItem[256];
+    public ShardItem[] Items;
     public int Count;
-    public byte[] Bytes = new byte[16 * 1024];
+    public byte[] Bytes;
+
+    /// <param name="expected">Packets this shard is expected to get per epoch (sized once: the arrays grow when a shard gets more).</param>
+    public ShardInput(int expected)
+    {
+        Items = new ShardItem[expected];
+        Bytes = new byte[expected * 256];
+    }
+
     public int Used;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -102,17 +110,26 @@ internal struct ShardDnsAnswer
 /// <summary>A shard's output for one epoch: its events, and the VoIP packets and DNS answers they point to.</summary>
 internal sealed class ShardOutput
 {
-    public ShardEvent[] Events = new ShardEvent[256];
+    public ShardEvent[] Events;
     public int EventCount;
-    public VoipPacket[] Voip = new VoipPacket[256];
-    public int[] VoipStart = new int[256];
+    public VoipPacket[] Voip;
+    public int[] VoipStart;
     public int VoipCount;
-    public byte[] VoipBytes = new byte[16 * 1024];
+    public byte[] VoipBytes;
     public int VoipUsed;
     public ShardDnsAnswer[] Dns = new ShardDnsAnswer[16];
     public int DnsCount;
     public char[] Chars = new char[1024];
     public int CharsUsed;
+
+    /// <param name="expected">Packets the shard is expected to get per epoch.</param>
+    public ShardOutput(int expected)
+    {
+        Events = new ShardEvent[expected + expected / 4];
+        Voip = new VoipPacket[expected];
+        VoipStart = new int[expected];
+        VoipBytes = new byte[expected * 64];
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(long order, ShardEventKind kind, Flow flow, int aux)
@@ -185,21 +202,22 @@ internal sealed class ShardEpoch
     public readonly List<long> Sweeps = new();
     /// <summary>Frame ordinals after whose analyzers the ended VoIP records are taken over (every 10 s of capture time).</summary>
     public readonly List<long> Takes = new();
-    /// <summary>Frame number and file of each dispatched packet, by ordinal (for the anomaly counters the merger raises).</summary>
-    public readonly List<(long Ordinal, long Frame, int FileIndex)> Frames = new();
     public int Packets;
     private int _remaining;
     private readonly ManualResetEventSlim _done = new(false);
     public Exception? Failure;
 
-    public ShardEpoch(int shards)
+    /// <param name="shards">Shards of the engine.</param>
+    /// <param name="packets">Packets per epoch: each shard's buffers are sized for a fair share and a half (they grow when a shard gets more).</param>
+    public ShardEpoch(int shards, int packets)
     {
         Inputs = new ShardInput[shards];
         Outputs = new ShardOutput[shards];
+        int expected = packets * 3 / (2 * shards) + 64;
         for (int i = 0; i < shards; i++)
         {
-            Inputs[i] = new ShardInput();
-            Outputs[i] = new ShardOutput();
+            Inputs[i] = new ShardInput(expected);
+            Outputs[i] = new ShardOutput(expected);
         }
     }
 
@@ -240,20 +258,22 @@ internal sealed class ShardEpoch
         foreach (var o in Outputs) o.Clear();
         Sweeps.Clear();
         Takes.Clear();
-        Frames.Clear();
         Packets = 0;
     }
 
-    /// <summary>Frame number and file of the dispatched packet with this ordinal.</summary>
+    /// <summary>Frame number and file of the dispatched packet with this ordinal (for the anomaly counters the merger raises): it is in one shard's input, whose items are in ordinal order.</summary>
     public (long Frame, int FileIndex) FrameOf(long ordinal)
     {
-        int lo = 0, hi = Frames.Count - 1;
-        while (lo <= hi)
+        foreach (var input in Inputs)
         {
-            int mid = (lo + hi) >>> 1;
-            long o = Frames[mid].Ordinal;
-            if (o == ordinal) return (Frames[mid].Frame, Frames[mid].FileIndex);
-            if (o < ordinal) lo = mid + 1; else hi = mid - 1;
+            int lo = 0, hi = input.Count - 1;
+            while (lo <= hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                ref readonly var item = ref input.Items[mid];
+                if (item.Ordinal == ordinal) return (item.Frame, item.FileIndex);
+                if (item.Ordinal < ordinal) lo = mid + 1; else hi = mid - 1;
+            }
         }
         return (0, 0);
     }
