@@ -24,6 +24,7 @@
 #   tools/bench-live.sh --soak [--rate 100000] [--seconds 60] [--flushes "1 default"] [--sample 2]
 #
 # BENCH_DIR (default /tmp/trafficaudit-bench-live) holds the build, the captures and the outputs.
+# LIVE_OPTIONS: more options for `trafficaudit live`, e.g. LIVE_OPTIONS="--threads 4" (the sharded engine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=sweep traffic= flush= rate=100000 seconds=60 flushes="1 default" sample=2
@@ -123,7 +124,7 @@ replay() {
   local flush_args=()
   [ "$flush_setting" = default ] || flush_args=(--flush "$flush_setting")
   rm -rf "$work/out"
-  ip netns exec "$ns" "$work/bin/trafficaudit" live -i vb --out "$work/out" "${flush_args[@]}" > "$work/live.out" 2> "$work/live.err" &
+  ip netns exec "$ns" "$work/bin/trafficaudit" live -i vb --out "$work/out" "${flush_args[@]}" ${LIVE_OPTIONS:-} > "$work/live.out" 2> "$work/live.err" &
   live_pid=$!
   # `ip netns exec` becomes the command (exec, no fork): wait until it has; should it ever fork, follow the child.
   local child
@@ -158,6 +159,7 @@ replay() {
   kernel=$(echo "$line" | grep -oE '[0-9,]+ dropped by the kernel' | grep -oE '^[0-9,]+' | tr -d , || true)
   iface=$(echo "$line" | grep -oE '[0-9,]+ by the interface' | grep -oE '^[0-9,]+' | tr -d , || true)
   peak_mb=$(awk '{ if ($3 > h) h = $3 } END { printf "%d", h / 1024 }' "$work/rss.txt")
+  pause_ms=$(grep -E '^Flushes: ' "$work/live.out" | grep -oE 'held the capture [0-9,]+ ms' | grep -oE '[0-9,]+' | tr -d , || true)
 }
 
 zero_drops() { [ "${kernel:-1}" = 0 ] && [ "${iface:-1}" = 0 ] && [ "${audited:-0}" = "${sent:-x}" ]; }
@@ -168,7 +170,7 @@ echo "capture: $cap ($size_mb MiB, $traffic traffic)"
 if [ "$mode" = sweep ]; then
   best=0
   echo "${step_seconds} s per step, flush: $flush"
-  printf '%-10s %10s %12s %12s %10s %10s %8s %s\n' rate sent audited achieved_pps kernel iface peak_MB result
+  printf '%-10s %10s %12s %12s %10s %10s %8s %9s %s\n' rate sent audited achieved_pps kernel iface peak_MB pause_ms result
   for r in "${rates[@]}"; do
     if [ "$r" = top ]; then limit=$packets; speed=(--topspeed); else limit=$((r * step_seconds)); speed=(--pps "$r"); fi
     [ "$limit" -le "$packets" ] || limit=$packets
@@ -178,7 +180,7 @@ if [ "$mode" = sweep ]; then
       result=ok
       [ "$achieved" -gt "$best" ] && best=$achieved
     fi
-    printf '%-10s %10s %12s %12s %10s %10s %8s %s\n' "$r" "${sent:-?}" "${audited:-?}" "$achieved" "${kernel:-?}" "${iface:-?}" "$peak_mb" "$result"
+    printf '%-10s %10s %12s %12s %10s %10s %8s %9s %s\n' "$r" "${sent:-?}" "${audited:-?}" "$achieved" "${kernel:-?}" "${iface:-?}" "$peak_mb" "${pause_ms:--}" "$result"
   done
   echo "highest zero-drop rate: $best packets/s (as tcpreplay achieved it; flush $flush, $traffic traffic)"
   exit 0

@@ -238,6 +238,9 @@ public static class LiveCommand
         {
             stdout.WriteLine(string.Create(inv,
                 $"Capture: {source.FramesCaptured:N0} frames audited, {source.ReceivedPackets:N0} received by the filter, {source.DroppedPackets:N0} dropped by the kernel, {source.InterfaceDroppedPackets:N0} by the interface"));
+            if (flusher.Started + flusher.Skipped > 0)
+                stdout.WriteLine(string.Create(inv,
+                    $"Flushes: {flusher.Started:N0} written, {flusher.Skipped:N0} skipped (the one before still writing); the longest held the capture {flusher.LongestPauseMs:N0} ms"));
             if (written.Count > 0) stdout.WriteLine("Packets written: " + string.Join(", ", written));
             if (setup.Rotation is not null && streaming is not null)
                 stdout.WriteLine("Record files (--rotate): " + string.Join(", ", streaming.Log.FilesOpened.Select(Path.GetFileName)));
@@ -260,6 +263,10 @@ public static class LiveCommand
 
         /// <summary>Flushes skipped because the one before was still writing.</summary>
         public long Skipped { get; private set; }
+        /// <summary>Periodic flushes started.</summary>
+        public long Started { get; private set; }
+        /// <summary>The longest time a periodic flush held the capture thread (its snapshot of the engine), in ms.</summary>
+        public double LongestPauseMs { get; private set; }
 
         /// <summary>Takes a snapshot and writes it on this thread (the first, empty outputs: the folder is checked). False when it cannot be written.</summary>
         public bool WriteNow(AuditEngine engine, LiveFrameSource source, TextWriter stderr)
@@ -274,7 +281,10 @@ public static class LiveCommand
         {
             if (_writing is { IsCompleted: false }) { Skipped++; return null; }
             Report(stderr);
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             var (result, verdict, totals) = Take(engine, source);
+            LongestPauseMs = Math.Max(LongestPauseMs, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            Started++;
             var messages = _messages = new StringWriter();
             // A collecting run (--evidence) judges on the writing thread: its snapshot holds every record already.
             _writing = Task.Run(() =>

@@ -156,13 +156,15 @@ public sealed partial class LiveCommandTests
     }
 
     [TestMethod]
-    public void Live_TwoSippCallsWithRtp_CallsAndStreamsEqualOfflineAuditOfWrittenPcapng()
+    [DataRow("2")]
+    [DataRow("4")] // the sharded engine: reader, merger, two flow shards
+    public void Live_TwoSippCallsWithRtp_CallsAndStreamsEqualOfflineAuditOfWrittenPcapng(string threads)
     {
         LiveLab.RequireTool(Sipp, "sip-tester");
         using var lab = LiveLab.Create();
         string outDir = Path.Combine(lab.Work, "live"), pcapng = Path.Combine(lab.Work, "live.pcapng");
         StartUas(lab);
-        var live = StartLive(lab, outDir, "-i", "lo", "--flush", "1", "--write", pcapng);
+        var live = StartLive(lab, outDir, "-i", "lo", "--flush", "1", "--write", pcapng, "--threads", threads);
         var uac = StartUac(lab, calls: 2, talkMs: 1500);
         Assert.IsTrue(uac.WaitForExit(30_000), "SIPp calls did not finish");
         Assert.AreEqual(0, uac.ExitCode, "SIPp: every call succeeded\n" + uac.Stdout + uac.Stderr);
@@ -174,6 +176,7 @@ public sealed partial class LiveCommandTests
         Assert.IsGreaterThan(100, audited);
         StringAssert.Contains(live.Stdout, "Capture drops: lo kernel 0, interface 0");
         StringAssert.Contains(live.Stderr, "calls in progress", "status lines");
+        StringAssert.Matches(live.Stdout, new Regex(@"Flushes: [1-9][\d,]* written, \d+ skipped \(the one before still writing\); the longest held the capture [\d,]+ ms"), "flushes while running");
 
         var calls = Csv.Read(Path.Combine(outDir, "calls.csv"));
         Assert.HasCount(2, calls, "two calls");
