@@ -29,5 +29,5 @@ for comm in $(perf report -i "$work/perf.data" --no-children --sort comm --stdio
   name=${comm//#/ }
   echo "--- $name: top $top frames (% of all samples)"
   perf report -i "$work/perf.data" --no-children --comm "$name" --sort symbol -g none --stdio 2>/dev/null \
-    | grep -E '^ +[0-9.]+%' | head -n "$top" | sed -E 's/\s+-\s+-\s*$//; s/ {2,}/  /g'
+    | grep -E '^ +[0-9.]+%' | head -n "$top" | sed -E 's/\s+-\s+-\s*$//; s/ {2,}/  /g' || true
 done
