@@ -67,6 +67,7 @@ public sealed class Flow
         public int AckedUnseen;
         public long Id;
         public int Shard;
+        public Pipeline.FlowSnapshotMemo? SnapshotMemo;
     }
 
     /// <summary>The VoIP stage's state of the flow: written once by that stage's thread, read for every packet the engine hands it.</summary>
@@ -94,6 +95,8 @@ public sealed class Flow
     public long Id { get => _rare.Id; internal set => _rare.Id = value; }
     /// <summary>The shard whose flow table follows this flow (0 without sharding).</summary>
     internal int Shard { get => _rare.Shard; set => _rare.Shard = value; }
+    /// <summary>The record the last live snapshot made of this flow (null before one; cleared when the object serves another flow).</summary>
+    internal Pipeline.FlowSnapshotMemo? SnapshotMemo { get => _rare.SnapshotMemo; set => _rare.SnapshotMemo = value; }
 
     // Per direction (index = side), kept inline in the object.
     public ref PerSide<long> Packets => ref _hot.Packets;

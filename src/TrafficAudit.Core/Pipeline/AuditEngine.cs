@@ -246,27 +246,86 @@ public sealed partial class AuditEngine : IDisposable
             active = _flows.Snapshot();
             foreach (var f in active) _analyzers.Snapshot(f);
         }
-        var open = new List<(FlowRecord Facts, HeldHints Hints)>(_held.Count + _ended.Count + active.Count);
-        foreach (var h in _held) open.Add((h.Facts, h.Hints));
-        foreach (var f in _ended) open.Add(Facts(f));
-        foreach (var f in active) open.Add(Facts(f));
+        var open = new List<(FlowRecord Facts, HeldHints Hints, Flow? Live)>(_held.Count + _ended.Count + active.Count);
+        foreach (var h in _held) open.Add((h.Facts, h.Hints, null));
+        foreach (var f in _ended)
+        {
+            var (facts, hints) = Facts(f);
+            open.Add((facts, hints, null));
+        }
+        foreach (var f in active)
+        {
+            // A flow unchanged since the last snapshot: its record then holds its facts (and maybe its classification).
+            if (UnchangedSince(f) is { } last) open.Add((last, HintsOf(f), f));
+            else
+            {
+                var (facts, hints) = Facts(f);
+                open.Add((facts, hints, f));
+            }
+        }
 
         IReadOnlyList<DetectedNode> nodes = _nodes;
         if (!_settled)
         {
             // Nothing decided yet: every flow seen so far is here, so decide over all of them (as a batch run) without touching the run's detector.
             var d = new NodeDetector(_catalogue.NodeEvidence);
-            foreach (var (facts, hints) in open) d.Observe(Observed(facts, hints));
+            foreach (var (facts, hints, _) in open) d.Observe(Observed(facts, hints));
             nodes = d.Decide();
         }
         else if (_detector is not null) nodes = _detector.Decide();
         var nodeSet = AddressesOf(nodes);
+        // The same nodes as at the last snapshot: the records classified then still hold.
+        if (_snapshotNodeSet is { } previous && previous.SetEquals(nodeSet)) nodeSet = previous;
+        else
+        {
+            _snapshotNodeSet = nodeSet;
+            _snapshotNodesVersion++;
+        }
         var records = new List<FlowRecord>(open.Count + (_collected?.Count ?? 0));
         if (_collected is not null) records.AddRange(_collected.Records);
         // Copies: a held record is classified in place later, when it leaves; these leave now, to outputs written on another thread.
-        foreach (var (facts, hints) in open) records.Add(Classify(facts with { }, hints, nodeSet));
+        foreach (var (facts, hints, live) in open)
+            records.Add(live is null ? Classify(facts with { }, hints, nodeSet) : SnapshotRecord(live, facts, hints, nodeSet));
         records.Sort((x, y) => x.FlowId.CompareTo(y.FlowId));
         return Build(records, records, nodes, _voip.Snapshot(Statistics.LastNs), interfaces, errors);
+    }
+
+    /// <summary>Snapshots reuse the record of an open flow unchanged since the last one (false: every record made again; tests compare both).</summary>
+    internal bool ReuseSnapshotRecords
+    {
+        get => _reuseSnapshotRecords;
+        set => _reuseSnapshotRecords = _voip.ReuseSnapshotRecords = value;
+    }
+    private bool _reuseSnapshotRecords = true;
+    private HashSet<IpAddress>? _snapshotNodeSet;
+    /// <summary>Records of open flows and streams that snapshots took over from the snapshot before (tests).</summary>
+    internal long SnapshotRecordsReused { get; private set; }
+    internal long SnapshotStreamRecordsReused => _voip.SnapshotRecordsReused;
+    private int _snapshotNodesVersion;
+
+    /// <summary>The record the last snapshot made of <paramref name="f"/> when no packet and no ICMP error reached the flow since (its VoIP counts then did not change either: the stage is drained); else null.</summary>
+    private FlowRecord? UnchangedSince(Flow f) =>
+        _reuseSnapshotRecords && f.SnapshotMemo is { Record: { } r } m && m.Packets == f.Packets[0] + f.Packets[1] && m.IcmpUnreachable == f.IcmpUnreachable ? r : null;
+
+    /// <summary>
+    /// An open flow's record for a snapshot: the last snapshot's when the flow, the nodes and the server's name did not
+    /// change since (a flow closed by FIN and waiting for the sweep, say), else classified again and kept for the next.
+    /// </summary>
+    private FlowRecord SnapshotRecord(Flow f, FlowRecord facts, HeldHints hints, HashSet<IpAddress> nodeSet)
+    {
+        string? serverName = hints.Sni ?? (_dns.TryGetName(facts.ServerIp, out var n) ? n : null);
+        if (UnchangedSince(f) is { } last && f.SnapshotMemo!.NodesVersion == _snapshotNodesVersion && string.Equals(last.ServerName, serverName, StringComparison.Ordinal))
+        {
+            SnapshotRecordsReused++;
+            return last;
+        }
+        var record = Classify(facts with { }, hints, nodeSet);
+        var memo = f.SnapshotMemo ??= new FlowSnapshotMemo();
+        memo.Packets = f.Packets[0] + f.Packets[1];
+        memo.IcmpUnreachable = f.IcmpUnreachable;
+        memo.NodesVersion = _snapshotNodesVersion;
+        memo.Record = record;
+        return record;
     }
 
     /// <summary>
@@ -453,8 +512,10 @@ public sealed partial class AuditEngine : IDisposable
             AckedUnseen = f.AckedUnseen,
             DuplicatePackets = f.DuplicatePackets,
         };
-        return (facts, new HeldHints(f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsTls, f.ServerName));
+        return (facts, HintsOf(f));
     }
+
+    private static HeldHints HintsOf(Flow f) => new(f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsTls, f.ServerName);
 
     /// <summary>What node detection needs of a flow: a flow counts when it was answered (TCP set up, or UDP both ways).</summary>
     private static ObservedFlow Observed(FlowRecord f, HeldHints h)
@@ -502,6 +563,15 @@ public sealed partial class AuditEngine : IDisposable
         return 0;
     }
 
+}
+
+/// <summary>What the last live snapshot made of an open flow (see <see cref="AuditEngine"/>'s snapshot): its record and what it was made from.</summary>
+internal sealed class FlowSnapshotMemo
+{
+    public long Packets;
+    public int IcmpUnreachable;
+    public int NodesVersion;
+    public FlowRecord? Record;
 }
 
 /// <summary>Everything one run produced, for the outputs.</summary>

@@ -104,4 +104,49 @@ public sealed class AuditEngineDnsNamesTests
         var result = engine.Complete([], []);
         Assert.AreEqual(extra, result.Anomalies.Single(a => a.Name == "dns_names_limit").Count);
     }
+
+    /// <summary>
+    /// Snapshots reuse the records of open flows and streams unchanged since the snapshot before (a live flush every
+    /// second would otherwise make every open record again): taken at the same frames, they must write exactly what
+    /// snapshots made afresh write, with and without shards.
+    /// </summary>
+    [TestMethod]
+    [DataRow("imagicle-site.pcap", 0)]
+    [DataRow("imagicle-site.pcap", 3)]
+    [DataRow("wireshark-wiki/SIP_CALL_RTP_G711", 0)]
+    [DataRow("wireshark-wiki/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap", 0)]
+    public void Snapshots_ReusingUnchangedRecords_WriteWhatFreshSnapshotsWrite(string name, int shards)
+    {
+        string path = name.Contains('/') ? Path.Combine(TestPaths.PublicCaptures, name) : Path.Combine(TestPaths.Captures, name);
+        if (!File.Exists(path)) Assert.Inconclusive($"capture not available: {path}");
+        using var reusing = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions { Shards = shards });
+        using var fresh = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions { Shards = shards }) { ReuseSnapshotRecords = false };
+        using var source = CaptureFile.Open(path, 0, new TrafficAudit.Decode.AnomalyCounters());
+        int snapshots = 0;
+        while (source.MoveNext())
+        {
+            reusing.Process(source.Header, source.Data);
+            fresh.Process(source.Header, source.Data);
+            // Every 97 frames, and twice in a row now and then (nothing changed between those two).
+            if (reusing.Statistics.Frames % 97 != 0) continue;
+            for (int again = 0; again < (snapshots % 3 == 0 ? 2 : 1); again++)
+            {
+                string a = Write(reusing.Snapshot(source.Interfaces, source.Errors), path), b = Write(fresh.Snapshot(source.Interfaces, source.Errors), path);
+                foreach (var file in Directory.GetFiles(b).Select(Path.GetFileName))
+                    CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(b, file!)), File.ReadAllBytes(Path.Combine(a, file!)), $"{name}: snapshot {snapshots}, {file}");
+                snapshots++;
+            }
+        }
+        Assert.IsGreaterThan(3, snapshots);
+        Assert.IsGreaterThan(0, reusing.SnapshotRecordsReused, "flow records reused");
+        Assert.AreEqual(0, fresh.SnapshotRecordsReused);
+        if (name != "imagicle-site.pcap" || shards == 0) Assert.IsGreaterThan(0, reusing.SnapshotStreamRecordsReused, "stream records reused");
+    }
+
+    private static string Write(AuditResult r, string path)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        AuditCsvWriter.WriteAll(dir, r, [path]);
+        return dir;
+    }
 }

@@ -297,9 +297,9 @@ public sealed class FlowChurnTests
                 continue;
             }
             if (t == typeof(IpAddress)) { f.SetValue(target, IpAddress.Parse("192.0.2.3")); n++; continue; }
-            if (!t.IsValueType && f.GetValue(target) is null && t.GetConstructor(Instance, Type.EmptyTypes) is null)
+            if (!t.IsValueType && f.GetValue(target) is null)
             {
-                // A reference the flow holds for another stage (the VoIP stage's FlowVoip): any object of its type will do.
+                // A reference the flow holds for another stage (the VoIP stage's FlowVoip, a snapshot's memo): any object of its type will do.
                 var ctor = t.GetConstructors(Instance).OrderBy(c => c.GetParameters().Length).First();
                 f.SetValue(target, ctor.Invoke(ctor.GetParameters().Select(p => p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null).ToArray()));
                 n++;

@@ -81,6 +81,16 @@ internal sealed class RtpStreamState
     public double RttMaxMs;
 
     /// <summary>
+    /// The record the last live snapshot made of this stream, and what it was made from (packets, RTCP reports on it,
+    /// RTCP packets on its flow): the next snapshot reuses it while they are unchanged (a stream waiting for its idle
+    /// timeout after its call ended gets nothing). Records are never changed once made.
+    /// </summary>
+    internal RtpStreamRecord? SnapshotRecord;
+    internal long SnapshotPackets;
+    internal int SnapshotRtcpReports;
+    internal long SnapshotRtcpMux;
+
+    /// <summary>
     /// Starts as a new stream: every field as a new object's (a test checks each), but the statistics keep the bandwidth
     /// ring they had, for the new stream's first packets.
     /// </summary>
@@ -106,6 +116,10 @@ internal sealed class RtpStreamState
         CachedClock = 0;
         Payloads = null;
         RtcpReports = 0;
+        SnapshotRecord = null;
+        SnapshotPackets = 0;
+        SnapshotRtcpReports = 0;
+        SnapshotRtcpMux = 0;
         RtcpMaxJitterMs = -1;
         RtcpLastJitterMs = -1;
         RtcpCumulativeLost = 0;
@@ -494,10 +508,7 @@ public sealed class VoipTracker
         foreach (var s in rest)
         {
             if (!s.Stats.HasPackets || !(s.Flow.IsRtp || s.Call is not null || s.Announced)) continue;
-            var r = VoipResultBuilder.ToRecord(s, ++id);
-            // The stream goes on after the snapshot: its record gets a copy of the series, which the VoIP
-            // stage keeps adding to while the snapshot is written on another thread.
-            if (r.TimeSeries is { } series) r = r with { TimeSeries = series.Copy() };
+            var r = SnapshotRecordOf(s, ++id);
             streams.Add(r);
             if (s.Call?.MediaState is CallMedia cm)
             {
@@ -521,6 +532,31 @@ public sealed class VoipTracker
         }
         var (kbps, at) = _peak.Peek(streams);
         return new VoipOpenSnapshot(streams, calls, _sip.OpenTransactions(), sip.OptionsPings, kbps, at);
+    }
+
+    /// <summary>Snapshots reuse the record of a stream unchanged since the last one (false: every record made again; tests compare both).</summary>
+    internal bool ReuseSnapshotRecords { get; set; } = true;
+    /// <summary>Stream records a snapshot took over from the one before (tests).</summary>
+    internal long SnapshotRecordsReused { get; private set; }
+
+    /// <summary>A snapshot's record of an open stream: made again only when the stream changed since the last snapshot.</summary>
+    private RtpStreamRecord SnapshotRecordOf(RtpStreamState s, int id)
+    {
+        if (ReuseSnapshotRecords && s.SnapshotRecord is { } cached && s.SnapshotPackets == s.Stats.Packets
+            && s.SnapshotRtcpReports == s.RtcpReports && s.SnapshotRtcpMux == s.Flow.RtcpPackets)
+        {
+            SnapshotRecordsReused++;
+            return cached.StreamId == id ? cached : s.SnapshotRecord = cached with { StreamId = id };
+        }
+        var r = VoipResultBuilder.ToRecord(s, id);
+        // The stream goes on after the snapshot: its record gets a copy of the series, which the VoIP
+        // stage keeps adding to while the snapshot is written on another thread.
+        if (r.TimeSeries is { } series) r = r with { TimeSeries = series.Copy() };
+        s.SnapshotRecord = r;
+        s.SnapshotPackets = s.Stats.Packets;
+        s.SnapshotRtcpReports = s.RtcpReports;
+        s.SnapshotRtcpMux = s.Flow.RtcpPackets;
+        return r;
     }
 
     /// <summary>Peak simultaneous calls (as the messages came) and peak media rate over the streams ended so far, with their times.</summary>

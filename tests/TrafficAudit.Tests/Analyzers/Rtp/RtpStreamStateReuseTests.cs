@@ -58,6 +58,7 @@ public sealed class RtpStreamStateReuseTests
                     Address = default, Port = 1, Kind = "audio", Protocol = "RTP/AVP", Side = SipSide.Caller, Payloads = [],
                 },
                 var t when t == typeof(IReadOnlyList<SdpPayload>) => new List<SdpPayload> { new(0, "PCMU", 8000) },
+                var t when t == typeof(TrafficAudit.Pipeline.RtpStreamRecord) => System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(t),
                 _ => null,
             };
             Assert.IsNotNull(value, $"RtpStreamState.{f.Name} ({f.FieldType.Name}): the test does not know how to set it; teach it");
