@@ -73,6 +73,64 @@ public sealed class ShardedEngineTests
         }
     }
 
+    /// <summary>
+    /// 40 calls, each on its own hosts (so signalling and media fall in different shards): early media announced by a
+    /// 183 with SDP and flowing 3 s before the 200 OK, media both ways after it, RTCP sender reports on port+1 for
+    /// every other call, BYE. The SDP that binds each stream to its call is on another flow, often in another shard.
+    /// </summary>
+    [TestMethod]
+    public void Engine_EarlyMediaAndRtcpAcrossShards_SameResultsForEveryShardCount()
+    {
+        var b = new TrafficAudit.Synth.Building.CaptureBuilder(5, 0x0A000000);
+        for (int i = 0; i < 40; i++)
+        {
+            var caller = b.AddHost(new TrafficAudit.Synth.Building.Host($"10.1.0.{i + 1}", "phone"));
+            var callee = b.AddHost(new TrafficAudit.Synth.Building.Host($"10.2.0.{i + 1}", "gateway"));
+            var sip = b.NewFlow(17, caller, 5060, callee, 5060, "sip");
+            var d = new TrafficAudit.Synth.Protocols.SipDialog(b, sip, callerIsClient: true, "100" + i, "200" + i, null);
+            ushort callerMedia = (ushort)(20000 + 2 * i), calleeMedia = (ushort)(30000 + 2 * i);
+            long start = 1_000_000 + i * 400_000L;
+            d.Request(start, true, "INVITE", TrafficAudit.Synth.Protocols.SipDialog.AudioSdp(caller, 1000 + i, caller, callerMedia, 0));
+            d.Response(start + 2_000, false, 100, "Trying", "INVITE");
+            var sdp = TrafficAudit.Synth.Protocols.SipDialog.AudioSdp(callee, 2000 + i, callee, calleeMedia, 0);
+            d.Response(start + 40_000, false, 183, "Session Progress", "INVITE", sdp);
+            var media = b.NewFlow(17, callee, calleeMedia, caller, callerMedia, "rtp");
+            var fromCallee = new TrafficAudit.Synth.Protocols.RtpSender(b, media, fromClient: true, 0);
+            fromCallee.Send(start + 60_000, 150); // ringback: 3 s before the answer
+            long ok = start + 3_100_000;
+            d.Response(ok, false, 200, "OK", "INVITE", sdp);
+            d.Request(ok + 20_000, true, "ACK");
+            var fromCaller = new TrafficAudit.Synth.Protocols.RtpSender(b, media, fromClient: false, 0);
+            fromCaller.Send(ok + 40_000, 100);
+            fromCallee.Send(ok + 50_000, 100);
+            if (i % 2 == 0)
+            {
+                var rtcp = b.NewFlow(17, callee, (ushort)(calleeMedia + 1), caller, (ushort)(callerMedia + 1), "rtcp");
+                b.EmitUdp(rtcp, true, ok + 1_000_000, fromCallee.SenderReport(1_764_000_000_000_000 + ok + 1_000_000, fromCaller, "gw@example"));
+                b.EmitUdp(rtcp, false, ok + 1_010_000, fromCaller.SenderReport(1_764_000_000_000_000 + ok + 1_010_000, fromCallee, "phone@example"));
+            }
+            d.Request(ok + 2_200_000, true, "BYE");
+            d.Response(ok + 2_202_000, false, 200, "OK", "BYE");
+        }
+        var frames = b.Build("test", "test").Frames.Select(f => (f.UnixMicros * 1000, f.Frame)).ToList();
+        string? first = null;
+        foreach (int shards in ShardCounts)
+        {
+            var (dir, result) = Run(frames, shards);
+            Assert.HasCount(40, result.Calls, $"{shards} shards");
+            Assert.HasCount(80, result.Streams, $"{shards} shards: two streams per call");
+            foreach (var c in result.Calls)
+            {
+                var streams = result.Streams.Where(s => s.CallId == c.Sip.CallId).ToList();
+                Assert.HasCount(2, streams, $"{shards} shards: both streams bound to call {c.Sip.CallId} by SDP");
+                Assert.IsTrue(streams.Any(s => s.FirstSeenNs < c.Sip.AnswerNs), $"{shards} shards: early media before the 200 OK");
+            }
+            Assert.AreEqual(40, result.Streams.Count(s => s.RtcpReports > 0), $"{shards} shards: each sender report on port+1 reports on the other direction's stream");
+            first ??= dir;
+            AssertSameFiles(first, dir, $"{shards} shards");
+        }
+    }
+
     /// <summary>Snapshots (a live flush) taken at the same frames give the same result with and without shards, and do not change the final one.</summary>
     [TestMethod]
     public void Engine_Snapshots_SameWithShards_AndFinalUnchanged()
