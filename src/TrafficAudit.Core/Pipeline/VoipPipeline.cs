@@ -180,12 +180,7 @@ public sealed class VoipPipeline : IDisposable
         }
         ref VoipPacket slot = ref Reserve(flow, payload.Length);
         slot = packet;
-        payload.CopyTo(_current!.Bytes.AsSpan(_current.Used));
-        var b = _current;
-        b.Offsets[b.Count] = b.Used;
-        b.Used += payload.Length;
-        b.Count++;
-        b.Offsets[b.Count] = b.Used;
+        Append(payload);
     }
 
     /// <summary>The engine's packet for the stage: its facts are written straight into the batch, and of RTP only the header is copied.</summary>
@@ -224,15 +219,22 @@ public sealed class VoipPipeline : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Commit(ref VoipPacket slot, ReadOnlySpan<byte> payload)
     {
-        var b = _current!;
         if (CanSendRtpHeaderOnly(in slot, payload))
         {
             slot.RtpHeaderOnly = true;
             payload = payload[..RtpHeaderBytes];
         }
-        payload.CopyTo(b.Bytes.AsSpan(b.Used));
+        Append(payload);
+    }
+
+    /// <summary>Copies the bytes of the reserved entry into the current batch's arena and counts the entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        var b = _current!;
+        bytes.CopyTo(b.Bytes.AsSpan(b.Used));
         b.Offsets[b.Count] = b.Used;
-        b.Used += payload.Length;
+        b.Used += bytes.Length;
         b.Count++;
         b.Offsets[b.Count] = b.Used;
     }

@@ -221,17 +221,6 @@ internal sealed class ShardEpoch
         }
     }
 
-    /// <summary>Payload bytes copied so far, over every shard (the epoch closes early when they pass a limit).</summary>
-    public int BytesUsed
-    {
-        get
-        {
-            int n = 0;
-            foreach (var i in Inputs) n += i.Used;
-            return n;
-        }
-    }
-
     /// <summary>Before handing the epoch to the shards.</summary>
     public void Arm()
     {
