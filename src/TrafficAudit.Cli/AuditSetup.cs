@@ -51,6 +51,11 @@ public sealed class AuditSetup
     /// CPU than it spreads (README, "The sharded engine").
     /// </summary>
     public static int DefaultThreads => Math.Min(Environment.ProcessorCount, 2);
+    /// <summary>
+    /// Flow shards at most, whatever --threads asks: past the cores there are, a shard only adds its buffers (its flow
+    /// table, about 2 MB of epoch buffers) and a thread that waits.
+    /// </summary>
+    public const int MaxShards = 64;
     /// <summary>Highest --threads accepted.</summary>
     public const int MaxThreads = 1024;
     /// <summary>The command line as typed, for the report's facts.</summary>
@@ -182,8 +187,8 @@ public sealed class AuditSetup
     {
         Servers = Servers.ToList(),
         ParallelVoip = Threads >= 2,
-        // From 3 threads on: the reader (and merger), the VoIP stage, and the rest as flow shards.
-        Shards = Threads >= 3 ? Threads - 2 : 0,
+        // From 3 threads on: the reader, the merger (with the VoIP stage), and the rest as flow shards, at most MaxShards.
+        Shards = Threads >= 3 ? Math.Min(Threads - 2, MaxShards) : 0,
         ServersSource = Profile is { Nodes.Count: > 0 } ? Classification.NodeSource.Profile : Classification.NodeSource.Server,
     }, sink);
 
