@@ -61,9 +61,8 @@ public sealed partial class AuditEngine
     {
         if (options.Shards <= 0) return null;
         var shards = new FlowShard[options.Shards];
-        // The flow cap is shared out: a shard follows at most its share (flow_table_full counts per shard).
-        int cap = Math.Max(1, options.MaxActiveFlows / options.Shards);
-        for (int i = 0; i < shards.Length; i++) shards[i] = new FlowShard(i, options, cap, isSipPort, thread: true);
+        // The caps are shared out: a shard follows at most its share (flow_table_full counts per shard).
+        for (int i = 0; i < shards.Length; i++) shards[i] = new FlowShard(i, shards.Length, options, isSipPort);
         return shards;
     }
 

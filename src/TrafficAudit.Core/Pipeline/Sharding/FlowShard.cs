@@ -16,21 +16,22 @@ namespace TrafficAudit.Pipeline.Sharding;
 internal sealed class FlowShard : IDnsAnswerSink, IDisposable
 {
     private readonly BlockingCollection<ShardEpoch> _queue = new();
-    private readonly Thread? _thread;
+    private readonly Thread _thread;
     private ShardOutput? _out;
     /// <summary>Order (see <see cref="ShardEvent.Order"/>) of what the shard is doing now.</summary>
     private long _order;
     /// <summary>At the end of input: ended flows go straight to this list (the merger's), not to an epoch.</summary>
     private List<Flow>? _endInto;
 
-    public FlowShard(int index, AuditOptions options, int maxActiveFlows, Func<ushort, bool> isSipPort, bool thread)
+    /// <param name="shares">Shards of the engine: the shard follows its share of the flow cap and of the RTP probe cap.</param>
+    public FlowShard(int index, int shares, AuditOptions options, Func<ushort, bool> isSipPort)
     {
         Index = index;
-        Table = new FlowTable(options.Timeouts, Ended, maxActiveFlows, Anomalies) { Sharded = true, FlowStarted = Started };
-        Analyzers = new FlowAnalyzerRegistry(new DnsNamesAnalyzer(Anomalies) { Forward = this }, new RtpProbeAnalyzer(Anomalies), new SipHintAnalyzer(), new HttpAnalyzer(),
+        Table = new FlowTable(options.Timeouts, Ended, Math.Max(1, options.MaxActiveFlows / shares), Anomalies) { Sharded = true, FlowStarted = Started };
+        var rtp = new RtpProbeAnalyzer(Anomalies, Math.Max(1, RtpProbeAnalyzer.MaxProbedFlows / shares));
+        Analyzers = new FlowAnalyzerRegistry(new DnsNamesAnalyzer(Anomalies) { Forward = this }, rtp, new SipHintAnalyzer(), new HttpAnalyzer(),
             new TlsAnalyzer(), new VoipStageAnalyzer(null, isSipPort) { Shard = this });
         Table.FlowEnded = Analyzers.End;
-        if (!thread) return;
         _thread = new Thread(Work) { IsBackground = true, Name = $"trafficaudit-shard-{index}" };
         _thread.Start();
     }
@@ -42,19 +43,8 @@ internal sealed class FlowShard : IDnsAnswerSink, IDisposable
     public FlowTable Table { get; }
     public FlowAnalyzerRegistry Analyzers { get; }
 
-    /// <summary>Hands the shard its part of an epoch (on its thread; inline without one).</summary>
-    public void Post(ShardEpoch epoch)
-    {
-        if (_thread is null)
-        {
-            Exception? failure = null;
-            try { Run(epoch.Inputs[Index], epoch.Outputs[Index]); }
-            catch (Exception e) { failure = e; }
-            epoch.ShardDone(failure);
-            return;
-        }
-        _queue.Add(epoch);
-    }
+    /// <summary>Hands the shard its part of an epoch (it runs it on its thread).</summary>
+    public void Post(ShardEpoch epoch) => _queue.Add(epoch);
 
     private void Work()
     {
@@ -149,7 +139,7 @@ internal sealed class FlowShard : IDnsAnswerSink, IDisposable
 
     public void Dispose()
     {
-        if (_thread is null || _disposed) return;
+        if (_disposed) return;
         _disposed = true;
         _queue.CompleteAdding();
         _thread.Join();
