@@ -169,18 +169,13 @@ public sealed class VoipPipeline : IDisposable
 
     /// <summary>
     /// A packet a shard of a sharded engine made (<see cref="VoipPacket.Fill"/>, perhaps its RTP header only), handed
-    /// over by the merger in capture order: it goes to the stage as it is.
+    /// over by the merger in capture order: it goes to the stage as it is. The sharded engine runs the stage inline,
+    /// on the merger's thread.
     /// </summary>
     internal void AddPrepared(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
     {
-        if (!_parallel)
-        {
-            Run(flow, in packet, payload);
-            return;
-        }
-        ref VoipPacket slot = ref Reserve(flow, payload.Length);
-        slot = packet;
-        Append(payload);
+        if (_parallel) throw new InvalidOperationException("the sharded engine runs the VoIP stage on the merger's thread");
+        Run(flow, in packet, payload);
     }
 
     /// <summary>The engine's packet for the stage: its facts are written straight into the batch, and of RTP only the header is copied.</summary>
