@@ -56,6 +56,8 @@ public sealed class FlowTable
     /// gives its <see cref="Flow.Id"/>).
     /// </summary>
     internal bool Sharded { get; init; }
+    /// <summary>Ended flows this table keeps for reuse at most (<see cref="MaxPooledFlows"/>; a shard keeps its share).</summary>
+    internal int MaxPooled { get; init; } = MaxPooledFlows;
     /// <summary>With <see cref="Sharded"/>: the sequence a flow started by the next packet gets.</summary>
     internal long NextSequence;
     /// <summary>Called once for every flow as it starts (a shard reports it to the merger, which numbers it).</summary>
@@ -355,7 +357,7 @@ public sealed class FlowTable
     {
         if (flow.Released) throw new InvalidOperationException($"flow {flow.Sequence + 1} released twice");
         flow.Released = true;
-        if (_pool.Count < MaxPooledFlows) _pool.Push(flow);
+        if (_pool.Count < MaxPooled) _pool.Push(flow);
     }
 
     /// <summary>Ends every flow still in progress (end of input), in creation order, through the ended callback.</summary>

@@ -23,11 +23,17 @@ internal sealed class FlowShard : IDnsAnswerSink, IDisposable
     /// <summary>At the end of input: ended flows go straight to this list (the merger's), not to an epoch.</summary>
     private List<Flow>? _endInto;
 
-    /// <param name="shares">Shards of the engine: the shard follows its share of the flow cap and of the RTP probe cap.</param>
+    /// <param name="shares">Shards of the engine: the shard follows its share of the flow cap, of the RTP probe cap and of the flow pool.</param>
     public FlowShard(int index, int shares, AuditOptions options, Func<ushort, bool> isSipPort)
     {
         Index = index;
-        Table = new FlowTable(options.Timeouts, Ended, Math.Max(1, options.MaxActiveFlows / shares), Anomalies) { Sharded = true, FlowStarted = Started };
+        Table = new FlowTable(options.Timeouts, Ended, Math.Max(1, options.MaxActiveFlows / shares), Anomalies)
+        {
+            Sharded = true,
+            FlowStarted = Started,
+            // The pool of ended flows is shared out too: together the shards keep what one table keeps.
+            MaxPooled = Math.Max(256, FlowTable.MaxPooledFlows / shares),
+        };
         var rtp = new RtpProbeAnalyzer(Anomalies, Math.Max(1, RtpProbeAnalyzer.MaxProbedFlows / shares));
         Analyzers = new FlowAnalyzerRegistry(new DnsNamesAnalyzer(Anomalies) { Forward = this }, rtp, new SipHintAnalyzer(), new HttpAnalyzer(),
             new TlsAnalyzer(), new VoipStageAnalyzer(null, isSipPort) { Shard = this });
