@@ -246,30 +246,22 @@ public sealed partial class AuditEngine : IDisposable
             active = _flows.Snapshot();
             foreach (var f in active) _analyzers.Snapshot(f);
         }
-        var open = new List<(FlowRecord Facts, HeldHints Hints, Flow? Live)>(_held.Count + _ended.Count + active.Count);
-        foreach (var h in _held) open.Add((h.Facts, h.Hints, null));
-        foreach (var f in _ended)
-        {
-            var (facts, hints) = Facts(f);
-            open.Add((facts, hints, null));
-        }
-        foreach (var f in active)
-        {
-            // A flow unchanged since the last snapshot: its record then holds its facts (and maybe its classification).
-            if (UnchangedSince(f) is { } last) open.Add((last, HintsOf(f), f));
-            else
-            {
-                var (facts, hints) = Facts(f);
-                open.Add((facts, hints, f));
-            }
-        }
-
         IReadOnlyList<DetectedNode> nodes = _nodes;
         if (!_settled)
         {
             // Nothing decided yet: every flow seen so far is here, so decide over all of them (as a batch run) without touching the run's detector.
             var d = new NodeDetector(_catalogue.NodeEvidence);
-            foreach (var (facts, hints, _) in open) d.Observe(Observed(facts, hints));
+            foreach (var h in _held) d.Observe(Observed(h.Facts, h.Hints));
+            foreach (var f in _ended)
+            {
+                var (facts, hints) = Facts(f);
+                d.Observe(Observed(facts, hints));
+            }
+            foreach (var f in active)
+            {
+                var (facts, hints) = SnapshotFacts(f);
+                d.Observe(Observed(facts, hints));
+            }
             nodes = d.Decide();
         }
         else if (_detector is not null) nodes = _detector.Decide();
@@ -281,11 +273,20 @@ public sealed partial class AuditEngine : IDisposable
             _snapshotNodeSet = nodeSet;
             _snapshotNodesVersion++;
         }
-        var records = new List<FlowRecord>(open.Count + (_collected?.Count ?? 0));
+        var records = new List<FlowRecord>(_held.Count + _ended.Count + active.Count + (_collected?.Count ?? 0));
         if (_collected is not null) records.AddRange(_collected.Records);
         // Copies: a held record is classified in place later, when it leaves; these leave now, to outputs written on another thread.
-        foreach (var (facts, hints, live) in open)
-            records.Add(live is null ? Classify(facts with { }, hints, nodeSet) : SnapshotRecord(live, facts, hints, nodeSet));
+        foreach (var h in _held) records.Add(Classify(h.Facts with { }, h.Hints, nodeSet));
+        foreach (var f in _ended)
+        {
+            var (facts, hints) = Facts(f);
+            records.Add(Classify(facts, hints, nodeSet));
+        }
+        foreach (var f in active)
+        {
+            var (facts, hints) = SnapshotFacts(f);
+            records.Add(SnapshotRecord(f, facts, hints, nodeSet));
+        }
         records.Sort((x, y) => x.FlowId.CompareTo(y.FlowId));
         return Build(records, records, nodes, _voip.Snapshot(Statistics.LastNs), interfaces, errors);
     }
@@ -306,6 +307,9 @@ public sealed partial class AuditEngine : IDisposable
     /// <summary>The record the last snapshot made of <paramref name="f"/> when no packet and no ICMP error reached the flow since (its VoIP counts then did not change either: the stage is drained); else null.</summary>
     private FlowRecord? UnchangedSince(Flow f) =>
         _reuseSnapshotRecords && f.SnapshotMemo is { Record: { } r } m && m.Packets == f.Packets[0] + f.Packets[1] && m.IcmpUnreachable == f.IcmpUnreachable ? r : null;
+
+    /// <summary>An open flow's facts for a snapshot: the last snapshot's record when the flow did not change since (it holds the facts), else made now.</summary>
+    private (FlowRecord Facts, HeldHints Hints) SnapshotFacts(Flow f) => UnchangedSince(f) is { } last ? (last, HintsOf(f)) : Facts(f);
 
     /// <summary>
     /// An open flow's record for a snapshot: the last snapshot's when the flow, the nodes and the server's name did not
