@@ -87,6 +87,13 @@ public sealed partial class AuditEngine : IDisposable
         bool parallelVoip = options.Shards == 0 && (options.ParallelVoip ?? Environment.ProcessorCount > 1);
         _voipStage = new VoipPipeline(_voip, parallelVoip);
         _shards = CreateShards(options, IsSipPort);
+        if (_shards is not null)
+        {
+            // The streams' statistics run on the shards' threads, between their epochs.
+            var statistics = new Sharding.ShardedRtpStatistics(_shards);
+            foreach (var s in _shards) s.Statistics = statistics;
+            _voip.StatisticsRunner = statistics;
+        }
         Threads = options.Shards > 0 ? options.Shards + 2 : parallelVoip ? 2 : 1;
         // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
         _dns = new DnsNamesAnalyzer(handOver);

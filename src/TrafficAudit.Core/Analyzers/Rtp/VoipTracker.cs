@@ -367,6 +367,7 @@ public sealed class VoipTracker
     /// </summary>
     public void Sweep(long nowNs)
     {
+        StatisticsRunner?.Barrier();
         _nextSweepNs = nowNs + _options.SweepIntervalNs;
         long cutoff = nowNs - _options.StreamIdleNs;
         var idle = _idle;
@@ -408,6 +409,7 @@ public sealed class VoipTracker
     /// <summary>A stream ends: its state is freed and, when it is a stream (its flow proved RTP or an SDP announced it), its record queued.</summary>
     private void EndStream(RtpStreamState s)
     {
+        StatisticsRunner?.Barrier(); // its record reads its statistics, and its state serves a later stream
         s.Ended = true;
         _streams.Remove(s.Key);
         _open.Remove(s.Node!);
@@ -451,6 +453,7 @@ public sealed class VoipTracker
     {
         if (call.MediaState is CallMedia { Open.Count: > 0 } media)
         {
+            StatisticsRunner?.Barrier(); // the streams are sorted by their first packet
             var open = media.Open.ToList();
             open.Sort(ByFirstPacket);
             foreach (var s in open) EndStream(s);
@@ -481,6 +484,7 @@ public sealed class VoipTracker
     /// </summary>
     public void Complete(long captureEndNs)
     {
+        StatisticsRunner?.Barrier();
         var rest = _open.ToList();
         rest.Sort(ByFirstPacket);
         foreach (var s in rest) EndStream(s);
@@ -500,6 +504,7 @@ public sealed class VoipTracker
     /// </summary>
     public VoipOpenSnapshot Snapshot(long captureEndNs)
     {
+        StatisticsRunner?.Barrier();
         var rest = _open.ToList();
         rest.Sort(ByFirstPacket);
         var streams = new List<RtpStreamRecord>(rest.Count);
@@ -533,6 +538,9 @@ public sealed class VoipTracker
         var (kbps, at) = _peak.Peek(streams);
         return new VoipOpenSnapshot(streams, calls, _sip.OpenTransactions(), sip.OptionsPings, kbps, at);
     }
+
+    /// <summary>Runs the streams' statistics on other threads (the sharded engine); null: on this stage's thread.</summary>
+    internal IRtpStatisticsRunner? StatisticsRunner { get; set; }
 
     /// <summary>Snapshots reuse the record of a stream unchanged since the last one (false: every record made again; tests compare both).</summary>
     internal bool ReuseSnapshotRecords { get; set; } = true;
@@ -667,7 +675,8 @@ public sealed class VoipTracker
             }
         }
         var info = new RtpPacketInfo(raw.SequenceNumber, raw.Timestamp, raw.Marker, raw.PayloadType, raw.RtpLength, raw.IsIPv6, s.CachedClock, raw.FrameNumber);
-        s.Stats.Add(ts, in info);
+        if (StatisticsRunner is { } runner) runner.Add(s, ts, in info);
+        else s.Stats.Add(ts, in info);
     }
 
     private void RefreshBindings(Flow flow, FlowVoip v)

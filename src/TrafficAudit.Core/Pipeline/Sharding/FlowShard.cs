@@ -15,7 +15,8 @@ namespace TrafficAudit.Pipeline.Sharding;
 /// </summary>
 internal sealed class FlowShard : IDnsAnswerSink, IDisposable
 {
-    private readonly BlockingCollection<ShardEpoch> _queue = new();
+    /// <summary>The shard's work, in order: epochs, RTP statistics batches (<see cref="ShardedRtpStatistics"/>), barriers.</summary>
+    private readonly BlockingCollection<object> _queue = new();
     private readonly Thread _thread;
     private ShardOutput? _out;
     /// <summary>Order (see <see cref="ShardEvent.Order"/>) of what the shard is doing now.</summary>
@@ -52,14 +53,39 @@ internal sealed class FlowShard : IDnsAnswerSink, IDisposable
     /// <summary>Hands the shard its part of an epoch (it runs it on its thread).</summary>
     public void Post(ShardEpoch epoch) => _queue.Add(epoch);
 
+    /// <summary>Hands the shard RTP statistics to run, between its epochs, in the order posted.</summary>
+    public void Post(RtpStatisticsBatch batch) => _queue.Add(batch);
+
+    /// <summary>Signals <paramref name="barrier"/> once everything posted before it has run.</summary>
+    public void Post(CountdownEvent barrier) => _queue.Add(barrier);
+
+    /// <summary>Where a batch of RTP statistics goes back once run.</summary>
+    public ShardedRtpStatistics? Statistics { get; set; }
+
+    /// <summary>The first failure of an RTP statistics batch (the merger reports it at its next barrier).</summary>
+    public Exception? StatisticsFailure { get; private set; }
+
     private void Work()
     {
-        foreach (var epoch in _queue.GetConsumingEnumerable())
+        foreach (var work in _queue.GetConsumingEnumerable())
         {
-            Exception? failure = null;
-            try { Run(epoch.Inputs[Index], epoch.Outputs[Index]); }
-            catch (Exception e) { failure = e; }
-            epoch.ShardDone(failure);
+            switch (work)
+            {
+                case ShardEpoch epoch:
+                    Exception? failure = null;
+                    try { Run(epoch.Inputs[Index], epoch.Outputs[Index]); }
+                    catch (Exception e) { failure = e; }
+                    epoch.ShardDone(failure);
+                    break;
+                case RtpStatisticsBatch batch:
+                    try { batch.Run(); }
+                    catch (Exception e) { StatisticsFailure ??= e; }
+                    Statistics?.Recycle(batch);
+                    break;
+                case CountdownEvent barrier:
+                    barrier.Signal();
+                    break;
+            }
         }
     }
 
