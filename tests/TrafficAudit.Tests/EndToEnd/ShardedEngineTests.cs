@@ -46,6 +46,20 @@ public sealed class ShardedEngineTests
         foreach (var f in files) AssertSameFilesAtThreadCounts(f, ["1", "3", "5"]);
     }
 
+    /// <summary>--threads past what any machine here has: at most 64 shards run (the reader, the merger and 64: 66 threads), and the results do not change.</summary>
+    [TestMethod]
+    public void Cli_ThreadsBeyondTheShardCap_RunsAtMost64Shards()
+    {
+        var site = Path.Combine(TestPaths.Captures, "imagicle-site.pcap");
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        var r = CliRunner.Run(["audit", site, "--out", dir, "--quiet", "--fail-on", "never", "--stats", "--threads", "1024"]);
+        Assert.AreEqual(0, r.ExitCode, r.Stderr);
+        StringAssert.Contains(r.Stderr, " threads=66 ");
+        var one = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        Assert.AreEqual(0, CliRunner.Run(["audit", site, "--out", one, "--quiet", "--fail-on", "never", "--threads", "1"]).ExitCode);
+        AssertSameFiles(one, dir, "--threads 1024");
+    }
+
     [TestMethod]
     public void Cli_SiteWithItsProfile_SameFilesWithShards() =>
         AssertSameFilesAtThreadCounts(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"), ["1", "3", "4", "10"],
