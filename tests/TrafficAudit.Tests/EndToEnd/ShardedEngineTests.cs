@@ -55,6 +55,9 @@ public sealed class ShardedEngineTests
         var r = CliRunner.Run(["audit", site, "--out", dir, "--quiet", "--fail-on", "never", "--stats", "--threads", "1024"]);
         Assert.AreEqual(0, r.ExitCode, r.Stderr);
         StringAssert.Contains(r.Stderr, " threads=66 ");
+        // --stats names the CPU each thread used over the loop (Linux), busiest first.
+        if (OperatingSystem.IsLinux())
+            StringAssert.Matches(r.Stderr, new System.Text.RegularExpressions.Regex(@" thread_cpu_s=[^ :,]+:\d+\.\d\d(,[^ :,]+:\d+\.\d\d)*\s*$", System.Text.RegularExpressions.RegexOptions.Multiline));
         var one = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
         Assert.AreEqual(0, CliRunner.Run(["audit", site, "--out", one, "--quiet", "--fail-on", "never", "--threads", "1"]).ExitCode);
         AssertSameFiles(one, dir, "--threads 1024");
