@@ -52,8 +52,18 @@ public sealed partial class AuditEngine : IDisposable
     /// <summary>The internal sink when the caller gave none: <see cref="Complete"/> returns every flow, as before streaming.</summary>
     private readonly CollectingSink? _collected;
     private readonly FlowClassifier _classifier;
-    /// <summary>Flows ended since the last hand-over; turned into records at the next sweep, once the VoIP stage caught up with them.</summary>
+    /// <summary>Flows ended since the last hand-over check (a sweep, or <see cref="MaxEndedWaiting"/> of them); they move to <see cref="_endedBefore"/> there.</summary>
     private readonly List<Flow> _ended = new();
+    /// <summary>
+    /// Flows that ended before the last hand-over check: turned into records at the next check (or the end), once the VoIP
+    /// stage has finished every packet handed to it up to that last check (<see cref="_endedBeforeTicket"/>). A record
+    /// needs the stage's counts of its flow (T.38), and the stage may run on another thread: handing a group over one
+    /// check late lets that thread work through the group's packets meanwhile, where handing it over at once made the
+    /// engine wait for the stage at every sweep (with little VoIP traffic, the two threads took turns instead of
+    /// overlapping). Every thread count hands the same groups at the same checks, so outputs do not depend on it.
+    /// </summary>
+    private readonly List<Flow> _endedBefore = new();
+    private long _endedBeforeTicket;
     private long _sweepsHandled;
     private readonly NodeDetector? _detector;
     private long _detectorVersionDecided = -1;
@@ -120,6 +130,12 @@ public sealed partial class AuditEngine : IDisposable
     /// <summary>Threads the engine runs on: 1, or 2 with the VoIP stage on its own (<see cref="AuditOptions.ParallelVoip"/>), plus its shards (<see cref="AuditOptions.Shards"/>).</summary>
     public int Threads { get; }
 
+    /// <summary>
+    /// How often and how long the engine's thread waited for the VoIP stage's thread (`--threads 2`): before flows that
+    /// ended are handed over, a snapshot, the end. Zero on one thread and in the sharded engine (its merger runs the stage).
+    /// </summary>
+    public (int Waits, double Seconds) VoipStageWaits => (_voipStage.Waits, _voipStage.WaitSeconds);
+
     /// <summary>The Imagicle nodes records are classified against now: given, or detected once settled (empty before).</summary>
     public IReadOnlyList<DetectedNode> Nodes => _nodes;
 
@@ -173,7 +189,7 @@ public sealed partial class AuditEngine : IDisposable
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
         Flow flow = _flows.Track(in p, ts, out int side);
-        if (_ended.Count > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false, handed: null);
+        if ((_ended.Count | _endedBefore.Count) > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false, handed: null);
         _analyzers.Process(flow, new AnalyzerPacket(in p, buffer.Slice(p.PayloadOffset, p.PayloadLength), side, in header));
         // Every 10 s of capture time the VoIP records that ended are taken over, on this thread.
         if (ts >= _nextVoipTakeNs)
@@ -259,6 +275,11 @@ public sealed partial class AuditEngine : IDisposable
             // Nothing decided yet: every flow seen so far is here, so decide over all of them (as a batch run) without touching the run's detector.
             var d = new NodeDetector(_catalogue.NodeEvidence);
             foreach (var h in _held) d.Observe(Observed(h.Facts, h.Hints));
+            foreach (var f in _endedBefore)
+            {
+                var (facts, hints) = Facts(f);
+                d.Observe(Observed(facts, hints));
+            }
             foreach (var f in _ended)
             {
                 var (facts, hints) = Facts(f);
@@ -280,10 +301,15 @@ public sealed partial class AuditEngine : IDisposable
             _snapshotNodeSet = nodeSet;
             _snapshotNodesVersion++;
         }
-        var records = new List<FlowRecord>(_held.Count + _ended.Count + active.Count + (_collected?.Count ?? 0));
+        var records = new List<FlowRecord>(_held.Count + _endedBefore.Count + _ended.Count + active.Count + (_collected?.Count ?? 0));
         if (_collected is not null) records.AddRange(_collected.Records);
         // Copies: a held record is classified in place later, when it leaves; these leave now, to outputs written on another thread.
         foreach (var h in _held) records.Add(Classify(h.Facts with { }, h.Hints, nodeSet));
+        foreach (var f in _endedBefore)
+        {
+            var (facts, hints) = Facts(f);
+            records.Add(Classify(facts, hints, nodeSet));
+        }
         foreach (var f in _ended)
         {
             var (facts, hints) = Facts(f);
@@ -340,20 +366,41 @@ public sealed partial class AuditEngine : IDisposable
     }
 
     /// <summary>
-    /// Turns the flows ended since the last hand-over into records, in flow_id order: held while the nodes
-    /// are not settled (and the nodes decided once the hold is full), else classified and handed to the sink.
-    /// Each flow goes back to the flow table's pool as soon as its record is made. Adds the records handed
-    /// over to <paramref name="handed"/> when given (the end of input; none at a sweep, which allocates nothing per flow but the record).
+    /// A hand-over check: the flows of <see cref="_endedBefore"/> become records (the VoIP stage has finished their packets by
+    /// then), and the flows ended since the last check take their place; at the end of input both groups leave, in that
+    /// order.
     /// </summary>
     private void HandOverEnded(bool endOfInput, List<FlowRecord>? handed)
     {
         _sweepsHandled = SweepsSoFar;
+        if (_endedBefore.Count > 0)
+        {
+            _voipStage.WaitFor(_endedBeforeTicket);
+            HandOver(_endedBefore, endOfInput, handed);
+        }
         if (_ended.Count == 0) return;
-        // The VoIP stage (maybe on its own thread) must have seen every packet of these flows (T.38 counts),
-        // and holds none of them after it: a drained stage has let go of its batches' flows.
-        _voipStage.Drain();
-        _ended.Sort(BySequence);
-        foreach (var f in _ended)
+        if (endOfInput)
+        {
+            _voipStage.Drain();
+            HandOver(_ended, endOfInput, handed);
+            return;
+        }
+        _endedBefore.AddRange(_ended);
+        _ended.Clear();
+        // The stage gets what it was given so far now, and works through it until the next check.
+        _endedBeforeTicket = _voipStage.Submit();
+    }
+
+    /// <summary>
+    /// Turns <paramref name="group"/> (flows the VoIP stage is done with) into records, in flow_id order: held while the nodes
+    /// are not settled (and the nodes decided once the hold is full), else classified and handed to the sink.
+    /// Each flow goes back to the flow table's pool as soon as its record is made. Adds the records handed
+    /// over to <paramref name="handed"/> when given (the end of input; none at a sweep, which allocates nothing per flow but the record).
+    /// </summary>
+    private void HandOver(List<Flow> group, bool endOfInput, List<FlowRecord>? handed)
+    {
+        group.Sort(BySequence);
+        foreach (var f in group)
         {
             var (facts, hints) = Facts(f);
             _detector?.Observe(Observed(facts, hints));
@@ -361,7 +408,7 @@ public sealed partial class AuditEngine : IDisposable
             // The record copied what it needs and the analyzers ended the flow: the object serves a later flow.
             ReleaseFlow(f);
         }
-        _ended.Clear();
+        group.Clear();
         if (!_settled)
         {
             // At the end of input the caller settles over every flow (none is classified early).

@@ -85,6 +85,8 @@ public sealed class VoipPipeline : IDisposable
     private const int BatchPackets = 4096;
     private const int BatchBytes = BatchPackets * 256;
     private const int BatchesInFlight = 4;
+    /// <summary>Packets a batch holds at least before it goes to an idle worker (<see cref="HandEarlyWhenIdle"/>).</summary>
+    private const int EagerPackets = 256;
 
     private sealed class Batch
     {
@@ -104,6 +106,8 @@ public sealed class VoipPipeline : IDisposable
     private Batch? _current;
     private int _batches; // allocated so far, at most BatchesInFlight + 1
     private int _pending; // batches handed over and not yet finished
+    private long _handed; // packets handed over (the engine's thread)
+    private long _finished; // packets the worker has finished (written under _gate)
     private readonly object _gate = new();
     private Exception? _failure;
 
@@ -220,6 +224,22 @@ public sealed class VoipPipeline : IDisposable
             payload = payload[..RtpHeaderBytes];
         }
         Append(payload);
+        HandEarlyWhenIdle();
+    }
+
+    /// <summary>
+    /// Hands the current batch over before it is full when the worker has nothing to do: at least
+    /// <see cref="EagerPackets"/> packets are waiting here and no batch is in flight. Without this, traffic with few
+    /// VoIP packets between two drains (a sweep hands over the flows that ended, after the stage has seen all their
+    /// packets) never fills a batch: the worker would get its packets only at the drain, and the engine would wait for
+    /// all of that work there, the two threads taking turns instead of overlapping. Bulk RTP keeps the worker busy, so
+    /// its batches still fill.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void HandEarlyWhenIdle()
+    {
+        var b = _current!;
+        if (b.Count >= EagerPackets && Volatile.Read(ref _pending) == 0) Hand(b);
     }
 
     /// <summary>Copies the bytes of the reserved entry into the current batch's arena and counts the entry.</summary>
@@ -266,6 +286,7 @@ public sealed class VoipPipeline : IDisposable
 
     private void Hand(Batch b)
     {
+        _handed += b.Count;
         lock (_gate) _pending++;
         _full!.Add(b);
         if (_free!.TryTake(out var next)) _current = next;
@@ -290,25 +311,58 @@ public sealed class VoipPipeline : IDisposable
             {
                 _failure ??= e;
             }
-            Array.Clear(b.Flows, 0, b.Count);
+            int count = b.Count;
+            Array.Clear(b.Flows, 0, count);
             b.Count = 0;
             b.Used = 0;
             _free!.Add(b);
             lock (_gate)
             {
                 _pending--;
+                _finished += count;
                 Monitor.PulseAll(_gate);
             }
         }
     }
 
+    /// <summary>How many times the engine waited for the worker (<see cref="Drain"/>, <see cref="WaitFor"/>; 0 on one thread), for `--stats`.</summary>
+    public int Waits { get; private set; }
+
+    private long _waitTicks;
+
+    /// <summary>Seconds the engine spent waiting for the worker to finish what it was handed.</summary>
+    public double WaitSeconds => (double)_waitTicks / System.Diagnostics.Stopwatch.Frequency;
+
     /// <summary>Waits until every packet added so far has been analysed (before reading results).</summary>
     public void Drain()
     {
         if (!_parallel) return;
+        WaitFor(Submit());
+    }
+
+    /// <summary>
+    /// Hands the packets added so far to the worker without waiting for them, and returns the ticket
+    /// <see cref="WaitFor"/> takes to wait for exactly those (0 on one thread: nothing is ever in flight).
+    /// </summary>
+    public long Submit()
+    {
+        if (!_parallel) return 0;
         if (_current!.Count > 0) Hand(_current);
-        lock (_gate)
-            while (_pending > 0) Monitor.Wait(_gate);
+        return _handed;
+    }
+
+    /// <summary>Waits until the worker has analysed every packet handed over before <see cref="Submit"/> returned <paramref name="ticket"/>.</summary>
+    public void WaitFor(long ticket)
+    {
+        if (!_parallel) return;
+        if (Volatile.Read(ref _finished) < ticket)
+        {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            lock (_gate)
+                while (_finished < ticket) Monitor.Wait(_gate);
+            Waits++;
+            _waitTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        }
         if (_failure is { } e) throw new InvalidOperationException("VoIP analysis failed: " + e.Message, e);
     }
 
