@@ -52,18 +52,10 @@ public sealed partial class AuditEngine : IDisposable
     /// <summary>The internal sink when the caller gave none: <see cref="Complete"/> returns every flow, as before streaming.</summary>
     private readonly CollectingSink? _collected;
     private readonly FlowClassifier _classifier;
-    /// <summary>Flows ended since the last hand-over check (a sweep, or <see cref="MaxEndedWaiting"/> of them); they move to <see cref="_endedBefore"/> there.</summary>
+    /// <summary>Flows ended since the last hand-over check (a sweep, or <see cref="MaxEndedWaiting"/> of them); a group of <see cref="_waiting"/> from there.</summary>
     private readonly List<Flow> _ended = new();
-    /// <summary>
-    /// Flows that ended before the last hand-over check: turned into records at the next check (or the end), once the VoIP
-    /// stage has finished every packet handed to it up to that last check (<see cref="_endedBeforeTicket"/>). A record
-    /// needs the stage's counts of its flow (T.38), and the stage may run on another thread: handing a group over one
-    /// check late lets that thread work through the group's packets meanwhile, where handing it over at once made the
-    /// engine wait for the stage at every sweep (with little VoIP traffic, the two threads took turns instead of
-    /// overlapping). Every thread count hands the same groups at the same checks, so outputs do not depend on it.
-    /// </summary>
-    private readonly List<Flow> _endedBefore = new();
-    private long _endedBeforeTicket;
+    /// <summary>Ended flows waiting, in groups, for the VoIP stage to finish their packets before they become records.</summary>
+    private readonly EndedFlowGroups _waiting = new();
     private long _sweepsHandled;
     private readonly NodeDetector? _detector;
     private long _detectorVersionDecided = -1;
@@ -189,7 +181,7 @@ public sealed partial class AuditEngine : IDisposable
         if (p.IcmpUnreachable && !_flows.TrackUnreachable(in p, ts)) Anomalies.Increment("icmp_unreachable_unknown_flow");
 
         Flow flow = _flows.Track(in p, ts, out int side);
-        if ((_ended.Count | _endedBefore.Count) > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false, handed: null);
+        if ((_ended.Count | _waiting.Flows) > 0 && (_flows.Sweeps != _sweepsHandled || _ended.Count >= MaxEndedWaiting)) HandOverEnded(endOfInput: false, handed: null);
         _analyzers.Process(flow, new AnalyzerPacket(in p, buffer.Slice(p.PayloadOffset, p.PayloadLength), side, in header));
         // Every 10 s of capture time the VoIP records that ended are taken over, on this thread.
         if (ts >= _nextVoipTakeNs)
@@ -275,7 +267,7 @@ public sealed partial class AuditEngine : IDisposable
             // Nothing decided yet: every flow seen so far is here, so decide over all of them (as a batch run) without touching the run's detector.
             var d = new NodeDetector(_catalogue.NodeEvidence);
             foreach (var h in _held) d.Observe(Observed(h.Facts, h.Hints));
-            foreach (var f in _endedBefore)
+            foreach (var f in _waiting.All())
             {
                 var (facts, hints) = Facts(f);
                 d.Observe(Observed(facts, hints));
@@ -301,11 +293,11 @@ public sealed partial class AuditEngine : IDisposable
             _snapshotNodeSet = nodeSet;
             _snapshotNodesVersion++;
         }
-        var records = new List<FlowRecord>(_held.Count + _endedBefore.Count + _ended.Count + active.Count + (_collected?.Count ?? 0));
+        var records = new List<FlowRecord>(_held.Count + _waiting.Flows + _ended.Count + active.Count + (_collected?.Count ?? 0));
         if (_collected is not null) records.AddRange(_collected.Records);
         // Copies: a held record is classified in place later, when it leaves; these leave now, to outputs written on another thread.
         foreach (var h in _held) records.Add(Classify(h.Facts with { }, h.Hints, nodeSet));
-        foreach (var f in _endedBefore)
+        foreach (var f in _waiting.All())
         {
             var (facts, hints) = Facts(f);
             records.Add(Classify(facts, hints, nodeSet));
@@ -366,29 +358,32 @@ public sealed partial class AuditEngine : IDisposable
     }
 
     /// <summary>
-    /// A hand-over check: the flows of <see cref="_endedBefore"/> become records (the VoIP stage has finished their packets by
-    /// then), and the flows ended since the last check take their place; at the end of input both groups leave, in that
-    /// order.
+    /// A hand-over check: the flows ended since the last check join <see cref="_waiting"/> as a group, and the group
+    /// <see cref="EndedFlowGroups.ChecksLate"/> checks old becomes records (the VoIP stage has finished its packets by then;
+    /// if not, the engine waits here). At the end of input every group leaves, oldest first, then the last flows.
     /// </summary>
     private void HandOverEnded(bool endOfInput, List<FlowRecord>? handed)
     {
         _sweepsHandled = SweepsSoFar;
-        if (_endedBefore.Count > 0)
+        if (!endOfInput)
         {
-            _voipStage.WaitFor(_endedBeforeTicket);
-            HandOver(_endedBefore, endOfInput, handed);
-        }
-        if (_ended.Count == 0) return;
-        if (endOfInput)
-        {
-            _voipStage.Drain();
-            HandOver(_ended, endOfInput, handed);
+            // The stage gets what it was given so far now, and works through it while the engine reads on.
+            _waiting.Push(_ended, _voipStage.Submit());
+            while (_waiting.Count > EndedFlowGroups.ChecksLate) HandOverOldest(endOfInput, handed);
             return;
         }
-        _endedBefore.AddRange(_ended);
-        _ended.Clear();
-        // The stage gets what it was given so far now, and works through it until the next check.
-        _endedBeforeTicket = _voipStage.Submit();
+        while (_waiting.Count > 0) HandOverOldest(endOfInput, handed);
+        if (_ended.Count == 0) return;
+        _voipStage.Drain();
+        HandOver(_ended, endOfInput, handed);
+    }
+
+    private void HandOverOldest(bool endOfInput, List<FlowRecord>? handed)
+    {
+        var group = _waiting.Oldest(out long ticket);
+        _voipStage.WaitFor(ticket);
+        HandOver(group, endOfInput, handed);
+        _waiting.ReleaseOldest();
     }
 
     /// <summary>

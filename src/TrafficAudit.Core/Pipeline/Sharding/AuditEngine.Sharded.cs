@@ -282,7 +282,7 @@ public sealed partial class AuditEngine
     /// <summary>The one-thread engine's check after a packet's flow table step (see <see cref="Process"/>).</summary>
     private void CheckHandOver(ShardEpoch ep, long ordinal)
     {
-        if ((_ended.Count | _endedBefore.Count) == 0 || (SweepsSoFar == _sweepsHandled && _ended.Count < MaxEndedWaiting)) return;
+        if ((_ended.Count | _waiting.Flows) == 0 || (SweepsSoFar == _sweepsHandled && _ended.Count < MaxEndedWaiting)) return;
         At(ep, ordinal);
         HandOverEnded(endOfInput: false, handed: null);
     }
