@@ -251,7 +251,7 @@ public static class FindingRules
     /// <summary>A call's mean media rate, per direction at the IP layer, above the per-call budget (with 5 % measurement slack).</summary>
     public static Finding? OverBandwidth(PolicyContext ctx, CallRecord c)
     {
-        double limit = ctx.Profile?.Thresholds.CallKbps ?? PolicyThresholds.For(ctx.Catalogue).CallKbps;
+        double limit = ctx.Thresholds.CallKbps;
         if (!CallTouchesNode(ctx, c)) return null;
         double kbps = Math.Max(c.MediaIpKbpsOut, c.MediaIpKbpsIn);
         if (Math.Round(kbps, 1) <= limit * BandwidthTolerance) return null;
@@ -270,7 +270,7 @@ public static class FindingRules
     /// </summary>
     public static Finding? HighJitter(PolicyContext ctx, RtpStreamRecord s, JoinedFlow? flow)
     {
-        double limit = ctx.Profile?.Thresholds.JitterMs ?? PolicyThresholds.For(ctx.Catalogue).JitterMs;
+        double limit = ctx.Thresholds.JitterMs;
         if (s.MaxJitterMs <= limit) return null;
         var nodes = StreamNodes(ctx, s);
         return StreamFinding(ctx, FindingKinds.HighJitter, s, flow) with
@@ -285,7 +285,7 @@ public static class FindingRules
     /// <summary>An RTP stream, node or not, that lost more than the threshold (sequence numbers never received).</summary>
     public static Finding? PacketLoss(PolicyContext ctx, RtpStreamRecord s, JoinedFlow? flow)
     {
-        double limit = ctx.Profile?.Thresholds.LossPct ?? PolicyThresholds.For(ctx.Catalogue).LossPct;
+        double limit = ctx.Thresholds.LossPct;
         if (Math.Round(s.LostPct, 2) <= limit) return null;
         var nodes = StreamNodes(ctx, s);
         return StreamFinding(ctx, FindingKinds.PacketLoss, s, flow) with
@@ -303,7 +303,7 @@ public static class FindingRules
     /// </summary>
     public static Finding? LowMos(PolicyContext ctx, RtpStreamRecord s, JoinedFlow? flow)
     {
-        double limit = ctx.Profile?.Thresholds.MinMos ?? PolicyThresholds.For(ctx.Catalogue).MinMos;
+        double limit = ctx.Thresholds.MinMos;
         if (s.Mos <= 0 || Math.Round(s.Mos, 2) >= limit) return null;
         var nodes = StreamNodes(ctx, s);
         return StreamFinding(ctx, FindingKinds.LowMos, s, flow) with
@@ -361,7 +361,7 @@ public static class FindingRules
     /// <summary>True when <see cref="OnStream"/> finds something: only then does the stream need its flow.</summary>
     public static bool StreamHasFinding(PolicyContext ctx, RtpStreamRecord s)
     {
-        var th = ctx.Profile?.Thresholds ?? PolicyThresholds.For(ctx.Catalogue);
+        var th = ctx.Thresholds;
         return (s.RtcpRttMs > 0 && (ctx.IsNode(s.SrcIp) || ctx.IsNode(s.DstIp)) && ctx.Catalogue.DefaultRtt.MediaMs is int media && Math.Max(s.RtcpRttMs, s.RtcpRttMaxMs) > media)
             || s.MaxJitterMs > th.JitterMs
             || Math.Round(s.LostPct, 2) > th.LossPct

@@ -238,7 +238,7 @@ public sealed class PolicyAccumulator : IAuditRecordSink
         Count(PolicyAnomalies.JoinsEarly, _joinsEarly);
         Count(PolicyAnomalies.FindingKeysLimit, _merger.KeysOverflowed);
         Count(PolicyAnomalies.FlowIdsCut, rowsCut + findingsCut);
-        return new Verdict(matrix, findings, _profile, scope, _nodes, summarised, counters) { Thresholds = _profile?.Thresholds ?? PolicyThresholds.For(_ctx.Catalogue) };
+        return new Verdict(matrix, findings, _profile, scope, _nodes, summarised, counters) { Thresholds = _ctx.Thresholds };
     }
 
     private void Remember(FlowRecord f, bool udp)

@@ -44,7 +44,11 @@ public sealed class PolicyContext
         int min = catalogue.DefaultRtt.SipMs ?? int.MaxValue;
         foreach (var e in catalogue.Entries) if (e.MaxRttMs is { } b && b < min) min = b;
         MinBudgetMs = Math.Min(min, catalogue.DefaultRtt.BetweenNodesMs ?? int.MaxValue);
+        Thresholds = profile?.Thresholds ?? PolicyThresholds.For(catalogue);
     }
+
+    /// <summary>The media thresholds judged against: the profile's, else the catalogue's defaults (decided once: rules ask per call and stream).</summary>
+    public PolicyThresholds Thresholds { get; }
 
     public PortCatalogue Catalogue { get; }
     public DeploymentProfile? Profile { get; }

@@ -651,21 +651,44 @@ public struct RtpStreamStatistics
     /// Loss bursts up to now: the runs already closed, plus those inside the current window (scanned
     /// without changing the state). The highest sequence number is always received, so every run is closed.
     /// </summary>
-    public readonly RtpLossBursts GetLossBursts()
+    public readonly RtpLossBursts GetLossBursts() => ScanRuns(_bursts, _openRun, model: -1);
+
+    /// <summary>
+    /// <paramref name="closed"/> and <paramref name="open"/> with the runs of missing positions inside the current window
+    /// added: never received (<paramref name="model"/> -1), or also too late for jitter-buffer model <paramref name="model"/>.
+    /// A word of 64 positions at a time: a window without loss costs 16 steps, not 1,024 (every stream's record scans it
+    /// four times, for its loss bursts and MOS figures).
+    /// </summary>
+    private readonly RtpLossBursts ScanRuns(RtpLossBursts closed, long open, int model)
     {
-        var result = _bursts;
-        long run = _openRun;
-        for (long q = _scanFrom; q <= _maxExt && _started; q++)
+        var result = closed;
+        long run = open;
+        long q = _scanFrom;
+        while (_started && q <= _maxExt)
         {
-            if (IsSeen(q))
+            int word = (int)((q >> 6) & (SequenceWindow / 64 - 1));
+            int first = (int)(q & 63);
+            int last = (int)Math.Min(63, first + (_maxExt - q));
+            ulong present = _seen.Read(word);
+            if (model >= 0) present &= ~_late.Read(model, word);
+            ulong range = (last == 63 ? ulong.MaxValue : (1UL << (last + 1)) - 1) & ~((1UL << first) - 1);
+            if ((present & range) == range)
             {
-                result = result.WithRun(run);
-                run = 0;
+                // Every position here was received (and played): an open run ends at the first.
+                if (run > 0) { result = result.WithRun(run); run = 0; }
             }
             else
             {
-                run++;
+                for (int b = first; b <= last; b++)
+                {
+                    if ((present & (1UL << b)) != 0)
+                    {
+                        if (run > 0) { result = result.WithRun(run); run = 0; }
+                    }
+                    else run++;
+                }
             }
+            q += last - first + 1;
         }
         return result.WithRun(run);
     }
@@ -677,25 +700,8 @@ public struct RtpStreamStatistics
     /// Loss runs as the listener behind jitter-buffer model <paramref name="model"/> hears them: a position
     /// counts as missing when it was never received or arrived too late to be played.
     /// </summary>
-    public readonly RtpLossBursts GetPlayoutLossBursts(int model)
-    {
-        if (!_anyLate) return GetLossBursts();
-        var result = _playout[model].Closed;
-        long run = _playout[model].Open;
-        for (long q = _scanFrom; q <= _maxExt && _started; q++)
-        {
-            if (IsPlayed(q, model))
-            {
-                result = result.WithRun(run);
-                run = 0;
-            }
-            else
-            {
-                run++;
-            }
-        }
-        return result.WithRun(run);
-    }
+    public readonly RtpLossBursts GetPlayoutLossBursts(int model) =>
+        _anyLate ? ScanRuns(_playout[model].Closed, _playout[model].Open, model) : GetLossBursts();
 
     /// <summary>Share of expected packets that jitter-buffer model <paramref name="model"/> could not play (lost or late), 0..1.</summary>
     public readonly double PlayoutLossRatio(int model) =>

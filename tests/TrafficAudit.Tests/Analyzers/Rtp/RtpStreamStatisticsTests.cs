@@ -319,6 +319,36 @@ public sealed class RtpStreamStatisticsTests
     }
 
     [TestMethod]
+    public void GetLossBursts_RandomLossPatterns_AreTheRunsOfTheMissingNumbers()
+    {
+        // Runs of every length, across the 64-position words the window is scanned by, inside and beyond the window.
+        var rng = new Random(12);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            int n = rng.Next(2, 3000);
+            double lossShare = rng.NextDouble() * 0.3;
+            var seqs = new List<int>();
+            for (int q = 0; q < n; q++)
+            {
+                if (q > 0 && q < n - 1 && rng.NextDouble() < lossShare)
+                {
+                    int run = rng.Next(1, rng.Next(2) == 0 ? 4 : 150);
+                    q += run - 1;
+                    continue;
+                }
+                seqs.Add(q);
+            }
+            if (seqs[^1] != n - 1) seqs.Add(n - 1);
+            var expected = new RtpLossBursts(0, 0, 0, 0, 0, 0, 0, 0);
+            for (int i = 1; i < seqs.Count; i++) expected = expected.WithRun(seqs[i] - seqs[i - 1] - 1);
+            var s = Regular([.. seqs]);
+            Assert.AreEqual(expected, s.GetLossBursts(), $"trial {trial}: {n} numbers, {seqs.Count} received");
+            // With no packet late, each jitter buffer hears the network's runs.
+            for (int m = 0; m < 3; m++) Assert.AreEqual(expected, s.GetPlayoutLossBursts(m), $"trial {trial}, model {m}");
+        }
+    }
+
+    [TestMethod]
     public void Add_LossesOlderThanTheWindow_StillCountedOnceAsBursts()
     {
         var seqs = Range(0, 5000).Where(q => q != 10 && q is not (>= 500 and <= 502) && q != 4990).ToArray();
