@@ -2,7 +2,7 @@ namespace TrafficAudit.Capture.Live;
 
 /// <summary>
 /// How <see cref="LiveFrameSource"/> opens an interface. The defaults favour not losing bursts over
-/// latency: a 32 MiB kernel ring, 9000-byte snap length (headers, SIP and RTP of any frame up to a
+/// latency: a 128 MiB kernel ring, 9000-byte snap length (headers, SIP and RTP of any frame up to a
 /// jumbo MTU; longer frames keep their original length), libpcap's buffered (non-immediate) mode.
 /// </summary>
 public sealed class LiveCaptureOptions
@@ -10,7 +10,12 @@ public sealed class LiveCaptureOptions
     public const int MinSnapLength = 64;
     public const int MaxSnapLength = 262_144;
     public const int MinBufferSize = 1 << 20;
-    public const int DefaultBufferSize = 32 << 20;
+    /// <summary>
+    /// 128 MiB, as Zeek's AF_Packet source (<c>AF_Packet::buffer_size</c>): the ring holds the packets while the engine
+    /// takes a flush's snapshot. With 32 MiB the busy site at 300,000-400,000 packets/s and <c>--flush 1</c> lost 0.1-1.9 %
+    /// of its packets in those pauses (424-532 ms); with 128 MiB none (tools/bench-live.sh, README "Speed").
+    /// </summary>
+    public const int DefaultBufferSize = 128 << 20;
     public const int DefaultSnapLength = 9000;
 
     /// <summary>Interface name as <see cref="LiveInterfaces.List"/> shows it ("eth0", "lo", "any").</summary>
@@ -37,7 +42,7 @@ public sealed class LiveCaptureOptions
     /// <summary>
     /// libpcap immediate mode: each packet is handed over at once (lower latency, more wake-ups).
     /// Off by default: with it on, a small buffer and a large snap length silently lost most of a
-    /// burst on this kind of machine (see NOTES.md); with the 32 MiB default buffer it is safe.
+    /// burst on this kind of machine (see NOTES.md); with a buffer of 32 MiB or more it is safe.
     /// </summary>
     public bool Immediate { get; init; }
 

@@ -73,7 +73,7 @@ public static class CommandSpecs
             new("--ring-size", [], "MB", "with --write: a new file each MB (named FILE_NNNNN_YYYYMMDDhhmmss.pcapng)"),
             new("--ring-files", [], "N", "with --ring-size: keep only the newest N files"),
             new("--snaplen", [], "BYTES", "bytes kept per frame (default 9000)"),
-            new("--buffer", [], "MB", "kernel capture buffer (default 32)"),
+            new("--buffer", [], "MB", "kernel capture buffer (default 128)"),
             new("--rotate", [], "LIMIT", "record files (flows, rtp_streams, calls, rtp_series) rotate every period of capture time (30s, 15m, 1h, 1d) or at a size (500KB, 100MB, 2GB): flows_00001_20261130T060000Z.csv..., names that sort by time, each with its header"),
             .. AuditOptions,
         ],

@@ -177,7 +177,7 @@ public sealed class LiveCaptureTests
         ulong dropped = source.DroppedPackets + source.InterfaceDroppedPackets;
         Console.WriteLine($"burst: sent {count} in {sendSeconds * 1000:F0} ms ({count / sendSeconds:F0}/s); captured {got.Count}, reported dropped {dropped}, ps_recv {source.ReceivedPackets}");
         Assert.AreEqual((ulong)count, (ulong)got.Count + dropped, "captured + reported drops must equal sent: nothing may be lost silently");
-        Assert.AreEqual(count, got.Count, "with the default 32 MiB buffer a 5,000-datagram burst on lo loses nothing");
+        Assert.AreEqual(count, got.Count, "with the default 128 MiB buffer a 5,000-datagram burst on lo loses nothing");
     }
 
     [TestMethod]
