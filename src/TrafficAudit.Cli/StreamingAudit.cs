@@ -24,8 +24,27 @@ internal sealed class StreamingAudit : IDisposable
         Log = setup.CreateRecordLog();
         Totals = setup.NewRunTotals();
         AuditEngine? engine = null;
-        _policy = new SettledPolicySink(setup.Catalogue, setup.Profile, () => engine!.Nodes);
-        Engine = engine = setup.CreateEngine(new FanOutSink(Log, Totals, _policy));
+        var settled = new NodesAtFirstRecord(() => engine!.Nodes);
+        _policy = new SettledPolicySink(setup.Catalogue, setup.Profile, () => settled.Nodes ?? engine!.Nodes);
+        // The totals and the policy run on the record log's writer thread, after each row: the engine's thread only
+        // queues the record. They read the nodes the engine had settled when it handed over its first record.
+        Log.Then(new FanOutSink(Totals, _policy));
+        Engine = engine = setup.CreateEngine(new FanOutSink(settled, Log));
+    }
+
+    /// <summary>
+    /// On the engine's thread: the nodes when the first record is handed over, the ones the policy judges against (the
+    /// policy, on the writer thread, meets that record later, when the engine may have decided more nodes).
+    /// </summary>
+    private sealed class NodesAtFirstRecord(Func<IReadOnlyList<TrafficAudit.Classification.DetectedNode>> nodes) : IAuditRecordSink
+    {
+        public IReadOnlyList<TrafficAudit.Classification.DetectedNode>? Nodes { get; private set; }
+
+        private void Take() => Nodes ??= nodes();
+        public void OnFlow(FlowRecord flow) => Take();
+        public void OnStream(RtpStreamRecord stream) => Take();
+        public void OnCall(CallRecord call) => Take();
+        public void OnTransaction(TrafficAudit.Analyzers.Sip.SipTransactionStat transaction) => Take();
     }
 
     /// <summary>
@@ -86,6 +105,7 @@ internal sealed class StreamingAudit : IDisposable
     {
         var result = Engine.Complete(interfaces, errors);
         CloseLog();
+        ThrowIfPolicyFailed();
         return (result, _policy.Evaluate(result.Statistics, result.Interfaces, result.Errors));
     }
 
@@ -97,6 +117,9 @@ internal sealed class StreamingAudit : IDisposable
     public (AuditResult Open, Verdict Verdict, RunTotals Totals) Snapshot(IReadOnlyList<CaptureInterface> interfaces, IReadOnlyList<CaptureReadError> errors)
     {
         var snapshot = Engine.Snapshot(interfaces, errors);
+        // The policy and the totals are the writer thread's until it has taken every record handed over so far.
+        Log.Sync();
+        ThrowIfPolicyFailed();
         // Outputs are written on another thread while the capture goes on: they get copies of what keeps changing.
         var open = new AuditResult
         {
@@ -110,6 +133,12 @@ internal sealed class StreamingAudit : IDisposable
         foreach (var s in open.Streams) totals.OnStream(s);
         foreach (var c in open.Calls) totals.OnCall(c);
         return (open, verdict, totals);
+    }
+
+    /// <summary>A bug in the policy or the totals, met on the writer thread, surfaces on the engine's thread.</summary>
+    private void ThrowIfPolicyFailed()
+    {
+        if (Log.ThenFailure is { } e) throw new InvalidOperationException("judging the records failed: " + e.Message, e);
     }
 
     /// <summary>Writes what the logs were handed to their files (whole rows), waiting for the writer thread.</summary>

@@ -189,8 +189,39 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     public void OnFlow(FlowRecord flow) => Enqueue(new Item(ItemKind.Flow, flow, flow.LastSeenNs));
     public void OnStream(RtpStreamRecord stream) => Enqueue(new Item(ItemKind.Stream, stream, stream.LastSeenNs));
     public void OnCall(CallRecord call) => Enqueue(new Item(ItemKind.Call, call, Math.Max(call.Sip.StartNs, call.Sip.EndNs)));
-    /// <summary>Transactions have no table of their own (sip_options is an aggregate); nothing to append.</summary>
-    public void OnTransaction(SipTransactionStat transaction) { }
+    /// <summary>Transactions have no table of their own (sip_options is an aggregate): queued only for the sink given to <see cref="Then"/>.</summary>
+    public void OnTransaction(SipTransactionStat transaction)
+    {
+        if (_then is not null) Enqueue(new Item(ItemKind.Transaction, transaction, 0));
+    }
+
+    private IAuditRecordSink? _then;
+    private volatile Exception? _thenFailure;
+    private bool _queuedAny;
+
+    /// <summary>
+    /// Hands every record to <paramref name="sink"/> too, on the writer thread, after its row and in the order the records
+    /// came (the run totals and the policy: their work leaves the engine's thread). Call it before the first record. Read
+    /// the sink's state only when the writer is idle: after <see cref="Sync"/>, <see cref="Flush"/> or <see cref="Dispose"/>.
+    /// Rows that an I/O error kept from their file still reach the sink.
+    /// </summary>
+    public void Then(IAuditRecordSink sink)
+    {
+        if (_queuedAny) throw new InvalidOperationException("Then is called before the first record");
+        _then = sink;
+    }
+
+    /// <summary>What the sink given to <see cref="Then"/> threw (a bug): it is given no record after it. Null when nothing.</summary>
+    public Exception? ThenFailure => _thenFailure;
+
+    /// <summary>Waits until the writer has taken every record queued before this call (their rows may still be in its buffer).</summary>
+    public void Sync()
+    {
+        using var done = new ManualResetEventSlim();
+        Enqueue(new Item(ItemKind.Sync, done, 0));
+        _wake.Set();
+        done.Wait();
+    }
 
     /// <summary>Waits until every record queued before this call is written to its file (and, with <see cref="RecordLogOptions.FlushToDevice"/>, on the device).</summary>
     public void Flush()
@@ -215,6 +246,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     private void Enqueue(Item item)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        _queuedAny = true;
         if (_queue.TryAdd(item)) return;
         Interlocked.Increment(ref _queueFullWaits);
         _queue.Add(item);
@@ -251,20 +283,26 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                 ((ManualResetEventSlim)item.Payload).Set();
                 continue;
             }
-            if (_failure is not null)
+            if (item.Kind == ItemKind.Sync)
             {
-                Interlocked.Increment(ref _recordsLost);
+                ((ManualResetEventSlim)item.Payload).Set();
                 continue;
             }
-            // Per record: no closure (a lambda capturing the item would be allocated for every row).
-            try
+            if (item.Kind == ItemKind.Transaction) { }
+            else if (_failure is not null) Interlocked.Increment(ref _recordsLost);
+            else
             {
-                Append(item);
+                // Per record: no closure (a lambda capturing the item would be allocated for every row).
+                try
+                {
+                    Append(item);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _failure = e;
+                }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                _failure = e;
-            }
+            if (_then is not null && _thenFailure is null) Follow(_then, item);
         }
         Guard(() =>
         {
@@ -327,7 +365,26 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         }
     }
 
-    private enum ItemKind { Flow, Stream, Call, Flush }
+    /// <summary>The record to the sink of <see cref="Then"/>; what it throws stops it (<see cref="ThenFailure"/>), not the writer.</summary>
+    private void Follow(IAuditRecordSink sink, Item item)
+    {
+        try
+        {
+            switch (item.Kind)
+            {
+                case ItemKind.Flow: sink.OnFlow((FlowRecord)item.Payload); break;
+                case ItemKind.Stream: sink.OnStream((RtpStreamRecord)item.Payload); break;
+                case ItemKind.Call: sink.OnCall((CallRecord)item.Payload); break;
+                case ItemKind.Transaction: sink.OnTransaction((SipTransactionStat)item.Payload); break;
+            }
+        }
+        catch (Exception e)
+        {
+            _thenFailure = e;
+        }
+    }
+
+    private enum ItemKind { Flow, Stream, Call, Transaction, Flush, Sync }
 
     private readonly record struct Item(ItemKind Kind, object Payload, long TimeNs);
 

@@ -40,6 +40,62 @@ public sealed class RecordLogTests
         foreach (var c in r.Calls) sink.OnCall(c);
     }
 
+    /// <summary>Records as a sink sees them, with the thread it saw them on.</summary>
+    private sealed class OrderSink(int throwAt = -1) : IAuditRecordSink
+    {
+        public readonly List<object> Seen = [];
+        public readonly HashSet<int> Threads = [];
+
+        private void See(object r)
+        {
+            if (Seen.Count == throwAt) throw new InvalidOperationException("a bug in a sink");
+            Seen.Add(r);
+            Threads.Add(Environment.CurrentManagedThreadId);
+        }
+
+        public void OnFlow(FlowRecord flow) => See(flow);
+        public void OnStream(RtpStreamRecord stream) => See(stream);
+        public void OnCall(CallRecord call) => See(call);
+        public void OnTransaction(TrafficAudit.Analyzers.Sip.SipTransactionStat transaction) => See(transaction);
+    }
+
+    [TestMethod]
+    public void Then_TheSinkGetsEveryRecordInOrder_OnTheWriterThread_AfterSync()
+    {
+        var r = Site.Value;
+        var sink = new OrderSink();
+        using var log = new RecordLog(TempDir());
+        log.Then(sink);
+        var handed = new List<object>();
+        foreach (var f in r.Flows) { log.OnFlow(f); handed.Add(f); }
+        foreach (var t in r.Voip.Transactions.Take(5)) { log.OnTransaction(t); handed.Add(t); }
+        foreach (var s in r.Streams) { log.OnStream(s); handed.Add(s); }
+        foreach (var c in r.Calls) { log.OnCall(c); handed.Add(c); }
+        log.Sync();
+        Assert.IsGreaterThan(10, handed.Count);
+        CollectionAssert.AreEqual(handed, sink.Seen, "every record, transactions included, in the order handed over");
+        CollectionAssert.DoesNotContain(sink.Threads.ToList(), Environment.CurrentManagedThreadId, "the caller only queues");
+        Assert.IsNull(log.ThenFailure);
+        Assert.ThrowsExactly<InvalidOperationException>(() => log.Then(new OrderSink()), "too late: records were queued");
+    }
+
+    [TestMethod]
+    public void Then_ASinkThatThrows_IsStopped_TheRowsAreStillWritten()
+    {
+        var flows = Site.Value.Flows;
+        string dir = TempDir();
+        var sink = new OrderSink(throwAt: 3);
+        using (var log = new RecordLog(dir))
+        {
+            log.Then(sink);
+            foreach (var f in flows) log.OnFlow(f);
+            log.Sync();
+            Assert.IsInstanceOfType<InvalidOperationException>(log.ThenFailure);
+        }
+        Assert.HasCount(3, sink.Seen, "no record after the failure");
+        Assert.AreEqual(flows.Count + 1, File.ReadAllLines(Path.Combine(dir, "flows.csv")).Length, "every row and the header");
+    }
+
     [TestMethod]
     [DataRow(OutputFormat.Csv)]
     [DataRow(OutputFormat.JsonLines)]
