@@ -100,8 +100,8 @@ public sealed class VoipPipeline : IDisposable
 
     private readonly VoipTracker _tracker;
     private readonly bool _parallel;
-    private readonly System.Collections.Concurrent.BlockingCollection<Batch>? _full;
-    private readonly System.Collections.Concurrent.BlockingCollection<Batch>? _free;
+    private readonly HandOffQueue<Batch>? _full;
+    private readonly HandOffQueue<Batch>? _free;
     private readonly Thread? _worker;
     private Batch? _current;
     private int _batches; // allocated so far, at most BatchesInFlight + 1
@@ -291,12 +291,12 @@ public sealed class VoipPipeline : IDisposable
         _full!.Add(b);
         if (_free!.TryTake(out var next)) _current = next;
         else if (_batches <= BatchesInFlight) { _current = new Batch(); _batches++; }
-        else _current = _free.Take();
+        else _free.Take(out _current);
     }
 
     private void Work()
     {
-        foreach (var b in _full!.GetConsumingEnumerable())
+        while (_full!.Take(out var b))
         {
             try
             {
@@ -374,7 +374,5 @@ public sealed class VoipPipeline : IDisposable
         _disposed = true;
         _full!.CompleteAdding();
         _worker!.Join();
-        _full.Dispose();
-        _free!.Dispose();
     }
 }

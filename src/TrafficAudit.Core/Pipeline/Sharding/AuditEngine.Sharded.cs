@@ -29,7 +29,7 @@ public sealed partial class AuditEngine
     private readonly FlowShard[]? _shards;
     private ShardEpoch? _filling;
     /// <summary>Epochs handed to the shards, in order, for the merger.</summary>
-    private System.Collections.Concurrent.BlockingCollection<ShardEpoch>? _toMerge;
+    private HandOffQueue<ShardEpoch>? _toMerge;
     /// <summary>Merged epochs, cleared, for the reader to fill again.</summary>
     private readonly System.Collections.Concurrent.ConcurrentBag<ShardEpoch> _freeEpochs = new();
     private int _epochsMade;
@@ -89,14 +89,14 @@ public sealed partial class AuditEngine
 
     private void StartMerger()
     {
-        _toMerge = new System.Collections.Concurrent.BlockingCollection<ShardEpoch>();
+        _toMerge = new HandOffQueue<ShardEpoch>();
         _merger = new Thread(MergeLoop) { IsBackground = true, Name = "trafficaudit-merge" };
         _merger.Start();
     }
 
     private void MergeLoop()
     {
-        foreach (var ep in _toMerge!.GetConsumingEnumerable())
+        while (_toMerge!.Take(out var ep))
         {
             try
             {

@@ -16,7 +16,7 @@ namespace TrafficAudit.Pipeline.Sharding;
 internal sealed class FlowShard : IDnsAnswerSink, IDisposable
 {
     /// <summary>The shard's work, in order: epochs, RTP statistics batches (<see cref="ShardedRtpStatistics"/>), barriers.</summary>
-    private readonly BlockingCollection<object> _queue = new();
+    private readonly HandOffQueue<object> _queue = new();
     private readonly Thread _thread;
     private ShardOutput? _out;
     /// <summary>Order (see <see cref="ShardEvent.Order"/>) of what the shard is doing now.</summary>
@@ -67,7 +67,7 @@ internal sealed class FlowShard : IDnsAnswerSink, IDisposable
 
     private void Work()
     {
-        foreach (var work in _queue.GetConsumingEnumerable())
+        while (_queue.Take(out var work))
         {
             switch (work)
             {
@@ -175,6 +175,5 @@ internal sealed class FlowShard : IDnsAnswerSink, IDisposable
         _disposed = true;
         _queue.CompleteAdding();
         _thread.Join();
-        _queue.Dispose();
     }
 }

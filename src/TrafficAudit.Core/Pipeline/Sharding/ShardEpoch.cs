@@ -204,7 +204,7 @@ internal sealed class ShardEpoch
     public readonly List<long> Takes = new();
     public int Packets;
     private int _remaining;
-    private readonly ManualResetEventSlim _done = new(false);
+    private readonly ManualResetEventSlim _done = new(false, spinCount: 0); // the merger waits without spinning (HandOffQueue)
     public Exception? Failure;
 
     /// <param name="shards">Shards of the engine.</param>
