@@ -230,10 +230,9 @@ public sealed class VoipPipeline : IDisposable
     /// <summary>
     /// Hands the current batch over before it is full when the worker has nothing to do: at least
     /// <see cref="EagerPackets"/> packets are waiting here and no batch is in flight. Without this, traffic with few
-    /// VoIP packets between two drains (a sweep hands over the flows that ended, after the stage has seen all their
-    /// packets) never fills a batch: the worker would get its packets only at the drain, and the engine would wait for
-    /// all of that work there, the two threads taking turns instead of overlapping. Bulk RTP keeps the worker busy, so
-    /// its batches still fill.
+    /// VoIP packets between two hand-over checks (each sweep: see <see cref="EndedFlowGroups"/>) never fills a batch:
+    /// the worker would get its packets only at the check, and the engine could wait for that work at the next one.
+    /// Bulk RTP keeps the worker busy, so its batches still fill.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void HandEarlyWhenIdle()
