@@ -44,6 +44,8 @@ public sealed partial class AuditEngine : IDisposable
     /// </summary>
     private readonly VoipRecordCollector? _voipHold;
     private long _nextVoipTakeNs = long.MinValue;
+    /// <summary>The VoIP stage's packet count at the last take: the next takes the records ended by then.</summary>
+    private long _voipTakeTicket;
     private DecodedPacket _packet;
     private long _lastTs = long.MinValue;
 
@@ -191,10 +193,16 @@ public sealed partial class AuditEngine : IDisposable
         }
     }
 
-    /// <summary>Takes over the VoIP records the stage ended so far; VoIP records waiting for the nodes are bounded as the held flows are.</summary>
+    /// <summary>
+    /// Takes over the VoIP records the stage ended by the last take (one take late, as ended flows are one check late:
+    /// see <see cref="EndedFlowGroups"/>): the stage on its own thread has had the time since to get there, and the
+    /// records taken, classified against the nodes known now, are the same whatever the thread count. VoIP records
+    /// waiting for the nodes are bounded as the held flows are.
+    /// </summary>
     private void TakeVoipRecords()
     {
-        _voipStage.TakeEnded(VoipSink);
+        _voipStage.TakeEnded(VoipSink, _voipTakeTicket);
+        _voipTakeTicket = _voipStage.Submit();
         if (!_settled && _voipHold is not null && _voipHold.Count >= _options.MaxHeldFlows) Settle(endOfInput: false);
     }
 

@@ -106,7 +106,7 @@ public sealed class VoipPipeline : IDisposable
     private Batch? _current;
     private int _batches; // allocated so far, at most BatchesInFlight + 1
     private int _pending; // batches handed over and not yet finished
-    private long _handed; // packets handed over (the engine's thread)
+    private long _added; // packets added to the stage (the engine's thread): every one reaches the tracker once, in this order
     private long _finished; // packets the worker has finished (written under _gate)
     private readonly object _gate = new();
     private Exception? _failure;
@@ -135,6 +135,17 @@ public sealed class VoipPipeline : IDisposable
     /// </summary>
     public int TakeEnded(IAuditRecordSink sink) => _tracker.TakeEnded(sink);
 
+    /// <summary>
+    /// Hands over the records the stage ended by the packet <paramref name="ticket"/> counts to (a <see cref="Submit"/>
+    /// of before), waiting for the stage to get there first: the same records whatever thread runs the stage and
+    /// however far it is. The later ones come at a later call.
+    /// </summary>
+    public int TakeEnded(IAuditRecordSink sink, long ticket)
+    {
+        WaitFor(ticket);
+        return _tracker.TakeEnded(sink, ticket);
+    }
+
     /// <summary>Bytes handed over of an RTP datagram whose payload the stage does not read: the fixed header (RFC 3550 §5.1).</summary>
     public const int RtpHeaderBytes = 12;
 
@@ -159,6 +170,7 @@ public sealed class VoipPipeline : IDisposable
     /// <summary>One packet for the stage, already made (tests, tools).</summary>
     public void Add(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
     {
+        _added++;
         if (!_parallel)
         {
             Run(flow, in packet, payload);
@@ -178,6 +190,7 @@ public sealed class VoipPipeline : IDisposable
     /// </summary>
     internal void AddPrepared(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
     {
+        _added++;
         if (_parallel) throw new InvalidOperationException("the sharded engine runs the VoIP stage on the merger's thread");
         Run(flow, in packet, payload);
     }
@@ -185,6 +198,7 @@ public sealed class VoipPipeline : IDisposable
     /// <summary>The engine's packet for the stage: its facts are written straight into the batch, and of RTP only the header is copied.</summary>
     internal void Add(Flow flow, in AnalyzerPacket packet)
     {
+        _added++;
         if (!_parallel)
         {
             VoipPacket.Fill(ref _inline, flow, in packet);
@@ -285,7 +299,6 @@ public sealed class VoipPipeline : IDisposable
 
     private void Hand(Batch b)
     {
-        _handed += b.Count;
         lock (_gate) _pending++;
         _full!.Add(b);
         if (_free!.TryTake(out var next)) _current = next;
@@ -341,13 +354,13 @@ public sealed class VoipPipeline : IDisposable
 
     /// <summary>
     /// Hands the packets added so far to the worker without waiting for them, and returns the ticket
-    /// <see cref="WaitFor"/> takes to wait for exactly those (0 on one thread: nothing is ever in flight).
+    /// <see cref="WaitFor"/> takes to wait for exactly those: the number of packets added so far, which is also the
+    /// tracker's <see cref="VoipTracker.PacketsSeen"/> once the stage has analysed them (on one thread, at once).
     /// </summary>
     public long Submit()
     {
-        if (!_parallel) return 0;
-        if (_current!.Count > 0) Hand(_current);
-        return _handed;
+        if (_parallel && _current!.Count > 0) Hand(_current);
+        return _added;
     }
 
     /// <summary>Waits until the worker has analysed every packet handed over before <see cref="Submit"/> returned <paramref name="ticket"/>.</summary>

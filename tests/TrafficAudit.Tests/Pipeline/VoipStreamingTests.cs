@@ -184,6 +184,54 @@ public sealed class VoipStreamingTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void TakeEnded_UpToATicket_TakesTheRecordsEndedByThatPacket_WhateverTheStagesThread(bool parallel)
+    {
+        // The same packets on one thread and on the stage's own thread: a take with the ticket of an earlier Submit
+        // hands over exactly the records that ended while the stage analysed those packets, however far it is.
+        var tracker = new VoipTracker(new AnomalyCounters());
+        using var stage = new VoipPipeline(tracker, parallel);
+        var sink = new RecordingSink();
+        var tickets = new List<long>();
+        var takes = new List<int>();
+        long ticket = 0;
+        Run(stage, Site(40, everyS: 60), frame =>
+        {
+            if (frame % 700 != 0) return;
+            takes.Add(stage.TakeEnded(sink, ticket));
+            ticket = stage.Submit();
+            tickets.Add(ticket);
+        });
+        stage.Drain();
+        Assert.AreEqual(stage.Submit(), tracker.PacketsSeen, "a ticket counts the packets given to the stage");
+        Assert.IsGreaterThan(tickets[^1], tracker.PacketsSeen, "packets came after the last take");
+        CollectionAssert.AreEqual(Expected.Value, takes, $"records per take (parallel: {parallel})");
+        Assert.IsGreaterThan(0, takes.Sum());
+        tracker.Complete(T0 + 3600 * Second);
+        stage.TakeEnded(sink);
+        Assert.HasCount(40 + 80 + 80, sink.Records, "every call, stream and transaction once by the end");
+    }
+
+    /// <summary>
+    /// The reference for <see cref="TakeEnded_UpToATicket_TakesTheRecordsEndedByThatPacket_WhateverTheStagesThread"/>:
+    /// on one thread, taking everything that ended at each point; a take with the ticket of the point before gets those
+    /// one point later.
+    /// </summary>
+    private static readonly Lazy<List<int>> Expected = new(() =>
+    {
+        var tracker = new VoipTracker(new AnomalyCounters());
+        using var stage = new VoipPipeline(tracker, parallel: false);
+        var sink = new RecordingSink();
+        var all = new List<int>();
+        Run(stage, Site(40, everyS: 60), frame =>
+        {
+            if (frame % 700 == 0) all.Add(stage.TakeEnded(sink));
+        });
+        return [0, .. all.Take(all.Count - 1)];
+    });
+
+    [TestMethod]
     public void TakeEnded_HandsRecordsInTheOrderTheyEnded_StreamsBeforeTheirCall_EachOnce()
     {
         var tracker = new VoipTracker(new AnomalyCounters());

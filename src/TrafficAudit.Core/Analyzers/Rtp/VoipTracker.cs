@@ -187,12 +187,19 @@ public sealed class VoipTracker
     public int PeakOpenSeconds => _peak.OpenSeconds;
     /// <summary>Stream records handed out so far (the last stream_id given).</summary>
     public int StreamsEnded => _streamIds;
+    /// <summary>
+    /// Packets given to <see cref="OnTcp"/> and <see cref="OnUdp"/> so far; each record that ends is stamped with it, so
+    /// that <see cref="TakeEnded"/> can take exactly the records ended by a given packet, whichever thread runs the stage.
+    /// </summary>
+    public long PacketsSeen { get; private set; }
+
     /// <summary>Records ended and not yet taken by the engine.</summary>
     public int PendingRecords { get { lock (_endedGate) return _ended.Count; } }
 
     /// <summary>One TCP segment of a flow that may carry SIP.</summary>
     public void OnTcp(in VoipPacket p, ReadOnlySpan<byte> payload)
     {
+        PacketsSeen++;
         _sip.OnTcp(p.TimestampNs, p.Src, p.SrcPort, p.Dst, p.DstPort, p.TcpSeq, p.TcpFlags, payload, p.Frame, p.FlowId);
         if (p.TimestampNs >= _nextSweepNs) Sweep(p.TimestampNs);
     }
@@ -250,6 +257,7 @@ public sealed class VoipTracker
     /// </summary>
     public void OnUdp(Flow flow, in VoipPacket p, ReadOnlySpan<byte> payload)
     {
+        PacketsSeen++;
         Udp(flow, in p, payload);
         // After the packet, as the SIP analyzer sweeps after each message: a packet after a long silence still
         // finds its transaction, call or stream (a capture whose clock jumps keeps them as the batch result did).
@@ -573,7 +581,8 @@ public sealed class VoipTracker
 
     private void Enqueue(in EndedRecord r)
     {
-        lock (_endedGate) _ended.Add(r);
+        var stamped = r with { Packet = PacketsSeen };
+        lock (_endedGate) _ended.Add(stamped);
     }
 
     /// <summary>
@@ -581,14 +590,33 @@ public sealed class VoipTracker
     /// on the engine's thread (never the stage's): the sink is called there; calls get their service and applications
     /// from <see cref="VoipTrackerOptions.ClassifyCall"/> here. Returns the number of records handed over.
     /// </summary>
-    public int TakeEnded(IAuditRecordSink sink)
+    /// <param name="upToPacket">Only the records that ended by this packet (<see cref="PacketsSeen"/>); the later ones
+    /// stay for the next call. The stage on another thread may be anywhere beyond it, and the records taken do not depend on where.</param>
+    public int TakeEnded(IAuditRecordSink sink, long upToPacket = long.MaxValue)
     {
         List<EndedRecord> batch;
         lock (_endedGate)
         {
             if (_ended.Count == 0) return 0;
-            batch = _ended;
-            _ended = _spare;
+            // Records end in packet order: those taken now are a prefix.
+            int take = _ended.Count;
+            if (_ended[^1].Packet > upToPacket)
+            {
+                take = 0;
+                while (take < _ended.Count && _ended[take].Packet <= upToPacket) take++;
+                if (take == 0) return 0;
+            }
+            if (take == _ended.Count)
+            {
+                batch = _ended;
+                _ended = _spare;
+            }
+            else
+            {
+                batch = _spare;
+                batch.AddRange(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_ended)[..take]);
+                _ended.RemoveRange(0, take);
+            }
         }
         var classify = _options.ClassifyCall;
         foreach (var r in batch)
@@ -612,7 +640,8 @@ public sealed class VoipTracker
     public sealed record VoipOpenSnapshot(IReadOnlyList<RtpStreamRecord> Streams, IReadOnlyList<CallRecord> Calls,
         IReadOnlyList<SipTransactionStat> Transactions, IReadOnlyList<OptionsPingStat> OptionsPings, double PeakMediaIpKbps, long PeakMediaIpKbpsAtNs);
 
-    private readonly record struct EndedRecord(RtpStreamRecord? Stream, CallRecord? Call, SipTransactionStat? Transaction);
+    /// <summary>An ended record and <see cref="PacketsSeen"/> when it ended.</summary>
+    private readonly record struct EndedRecord(RtpStreamRecord? Stream, CallRecord? Call, SipTransactionStat? Transaction, long Packet = 0);
 
     private static int FindHeld(FlowVoip v, int side, uint ssrc)
     {
