@@ -294,6 +294,8 @@ public sealed class RecordLogTests
         var flows = Site.Value.Flows;
         string dir = TempDir();
         var log = new RecordLog(dir, new RecordLogOptions { Rotation = RecordRotation.AtSize(2_000) });
+        var judge = new OrderSink();
+        log.Then(judge);
         foreach (var f in flows.Take(5)) log.OnFlow(f);
         log.Flush();
         Directory.Delete(dir, recursive: true);   // the next file cannot be created
@@ -302,6 +304,8 @@ public sealed class RecordLogTests
         log.Dispose();
         Assert.IsInstanceOfType<IOException>(log.Failure);
         Assert.IsGreaterThan(0, log.RecordsLost);
+        // The rows are lost, the verdict is not: the sink of Then still judged every record.
+        Assert.HasCount(5 + flows.Count, judge.Seen);
     }
 
     [TestMethod]
