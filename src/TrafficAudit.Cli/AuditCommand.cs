@@ -54,9 +54,14 @@ public static class AuditCommand
         // One file of each run is open at a time; their read buffers share a fixed budget.
         var runs = CaptureInputs.SequentialRuns(files);
         int bufferSize = MergedFrameSource.BufferSizeFor(runs.Count);
+        // With more than one thread and one file open at a time, a thread of its own reads ahead: a compressed file
+        // always (the decompressor is the heaviest stage), a plain one when a core is left over (on two cores the
+        // kernel's copy costs no less on a third thread, and the hand-overs cost more).
+        var readAhead = setup.Threads < 2 || runs.Count > 1 ? ReadAheadMode.Never
+            : Environment.ProcessorCount > setup.Threads ? ReadAheadMode.Always : ReadAheadMode.Compressed;
         IFrameSource Open(string path, int index) => path == CaptureFile.StandardInputPath && stdin is not null
-            ? CaptureFile.Open(stdin, "(standard input)", index, engine.Anomalies, leaveOpen: true, bufferSize)
-            : CaptureFile.Open(path, index, engine.Anomalies, bufferSize);
+            ? CaptureFile.Open(stdin, "(standard input)", index, engine.Anomalies, leaveOpen: true, bufferSize, readAhead)
+            : CaptureFile.Open(path, index, engine.Anomalies, bufferSize, readAhead);
         try
         {
             foreach (var run in runs)

@@ -4,6 +4,18 @@ using TrafficAudit.Decode;
 
 namespace TrafficAudit.Capture;
 
+/// <summary>When a capture is read on a thread of its own, ahead of the thread that decodes it (<see cref="ReadAhead"/>).</summary>
+public enum ReadAheadMode
+{
+    /// <summary>The caller's thread reads.</summary>
+    Never,
+    /// <summary>Only a gzip-compressed capture: its decompressor costs far more than the kernel's copy of a file, so it
+    /// gains even when the engine's threads already take every core.</summary>
+    Compressed,
+    /// <summary>Every capture (for a core left over by the engine's threads).</summary>
+    Always,
+}
+
 /// <summary>
 /// Opens a capture file as an <see cref="IFrameSource"/>, choosing the reader from the first bytes
 /// (never from the extension): pcap (µs or ns, either byte order), pcapng, and either of them
@@ -21,13 +33,18 @@ public static class CaptureFile
     private const int GzipReadChunk = 64 * 1024;
     /// <summary>Smallest read buffer of a file, however small the file.</summary>
     private const int MinRawBuffer = 4096;
+    /// <summary>Files up to this size are read on the caller's thread even when reading ahead was asked for.</summary>
+    private const long ReadAheadFrom = 2 << 20;
 
     /// <summary>
     /// Opens <paramref name="path"/> ("-" for standard input).
     /// </summary>
     /// <param name="bufferSize">The read buffer (1 MiB by default; <see cref="MergedFrameSource.BufferSizeFor"/> when many files are open at once).</param>
+    /// <param name="readAhead">When to read the file on a thread of its own, ahead of the caller's (see <see cref="ReadAhead"/>);
+    /// <paramref name="bufferSize"/> then does not apply.</param>
     /// <exception cref="CaptureFormatException">The file is missing, unreadable, empty or not a capture we read.</exception>
-    public static IFrameSource Open(string path, int fileIndex = 0, AnomalyCounters? anomalies = null, int bufferSize = CaptureInput.DefaultBufferSize)
+    public static IFrameSource Open(string path, int fileIndex = 0, AnomalyCounters? anomalies = null, int bufferSize = CaptureInput.DefaultBufferSize,
+        ReadAheadMode readAhead = ReadAheadMode.Never)
     {
         Stream stream;
         string name;
@@ -49,7 +66,7 @@ public static class CaptureFile
             catch (UnauthorizedAccessException e) { throw new CaptureFormatException(path, "cannot open: " + IoErrors.Describe(e)); }
             catch (IOException e) { throw new CaptureFormatException(path, "cannot open: " + IoErrors.Describe(e)); }
         }
-        return Open(stream, name, fileIndex, anomalies, leaveOpen: false, bufferSize);
+        return Open(stream, name, fileIndex, anomalies, leaveOpen: false, bufferSize, readAhead);
     }
 
     /// <summary>
@@ -57,11 +74,18 @@ public static class CaptureFile
     /// the file name reported in errors.
     /// </summary>
     /// <exception cref="CaptureFormatException">The stream is empty or not a capture we read.</exception>
-    public static IFrameSource Open(Stream stream, string name, int fileIndex = 0, AnomalyCounters? anomalies = null, bool leaveOpen = false, int bufferSize = CaptureInput.DefaultBufferSize)
+    /// <param name="readAhead">See <see cref="Open(string, int, AnomalyCounters?, int, ReadAheadMode)"/>.</param>
+    public static IFrameSource Open(Stream stream, string name, int fileIndex = 0, AnomalyCounters? anomalies = null, bool leaveOpen = false,
+        int bufferSize = CaptureInput.DefaultBufferSize, ReadAheadMode readAhead = ReadAheadMode.Never) =>
+        Open(stream, name, fileIndex, anomalies, leaveOpen, bufferSize, readAhead, ReadAhead.DefaultChunkBytes);
+
+    /// <param name="aheadChunkBytes">The chunk size when reading ahead (<see cref="ReadAhead.DefaultChunkBytes"/>; tests cut records with tiny ones).</param>
+    internal static IFrameSource Open(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen, int bufferSize,
+        ReadAheadMode readAhead, int aheadChunkBytes)
     {
         try
         {
-            return OpenCore(stream, name, fileIndex, anomalies, leaveOpen, bufferSize);
+            return OpenCore(stream, name, fileIndex, anomalies, leaveOpen, bufferSize, readAhead, aheadChunkBytes);
         }
         catch
         {
@@ -70,7 +94,8 @@ public static class CaptureFile
         }
     }
 
-    private static IFrameSource OpenCore(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen, int bufferSize)
+    private static IFrameSource OpenCore(Stream stream, string name, int fileIndex, AnomalyCounters? anomalies, bool leaveOpen, int bufferSize,
+        ReadAheadMode readAhead, int aheadChunkBytes)
     {
         long start = stream.CanSeek ? stream.Position : -1;
         // A file smaller than the buffer needs no more than its size (many small files merged cost
@@ -78,9 +103,18 @@ public static class CaptureFile
         int rawSize = bufferSize;
         try
         {
-            if (stream.CanSeek) rawSize = (int)Math.Clamp(stream.Length - stream.Position + 1, MinRawBuffer, Math.Max(bufferSize, MinRawBuffer));
+            if (stream.CanSeek)
+            {
+                long left = stream.Length - stream.Position;
+                rawSize = (int)Math.Clamp(left + 1, MinRawBuffer, Math.Max(bufferSize, MinRawBuffer));
+                // A file of a few chunks is read faster than a thread starts.
+                if (aheadChunkBytes == ReadAhead.DefaultChunkBytes && left <= ReadAheadFrom) readAhead = ReadAheadMode.Never;
+            }
         }
         catch (Exception e) when (e is IOException or NotSupportedException) { }   // devices that claim to seek
+        // Reading ahead: the format is told from a small first read on this thread; the thread that reads
+        // ahead then gets those bytes and the rest of the stream (for gzip, the decompressor does).
+        if (readAhead == ReadAheadMode.Always) rawSize = MinRawBuffer;
         var input = new CaptureInput(stream, leaveOpen, rawSize);
         try
         {
@@ -96,12 +130,19 @@ public static class CaptureFile
                     return stream;
                 };
                 var counted = new GzipInput(prefixed, reopen);
-                var gzip = new GZipStream(counted, CompressionMode.Decompress);
-                input = new CaptureInput(gzip, bufferSize: bufferSize, maxRead: GzipReadChunk) { Gzip = counted };
+                // The decompressor is asked for GzipReadChunk bytes at a time whoever reads (see PieceStream).
+                var gzip = new PieceStream(new GZipStream(counted, CompressionMode.Decompress), GzipReadChunk);
+                input = new CaptureInput(gzip, bufferSize: bufferSize, maxRead: GzipReadChunk, readAhead: readAhead != ReadAheadMode.Never, aheadChunkBytes: aheadChunkBytes) { Gzip = counted };
                 input.Ensure(PeekLength);
                 if (input.Available < 4 && input.Failed)
                     throw new CaptureFormatException(name, "gzip-compressed, but it cannot be decompressed: " + counted.Diagnose());
                 return OpenDecompressed(input, name, fileIndex, anomalies, compressed: true);
+            }
+            if (readAhead == ReadAheadMode.Always)
+            {
+                var rest = new PrefixedStream(input.Buffer[input.Offset..(input.Offset + input.Available)], input.Available, stream, leaveOpen);
+                input = new CaptureInput(rest, readAhead: true, aheadChunkBytes: aheadChunkBytes);
+                input.Ensure(PeekLength);
             }
             return OpenDecompressed(input, name, fileIndex, anomalies, compressed: false);
         }

@@ -22,14 +22,33 @@ internal sealed class CaptureInput : IDisposable
 
     private readonly int _maxRead;
 
+    /// <summary>The thread that reads ahead, or null when this thread reads (see <see cref="ReadAhead"/>).</summary>
+    private readonly ReadAhead? _ahead;
+    /// <summary>The chunk being read, and the one before it (given back at the next chunk: its last frame may still be looked at).</summary>
+    private ReadAhead.Chunk? _chunk, _previousChunk;
+    /// <summary>Where records longer than a chunk's free room in front are put together (rare; grows as needed).</summary>
+    private byte[]? _joined;
+
     /// <param name="maxRead">Largest single read; a decompressor that fails loses the output of the failing read, so it is asked for less at a time.</param>
-    public CaptureInput(Stream stream, bool leaveOpen = false, int bufferSize = DefaultBufferSize, int maxRead = int.MaxValue)
+    /// <param name="readAhead">Read the stream on a thread of its own, ahead of this one (<see cref="ReadAhead"/>); <paramref name="bufferSize"/> is then not used.</param>
+    /// <param name="aheadChunkBytes">With <paramref name="readAhead"/>: the chunk size (<see cref="ReadAhead.DefaultChunkBytes"/>; tests cut records with tiny ones).</param>
+    public CaptureInput(Stream stream, bool leaveOpen = false, int bufferSize = DefaultBufferSize, int maxRead = int.MaxValue, bool readAhead = false,
+        int aheadChunkBytes = ReadAhead.DefaultChunkBytes)
     {
         _stream = stream;
         _maxRead = maxRead;
         _leaveOpen = leaveOpen;
-        _buffer = new byte[Math.Max(bufferSize, 64)];
+        if (readAhead)
+        {
+            _ahead = new ReadAhead(stream, ownsStream: !leaveOpen, maxRead, aheadChunkBytes, Math.Min(ReadAhead.DefaultGap, aheadChunkBytes),
+                fillChunks: maxRead < int.MaxValue);
+            _buffer = [];
+        }
+        else _buffer = new byte[Math.Max(bufferSize, 64)];
     }
+
+    /// <summary>True when another thread reads the stream ahead of this one.</summary>
+    public bool ReadsAhead => _ahead is not null;
 
     public byte[] Buffer => _buffer;
     /// <summary>Index in <see cref="Buffer"/> of the next unread byte.</summary>
@@ -77,6 +96,7 @@ internal sealed class CaptureInput : IDisposable
     private bool Fill(int count)
     {
         if (_eof) return false;
+        if (_ahead is not null) return FillAhead(count);
         if (count > _buffer.Length)
         {
             var bigger = new byte[Math.Max(count, _buffer.Length * 2)];
@@ -106,13 +126,88 @@ internal sealed class CaptureInput : IDisposable
             {
                 // Corrupt gzip data or a failing device: what was read stays usable; the reader reports it
                 // (for gzip, GzipInput names the real error: .NET calls every data error an unsupported method).
-                ReadFailure = e is InvalidDataException ? "corrupt compressed data" : "input/output error: " + e.Message;
+                ReadFailure = DescribeReadFailure(e);
                 n = 0;
             }
             if (n <= 0) { _eof = true; return false; }
             _end += n;
         }
         return true;
+    }
+
+    /// <summary>Why a read stopped the stream early, as <see cref="ReadFailure"/> says it.</summary>
+    internal static string DescribeReadFailure(Exception e) =>
+        e is InvalidDataException ? "corrupt compressed data" : "input/output error: " + e.Message;
+
+    /// <summary>
+    /// <see cref="Fill"/> from the chunks the <see cref="ReadAhead"/> thread read. The unread end of the current data
+    /// is copied in front of the next chunk's data, which is then read in place; an end longer than that room (a
+    /// record longer than a chunk) is put together with the next chunk in <see cref="_joined"/>.
+    /// </summary>
+    private bool FillAhead(int count)
+    {
+        while (_end - _offset < count)
+        {
+            if (_aheadEnded)
+            {
+                // The reads' end, as reading on this thread meets it: after the bytes read before it.
+                _eof = true;
+                ReadFailure = _aheadFailure;
+                if (_aheadError is { } error)
+                {
+                    _aheadError = null;
+                    error.Throw();
+                }
+                return false;
+            }
+            var next = _ahead!.Take();
+            // Read before the chunk may go back to the reading thread, which refills it.
+            if (next.End)
+            {
+                _aheadEnded = true;
+                _aheadFailure = next.Failure;
+                _aheadError = next.Error;
+            }
+            int remaining = _end - _offset;
+            if (next.Length > 0 && remaining <= _ahead.Gap)
+            {
+                int start = _ahead!.Gap - remaining;
+                System.Buffer.BlockCopy(_buffer, _offset, next.Bytes, start, remaining);
+                _consumedBefore += _offset - start; // Position (_consumedBefore + _offset) goes on from where it was
+                _buffer = next.Bytes;
+                _offset = start;
+                _end = _ahead.Gap + next.Length;
+                Retire(next);
+            }
+            else if (next.Length > 0)
+            {
+                int needed = remaining + next.Length;
+                var joined = _joined is { } j && j.Length >= needed ? j : new byte[Math.Max(needed, _ahead.Gap + _ahead.ChunkBytes)];
+                System.Buffer.BlockCopy(_buffer, _offset, joined, 0, remaining); // may move within _joined itself
+                System.Buffer.BlockCopy(next.Bytes, _ahead.Gap, joined, remaining, next.Length);
+                _consumedBefore += _offset;
+                _joined = _buffer = joined;
+                _offset = 0;
+                _end = needed;
+                _ahead.Release(next);
+                Retire(null);
+            }
+            else _ahead.Release(next);
+        }
+        return true;
+    }
+
+    /// <summary>The stream's last chunk has been taken; what ended it is told once its bytes are read (<see cref="FillAhead"/>).</summary>
+    private bool _aheadEnded;
+    private string? _aheadFailure;
+    private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _aheadError;
+
+    /// <summary>Makes <paramref name="current"/> the chunk being read; the one before it goes back to be read into.</summary>
+    private void Retire(ReadAhead.Chunk? current)
+    {
+        if (_previousChunk is not null) _ahead!.Release(_previousChunk);
+        _previousChunk = _chunk;
+        _chunk = current;
     }
 
     public void Advance(int count) => _offset += count;
@@ -137,7 +232,8 @@ internal sealed class CaptureInput : IDisposable
 
     public void Dispose()
     {
-        if (!_leaveOpen) _stream.Dispose();
+        if (_ahead is not null) _ahead.Dispose(); // it disposes the stream it owns once its read returns
+        else if (!_leaveOpen) _stream.Dispose();
     }
 }
 
@@ -155,7 +251,17 @@ internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inn
             int n = Math.Min(buffer.Length, prefixLength - _prefixPos);
             prefix.AsSpan(_prefixPos, n).CopyTo(buffer);
             _prefixPos += n;
-            return n;
+            if (n == buffer.Length) return n;
+            // The rest of the request from the stream, so that reads do not depend on how much was peeked first
+            // (a decompressor's output, and what a failing read of it loses, depend on how its input came).
+            try
+            {
+                return n + Math.Max(0, inner.Read(buffer[n..]));
+            }
+            catch (IOException)
+            {
+                return n; // the stream's error comes again at the next read, after these bytes
+            }
         }
         return inner.Read(buffer);
     }
@@ -163,6 +269,42 @@ internal sealed class PrefixedStream(byte[] prefix, int prefixLength, Stream inn
     protected override void Dispose(bool disposing)
     {
         if (disposing && !leaveOpen) inner.Dispose();
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>
+/// Asks its inner stream for pieces of one fixed size, whatever its caller asks for, and hands them out from a buffer
+/// of its own. For a decompressor: a read that fails loses what it decompressed, so with reads of a size that does not
+/// depend on the caller (its buffer's free room, a read-ahead chunk's) the same bytes reach the caller, and the same
+/// are lost, whichever thread reads and in what sizes it asks (<see cref="ReadAhead"/>).
+/// </summary>
+internal sealed class PieceStream(Stream inner, int pieceBytes) : ReadOnlyForwardStream
+{
+    private readonly byte[] _piece = new byte[pieceBytes];
+    private int _at, _length;
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (buffer.IsEmpty) return 0;
+        if (_at == _length)
+        {
+            _at = _length = 0;
+            int n = inner.Read(_piece, 0, _piece.Length);
+            if (n <= 0) return 0;
+            _length = n;
+        }
+        int take = Math.Min(buffer.Length, _length - _at);
+        _piece.AsSpan(_at, take).CopyTo(buffer);
+        _at += take;
+        return take;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
         base.Dispose(disposing);
     }
 }

@@ -1,0 +1,263 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using TrafficAudit.Capture;
+
+namespace TrafficAudit.Tests.Capture;
+
+/// <summary>
+/// Reading ahead on a thread of its own (<see cref="ReadAhead"/>) delivers what reading on the caller's thread does:
+/// every frame's header and bytes, the read errors with their byte offsets and messages, the interfaces and the bytes
+/// read, on every capture of the repository and of the shared public captures, plain, gzip-compressed, cut and
+/// damaged, in chunks from one byte (every record cut, every record longer than the room in front of a chunk) to
+/// the default size.
+/// </summary>
+[TestClass]
+public sealed class ReadAheadTests
+{
+    /// <summary>61: every record longer than the room in front of a chunk (put together by copying); 1000 and 4096: most
+    /// records cut at a chunk's end are copied in front of the next.</summary>
+    private static readonly int[] ChunkSizes = [61, 1000, 4096, ReadAhead.DefaultChunkBytes];
+
+    /// <summary>A stream that cannot seek and returns at most <paramref name="most"/> bytes per read, as a pipe does.</summary>
+    private sealed class Pipe(byte[] data, int most = int.MaxValue) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, most));
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, most)]);
+    }
+
+    /// <summary>Everything a reader tells, as text: one line per frame (header and SHA-256 of its bytes), then errors, interfaces, bytes read.</summary>
+    private static string Describe(Func<IFrameSource> open)
+    {
+        var text = new StringBuilder();
+        try
+        {
+            using var source = open();
+            while (source.MoveNext())
+                text.Append(source.Header).Append(' ').AppendLine(Convert.ToHexString(SHA256.HashData(source.Data)));
+            foreach (var e in source.Errors) text.AppendLine(e.ToString());
+            foreach (var i in source.Interfaces) text.AppendLine($"interface {i.Index} {i.LinkType} {i.Name} {i.SnapLength} {i.OsDropped}");
+            text.AppendLine($"bytes read {source.BytesRead}");
+        }
+        catch (Exception e) when (e is CaptureFormatException or IOException)
+        {
+            text.AppendLine($"{e.GetType().Name}: {e.Message}");
+        }
+        return text.ToString();
+    }
+
+    private static string Plain(byte[] bytes, bool pipe = false, int most = int.MaxValue) =>
+        Describe(() => CaptureFile.Open(pipe ? new Pipe(bytes, most) : new MemoryStream(bytes), "capture"));
+
+    private static string Ahead(byte[] bytes, int chunkBytes, bool pipe = false, int most = int.MaxValue) =>
+        Describe(() => CaptureFile.Open(pipe ? new Pipe(bytes, most) : new MemoryStream(bytes), "capture", 0, null, leaveOpen: false,
+            CaptureInput.DefaultBufferSize, ReadAheadMode.Always, chunkBytes));
+
+    /// <summary>Equal texts, or the first line where they differ (a whole capture's text is too long for a message).</summary>
+    private static void AssertSame(string expected, string actual, string what)
+    {
+        if (expected == actual) return;
+        var e = expected.Split('\n');
+        var a = actual.Split('\n');
+        int i = 0;
+        while (i < e.Length && i < a.Length && e[i] == a[i]) i++;
+        Assert.Fail($"{what}: line {i + 1} differs:\n  expected: {(i < e.Length ? e[i] : "(end)")}\n  actual:   {(i < a.Length ? a[i] : "(end)")}");
+    }
+
+    private static void AssertSameEverywhere(byte[] bytes, string what)
+    {
+        string expected = Plain(bytes);
+        foreach (int chunk in ChunkSizes)
+            AssertSame(expected, Ahead(bytes, chunk), $"{what}, chunks of {chunk} bytes");
+        AssertSame(Plain(bytes, pipe: true, most: 1000), Ahead(bytes, 4096, pipe: true, most: 1000), $"{what}, from a pipe of short reads");
+    }
+
+    private static byte[] Gzip(byte[] data)
+    {
+        var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true)) gz.Write(data);
+        return ms.ToArray();
+    }
+
+    private static IEnumerable<string> RepositoryCaptures() =>
+        Directory.EnumerateFiles(TestPaths.Captures, "*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".pcap", StringComparison.Ordinal) || f.EndsWith(".pcapng", StringComparison.Ordinal) || f.EndsWith(".gz", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal);
+
+    [TestMethod]
+    public void RepositoryCaptures_SameAsReadingOnTheCallersThread()
+    {
+        var files = RepositoryCaptures().ToList();
+        Assert.IsNotEmpty(files);
+        foreach (var f in files) AssertSameEverywhere(File.ReadAllBytes(f), f);
+    }
+
+    [TestMethod]
+    public void PublicCaptures_SameAsReadingOnTheCallersThread()
+    {
+        if (!Directory.Exists(TestPaths.PublicCaptures)) Assert.Inconclusive($"public captures not available: {TestPaths.PublicCaptures}");
+        var files = Directory.EnumerateFiles(TestPaths.PublicCaptures, "*", SearchOption.AllDirectories)
+            .Where(f => !f.EndsWith(".md", StringComparison.Ordinal) && new FileInfo(f).Length < 8 << 20)
+            .Order(StringComparer.Ordinal).ToList();
+        Assert.IsGreaterThan(20, files.Count);
+        foreach (var f in files)
+        {
+            var bytes = File.ReadAllBytes(f);
+            string expected = Plain(bytes);
+            // Every chunk size on the small ones; the larger ones with a few (one-byte chunks are slow on megabytes).
+            foreach (int chunk in bytes.Length < 200_000 ? ChunkSizes : [1000, ReadAhead.DefaultChunkBytes])
+                AssertSame(expected, Ahead(bytes, chunk), $"{f}, chunks of {chunk} bytes");
+        }
+    }
+
+    [TestMethod]
+    public void CutAndDamagedCaptures_SameErrorsAtTheSameOffsets()
+    {
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        var random = new Random(12);
+        for (int i = 0; i < 12; i++)
+        {
+            int cut = random.Next(24, site.Length);
+            AssertSameEverywhere(site[..cut], $"cut at {cut}");
+            var damaged = (byte[])site.Clone();
+            int at = random.Next(24, site.Length);
+            damaged[at] ^= 0xFF;
+            damaged[Math.Min(at + 9, site.Length - 1)] ^= 0x7F;
+            AssertSameEverywhere(damaged, $"damaged at {at}");
+        }
+    }
+
+    [TestMethod]
+    public void GzipCaptures_IntactCutAndCorrupt_SameAsReadingOnTheCallersThread()
+    {
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        var gz = Gzip(site);
+        string intact = Plain(gz);
+        StringAssert.Contains(intact, $"bytes read {site.Length}");
+        AssertSameEverywhere(gz, "gzip");
+        AssertSameEverywhere(gz[..(gz.Length / 2)], "gzip cut in half");
+        AssertSameEverywhere(gz[..^4], "gzip without its length");
+        var badCrc = (byte[])gz.Clone();
+        badCrc[^8] ^= 0xFF;
+        AssertSameEverywhere(badCrc, "gzip with a bad CRC");
+        var corrupt = (byte[])gz.Clone();
+        corrupt[gz.Length / 3] ^= 0xFF;
+        AssertSameEverywhere(corrupt, "gzip with corrupt data");
+        AssertSame(Plain(gz, pipe: true, most: 333), Ahead(gz, ReadAhead.DefaultChunkBytes, pipe: true, most: 333), "gzip from a pipe");
+    }
+
+    /// <summary>A stream that throws something other than an I/O error after some bytes.</summary>
+    private sealed class Refusing(byte[] data, int after) : MemoryStream(data)
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (Position >= after) throw new UnauthorizedAccessException("no longer allowed");
+            return base.Read(buffer, offset, (int)Math.Min(count, after - Position));
+        }
+        public override int Read(Span<byte> buffer)
+        {
+            if (Position >= after) throw new UnauthorizedAccessException("no longer allowed");
+            return base.Read(buffer[..(int)Math.Min(buffer.Length, after - Position)]);
+        }
+    }
+
+    [TestMethod]
+    public void AnExceptionOfTheRead_IsThrownOnTheReadersThread_AfterTheFramesBeforeIt()
+    {
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        int after = site.Length / 2;
+        (long Frames, Exception? Error) Run(ReadAheadMode mode)
+        {
+            using var source = CaptureFile.Open(new Refusing(site, after), "capture", 0, null, leaveOpen: false, CaptureInput.DefaultBufferSize, mode, 4096);
+            long n = 0;
+            try
+            {
+                while (source.MoveNext()) n++;
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                return (n, e);
+            }
+            return (n, null);
+        }
+        var plain = Run(ReadAheadMode.Never);
+        var ahead = Run(ReadAheadMode.Always);
+        Assert.IsNotNull(plain.Error);
+        Assert.IsNotNull(ahead.Error, "the exception reaches the thread that reads the frames");
+        Assert.AreEqual(plain.Error.Message, ahead.Error.Message);
+        Assert.IsGreaterThan(10, ahead.Frames);
+        Assert.AreEqual(plain.Frames, ahead.Frames, "every whole frame before the refused read is delivered first");
+    }
+
+    /// <summary>A stream whose reads after the first block until released, as a pipe with nothing to say.</summary>
+    private sealed class Silent(byte[] first) : Stream
+    {
+        private int _reads;
+        public readonly ManualResetEventSlim Release = new();
+        public volatile bool Disposed;
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_reads++ == 0)
+            {
+                int n = Math.Min(count, first.Length);
+                first.AsSpan(0, n).CopyTo(buffer.AsSpan(offset));
+                return n;
+            }
+            Release.Wait();
+            return 0;
+        }
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [TestMethod]
+    public void Dispose_DoesNotWaitForAReadThatNeverReturns_AndTheStreamIsClosedWhenItDoes()
+    {
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        var stream = new Silent(site[..5000]);
+        var source = CaptureFile.Open(stream, "pipe", 0, null, leaveOpen: false, CaptureInput.DefaultBufferSize, ReadAheadMode.Always, 4096);
+        Assert.IsTrue(source.MoveNext(), "the first frame was in the first read");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        source.Dispose();
+        Assert.IsLessThan(2000, clock.ElapsedMilliseconds, "Dispose returned while the read was still blocked");
+        Assert.IsFalse(stream.Disposed, "the stream is not closed under a read in progress");
+        stream.Release.Set();
+        for (int i = 0; i < 500 && !stream.Disposed; i++) Thread.Sleep(10);
+        Assert.IsTrue(stream.Disposed, "the reading thread closed the stream once its read returned");
+    }
+
+    private static bool ReadsAhead(byte[] bytes, ReadAheadMode mode, int chunkBytes)
+    {
+        using var source = CaptureFile.Open(new MemoryStream(bytes), "capture", 0, null, leaveOpen: false, CaptureInput.DefaultBufferSize, mode, chunkBytes);
+        return ((FrameSourceBase)source).ReadsAhead;
+    }
+
+    [TestMethod]
+    public void Modes_WhoReadsAhead()
+    {
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        var gz = Gzip(site);
+        Assert.IsFalse(ReadsAhead(site, ReadAheadMode.Never, 4096));
+        Assert.IsFalse(ReadsAhead(gz, ReadAheadMode.Never, 4096));
+        Assert.IsFalse(ReadsAhead(site, ReadAheadMode.Compressed, 4096), "a plain file is read on the caller's thread");
+        Assert.IsTrue(ReadsAhead(gz, ReadAheadMode.Compressed, 4096));
+        Assert.IsTrue(ReadsAhead(site, ReadAheadMode.Always, 4096));
+        Assert.IsTrue(ReadsAhead(gz, ReadAheadMode.Always, 4096));
+        Assert.IsLessThan(2 << 20, gz.Length);
+        Assert.IsFalse(ReadsAhead(gz, ReadAheadMode.Always, ReadAhead.DefaultChunkBytes), "a file of a few chunks is read faster than a thread starts");
+        AssertSame(Plain(gz), Describe(() => CaptureFile.Open(new MemoryStream(gz), "capture", 0, null, false, CaptureInput.DefaultBufferSize, ReadAheadMode.Compressed, 4096)), "gzip");
+    }
+}
