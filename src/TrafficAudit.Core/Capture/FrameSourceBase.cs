@@ -36,7 +36,7 @@ public abstract class FrameSourceBase : IFrameSource
     public IReadOnlyList<CaptureInterface> Interfaces => InterfaceList;
     public long BytesRead => Input.Position;
     /// <summary>Another thread reads the input ahead of this one (<see cref="ReadAhead"/>).</summary>
-    internal bool ReadsAhead => Input.ReadsAhead;
+    public bool ReadsAhead => Input.ReadsAhead;
 
     /// <summary>Stops reading: records why and where, and makes every later <see cref="MoveNext"/> return false.</summary>
     private protected bool Fail(long offset, string message)

@@ -46,6 +46,49 @@ public sealed class ShardedEngineTests
         foreach (var f in files) AssertSameFilesAtThreadCounts(f, ["1", "3", "5"]);
     }
 
+    /// <summary>
+    /// A gzip-compressed capture, decompressed on a thread of its own from --threads 2 (<see cref="ReadAhead"/>): whole,
+    /// cut and with a bad CRC, it writes at --threads 2 and 3 what it writes at --threads 1, and --stats says who read ahead.
+    /// </summary>
+    [TestMethod]
+    public void Cli_GzipCapture_DecompressedAhead_SameFilesAtEveryThreadCount()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        Assert.AreEqual(0xA1B2C3D4u, BinaryPrimitives.ReadUInt32LittleEndian(site), "a little-endian µs pcap");
+        // Six copies of the site, each an hour after the one before: large enough that its gzip is read ahead.
+        var big = new MemoryStream();
+        big.Write(site, 0, 24);
+        for (uint copy = 0; copy < 6; copy++)
+        {
+            for (int at = 24; at + 16 <= site.Length;)
+            {
+                int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(site.AsSpan(at + 8));
+                var header = site.AsSpan(at, 16).ToArray();
+                BinaryPrimitives.WriteUInt32LittleEndian(header, BinaryPrimitives.ReadUInt32LittleEndian(header) + copy * 3600);
+                big.Write(header);
+                big.Write(site, at + 16, length);
+                at += 16 + length;
+            }
+        }
+        var gz = new MemoryStream();
+        using (var z = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) z.Write(big.ToArray());
+        var whole = gz.ToArray();
+        Assert.IsGreaterThan(2 << 20, whole.Length, "more than the size read on the caller's thread");
+        var badCrc = (byte[])whole.Clone();
+        badCrc[^8] ^= 0xFF;
+        foreach (var (name, bytes) in new[] { ("site6.pcap.gz", whole), ("cut.pcap.gz", whole[..(whole.Length * 2 / 3)]), ("badcrc.pcap.gz", badCrc) })
+        {
+            var path = Path.Combine(dir, name);
+            File.WriteAllBytes(path, bytes);
+            AssertSameFilesAtThreadCounts(path, ["1", "2", "3"]);
+        }
+        var gzPath = Path.Combine(dir, "site6.pcap.gz");
+        StringAssert.Contains(CliRunner.Run(["audit", gzPath, "--out", Path.Combine(dir, "o2"), "--quiet", "--fail-on", "never", "--stats", "--threads", "2"]).Stderr, " read_ahead=yes ");
+        StringAssert.Contains(CliRunner.Run(["audit", gzPath, "--out", Path.Combine(dir, "o1"), "--quiet", "--fail-on", "never", "--stats", "--threads", "1"]).Stderr, " read_ahead=no ");
+    }
+
     /// <summary>--threads past what any machine here has: at most 64 shards run (the reader, the merger and 64: 66 threads), and the results do not change.</summary>
     [TestMethod]
     public void Cli_ThreadsBeyondTheShardCap_RunsAtMost64Shards()
