@@ -17,6 +17,7 @@ public static class AuditCommand
         if (a.Positional.Count == 0) throw new UsageException("audit needs at least one capture file, folder or pattern ('-' for standard input)");
         var setup = AuditSetup.From(a, ["audit", .. args]);
         var window = ReadWindow(a);
+        var readAheadAsked = ReadAheadOption(a);
         PhaseClock.Set(PhaseClock.Mark.Setup);
         IReadOnlyList<string> files;
         try
@@ -54,11 +55,7 @@ public static class AuditCommand
         // One file of each run is open at a time; their read buffers share a fixed budget.
         var runs = CaptureInputs.SequentialRuns(files);
         int bufferSize = MergedFrameSource.BufferSizeFor(runs.Count);
-        // With more than one thread and one file open at a time, a thread of its own reads ahead: a compressed file
-        // always (the decompressor is the heaviest stage), a plain one when a core is left over (on two cores the
-        // kernel's copy costs no less on a third thread, and the hand-overs cost more).
-        var readAhead = setup.Threads < 2 || runs.Count > 1 ? ReadAheadMode.Never
-            : Environment.ProcessorCount > setup.Threads ? ReadAheadMode.Always : ReadAheadMode.Compressed;
+        var readAhead = runs.Count > 1 ? ReadAheadMode.Never : readAheadAsked ?? ReadAheadFor(setup.Threads, runs.Count, Environment.ProcessorCount);
         IFrameSource Open(string path, int index) => path == CaptureFile.StandardInputPath && stdin is not null
             ? CaptureFile.Open(stdin, "(standard input)", index, engine.Anomalies, leaveOpen: true, bufferSize, readAhead)
             : CaptureFile.Open(path, index, engine.Anomalies, bufferSize, readAhead);
@@ -170,6 +167,28 @@ public static class AuditCommand
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }
+
+    /// <summary>
+    /// --read-ahead auto|always|never: who reads the capture files. Null for auto (<see cref="ReadAheadFor"/>).
+    /// </summary>
+    internal static ReadAheadMode? ReadAheadOption(Arguments a) => a.Value("--read-ahead") switch
+    {
+        null or "auto" => null,
+        "always" => ReadAheadMode.Always,
+        "never" => ReadAheadMode.Never,
+        var other => throw new UsageException($"--read-ahead '{other}' is not one of auto, always, never" + CliParser.Hint(other, ["auto", "always", "never"])),
+    };
+
+    /// <summary>
+    /// --read-ahead auto: with more than one thread and one file open at a time (a ring's files one after the other
+    /// count as one), a thread of its own reads ahead: a gzip-compressed file always (its decompressor is the heaviest
+    /// stage of the run), a plain one when the process may use a core more than the engine's threads. On two cores the
+    /// kernel's copy of a plain file costs no less on a third thread, and the hand-overs cost more (README, "Reading
+    /// ahead").
+    /// </summary>
+    internal static ReadAheadMode ReadAheadFor(int threads, int filesOpenAtOnce, int cores) =>
+        threads < 2 || filesOpenAtOnce > 1 ? ReadAheadMode.Never
+        : cores > threads ? ReadAheadMode.Always : ReadAheadMode.Compressed;
 
     /// <summary>--from, --to and -c, or null when none is given.</summary>
     internal static (CaptureTime? From, CaptureTime? To, long Count)? ReadWindow(Arguments a)

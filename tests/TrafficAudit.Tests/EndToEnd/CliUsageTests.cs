@@ -123,6 +123,7 @@ public sealed class CliUsageTests
         "IFACE" => ["no-such-interface/0", "999999"],
         "FILTER" => ["(((", "port 99999999"],
         "FORMAT" => ["xml", "CSV", "json", "csv,jsonl"],
+        "WHEN" => ["sometimes", "ALWAYS", "yes", ""],
         "LIMIT" => ["0", "5 parsecs", "-1h", "0MB", "1.5h", "1e99MB", "99999999999999999999h", "400d", "10"],
         _ => throw new AssertFailedException($"no absurd values for {o.ValueName}"),
     };

@@ -85,8 +85,35 @@ public sealed class ShardedEngineTests
             AssertSameFilesAtThreadCounts(path, ["1", "2", "3"]);
         }
         var gzPath = Path.Combine(dir, "site6.pcap.gz");
-        StringAssert.Contains(CliRunner.Run(["audit", gzPath, "--out", Path.Combine(dir, "o2"), "--quiet", "--fail-on", "never", "--stats", "--threads", "2"]).Stderr, " read_ahead=yes ");
-        StringAssert.Contains(CliRunner.Run(["audit", gzPath, "--out", Path.Combine(dir, "o1"), "--quiet", "--fail-on", "never", "--stats", "--threads", "1"]).Stderr, " read_ahead=no ");
+        string Stats(string path, string outName, params string[] extra) =>
+            CliRunner.Run(["audit", path, "--out", Path.Combine(dir, outName), "--quiet", "--fail-on", "never", "--series", "--stats", .. extra]).Stderr;
+        StringAssert.Contains(Stats(gzPath, "gz2", "--threads", "2"), " read_ahead=yes ");
+        StringAssert.Contains(Stats(gzPath, "gz1", "--threads", "1"), " read_ahead=no ");
+        StringAssert.Contains(Stats(gzPath, "gzn", "--threads", "2", "--read-ahead", "never"), " read_ahead=no ");
+        // A plain file read ahead when asked (auto does so when a core is left over), at one thread and two.
+        var plain = Path.Combine(dir, "site6.pcap");
+        File.WriteAllBytes(plain, big.ToArray());
+        StringAssert.Contains(Stats(plain, "never", "--threads", "1", "--read-ahead", "never"), " read_ahead=no ");
+        StringAssert.Contains(Stats(plain, "always1", "--threads", "1", "--read-ahead", "always"), " read_ahead=yes ");
+        StringAssert.Contains(Stats(plain, "always2", "--threads", "2", "--read-ahead", "always"), " read_ahead=yes ");
+        AssertSameFiles(Path.Combine(dir, "never"), Path.Combine(dir, "always1"), "--read-ahead always, --threads 1");
+        AssertSameFiles(Path.Combine(dir, "never"), Path.Combine(dir, "always2"), "--read-ahead always, --threads 2");
+        AssertSameFiles(Path.Combine(dir, "gz1"), Path.Combine(dir, "gz2"), "gzip, --threads 2");
+    }
+
+    /// <summary>--read-ahead auto: who reads ahead, by threads, files open at once and cores.</summary>
+    [TestMethod]
+    public void ReadAheadAuto_CompressedOnlyUnlessACoreIsLeftOver()
+    {
+        Assert.AreEqual(ReadAheadMode.Never, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 1, filesOpenAtOnce: 1, cores: 16));
+        Assert.AreEqual(ReadAheadMode.Never, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 2, filesOpenAtOnce: 2, cores: 16));
+        Assert.AreEqual(ReadAheadMode.Compressed, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 2, filesOpenAtOnce: 1, cores: 2));
+        Assert.AreEqual(ReadAheadMode.Compressed, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 4, filesOpenAtOnce: 1, cores: 4));
+        Assert.AreEqual(ReadAheadMode.Always, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 2, filesOpenAtOnce: 1, cores: 4));
+        var r = CliRunner.Run(["audit", Path.Combine(TestPaths.Captures, "imagicle-site.pcap"), "--read-ahead", "alway"]);
+        Assert.AreEqual(2, r.ExitCode);
+        StringAssert.Contains(r.Stderr, "--read-ahead 'alway' is not one of auto, always, never");
+        StringAssert.Contains(r.Stderr, "always");
     }
 
     /// <summary>--threads past what any machine here has: at most 64 shards run (the reader, the merger and 64: 66 threads), and the results do not change.</summary>
