@@ -43,7 +43,7 @@ public sealed class AuditSetup
     public OutputFormat Format { get; private init; }
     /// <summary>live --rotate: rotation of the appended record files; null without it.</summary>
     public RecordRotation? Rotation { get; private init; }
-    /// <summary>--threads N: threads the engine uses (default: <see cref="DefaultThreads"/>); 1 keeps the VoIP stage on the packet thread; from 3 the flows are sharded.</summary>
+    /// <summary>--threads N: threads the engine uses (default: <see cref="DefaultThreads"/>); 1 keeps the VoIP stage on the packet thread; from 3 the flows are sharded, and from 4 the VoIP stage has a thread of its own beside the merger.</summary>
     public int Threads { get; private init; } = DefaultThreads;
     /// <summary>
     /// Threads without --threads: 2 (the packet thread and the VoIP stage) when the process may run on two cores or more,
@@ -186,9 +186,10 @@ public sealed class AuditSetup
     public AuditEngine CreateEngine(IAuditRecordSink? sink = null) => new(Catalogue, new AuditOptions
     {
         Servers = Servers.ToList(),
-        ParallelVoip = Threads >= 2,
-        // From 3 threads on: the reader, the merger (with the VoIP stage), and the rest as flow shards, at most MaxShards.
-        Shards = Threads >= 3 ? Math.Min(Threads - 2, MaxShards) : 0,
+        // 2 threads: the engine's and the VoIP stage's. 3: the reader, the merger with the VoIP stage inline, one flow
+        // shard. From 4: the reader, the merger, the VoIP stage, and the rest as flow shards, at most MaxShards.
+        ParallelVoip = Threads == 2 || Threads >= 4,
+        Shards = Threads == 3 ? 1 : Threads >= 4 ? Math.Min(Threads - 3, MaxShards) : 0,
         ServersSource = Profile is { Nodes.Count: > 0 } ? Classification.NodeSource.Profile : Classification.NodeSource.Server,
     }, sink);
 

@@ -35,7 +35,7 @@ public static class CommandSpecs
         new("--anonymize-map", [], "FILE", "writes the pseudonym mapping to FILE, for the engineer only (implies --anonymize)"),
         new("--quiet", ["-q"], null, "no console summary or verdict (the exit code still tells)"),
         new("--format", [], "FORMAT", "csv (default) or jsonl: the tables as CSV files or as JSON lines (NAME.jsonl: one object per row, numbers as numbers, empty as null)"),
-        new("--threads", [], "N", "threads the engine uses (default: 2 when this process may run on 2 cores or more, else 1); 1: everything on one thread; 2: the VoIP analysis on a second thread; 3 or more: the reading thread, one that merges the results in capture order and runs the VoIP analysis, and N-2 (at most 64) that share out the flows (flow tables, payload analyzers) by address and port; the results are the same for every N"),
+        new("--threads", [], "N", "threads the engine uses (default: 2 when this process may run on 2 cores or more, else 1); 1: everything on one thread; 2: the VoIP analysis on a second thread; 3: the reading thread, one that merges the results in capture order and runs the VoIP analysis, and one for the flows (flow tables, payload analyzers); 4 or more: the reading thread, the merging thread, the VoIP analysis on its own, and N-3 (at most 64) that share out the flows by address and port; the results are the same for every N"),
     ];
 
     public static readonly CommandSpec Audit = new("audit", [],

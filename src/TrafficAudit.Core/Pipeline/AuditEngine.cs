@@ -81,14 +81,15 @@ public sealed partial class AuditEngine : IDisposable
     {
         _catalogue = catalogue;
         _options = options;
-        // With shards, the merger's thread hands flows over and runs the VoIP stage: what it counts, it counts apart (merged at the end).
+        // With shards, the merger's thread hands flows over and feeds the VoIP stage: what it counts, it counts apart (merged at the end).
         var handOver = options.Shards > 0 ? _mergerAnomalies = new AnomalyCounters() : Anomalies;
         _decoder = new PacketDecoder(Anomalies);
         _flows = new FlowTable(options.Timeouts, _ended.Add, options.MaxActiveFlows, Anomalies);
         _voip = new VoipTracker(new AnomalyCounters(), options.Voip ?? new VoipTrackerOptions { StreamIdleNs = options.Timeouts.UdpIdleNs, ClassifyCall = ClassifyCall });
         _voipRecords = new VoipRecordCollector(handOver, new SipAnalyzerOptions().MaxTransactionsKept);
-        // The sharded engine runs the VoIP stage inline on the merger's thread (packets arrive there in capture order).
-        bool parallelVoip = options.Shards == 0 && (options.ParallelVoip ?? Environment.ProcessorCount > 1);
+        // The VoIP stage on a thread of its own: beside the engine's thread, or in the sharded engine beside the merger
+        // (which hands it the packets in capture order); else inline on that thread.
+        bool parallelVoip = options.ParallelVoip ?? Environment.ProcessorCount > 1;
         _voipStage = new VoipPipeline(_voip, parallelVoip);
         _shards = CreateShards(options, IsSipPort);
         if (_shards is not null)
@@ -98,7 +99,7 @@ public sealed partial class AuditEngine : IDisposable
             foreach (var s in _shards) s.Statistics = statistics;
             _voip.StatisticsRunner = statistics;
         }
-        Threads = options.Shards > 0 ? options.Shards + 2 : parallelVoip ? 2 : 1;
+        Threads = (options.Shards > 0 ? options.Shards + 2 : 1) + (parallelVoip ? 1 : 0);
         // Payload analyzers, in the order they see each packet (see FlowAnalyzerRegistry).
         _dns = new DnsNamesAnalyzer(handOver);
         _analyzers = new FlowAnalyzerRegistry(_dns, new RtpProbeAnalyzer(Anomalies), new SipHintAnalyzer(), new HttpAnalyzer(), new TlsAnalyzer(),
@@ -121,12 +122,12 @@ public sealed partial class AuditEngine : IDisposable
         if (_shards is not null) StartMerger();
     }
 
-    /// <summary>Threads the engine runs on: 1, or 2 with the VoIP stage on its own (<see cref="AuditOptions.ParallelVoip"/>), plus its shards (<see cref="AuditOptions.Shards"/>).</summary>
+    /// <summary>Threads the engine runs on: 1 (with shards, the reader and the merger: 2), plus the VoIP stage's own (<see cref="AuditOptions.ParallelVoip"/>), plus its shards (<see cref="AuditOptions.Shards"/>).</summary>
     public int Threads { get; }
 
     /// <summary>
-    /// How often and how long the engine's thread waited for the VoIP stage's thread (`--threads 2`): before flows that
-    /// ended are handed over, a snapshot, the end. Zero on one thread and in the sharded engine (its merger runs the stage).
+    /// How often and how long the engine's thread (the merger's, with shards) waited for the VoIP stage's thread: before
+    /// flows that ended are handed over, a snapshot, the end. Zero when the stage runs inline (`--threads 1` and 3).
     /// </summary>
     public (int Waits, double Seconds) VoipStageWaits => (_voipStage.Waits, _voipStage.WaitSeconds);
 

@@ -185,14 +185,21 @@ public sealed class VoipPipeline : IDisposable
 
     /// <summary>
     /// A packet a shard of a sharded engine made (<see cref="VoipPacket.Fill"/>, perhaps its RTP header only), handed
-    /// over by the merger in capture order: it goes to the stage as it is. The sharded engine runs the stage inline,
-    /// on the merger's thread.
+    /// over by the merger in capture order: it goes to the stage as it is, inline on the merger's thread or, copied
+    /// into a batch (the epoch that holds its bytes is reused once merged), to the stage's own thread.
     /// </summary>
     internal void AddPrepared(Flow flow, in VoipPacket packet, ReadOnlySpan<byte> payload)
     {
         _added++;
-        if (_parallel) throw new InvalidOperationException("the sharded engine runs the VoIP stage on the merger's thread");
-        Run(flow, in packet, payload);
+        if (!_parallel)
+        {
+            Run(flow, in packet, payload);
+            return;
+        }
+        ref VoipPacket slot = ref Reserve(flow, payload.Length);
+        slot = packet;
+        Append(payload);
+        HandEarlyWhenIdle();
     }
 
     /// <summary>The engine's packet for the stage: its facts are written straight into the batch, and of RTP only the header is copied.</summary>

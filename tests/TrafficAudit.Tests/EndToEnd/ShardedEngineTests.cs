@@ -124,7 +124,7 @@ public sealed class ShardedEngineTests
         var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
         var r = CliRunner.Run(["audit", site, "--out", dir, "--quiet", "--fail-on", "never", "--stats", "--threads", "1024"]);
         Assert.AreEqual(0, r.ExitCode, r.Stderr);
-        StringAssert.Contains(r.Stderr, " threads=66 ");
+        StringAssert.Contains(r.Stderr, " threads=67 ");
         // --stats names the CPU each thread used over the loop (Linux), busiest first.
         if (OperatingSystem.IsLinux())
             StringAssert.Matches(r.Stderr, new System.Text.RegularExpressions.Regex(@" thread_cpu_s=[^ :,]+:\d+\.\d\d(,[^ :,]+:\d+\.\d\d)*\s*$", System.Text.RegularExpressions.RegexOptions.Multiline));
@@ -237,13 +237,13 @@ public sealed class ShardedEngineTests
     public void Engine_FlowCap_SharedOutOverShards_CountsEvictions()
     {
         var frames = IcmpAndFragmentFrames();
-        using var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions { Shards = 4, MaxActiveFlows = 40 });
+        using var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions { Shards = 4, MaxActiveFlows = 40, ParallelVoip = true });
         int n = 0;
         foreach (var f in frames) engine.Process(new FrameHeader(f.Ts, LinkType.Ethernet, f.Data.Length, f.Data.Length, 0, ++n, 0), f.Data);
         var result = engine.Complete([], []);
         Assert.IsGreaterThan(0, result.Anomalies.Single(a => a.Name == "flow_table_full").Count);
         CollectionAssert.AreEqual(Enumerable.Range(1, result.Flows.Count).ToList(), result.Flows.Select(f => f.FlowId).ToList(), "flow ids dense, by first packet");
-        Assert.AreEqual(6, engine.Threads, "reader, merger (with the VoIP stage) and 4 shards");
+        Assert.AreEqual(7, engine.Threads, "reader, merger, VoIP stage and 4 shards");
     }
 
     private static void AssertSameFilesAtThreadCounts(string path, string[] threads, params string[] extra)

@@ -12,8 +12,9 @@ namespace TrafficAudit.Pipeline;
 /// shards run flow tables and payload analyzers on their own threads and report what crosses flows as events
 /// ordered by frame. The merger, on its own thread, waits until every shard finished an epoch, merges their events
 /// in capture order and replays them into the same code the one-thread engine runs: flow numbering, the hand-over of
-/// ended flows (node detection, classification, sinks), the DNS names, and the VoIP stage, which runs inline there
-/// (its packets arrive in capture order; no second copy). Consistency rule: a shard reads and writes only
+/// ended flows (node detection, classification, sinks), the DNS names, and the VoIP stage, which gets the packets
+/// there in capture order: inline (`--threads 3`), or copied into batches for its own thread (`--threads 4` and more:
+/// the merger's work then is mostly the hand-over). Consistency rule: a shard reads and writes only
 /// the state of its own flows; everything that spans flows is applied by the merger, in frame order, so every
 /// result is the same for any number of shards (tests compare every output file byte for byte).
 /// </summary>

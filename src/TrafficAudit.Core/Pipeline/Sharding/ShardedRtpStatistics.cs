@@ -22,7 +22,7 @@ internal sealed class RtpStatisticsBatch
 }
 
 /// <summary>
-/// The sharded engine's RTP statistics: the VoIP stage (on the merger's thread) decides which stream a packet belongs
+/// The sharded engine's RTP statistics: the VoIP stage (on the merger's thread, or on its own) decides which stream a packet belongs
 /// to and with which clock, and the statistics themselves (Wireshark's jitter and loss, the jitter-buffer models, the
 /// per-second series: the heaviest per-packet work of a capture of calls) run on the shards' threads, between their
 /// epochs. A stream always goes to the same shard (by its sequence number), so its packets are added in capture
