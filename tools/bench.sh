@@ -8,7 +8,7 @@
 # (user + system), bytes allocated per packet in the loop and peak RSS; per capture the best of RUNS
 # runs, then `tshark -q -o rtp.heuristic_rtp:TRUE -z rtp,streams` once (seconds, peak RSS) and the ratio.
 # When the audit offers --threads, each capture runs with --threads 1, with the default (2 on 2 cores or
-# more) and, when it has the sharded engine, with --threads 4 (reader; merger with the VoIP stage; 2 flow shards).
+# more) and, when it has the sharded engine, with --threads 4 (reader; merger; VoIP stage; 1 flow shard).
 # Usage: tools/bench.sh [PACKETS] [CALLS] [--busy-minutes M] [--runs N] [--no-tshark] [--only bulk|busy]
 # Not a test: run it by hand (the machine's load shows in the seconds) and put the figures in the README.
 set -euo pipefail
@@ -47,7 +47,7 @@ bash tools/publish.sh "$work/bin" >/dev/null
 ta="$work/bin/trafficaudit"
 threads_runs=("")
 if "$ta" audit --help 2>/dev/null | grep -q -- '--threads'; then threads_runs=("--threads 1" ""); fi
-# The sharded engine (reader; merger with the VoIP stage; 2 flow shards) when the audit has it (--threads 3 and more).
+# The sharded engine (reader; merger; VoIP stage; 1 flow shard) when the audit has it (--threads 3 and more).
 if "$ta" audit --help 2>/dev/null | tr -s ' \n' '  ' | grep -q -- 'share out the flows'; then threads_runs+=("--threads 4"); fi
 
 bulk="$work/bench-$packets-$calls.pcap"
