@@ -17,21 +17,19 @@ namespace TrafficAudit.Outputs;
 /// </summary>
 internal sealed class FlowCsvRow
 {
-    private long _day = long.MinValue;
-    private readonly byte[] _dayPrefix = new byte[16];
-    private int _dayPrefixLength;
-    private TextCache _transport, _service, _applications, _direction, _tcpState, _rule, _serverName, _endReason, _clientBy;
+    private readonly CsvCells _cells = new();
+    private CsvCells.TextCache _transport, _service, _applications, _direction, _tcpState, _rule, _serverName, _endReason, _clientBy;
 
     public void Write(CsvEncoder csv, FlowRecord f)
     {
         Span<byte> buffer = stackalloc byte[64];
         csv.Integer(f.FlowId);
-        Time(csv, f.FirstSeenNs, buffer);
-        Time(csv, f.LastSeenNs, buffer);
+        _cells.Time(csv, f.FirstSeenNs, buffer);
+        _cells.Time(csv, f.LastSeenNs, buffer);
         _transport.Write(csv, FlowRow.TransportName(f.Transport));
-        Address(csv, f.ClientIp, buffer);
+        CsvCells.Address(csv, f.ClientIp, buffer);
         csv.Integer(f.ClientPort);
-        Address(csv, f.ServerIp, buffer);
+        CsvCells.Address(csv, f.ServerIp, buffer);
         csv.Integer(f.ServerPort);
         csv.Integer(f.Vlan);
         _service.Write(csv, f.Service);
@@ -43,9 +41,9 @@ internal sealed class FlowCsvRow
         csv.Integer(f.BytesS2C);
         _tcpState.Write(csv, FlowRow.TcpStateName(f.TcpState));
         csv.Integer(f.SynRetries);
-        Ms(csv, f.HandshakeRttNs, buffer);
-        Ms(csv, f.ServerRttNs, buffer);
-        Ms(csv, f.ClientRttNs, buffer);
+        CsvCells.Ms(csv, f.HandshakeRttNs, buffer);
+        CsvCells.Ms(csv, f.ServerRttNs, buffer);
+        CsvCells.Ms(csv, f.ClientRttNs, buffer);
         _rule.Write(csv, f.MatchedRule);
         csv.Bool(f.Infrastructure);
         csv.Integer(f.IcmpUnreachable);
@@ -55,134 +53,9 @@ internal sealed class FlowCsvRow
         Flows.CommunityId.TryFormatUtf8(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort, f.Transport, buffer, out int n);
         csv.FormattedText(buffer[..n]);
         // duration_s: as FlowRow's ((last - first) / 1e9).ToString("F6").
-        n = Fixed(f.LastSeenNs - f.FirstSeenNs, 1_000_000_000, 6, "F6", buffer);
+        n = CsvCells.Fixed(f.LastSeenNs - f.FirstSeenNs, 1_000_000_000, 6, "F6", buffer);
         csv.FormattedText(buffer[..n]);
         csv.EndRecord();
     }
 
-    /// <summary>As <see cref="NsTime.Iso"/> ("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'": the fraction is cut, not rounded, to µs).</summary>
-    private void Time(CsvEncoder csv, long ns, Span<byte> buffer)
-    {
-        long ticks = NsTime.ToUtc(ns).Ticks;
-        long day = ticks / TimeSpan.TicksPerDay;
-        if (day != _day)
-        {
-            new DateTime(day * TimeSpan.TicksPerDay, DateTimeKind.Utc).TryFormat(_dayPrefix, out _dayPrefixLength, "yyyy-MM-dd'T'", CultureInfo.InvariantCulture);
-            _day = day;
-        }
-        _dayPrefix.AsSpan(0, _dayPrefixLength).CopyTo(buffer);
-        int n = _dayPrefixLength;
-        long rest = ticks - day * TimeSpan.TicksPerDay;
-        int seconds = (int)(rest / TimeSpan.TicksPerSecond);
-        int micros = (int)(rest % TimeSpan.TicksPerSecond / 10);
-        n = Two(buffer, n, seconds / 3600);
-        buffer[n++] = (byte)':';
-        n = Two(buffer, n, seconds / 60 % 60);
-        buffer[n++] = (byte)':';
-        n = Two(buffer, n, seconds % 60);
-        buffer[n++] = (byte)'.';
-        for (int i = 5; i >= 0; i--)
-        {
-            buffer[n + i] = (byte)('0' + micros % 10);
-            micros /= 10;
-        }
-        n += 6;
-        buffer[n++] = (byte)'Z';
-        csv.FormattedText(buffer[..n]);
-    }
-
-    private static int Two(Span<byte> b, int n, int v)
-    {
-        b[n] = (byte)('0' + v / 10);
-        b[n + 1] = (byte)('0' + v % 10);
-        return n + 2;
-    }
-
-    /// <summary>As <see cref="NsTime.Ms"/>: empty when not measured.</summary>
-    private static void Ms(CsvEncoder csv, long ns, Span<byte> buffer)
-    {
-        if (ns < 0)
-        {
-            csv.Empty();
-            return;
-        }
-        int n = Fixed(ns, 1_000_000, 3, "F3", buffer);
-        csv.FormattedText(buffer[..n]);
-    }
-
-    /// <summary>
-    /// <c>(<paramref name="ns"/> / <paramref name="unit"/>).ToString(<paramref name="format"/>)</c> with
-    /// <paramref name="decimals"/> decimals, where one unit of the last decimal is 1,000 ns. The double's text is
-    /// the exact quotient rounded to the nearest last decimal, except when the quotient lies halfway (ns % 1000 ==
-    /// 500: the double may fall either side) or the value is negative or huge: then the double itself is formatted.
-    /// Below 1e15 ns the double is within 1e-7 of a unit of the last decimal of the exact quotient (and within half
-    /// of the 15th significant digit), while a quotient not halfway is at least 1e-3 of that unit away from the
-    /// rounding boundary, so both round alike; a test compares both over millions of values and the edges.
-    /// </summary>
-    internal static int Fixed(long ns, long unit, int decimals, string format, Span<byte> buffer)
-    {
-        if (ns < 0 || ns >= 1_000_000_000_000_000 || ns % 1000 == 500)
-        {
-            ((double)ns / unit).TryFormat(buffer, out int w, format, CultureInfo.InvariantCulture);
-            return w;
-        }
-        long last = (ns + 500) / 1000;          // in units of the last decimal
-        long scale = unit / 1000;                // last-decimal units per whole unit
-        Utf8Formatter.TryFormat(last / scale, buffer, out int n);
-        buffer[n++] = (byte)'.';
-        long frac = last % scale;
-        for (int i = decimals - 1; i >= 0; i--)
-        {
-            buffer[n + i] = (byte)('0' + frac % 10);
-            frac /= 10;
-        }
-        return n + decimals;
-    }
-
-    /// <summary>As <see cref="IpAddress.ToString"/>: IPv4 as dotted decimal formatted here, IPv6 through its string.</summary>
-    private static void Address(CsvEncoder csv, IpAddress ip, Span<byte> buffer)
-    {
-        if (!ip.IsV4)
-        {
-            csv.Text(SafeText.Cell(ip.ToString()));
-            return;
-        }
-        uint v = ip.V4Value;
-        int n = 0;
-        for (int shift = 24; shift >= 0; shift -= 8)
-        {
-            Utf8Formatter.TryFormat((v >> shift) & 0xFF, buffer[n..], out int w);
-            n += w;
-            if (shift > 0) buffer[n++] = (byte)'.';
-        }
-        csv.FormattedText(buffer[..n]);
-    }
-
-    /// <summary>
-    /// A text column's last value (by reference: the same string instance) and its encoded cell, so a value that
-    /// recurs row after row is copied instead of escaped, transcoded and scanned again.
-    /// </summary>
-    private struct TextCache
-    {
-        private string? _last;
-        private byte[] _bytes;
-        private int _length;
-
-        /// <summary>The cell of <paramref name="value"/> as the schema writer writes free text (<see cref="SafeText.Cell"/>, then the CSV rules).</summary>
-        public void Write(CsvEncoder csv, string value)
-        {
-            if (ReferenceEquals(value, _last))
-            {
-                csv.Encoded(_bytes.AsSpan(0, _length));
-                return;
-            }
-            csv.Text(SafeText.Cell(value));
-            var cell = csv.LastField;
-            if (cell.Length > 256) return; // long values are not worth keeping
-            if (_bytes is null || _bytes.Length < cell.Length) _bytes = new byte[Math.Max(64, cell.Length)];
-            cell.CopyTo(_bytes);
-            _length = cell.Length;
-            _last = value;
-        }
-    }
 }

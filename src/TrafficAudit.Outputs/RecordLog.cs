@@ -354,7 +354,8 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                     break;
                 case ItemKind.Stream:
                     var stream = (RtpStreamRecord)item.Payload;
-                    _streams.Append(RtpStreamRow.From(stream, anonymizer), _clockNs);
+                    if (anonymizer is null && _streams.Csv is { } streamCsv) _streams.AppendStream(stream, streamCsv, _clockNs);
+                    else _streams.Append(RtpStreamRow.From(stream, anonymizer), _clockNs);
                     if (_series is not null)
                         foreach (var row in RtpSeriesRow.From(stream)) _series.Append(row, _clockNs);
                     break;
@@ -428,8 +429,9 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         /// <summary>The CSV encoder when this table is written as CSV (null for JSON lines).</summary>
         public CsvEncoder? Csv => (_encoder as CsvRowWriter<TRow>)?.Csv;
 
-        /// <summary>Writes flows.csv rows straight from their records (<see cref="AppendFlow"/>); made at the first.</summary>
+        /// <summary>Write flows.csv and rtp_streams.csv rows straight from their records (<see cref="AppendFlow"/>, <see cref="AppendStream"/>); made at the first.</summary>
         private FlowCsvRow? _flowRow;
+        private RtpStreamCsvRow? _streamRow;
 
         public void Append(TRow row, long clockNs)
         {
@@ -443,6 +445,14 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         {
             BeginRow(clockNs);
             (_flowRow ??= new FlowCsvRow()).Write(csv, flow);
+            EndRow();
+        }
+
+        /// <summary>An rtp_streams.csv row written straight from its record by <see cref="RtpStreamCsvRow"/>.</summary>
+        public void AppendStream(RtpStreamRecord stream, CsvEncoder csv, long clockNs)
+        {
+            BeginRow(clockNs);
+            (_streamRow ??= new RtpStreamCsvRow()).Write(csv, stream);
             EndRow();
         }
 

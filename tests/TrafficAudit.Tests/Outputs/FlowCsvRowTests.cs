@@ -157,7 +157,7 @@ public sealed class FlowCsvRowTests
         {
             foreach (var (unit, decimals, format) in new[] { (1_000_000L, 3, "F3"), (1_000_000_000L, 6, "F6") })
             {
-                int n = FlowCsvRow.Fixed(ns, unit, decimals, format, buffer);
+                int n = CsvCells.Fixed(ns, unit, decimals, format, buffer);
                 Assert.AreEqual(((double)ns / unit).ToString(format, System.Globalization.CultureInfo.InvariantCulture), Encoding.ASCII.GetString(buffer, 0, n), $"{ns} / {unit}");
                 checkedValues++;
             }
