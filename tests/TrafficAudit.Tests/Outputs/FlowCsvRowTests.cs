@@ -1,6 +1,4 @@
 using System.Text;
-using TrafficAudit.Capture;
-using TrafficAudit.Catalogue;
 using TrafficAudit.Decode;
 using TrafficAudit.Flows;
 using TrafficAudit.Outputs;
@@ -17,49 +15,20 @@ namespace TrafficAudit.Tests.Outputs;
 [TestClass]
 public sealed class FlowCsvRowTests
 {
-    private static IReadOnlyList<FlowRecord> Audit(string path)
-    {
-        using var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
-        using var source = CaptureFile.Open(path, 0, engine.Anomalies);
-        while (source.MoveNext()) engine.Process(source.Header, source.Data);
-        return engine.Complete(source.Interfaces, source.Errors).Flows;
-    }
-
-    /// <summary>The rows as CsvHelper writes them through the schema (<see cref="CsvHelperReference"/>), and as <see cref="FlowCsvRow"/> writes them.</summary>
-    private static (string Schema, string Direct) BothWays(IEnumerable<FlowRecord> flows)
-    {
-        var schema = CsvHelperReference.Write(RecordSchemas.Flows, flows.Select(FlowRow.From), header: false);
-        var direct = new CsvEncoder();
-        var row = new FlowCsvRow();
-        foreach (var f in flows) row.Write(direct, f);
-        return (Encoding.UTF8.GetString(schema), Encoding.UTF8.GetString(direct.Written));
-    }
-
     private static void AssertSameRows(IEnumerable<FlowRecord> flows, string what)
     {
-        var (schema, direct) = BothWays(flows);
-        var expected = schema.Split('\n');
-        var actual = direct.Split('\n');
-        Assert.HasCount(expected.Length, actual, what);
-        for (int i = 0; i < expected.Length; i++) Assert.AreEqual(expected[i], actual[i], $"{what}: row {i + 1}");
+        var row = new FlowCsvRow();
+        DirectCsvRows.AssertSameRows(RecordSchemas.Flows, flows, FlowRow.From, row.Write, what);
     }
 
     [TestMethod]
     public void EveryFlowOfTheSiteAndPublicCaptures_SameRowAsTheSchemaWriter()
     {
-        var paths = new List<string> { Path.Combine(TestPaths.Captures, "imagicle-site.pcap") };
-        if (Directory.Exists(TestPaths.PublicCaptures))
-            paths.AddRange(Directory.EnumerateFiles(TestPaths.PublicCaptures, "*", SearchOption.AllDirectories)
-                .Where(f => f.EndsWith(".pcap", StringComparison.Ordinal) || f.EndsWith(".pcapng", StringComparison.Ordinal) || f.EndsWith(".cap", StringComparison.Ordinal))
-                .Order(StringComparer.Ordinal));
         int rows = 0, captures = 0;
-        foreach (var path in paths)
+        foreach (var (name, result) in DirectCsvRows.SiteAndPublicCaptures())
         {
-            IReadOnlyList<FlowRecord> flows;
-            try { flows = Audit(path); }
-            catch (CaptureFormatException) { continue; }
-            AssertSameRows(flows, Path.GetFileName(path));
-            rows += flows.Count;
+            AssertSameRows(result.Flows, name);
+            rows += result.Flows.Count;
             captures++;
         }
         Console.WriteLine($"{rows} flows of {captures} captures written both ways");

@@ -1,7 +1,4 @@
-using System.Text;
 using TrafficAudit.Analyzers.Rtp;
-using TrafficAudit.Capture;
-using TrafficAudit.Catalogue;
 using TrafficAudit.Decode;
 using TrafficAudit.Outputs;
 using TrafficAudit.Pipeline;
@@ -16,43 +13,21 @@ namespace TrafficAudit.Tests.Outputs;
 [TestClass]
 public sealed class RtpStreamCsvRowTests
 {
-    private static IReadOnlyList<RtpStreamRecord> Audit(string path)
+    private static void AssertSameRows(IEnumerable<RtpStreamRecord> streams, string what)
     {
-        using var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
-        using var source = CaptureFile.Open(path, 0, engine.Anomalies);
-        while (source.MoveNext()) engine.Process(source.Header, source.Data);
-        return engine.Complete(source.Interfaces, source.Errors).Streams;
-    }
-
-    private static void AssertSameRows(IReadOnlyCollection<RtpStreamRecord> streams, string what)
-    {
-        var schema = Encoding.UTF8.GetString(CsvHelperReference.Write(RecordSchemas.RtpStreams, streams.Select(RtpStreamRow.From), header: false));
-        var direct = new CsvEncoder();
         var row = new RtpStreamCsvRow();
-        foreach (var s in streams) row.Write(direct, s);
-        var expected = schema.Split('\n');
-        var actual = Encoding.UTF8.GetString(direct.Written).Split('\n');
-        Assert.HasCount(expected.Length, actual, what);
-        for (int i = 0; i < expected.Length; i++) Assert.AreEqual(expected[i], actual[i], $"{what}: row {i + 1}");
+        DirectCsvRows.AssertSameRows(RecordSchemas.RtpStreams, streams, RtpStreamRow.From, row.Write, what);
     }
 
     [TestMethod]
     public void EveryStreamOfTheSiteAndPublicCaptures_SameRowAsTheSchemaWriter()
     {
-        var paths = new List<string> { Path.Combine(TestPaths.Captures, "imagicle-site.pcap") };
-        if (Directory.Exists(TestPaths.PublicCaptures))
-            paths.AddRange(Directory.EnumerateFiles(TestPaths.PublicCaptures, "*", SearchOption.AllDirectories)
-                .Where(f => f.EndsWith(".pcap", StringComparison.Ordinal) || f.EndsWith(".pcapng", StringComparison.Ordinal) || f.EndsWith(".cap", StringComparison.Ordinal))
-                .Order(StringComparer.Ordinal));
         int rows = 0, captures = 0;
-        foreach (var path in paths)
+        foreach (var (name, result) in DirectCsvRows.SiteAndPublicCaptures())
         {
-            IReadOnlyList<RtpStreamRecord> streams;
-            try { streams = Audit(path); }
-            catch (CaptureFormatException) { continue; }
-            AssertSameRows(streams.ToList(), Path.GetFileName(path));
-            rows += streams.Count;
-            if (streams.Count > 0) captures++;
+            AssertSameRows(result.Streams, name);
+            rows += result.Streams.Count;
+            if (result.Streams.Count > 0) captures++;
         }
         Console.WriteLine($"{rows} streams of {captures} captures written both ways");
         Assert.IsGreaterThan(20, rows);
