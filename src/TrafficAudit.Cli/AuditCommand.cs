@@ -55,7 +55,7 @@ public static class AuditCommand
         // One file of each run is open at a time; their read buffers share a fixed budget.
         var runs = CaptureInputs.SequentialRuns(files);
         int bufferSize = MergedFrameSource.BufferSizeFor(runs.Count);
-        var readAhead = runs.Count > 1 ? ReadAheadMode.Never : readAheadAsked ?? ReadAheadFor(setup.Threads, runs.Count, Environment.ProcessorCount);
+        var readAhead = ReadAheadFor(readAheadAsked, setup.Threads, runs.Count, Environment.ProcessorCount);
         IFrameSource Open(string path, int index) => path == CaptureFile.StandardInputPath && stdin is not null
             ? CaptureFile.Open(stdin, "(standard input)", index, engine.Anomalies, leaveOpen: true, bufferSize, readAhead)
             : CaptureFile.Open(path, index, engine.Anomalies, bufferSize, readAhead);
@@ -179,16 +179,25 @@ public static class AuditCommand
         var other => throw new UsageException($"--read-ahead '{other}' is not one of auto, always, never" + CliParser.Hint(other, ["auto", "always", "never"])),
     };
 
+    /// <summary>Files merged by time (open at once) that are each decompressed on a thread of their own, at most.</summary>
+    internal const int MaxFilesReadAhead = 8;
+
     /// <summary>
-    /// --read-ahead auto: with more than one thread and one file open at a time (a ring's files one after the other
-    /// count as one), a thread of its own reads ahead: a gzip-compressed file always (its decompressor is the heaviest
-    /// stage of the run), a plain one when the process may use a core more than the engine's threads. On two cores the
+    /// Who reads the capture files. --read-ahead auto (<paramref name="asked"/> null), with more than one thread: a
+    /// gzip-compressed file on a thread of its own (its decompressor is the heaviest stage of the run), also each of up
+    /// to <see cref="MaxFilesReadAhead"/> files merged by time (their decompressors then run side by side); a plain file
+    /// when it is the only one open and the process may use a core more than the engine's threads. On two cores the
     /// kernel's copy of a plain file costs no less on a third thread, and the hand-overs cost more (README, "Reading
-    /// ahead").
+    /// ahead"). A ring's files, read one after the other, count as one. --read-ahead always reads a lone file ahead
+    /// whatever the threads, and merged files as auto does; never, never.
     /// </summary>
-    internal static ReadAheadMode ReadAheadFor(int threads, int filesOpenAtOnce, int cores) =>
-        threads < 2 || filesOpenAtOnce > 1 ? ReadAheadMode.Never
-        : cores > threads ? ReadAheadMode.Always : ReadAheadMode.Compressed;
+    internal static ReadAheadMode ReadAheadFor(ReadAheadMode? asked, int threads, int filesOpenAtOnce, int cores)
+    {
+        if (asked == ReadAheadMode.Never || filesOpenAtOnce > MaxFilesReadAhead) return ReadAheadMode.Never;
+        if (filesOpenAtOnce > 1) return threads >= 2 || asked is not null ? ReadAheadMode.Compressed : ReadAheadMode.Never;
+        if (asked is { } mode) return mode;
+        return threads < 2 ? ReadAheadMode.Never : cores > threads ? ReadAheadMode.Always : ReadAheadMode.Compressed;
+    }
 
     /// <summary>--from, --to and -c, or null when none is given.</summary>
     internal static (CaptureTime? From, CaptureTime? To, long Count)? ReadWindow(Arguments a)

@@ -101,15 +101,76 @@ public sealed class ShardedEngineTests
         AssertSameFiles(Path.Combine(dir, "gz1"), Path.Combine(dir, "gz2"), "gzip, --threads 2");
     }
 
+    /// <summary>
+    /// Two gzip captures merged by time (each decompressed on a thread of its own from --threads 2): the site twelve
+    /// times an hour apart, its packets dealt alternately to the two files, so that both are read side by side; the
+    /// files written at --threads 2 and 3 are those of --threads 1.
+    /// </summary>
+    [TestMethod]
+    public void Cli_TwoGzipCapturesMerged_DecompressedAhead_SameFilesAtEveryThreadCount()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        var halves = new[] { new MemoryStream(), new MemoryStream() };
+        foreach (var h in halves) h.Write(site, 0, 24);
+        int n = 0;
+        for (uint copy = 0; copy < 12; copy++)
+            for (int at = 24; at + 16 <= site.Length;)
+            {
+                int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(site.AsSpan(at + 8));
+                var header = site.AsSpan(at, 16).ToArray();
+                BinaryPrimitives.WriteUInt32LittleEndian(header, BinaryPrimitives.ReadUInt32LittleEndian(header) + copy * 3600);
+                var half = halves[n++ & 1];
+                half.Write(header);
+                half.Write(site, at + 16, length);
+                at += 16 + length;
+            }
+        var paths = new List<string>();
+        foreach (var (h, name) in halves.Zip(new[] { "a.pcap.gz", "b.pcap.gz" }))
+        {
+            var gz = new MemoryStream();
+            using (var z = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) z.Write(h.ToArray());
+            Assert.IsGreaterThan(2 << 20, gz.Length, "more than the size read on the caller's thread");
+            var path = Path.Combine(dir, name);
+            File.WriteAllBytes(path, gz.ToArray());
+            paths.Add(path);
+        }
+        (string Out, string Stderr) Run(string threads)
+        {
+            var o = Path.Combine(dir, "t" + threads);
+            var r = CliRunner.Run(["audit", paths[0], paths[1], "--out", o, "--quiet", "--fail-on", "never", "--series", "--stats", "--threads", threads]);
+            Assert.AreEqual(0, r.ExitCode, r.Stderr);
+            return (o, r.Stderr);
+        }
+        var one = Run("1");
+        StringAssert.Contains(one.Stderr, " read_ahead=no ");
+        foreach (var threads in new[] { "2", "3" })
+        {
+            var other = Run(threads);
+            StringAssert.Contains(other.Stderr, " read_ahead=yes ");
+            AssertSameFiles(one.Out, other.Out, $"two gzip files merged, --threads {threads}");
+        }
+    }
+
     /// <summary>--read-ahead auto: who reads ahead, by threads, files open at once and cores.</summary>
     [TestMethod]
     public void ReadAheadAuto_CompressedOnlyUnlessACoreIsLeftOver()
     {
-        Assert.AreEqual(ReadAheadMode.Never, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 1, filesOpenAtOnce: 1, cores: 16));
-        Assert.AreEqual(ReadAheadMode.Never, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 2, filesOpenAtOnce: 2, cores: 16));
-        Assert.AreEqual(ReadAheadMode.Compressed, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 2, filesOpenAtOnce: 1, cores: 2));
-        Assert.AreEqual(ReadAheadMode.Compressed, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 4, filesOpenAtOnce: 1, cores: 4));
-        Assert.AreEqual(ReadAheadMode.Always, TrafficAudit.Cli.AuditCommand.ReadAheadFor(threads: 2, filesOpenAtOnce: 1, cores: 4));
+        static ReadAheadMode For(ReadAheadMode? asked, int threads, int files, int cores) => TrafficAudit.Cli.AuditCommand.ReadAheadFor(asked, threads, files, cores);
+        Assert.AreEqual(ReadAheadMode.Never, For(null, threads: 1, files: 1, cores: 16));
+        Assert.AreEqual(ReadAheadMode.Compressed, For(null, threads: 2, files: 1, cores: 2));
+        Assert.AreEqual(ReadAheadMode.Compressed, For(null, threads: 4, files: 1, cores: 4));
+        Assert.AreEqual(ReadAheadMode.Always, For(null, threads: 2, files: 1, cores: 4));
+        // Files merged by time: each gzip one decompressed on its own thread, plain ones read on the engine's, up to 8 files.
+        Assert.AreEqual(ReadAheadMode.Compressed, For(null, threads: 2, files: 2, cores: 16));
+        Assert.AreEqual(ReadAheadMode.Compressed, For(ReadAheadMode.Always, threads: 2, files: 8, cores: 16));
+        Assert.AreEqual(ReadAheadMode.Never, For(null, threads: 1, files: 2, cores: 16));
+        Assert.AreEqual(ReadAheadMode.Never, For(null, threads: 2, files: 9, cores: 16));
+        // Asked: always reads a lone file ahead at any thread count; never is never.
+        Assert.AreEqual(ReadAheadMode.Always, For(ReadAheadMode.Always, threads: 1, files: 1, cores: 1));
+        Assert.AreEqual(ReadAheadMode.Never, For(ReadAheadMode.Never, threads: 2, files: 1, cores: 16));
+        Assert.AreEqual(ReadAheadMode.Never, For(ReadAheadMode.Never, threads: 2, files: 2, cores: 16));
         var r = CliRunner.Run(["audit", Path.Combine(TestPaths.Captures, "imagicle-site.pcap"), "--read-ahead", "alway"]);
         Assert.AreEqual(2, r.ExitCode);
         StringAssert.Contains(r.Stderr, "--read-ahead 'alway' is not one of auto, always, never");
