@@ -112,6 +112,15 @@ public static class AuditCommand
                 if ((engine.Statistics.Frames & 0x3FFFF) == 0) progress.Report(engine.Statistics.Frames, pcap.BytesRead);
             }
         }
+        else if (source is PcapNgFrameSource pcapng)
+        {
+            // One pcapng file (Wireshark's and dumpcap's format): the same, through its sealed type.
+            while (pcapng.MoveNext())
+            {
+                engine.Process(in pcapng.Header, pcapng.Data);
+                if ((engine.Statistics.Frames & 0x3FFFF) == 0) progress.Report(engine.Statistics.Frames, pcapng.BytesRead);
+            }
+        }
         else
         {
             while (source.MoveNext())
