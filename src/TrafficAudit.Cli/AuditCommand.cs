@@ -172,7 +172,7 @@ public static class AuditCommand
             stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"stats: frames={engine.Statistics.Frames} threads={engine.Threads} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} gc_pause_s={GC.GetTotalPauseDuration().TotalSeconds:F3} " +
-                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
+                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} record_writer={(streaming is null ? "none" : streaming.Log.HasWriterThread ? "thread" : "inline")} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }

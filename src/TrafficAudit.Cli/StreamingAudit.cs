@@ -27,7 +27,7 @@ internal sealed class StreamingAudit : IDisposable
         var settled = new NodesAtFirstRecord(() => engine!.Nodes);
         _policy = new SettledPolicySink(setup.Catalogue, setup.Profile, () => settled.Nodes ?? engine!.Nodes);
         // The totals and the policy run on the record log's writer thread, after each row: the engine's thread only
-        // queues the record. They read the nodes the engine had settled when it handed over its first record.
+        // queues the record (with --threads 1 there is no writer thread, and the one thread does both). They read the nodes the engine had settled when it handed over its first record.
         Log.Then(new FanOutSink(Totals, _policy));
         Engine = engine = setup.CreateEngine(new FanOutSink(settled, Log));
     }

@@ -92,13 +92,21 @@ public sealed record RecordLogOptions
     public int QueueCapacity { get; init; } = RecordLog.DefaultQueueCapacity;
     /// <summary>Flush() also asks the OS to put the bytes on the device (fsync); without it they are in the page cache, which a killed process does not lose.</summary>
     public bool FlushToDevice { get; init; }
+    /// <summary>
+    /// False: no writer thread. Each record is encoded, written and handed to the sink of <see cref="RecordLog.Then"/> on
+    /// the caller's thread as it comes (`audit --threads 1`: one thread does everything). Only for a single caller that
+    /// also calls <see cref="RecordLog.Flush"/> and <see cref="RecordLog.Dispose"/> (a file audit, not live capture's
+    /// flush on its own thread).
+    /// </summary>
+    public bool WriterThread { get; init; } = true;
 }
 
 /// <summary>
 /// Appendable record logs: flows, rtp_streams and calls (and rtp_series with --series), opened once,
 /// a header once per file (CSV), one row per record as the engine hands records over
 /// (<see cref="IAuditRecordSink"/>), in the order they arrive. The caller's thread only queues the
-/// record; a writer thread makes the (anonymized) row, encodes it and appends it.
+/// record; a writer thread makes the (anonymized) row, encodes it and appends it (without one,
+/// <see cref="RecordLogOptions.WriterThread"/>, the caller's thread does it as each record comes).
 /// <list type="bullet">
 /// <item>Whole rows: rows are encoded into a memory buffer and reach the file only as whole rows (one
 /// write per batch, when 64 KB are pending, when the queue runs empty, at <see cref="Flush"/> and at
@@ -122,8 +130,9 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     /// <summary>Bytes of whole rows buffered before they are written to a file.</summary>
     public const int BatchBytes = 64 * 1024;
 
-    private readonly BlockingCollection<Item> _queue;
-    private readonly Thread _writer;
+    /// <summary>Null without a writer thread (<see cref="RecordLogOptions.WriterThread"/>): records are handled as they come.</summary>
+    private readonly BlockingCollection<Item>? _queue;
+    private readonly Thread? _writer;
     private readonly RecordLogOptions _options;
     private readonly TableLog<FlowRow> _flows;
     private readonly TableLog<RtpStreamRow> _streams;
@@ -152,12 +161,16 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         _tables = _series is null ? [_flows, _streams, _calls] : [_flows, _streams, _calls, _series];
         if (_options.Rotation is null)
             foreach (var t in _tables) t.OpenSingle();
+        if (!_options.WriterThread) return;
         _queue = new BlockingCollection<Item>(new ConcurrentQueue<Item>(), _options.QueueCapacity);
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "trafficaudit record log" };
         _writer.Start();
     }
 
     public string OutDir { get; }
+
+    /// <summary>Whether a writer thread of its own writes the rows (<see cref="RecordLogOptions.WriterThread"/>).</summary>
+    public bool HasWriterThread => _writer is not null;
 
     /// <summary>How many times a caller found the queue full and waited for the writer.</summary>
     public long QueueFullWaits => Interlocked.Read(ref _queueFullWaits);
@@ -200,7 +213,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     private bool _queuedAny;
 
     /// <summary>
-    /// Hands every record to <paramref name="sink"/> too, on the writer thread, after its row and in the order the records
+    /// Hands every record to <paramref name="sink"/> too, on the writer thread (the caller's without one), after its row and in the order the records
     /// came (the run totals and the policy: their work leaves the engine's thread). Call it before the first record. Read
     /// the sink's state only when the writer is idle: after <see cref="Sync"/>, <see cref="Flush"/> or <see cref="Dispose"/>.
     /// Rows that an I/O error kept from their file still reach the sink.
@@ -217,6 +230,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     /// <summary>Waits until the writer has taken every record queued before this call (their rows may still be in its buffer).</summary>
     public void Sync()
     {
+        if (_queue is null) return;
         using var done = new ManualResetEventSlim();
         Enqueue(new Item(ItemKind.Sync, done, 0));
         _wake.Set();
@@ -226,6 +240,12 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     /// <summary>Waits until every record queued before this call is written to its file (and, with <see cref="RecordLogOptions.FlushToDevice"/>, on the device).</summary>
     public void Flush()
     {
+        if (_queue is null)
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            WriteAllPending();
+            return;
+        }
         using var done = new ManualResetEventSlim();
         Enqueue(new Item(ItemKind.Flush, done, 0));
         _wake.Set();
@@ -236,9 +256,15 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_queue is null)
+        {
+            CloseTables();
+            _wake.Dispose();
+            return;
+        }
         _queue.CompleteAdding();
         _wake.Set();
-        _writer.Join();
+        _writer!.Join();
         _queue.Dispose();
         _wake.Dispose();
     }
@@ -247,6 +273,11 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         _queuedAny = true;
+        if (_queue is null)
+        {
+            Handle(item);
+            return;
+        }
         if (_queue.TryAdd(item)) return;
         Interlocked.Increment(ref _queueFullWaits);
         _queue.Add(item);
@@ -263,23 +294,21 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
 
     private void WriterLoop()
     {
+        var queue = _queue!;
         while (true)
         {
-            if (!_queue.TryTake(out var item))
+            if (!queue.TryTake(out var item))
             {
                 // The queue ran empty: what is pending goes to the files now (whole rows), then a nap.
                 WritePendingRows();
-                if (_queue.IsCompleted) break;
+                if (queue.IsCompleted) break;
                 _wake.Wait(NapMilliseconds);
                 _wake.Reset();
-                if (!_queue.TryTake(out item, Timeout.Infinite)) break;
+                if (!queue.TryTake(out item, Timeout.Infinite)) break;
             }
             if (item.Kind == ItemKind.Flush)
             {
-                Guard(() =>
-                {
-                    foreach (var t in _tables) t.WritePending(flushToDevice: _options.FlushToDevice);
-                });
+                WriteAllPending();
                 ((ManualResetEventSlim)item.Payload).Set();
                 continue;
             }
@@ -288,27 +317,52 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                 ((ManualResetEventSlim)item.Payload).Set();
                 continue;
             }
-            if (item.Kind == ItemKind.Transaction) { }
-            else if (_failure is not null) Interlocked.Increment(ref _recordsLost);
-            else
-            {
-                // Per record: no closure (a lambda capturing the item would be allocated for every row).
-                try
-                {
-                    Append(item);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    _failure = e;
-                }
-            }
-            if (_then is not null && _thenFailure is null) Follow(_then, item);
+            Handle(item);
         }
-        Guard(() =>
+        CloseTables();
+    }
+
+    /// <summary>One record: its row (unless the writing stopped on an I/O error), then the sink of <see cref="Then"/>.</summary>
+    private void Handle(Item item)
+    {
+        if (item.Kind == ItemKind.Transaction) { }
+        else if (_failure is not null) Interlocked.Increment(ref _recordsLost);
+        else
         {
-            foreach (var t in _tables) t.WritePending(flushToDevice: _options.FlushToDevice);
-        });
-        foreach (var t in _tables) t.Close();
+            // Per record: no closure (a lambda capturing the item would be allocated for every row).
+            try
+            {
+                Append(item);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _failure = e;
+            }
+        }
+        if (_then is not null && _thenFailure is null) Follow(_then, item);
+    }
+
+    /// <summary>Every table's pending rows to its file, and to the device with <see cref="RecordLogOptions.FlushToDevice"/>.</summary>
+    private void WriteAllPending() => Guard(() =>
+    {
+        foreach (var t in _tables) t.WritePending(flushToDevice: _options.FlushToDevice);
+    });
+
+    /// <summary>The last rows written and every file closed (the end of <see cref="Dispose"/>).</summary>
+    private void CloseTables()
+    {
+        WriteAllPending();
+        foreach (var t in _tables)
+        {
+            try
+            {
+                t.Close();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _failure ??= e;
+            }
+        }
     }
 
     /// <summary>Every table's pending rows to its file (no closure: this runs each time the queue runs empty).</summary>
@@ -498,9 +552,16 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         public override void Close()
         {
             if (_file is null) return;
-            WritePending(flushToDevice: _options.FlushToDevice);
-            _file.Dispose();
-            _file = null;
+            try
+            {
+                WritePending(flushToDevice: _options.FlushToDevice);
+            }
+            finally
+            {
+                // The handle goes even when the last write failed (the error reaches RecordLog.Failure).
+                _file.Dispose();
+                _file = null;
+            }
         }
 
         private void Open(string name)

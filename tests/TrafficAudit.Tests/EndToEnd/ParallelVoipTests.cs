@@ -55,7 +55,12 @@ public sealed class ParallelVoipTests
         {
             var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
             var r = CliRunner.Run(["audit", path, "--out", dir, "--quiet", "--fail-on", "never", "--series", "--stats", "--threads", n, .. extra]);
-            if (r.ExitCode == 0) StringAssert.Contains(r.Stderr, $" threads={n} ", $"{path}: the engine runs on the threads asked for");
+            if (r.ExitCode == 0)
+            {
+                StringAssert.Contains(r.Stderr, $" threads={n} ", $"{path}: the engine runs on the threads asked for");
+                // --threads 1 is one thread: the record files are written on it too.
+                StringAssert.Contains(r.Stderr, n == "1" ? " record_writer=inline " : " record_writer=thread ", path);
+            }
             return (Dir: dir, r.ExitCode);
         }).ToArray();
         Assert.AreEqual(runs[0].ExitCode, runs[1].ExitCode, path);

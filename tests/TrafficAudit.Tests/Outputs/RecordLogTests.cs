@@ -80,6 +80,84 @@ public sealed class RecordLogTests
     }
 
     [TestMethod]
+    public void NoWriterThread_TheCallersThreadWritesEachRowAndFollowsTheSink_AsTheRecordComes()
+    {
+        var r = Site.Value;
+        string dir = TempDir();
+        var sink = new OrderSink();
+        var log = new RecordLog(dir, new RecordLogOptions { WriterThread = false });
+        log.Then(sink);
+        var handed = new List<object>();
+        foreach (var f in r.Flows)
+        {
+            log.OnFlow(f);
+            handed.Add(f);
+            // No queue: the sink has the record before OnFlow returns.
+            Assert.AreSame(f, sink.Seen[^1]);
+        }
+        foreach (var t in r.Voip.Transactions.Take(5)) { log.OnTransaction(t); handed.Add(t); }
+        foreach (var s in r.Streams) { log.OnStream(s); handed.Add(s); }
+        log.Sync();
+        CollectionAssert.AreEqual(handed, sink.Seen);
+        CollectionAssert.AreEqual(new[] { Environment.CurrentManagedThreadId }, sink.Threads.ToList(), "one thread: the caller's");
+        Assert.AreEqual(r.Flows.Count, log.RowsWritten["flows"]);
+        log.Flush();
+        Assert.AreEqual(r.Flows.Count + 1, File.ReadAllLines(Path.Combine(dir, "flows.csv")).Length, "Flush wrote every row");
+        log.Dispose();
+        log.Dispose();
+        Assert.IsNull(log.Failure);
+        Assert.AreEqual(0, log.QueueFullWaits);
+        Assert.ThrowsExactly<ObjectDisposedException>(() => log.OnFlow(r.Flows[0]));
+        Assert.ThrowsExactly<ObjectDisposedException>(() => log.Flush());
+    }
+
+    [TestMethod]
+    [DataRow(OutputFormat.Csv, null)]
+    [DataRow(OutputFormat.JsonLines, null)]
+    [DataRow(OutputFormat.Csv, "seed")]
+    public void NoWriterThread_WritesTheWriterThreadsBytes(OutputFormat format, string? seed)
+    {
+        var r = Site.Value;
+        string threaded = TempDir(), inline = TempDir();
+        foreach (var (dir, thread) in new[] { (threaded, true), (inline, false) })
+        {
+            var options = new RecordLogOptions
+            {
+                Format = format, Series = true, WriterThread = thread,
+                Anonymizer = seed is null ? null : Anonymizer.Create(seed),
+                // Small files: rotation by size runs on either thread.
+                Rotation = RecordRotation.AtSize(1_000),
+            };
+            using var l = new RecordLog(dir, options);
+            Feed(l, r);
+        }
+        var names = Directory.GetFiles(threaded).Select(Path.GetFileName).Order().ToArray();
+        Assert.IsGreaterThan(4, names.Length, "rotated into several files");
+        CollectionAssert.AreEqual(names, Directory.GetFiles(inline).Select(Path.GetFileName).Order().ToArray());
+        foreach (var name in names)
+            CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(threaded, name!)), File.ReadAllBytes(Path.Combine(inline, name!)), name);
+    }
+
+    [TestMethod]
+    public void NoWriterThread_IoError_IsKeptAndCountsTheLostRecords_TheSinkStillJudges()
+    {
+        var flows = Site.Value.Flows;
+        string dir = TempDir();
+        var log = new RecordLog(dir, new RecordLogOptions { Rotation = RecordRotation.AtSize(2_000), WriterThread = false });
+        var judge = new OrderSink();
+        log.Then(judge);
+        foreach (var f in flows.Take(5)) log.OnFlow(f);
+        log.Flush();
+        Directory.Delete(dir, recursive: true);   // the next file cannot be created
+        foreach (var f in flows) log.OnFlow(f);   // no exception reaches the caller
+        log.Flush();
+        log.Dispose();
+        Assert.IsInstanceOfType<IOException>(log.Failure);
+        Assert.IsGreaterThan(0, log.RecordsLost);
+        Assert.HasCount(5 + flows.Count, judge.Seen);
+    }
+
+    [TestMethod]
     public void Then_ASinkThatThrows_IsStopped_TheRowsAreStillWritten()
     {
         var flows = Site.Value.Flows;
