@@ -39,7 +39,7 @@ public static class CaptureFile
     /// <summary>
     /// Opens <paramref name="path"/> ("-" for standard input).
     /// </summary>
-    /// <param name="bufferSize">The read buffer (1 MiB by default; <see cref="MergedFrameSource.BufferSizeFor"/> when many files are open at once).</param>
+    /// <param name="bufferSize">The read buffer (512 KiB by default; <see cref="MergedFrameSource.BufferSizeFor"/> when many files are open at once).</param>
     /// <param name="readAhead">When to read the file on a thread of its own, ahead of the caller's (see <see cref="ReadAhead"/>);
     /// <paramref name="bufferSize"/> then does not apply.</param>
     /// <exception cref="CaptureFormatException">The file is missing, unreadable, empty or not a capture we read.</exception>

@@ -13,7 +13,7 @@ public sealed class MergedFrameSource : IFrameSource
 {
     /// <summary>Read buffers of all files open at once share this budget (64 MiB)...</summary>
     public const int TotalBufferBudget = 64 << 20;
-    /// <summary>...but none gets less than 64 KiB (still dozens of packets per read) nor more than the 1 MiB default.</summary>
+    /// <summary>...but none gets less than 64 KiB (still dozens of packets per read) nor more than the 512 KiB default.</summary>
     public const int MinBufferSize = 64 << 10;
 
     private readonly IReadOnlyList<IFrameSource> _sources;

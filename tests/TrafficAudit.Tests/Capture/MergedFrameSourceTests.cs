@@ -86,9 +86,10 @@ public sealed class MergedFrameSourceHeapTests
     [TestMethod]
     public void BufferSizeFor_SharesTheBudgetWithinBounds()
     {
-        Assert.AreEqual(1 << 20, MergedFrameSource.BufferSizeFor(1));
-        Assert.AreEqual(1 << 20, MergedFrameSource.BufferSizeFor(64));
+        Assert.AreEqual(512 << 10, MergedFrameSource.BufferSizeFor(1));
+        Assert.AreEqual(512 << 10, MergedFrameSource.BufferSizeFor(64));
         Assert.AreEqual(512 << 10, MergedFrameSource.BufferSizeFor(128));
+        Assert.AreEqual((64 << 20) / 200, MergedFrameSource.BufferSizeFor(200));
         Assert.AreEqual((64 << 20) / 1000, MergedFrameSource.BufferSizeFor(1000));
         Assert.AreEqual(64 << 10, MergedFrameSource.BufferSizeFor(2000));
         Assert.AreEqual(64 << 10, MergedFrameSource.BufferSizeFor(100_000));

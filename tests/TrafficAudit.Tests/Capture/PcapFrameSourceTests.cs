@@ -223,7 +223,7 @@ public sealed class PcapFrameSourceTests
     [TestMethod]
     public void MoveNext_FileLargerThanTheBuffer_DeliversEveryRecordIntact()
     {
-        // ~5 MiB of records of varying size, so records straddle the 1 MiB buffer refills.
+        // ~5 MiB of records of varying size, so records straddle the 512 KiB buffer refills.
         var builder = new CaptureBuilder(false).PcapHeader(true, 1);
         const int count = 20_000;
         for (int i = 0; i < count; i++)
