@@ -102,6 +102,8 @@ public static class AuditCommand
         var windowed = window is { } w ? new WindowedFrameSource(merged, w.From, w.To, w.Count) : null;
         using IFrameSource source = windowed ?? merged;
         var progress = new ProgressReporter(stderr, files);
+        // Read ahead when idle: the VoIP stage's thread reads the capture's next chunks between its batches.
+        if (readAhead == ReadAheadMode.WhenIdle && source is IIdleReader idleReader) engine.VoipIdleWork = idleReader.ReadOneAhead;
         if (source is PcapFrameSource pcap)
         {
             // One classic pcap file, the common case: the same loop through the sealed type, so its three calls
@@ -130,6 +132,7 @@ public static class AuditCommand
             }
         }
         progress.Done(engine.Statistics.Frames);
+        engine.VoipIdleWork = null;
         clock.Stop();
         PhaseClock.Set(PhaseClock.Mark.Loop);
         var loopEndedAtUtc = DateTime.UtcNow;
@@ -172,20 +175,21 @@ public static class AuditCommand
             stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"stats: frames={engine.Statistics.Frames} threads={engine.Threads} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} gc_pause_s={GC.GetTotalPauseDuration().TotalSeconds:F3} " +
-                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} record_writer={(streaming is null ? "none" : streaming.Log.HasWriterThread ? "thread" : "inline")} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
+                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAheadWhenIdle: true }) ? "idle" : sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} idle_reads={sources.Sum(s => (s as FrameSourceBase)?.ChunksReadAhead ?? 0)} record_writer={(streaming is null ? "none" : streaming.Log.HasWriterThread ? "thread" : "inline")} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }
 
     /// <summary>
-    /// --read-ahead auto|always|never: who reads the capture files. Null for auto (<see cref="ReadAheadFor"/>).
+    /// --read-ahead auto|always|idle|never: who reads the capture files. Null for auto (<see cref="ReadAheadFor"/>).
     /// </summary>
     internal static ReadAheadMode? ReadAheadOption(Arguments a) => a.Value("--read-ahead") switch
     {
         null or "auto" => null,
         "always" => ReadAheadMode.Always,
+        "idle" => ReadAheadMode.WhenIdle,
         "never" => ReadAheadMode.Never,
-        var other => throw new UsageException($"--read-ahead '{other}' is not one of auto, always, never" + CliParser.Hint(other, ["auto", "always", "never"])),
+        var other => throw new UsageException($"--read-ahead '{other}' is not one of auto, always, idle, never" + CliParser.Hint(other, ["auto", "always", "idle", "never"])),
     };
 
     /// <summary>Files merged by time (open at once) that are each decompressed on a thread of their own, at most.</summary>
@@ -194,18 +198,23 @@ public static class AuditCommand
     /// <summary>
     /// Who reads the capture files. --read-ahead auto (<paramref name="asked"/> null), with more than one thread: a
     /// gzip-compressed file on a thread of its own (its decompressor is the heaviest stage of the run), also each of up
-    /// to <see cref="MaxFilesReadAhead"/> files merged by time (their decompressors then run side by side); a plain file
-    /// when it is the only one open and the process may use a core more than the engine's threads. On two cores the
-    /// kernel's copy of a plain file costs no less on a third thread, and the hand-overs cost more (README, "Reading
-    /// ahead"). A ring's files, read one after the other, count as one. --read-ahead always reads a lone file ahead
-    /// whatever the threads, and merged files as auto does; never, never.
+    /// to <see cref="MaxFilesReadAhead"/> files merged by time (their decompressors then run side by side); a plain file,
+    /// when it is the only one open, on a thread of its own if the process may use a core more than the engine's threads,
+    /// else, at 2 threads, by the VoIP stage's thread between its batches (<see cref="ReadAheadMode.WhenIdle"/>). On two
+    /// cores a third thread costs more than it takes off (the kernel's copy costs no less there, and it competes with
+    /// the VoIP stage), while the stage's idle moments are free (README, "Reading ahead"). A ring's files, read one after
+    /// the other, count as one. --read-ahead always and idle read a lone file that way whatever the threads, and merged
+    /// files as auto does; never, never.
     /// </summary>
     internal static ReadAheadMode ReadAheadFor(ReadAheadMode? asked, int threads, int filesOpenAtOnce, int cores)
     {
         if (asked == ReadAheadMode.Never || filesOpenAtOnce > MaxFilesReadAhead) return ReadAheadMode.Never;
         if (filesOpenAtOnce > 1) return threads >= 2 || asked is not null ? ReadAheadMode.Compressed : ReadAheadMode.Never;
         if (asked is { } mode) return mode;
-        return threads < 2 ? ReadAheadMode.Never : cores > threads ? ReadAheadMode.Always : ReadAheadMode.Compressed;
+        if (threads < 2) return ReadAheadMode.Never;
+        if (cores > threads) return ReadAheadMode.Always;
+        // Two threads, no core left over: the VoIP stage reads ahead between its batches (a gzip file still has a thread).
+        return threads == 2 ? ReadAheadMode.WhenIdle : ReadAheadMode.Compressed;
     }
 
     /// <summary>--from, --to and -c, or null when none is given.</summary>

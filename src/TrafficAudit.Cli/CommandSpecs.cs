@@ -47,7 +47,7 @@ public static class CommandSpecs
             new("--from", [], "TIME", "audit only packets at or after TIME: UTC ISO 8601 (2024-05-02T10:15:00Z) or relative to the first packet (+30s, +5m, +1h)"),
             new("--to", [], "TIME", "stop at the first packet after TIME (same forms as --from), as tshark's -a duration"),
             new("--count", ["-c"], "N", "stop after N packets (counted after --from), as tshark's -c"),
-            new("--read-ahead", [], "WHEN", "auto (default), always or never: whether a thread of its own reads (and decompresses) each capture file ahead of the engine; auto: a gzip-compressed file whenever the engine has 2 threads or more (up to 8 files merged by time, each on its own thread), a plain file when it is the only one open and a core is left over; always: also a lone plain file at any thread count"),
+            new("--read-ahead", [], "WHEN", "auto (default), always, idle or never: who reads (and decompresses) each capture file ahead of the engine; auto: a gzip-compressed file on a thread of its own whenever the engine has 2 threads or more (up to 8 files merged by time, each on its own thread); a plain file, when it is the only one open, on a thread of its own if a core is left over, else at 2 threads by the VoIP stage's thread between its batches (idle); always: a lone file on a thread of its own at any thread count"),
             new("--stats", [], null, "prints loop timings and allocations on stderr (for tools/bench.sh)"),
         ],
         [

@@ -14,6 +14,22 @@ public enum ReadAheadMode
     Compressed,
     /// <summary>Every capture (for a core left over by the engine's threads).</summary>
     Always,
+    /// <summary>
+    /// A gzip-compressed capture as with <see cref="Compressed"/>; a plain regular file read ahead without a thread of its
+    /// own, in chunks the engine's other thread reads when it has nothing to do (the VoIP stage between its batches:
+    /// <see cref="IIdleReader"/>) and the caller reads when none is ready. For two threads on two cores.
+    /// </summary>
+    WhenIdle,
+}
+
+/// <summary>
+/// A frame source whose file another thread may read ahead when that thread has nothing else to do
+/// (<see cref="ReadAheadMode.WhenIdle"/>). Any thread may call it at any time, also after the source is disposed.
+/// </summary>
+public interface IIdleReader
+{
+    /// <summary>Reads one chunk ahead if one is free and no other thread is reading; false at once otherwise.</summary>
+    bool ReadOneAhead();
 }
 
 /// <summary>
@@ -114,7 +130,10 @@ public static class CaptureFile
         catch (Exception e) when (e is IOException or NotSupportedException) { }   // devices that claim to seek
         // Reading ahead: the format is told from a small first read on this thread; the thread that reads
         // ahead then gets those bytes and the rest of the stream (for gzip, the decompressor does).
-        if (readAhead == ReadAheadMode.Always) rawSize = MinRawBuffer;
+        // Shared reading only for a file (a seekable stream): a read that could wait for data (a pipe) would hold up the
+        // thread that helps, which the engine waits for.
+        if (readAhead == ReadAheadMode.WhenIdle && start < 0) readAhead = ReadAheadMode.Compressed;
+        if (readAhead is ReadAheadMode.Always or ReadAheadMode.WhenIdle) rawSize = MinRawBuffer;
         var input = new CaptureInput(stream, leaveOpen, rawSize);
         try
         {
@@ -138,10 +157,10 @@ public static class CaptureFile
                     throw new CaptureFormatException(name, "gzip-compressed, but it cannot be decompressed: " + counted.Diagnose());
                 return OpenDecompressed(input, name, fileIndex, anomalies, compressed: true);
             }
-            if (readAhead == ReadAheadMode.Always)
+            if (readAhead is ReadAheadMode.Always or ReadAheadMode.WhenIdle)
             {
                 var rest = new PrefixedStream(input.Buffer[input.Offset..(input.Offset + input.Available)], input.Available, stream, leaveOpen);
-                input = new CaptureInput(rest, readAhead: true, aheadChunkBytes: aheadChunkBytes);
+                input = new CaptureInput(rest, readAhead: true, aheadChunkBytes: aheadChunkBytes, shared: readAhead == ReadAheadMode.WhenIdle);
                 input.Ensure(PeekLength);
             }
             return OpenDecompressed(input, name, fileIndex, anomalies, compressed: false);

@@ -37,8 +37,9 @@ internal sealed class CaptureInput : IDisposable
     /// <param name="maxRead">Largest single read; a decompressor that fails loses the output of the failing read, so it is asked for less at a time.</param>
     /// <param name="readAhead">Read the stream on a thread of its own, ahead of this one (<see cref="ReadAhead"/>); <paramref name="bufferSize"/> is then not used.</param>
     /// <param name="aheadChunkBytes">With <paramref name="readAhead"/>: the chunk size (<see cref="ReadAhead.DefaultChunkBytes"/>; tests cut records with tiny ones).</param>
+    /// <param name="shared">With <paramref name="readAhead"/>: no thread of its own, chunks read by <see cref="ReadOneAhead"/> on an idle thread and here (<see cref="ReadAhead.Shared"/>).</param>
     public CaptureInput(Stream stream, bool leaveOpen = false, int bufferSize = DefaultBufferSize, int maxRead = int.MaxValue, bool readAhead = false,
-        int aheadChunkBytes = ReadAhead.DefaultChunkBytes)
+        int aheadChunkBytes = ReadAhead.DefaultChunkBytes, bool shared = false)
     {
         _stream = stream;
         _maxRead = maxRead;
@@ -46,7 +47,7 @@ internal sealed class CaptureInput : IDisposable
         if (readAhead)
         {
             _ahead = new ReadAhead(stream, ownsStream: !leaveOpen, maxRead, aheadChunkBytes, Math.Min(ReadAhead.DefaultGap, aheadChunkBytes),
-                fillChunks: maxRead < int.MaxValue);
+                fillChunks: maxRead < int.MaxValue, shared: shared);
             _buffer = [];
         }
         else _buffer = new byte[Math.Max(bufferSize, 64)];
@@ -54,6 +55,15 @@ internal sealed class CaptureInput : IDisposable
 
     /// <summary>True when another thread reads the stream ahead of this one.</summary>
     public bool ReadsAhead => _ahead is not null;
+
+    /// <summary>True when the stream is read ahead without a thread of its own (<see cref="ReadAhead.Shared"/>).</summary>
+    public bool ReadsAheadWhenIdle => _ahead is { Shared: true };
+
+    /// <summary>Chunks another thread read ahead through <see cref="ReadOneAhead"/>.</summary>
+    public long ChunksReadAhead => _ahead?.ChunksReadAhead ?? 0;
+
+    /// <summary>Shared reading ahead: one chunk read on the calling thread (see <see cref="ReadAhead.TryReadOneAhead"/>); false otherwise.</summary>
+    public bool ReadOneAhead() => _ahead is { Shared: true } a && a.TryReadOneAhead();
 
     public byte[] Buffer => _buffer;
     /// <summary>Index in <see cref="Buffer"/> of the next unread byte.</summary>

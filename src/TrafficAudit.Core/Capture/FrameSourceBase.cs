@@ -3,7 +3,7 @@ using TrafficAudit.Decode;
 namespace TrafficAudit.Capture;
 
 /// <summary>What the pcap and pcapng readers share: the input window, the current frame, errors and interfaces.</summary>
-public abstract class FrameSourceBase : IFrameSource
+public abstract class FrameSourceBase : IFrameSource, IIdleReader
 {
     /// <summary>Largest caplen accepted before a record is judged corrupt (Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD).</summary>
     public const int MaxCaptureLength = 256 * 1024;
@@ -37,6 +37,13 @@ public abstract class FrameSourceBase : IFrameSource
     public long BytesRead => Input.Position;
     /// <summary>Another thread reads the input ahead of this one (<see cref="ReadAhead"/>).</summary>
     public bool ReadsAhead => Input.ReadsAhead;
+    /// <summary>The input is read ahead by idle threads (<see cref="ReadAheadMode.WhenIdle"/>), not by a thread of its own.</summary>
+    public bool ReadsAheadWhenIdle => Input.ReadsAheadWhenIdle;
+    /// <summary>Chunks an idle thread read ahead (<see cref="IIdleReader.ReadOneAhead"/>).</summary>
+    public long ChunksReadAhead => Input.ChunksReadAhead;
+
+    /// <inheritdoc/>
+    public bool ReadOneAhead() => Input.ReadOneAhead();
 
     /// <summary>Stops reading: records why and where, and makes every later <see cref="MoveNext"/> return false.</summary>
     private protected bool Fail(long offset, string message)

@@ -51,8 +51,11 @@ public readonly record struct CaptureTime(long Nanoseconds, bool Relative)
 /// <see cref="MaxFrames"/> frames. Relative times count from the first frame read (of the merged
 /// inputs). Costs one comparison per frame; nothing is allocated.
 /// </summary>
-public sealed class WindowedFrameSource(IFrameSource inner, CaptureTime? from, CaptureTime? to, long maxFrames) : IFrameSource
+public sealed class WindowedFrameSource(IFrameSource inner, CaptureTime? from, CaptureTime? to, long maxFrames) : IFrameSource, IIdleReader
 {
+    /// <summary>The inner source read one chunk ahead, when it can be (<see cref="ReadAheadMode.WhenIdle"/>).</summary>
+    public bool ReadOneAhead() => inner is IIdleReader reader && reader.ReadOneAhead();
+
     private long _fromNs = long.MinValue, _toNs = long.MaxValue;
     private bool _started;
 

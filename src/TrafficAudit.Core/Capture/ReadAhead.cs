@@ -16,6 +16,13 @@ namespace TrafficAudit.Capture;
 /// <see cref="CaptureInput"/> does itself); any other exception is thrown again on the consumer's thread, where
 /// that read would have thrown it.
 /// </para>
+/// <para>
+/// Shared (no thread of its own): another thread that has nothing to do reads the next chunk through
+/// <see cref="TryReadOneAhead"/> (the VoIP stage between its batches, see <see cref="IIdleReader"/>), and the consumer reads
+/// one itself when none is ready. On two cores busy with the engine's two threads, a third thread only competes for
+/// them; the VoIP stage's idle moments take a share of the kernel's copies off the packet thread instead. Only for a
+/// regular file: a read must never wait for data that is not there (a pipe), since the helper holds the read lock.
+/// </para>
 /// </summary>
 internal sealed class ReadAhead : IDisposable
 {
@@ -50,16 +57,30 @@ internal sealed class ReadAhead : IDisposable
     private readonly bool _fillChunks;
     private readonly HandOffQueue<Chunk> _filled = new();
     private readonly HandOffQueue<Chunk> _free = new();
-    private readonly Thread _thread;
+    /// <summary>Null when shared: no thread of its own.</summary>
+    private readonly Thread? _thread;
     private readonly object _disposeGate = new();
     private bool _disposed;
     private bool _readerDone;
+    /// <summary>Shared: held by whichever thread reads; chunks join <see cref="_filled"/> under it, so in stream order.</summary>
+    private readonly object _readGate = new();
+    /// <summary>Shared: a chunk marked <see cref="Chunk.End"/> was read, or the reader is disposed (under <see cref="_readGate"/>).</summary>
+    private bool _ended;
+
+    /// <summary>No thread of its own: chunks are read by <see cref="TryReadOneAhead"/> and by <see cref="Take"/>.</summary>
+    public bool Shared { get; }
+
+    /// <summary>Chunks read ahead by another thread so far (shared only; the consumer's own reads are not counted).</summary>
+    public long ChunksReadAhead => Interlocked.Read(ref _chunksReadAhead);
+    private long _chunksReadAhead;
 
     /// <param name="ownsStream">Dispose <paramref name="stream"/> once reading stops.</param>
     /// <param name="maxRead">Largest single read (a decompressor loses the output of a failing read).</param>
     /// <param name="fillChunks">Hand a chunk over only once it is full (or the stream ended): for a decompressor, whose
     /// short reads say nothing about what is ready. Otherwise a short read is handed over at once (a pipe gave what it had).</param>
-    public ReadAhead(Stream stream, bool ownsStream, int maxRead, int chunkBytes = DefaultChunkBytes, int gap = DefaultGap, bool fillChunks = false)
+    /// <param name="shared">No thread of its own (see the type's remarks): only for a stream whose reads never wait for data.</param>
+    public ReadAhead(Stream stream, bool ownsStream, int maxRead, int chunkBytes = DefaultChunkBytes, int gap = DefaultGap, bool fillChunks = false,
+        bool shared = false)
     {
         _fillChunks = fillChunks;
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 1);
@@ -70,15 +91,60 @@ internal sealed class ReadAhead : IDisposable
         _ownsStream = ownsStream;
         _maxRead = Math.Max(1, maxRead);
         for (int i = 0; i < Chunks; i++) _free.Add(new Chunk(gap + chunkBytes));
+        Shared = shared;
+        if (shared) return;
         _thread = new Thread(Run) { IsBackground = true, Name = "trafficaudit-rd" };
         _thread.Start();
     }
 
-    /// <summary>The next chunk in stream order, waiting for it. After a chunk marked <see cref="Chunk.End"/> there is none.</summary>
+    /// <summary>
+    /// The next chunk in stream order, waiting for it. After a chunk marked <see cref="Chunk.End"/> there is none.
+    /// Shared: the one read ahead, else one read now on this thread (after a read in progress elsewhere, which gives it).
+    /// </summary>
     public Chunk Take()
     {
+        if (Shared) return TakeShared();
         if (!_filled.Take(out var chunk)) throw new ObjectDisposedException(nameof(ReadAhead));
         return chunk;
+    }
+
+    private Chunk TakeShared()
+    {
+        if (_filled.TryTake(out var ready)) return ready;
+        lock (_readGate)
+        {
+            if (_filled.TryTake(out ready)) return ready;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_ended) throw new InvalidOperationException("the stream ended: no chunk follows one marked End");
+            // The consumer holds at most two chunks (the current one and the one before it) of four, and none is filled.
+            if (!_free.TryTake(out var own)) throw new InvalidOperationException("no chunk is free: release the ones read");
+            Fill(own);
+            if (own.End) _ended = true;
+            return own;
+        }
+    }
+
+    /// <summary>
+    /// Shared: reads the next chunk ahead when a chunk is free, no other thread is reading and the stream has not ended;
+    /// false otherwise, at once (it never waits for the read lock). Any thread may call it, at any time, also after
+    /// <see cref="Dispose"/>. The chunk's errors reach the consumer as if it had read it.
+    /// </summary>
+    public bool TryReadOneAhead()
+    {
+        if (!Shared || Volatile.Read(ref _ended) || !Monitor.TryEnter(_readGate)) return false;
+        try
+        {
+            if (_ended || !_free.TryTake(out var chunk)) return false;
+            Fill(chunk);
+            if (chunk.End) _ended = true;
+            _filled.Add(chunk);
+            Interlocked.Increment(ref _chunksReadAhead);
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(_readGate);
+        }
     }
 
     /// <summary>Gives a chunk back to be read into again; the consumer no longer looks at its bytes.</summary>
@@ -156,6 +222,21 @@ internal sealed class ReadAhead : IDisposable
     /// </summary>
     public void Dispose()
     {
+        if (Shared)
+        {
+            // A read in progress on another thread finishes first (a regular file's read returns).
+            lock (_readGate)
+            {
+                lock (_disposeGate)
+                {
+                    if (_disposed) return;
+                    _disposed = true;
+                }
+                _ended = true;
+                if (_ownsStream) _stream.Dispose();
+            }
+            return;
+        }
         bool disposeHere;
         lock (_disposeGate)
         {

@@ -7,7 +7,7 @@ namespace TrafficAudit.Capture;
 /// opened when its turn comes (removed meanwhile, not a capture) is recorded in <see cref="Errors"/>
 /// and reading goes on with the next.
 /// </summary>
-public sealed class SequentialFrameSource : IFrameSource
+public sealed class SequentialFrameSource : IFrameSource, IIdleReader
 {
     private readonly IReadOnlyList<(string Path, int FileIndex)> _files;
     private readonly Func<string, int, IFrameSource> _open;
@@ -31,6 +31,9 @@ public sealed class SequentialFrameSource : IFrameSource
             _next = 1;
         }
     }
+
+    /// <summary>The file being read, read one chunk ahead (<see cref="ReadAheadMode.WhenIdle"/>); any thread, at any time.</summary>
+    public bool ReadOneAhead() => Volatile.Read(ref _current) is IIdleReader current && current.ReadOneAhead();
 
     public bool MoveNext()
     {

@@ -131,6 +131,17 @@ public sealed partial class AuditEngine : IDisposable
     /// </summary>
     public (int Waits, double Seconds) VoipStageWaits => (_voipStage.Waits, _voipStage.WaitSeconds);
 
+    /// <summary>
+    /// Work for the VoIP stage's thread when it has no packets to analyse (see <see cref="VoipPipeline.IdleWork"/>): the
+    /// CLI gives it the capture's <see cref="Capture.IIdleReader.ReadOneAhead"/> (<see cref="Capture.ReadAheadMode.WhenIdle"/>).
+    /// Never called when the stage runs inline. Results do not depend on it.
+    /// </summary>
+    public Func<bool>? VoipIdleWork
+    {
+        get => _voipStage.IdleWork;
+        set => _voipStage.IdleWork = value;
+    }
+
     /// <summary>The Imagicle nodes records are classified against now: given, or detected once settled (empty before).</summary>
     public IReadOnlyList<DetectedNode> Nodes => _nodes;
 

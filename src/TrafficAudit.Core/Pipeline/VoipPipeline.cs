@@ -313,10 +313,27 @@ public sealed class VoipPipeline : IDisposable
         else _free.Take(out _current);
     }
 
+    private Func<bool>? _idleWork;
+
+    /// <summary>
+    /// What the stage's thread does when it has no batch to analyse: each call does one bounded piece of work (reads one
+    /// chunk of the capture ahead of the packet thread, <see cref="Capture.IIdleReader"/>) and says whether it did any.
+    /// Null: nothing. Set it from any thread; only the stage's own thread calls it (none runs inline).
+    /// </summary>
+    public Func<bool>? IdleWork
+    {
+        get => Volatile.Read(ref _idleWork);
+        set => Volatile.Write(ref _idleWork, value);
+    }
+
     private void Work()
     {
-        while (_full!.Take(out var b))
+        var full = _full!;
+        while (true)
         {
+            // Nothing to analyse: take work off the packet thread (its next reads) until a batch comes or none is left.
+            while (full.Count == 0 && IdleWork is { } idle && idle()) { }
+            if (!full.Take(out var b)) break;
             try
             {
                 if (_failure is null)

@@ -54,6 +54,77 @@ public sealed class ReadAheadTests
         Describe(() => CaptureFile.Open(pipe ? new Pipe(bytes, most) : new MemoryStream(bytes), "capture", 0, null, leaveOpen: false,
             CaptureInput.DefaultBufferSize, ReadAheadMode.Always, chunkBytes));
 
+    /// <summary>
+    /// Read ahead without a thread of its own (<see cref="ReadAheadMode.WhenIdle"/>): with <paramref name="helper"/>, another
+    /// thread calls <see cref="IIdleReader.ReadOneAhead"/> all along (and on after the source is disposed); without, this
+    /// thread reads a chunk ahead every <paramref name="every"/> frames, so chunks come both ways at known points.
+    /// </summary>
+    private static string Idle(byte[] bytes, int chunkBytes, bool helper, int every = 7) =>
+        Describe(() =>
+        {
+            var source = CaptureFile.Open(new MemoryStream(bytes), "capture", 0, null, leaveOpen: false, CaptureInput.DefaultBufferSize, ReadAheadMode.WhenIdle, chunkBytes);
+            return helper ? new Helped(source) : new EveryFrames(source, every);
+        });
+
+    /// <summary>A source another thread reads ahead of, busily, until after the source is disposed.</summary>
+    private sealed class Helped : IFrameSource
+    {
+        private readonly IFrameSource _inner;
+        private readonly Thread _helper;
+        private volatile bool _stop;
+        public long Reads;
+
+        public Helped(IFrameSource inner)
+        {
+            _inner = inner;
+            _helper = new Thread(() =>
+            {
+                var reader = (IIdleReader)inner;
+                var random = new Random(5);
+                while (!_stop)
+                {
+                    if (reader.ReadOneAhead()) Interlocked.Increment(ref Reads);
+                    else if (random.Next(4) == 0) Thread.Yield();
+                }
+                // After Dispose: never throws, never reads.
+                for (int i = 0; i < 100; i++)
+                    if (reader.ReadOneAhead()) throw new InvalidOperationException("read after Dispose");
+            }) { IsBackground = true };
+            _helper.Start();
+        }
+
+        public bool MoveNext() => _inner.MoveNext();
+        public ref readonly FrameHeader Header => ref _inner.Header;
+        public ReadOnlySpan<byte> Data => _inner.Data;
+        public IReadOnlyList<CaptureInterface> Interfaces => _inner.Interfaces;
+        public IReadOnlyList<CaptureReadError> Errors => _inner.Errors;
+        public long BytesRead => _inner.BytesRead;
+
+        public void Dispose()
+        {
+            _inner.Dispose();
+            _stop = true;
+            _helper.Join();
+        }
+    }
+
+    /// <summary>A source whose reader reads one chunk ahead itself every <paramref name="every"/> frames.</summary>
+    private sealed class EveryFrames(IFrameSource inner, int every) : IFrameSource
+    {
+        private long _frames;
+        public bool MoveNext()
+        {
+            if (++_frames % every == 0) ((IIdleReader)inner).ReadOneAhead();
+            return inner.MoveNext();
+        }
+        public ref readonly FrameHeader Header => ref inner.Header;
+        public ReadOnlySpan<byte> Data => inner.Data;
+        public IReadOnlyList<CaptureInterface> Interfaces => inner.Interfaces;
+        public IReadOnlyList<CaptureReadError> Errors => inner.Errors;
+        public long BytesRead => inner.BytesRead;
+        public void Dispose() => inner.Dispose();
+    }
+
     /// <summary>Equal texts, or the first line where they differ (a whole capture's text is too long for a message).</summary>
     private static void AssertSame(string expected, string actual, string what)
     {
@@ -69,7 +140,11 @@ public sealed class ReadAheadTests
     {
         string expected = Plain(bytes);
         foreach (int chunk in ChunkSizes)
+        {
             AssertSame(expected, Ahead(bytes, chunk), $"{what}, chunks of {chunk} bytes");
+            AssertSame(expected, Idle(bytes, chunk, helper: false), $"{what}, read ahead when idle, chunks of {chunk} bytes");
+            AssertSame(expected, Idle(bytes, chunk, helper: true), $"{what}, read ahead by a busy helper, chunks of {chunk} bytes");
+        }
         AssertSame(Plain(bytes, pipe: true, most: 1000), Ahead(bytes, 4096, pipe: true, most: 1000), $"{what}, from a pipe of short reads");
     }
 
@@ -107,7 +182,10 @@ public sealed class ReadAheadTests
             string expected = Plain(bytes);
             // Every chunk size on the small ones; the larger ones with a few (one-byte chunks are slow on megabytes).
             foreach (int chunk in bytes.Length < 200_000 ? ChunkSizes : [1000, ReadAhead.DefaultChunkBytes])
+            {
                 AssertSame(expected, Ahead(bytes, chunk), $"{f}, chunks of {chunk} bytes");
+                AssertSame(expected, Idle(bytes, chunk, helper: chunk >= 1000), $"{f}, read ahead when idle, chunks of {chunk} bytes");
+            }
         }
     }
 
@@ -182,12 +260,41 @@ public sealed class ReadAheadTests
             return (n, null);
         }
         var plain = Run(ReadAheadMode.Never);
-        var ahead = Run(ReadAheadMode.Always);
         Assert.IsNotNull(plain.Error);
-        Assert.IsNotNull(ahead.Error, "the exception reaches the thread that reads the frames");
-        Assert.AreEqual(plain.Error.Message, ahead.Error.Message);
-        Assert.IsGreaterThan(10, ahead.Frames);
-        Assert.AreEqual(plain.Frames, ahead.Frames, "every whole frame before the refused read is delivered first");
+        foreach (var mode in new[] { ReadAheadMode.Always, ReadAheadMode.WhenIdle })
+        {
+            var ahead = Run(mode);
+            Assert.IsNotNull(ahead.Error, $"{mode}: the exception reaches the thread that reads the frames");
+            Assert.AreEqual(plain.Error.Message, ahead.Error.Message);
+            Assert.IsGreaterThan(10, ahead.Frames);
+            Assert.AreEqual(plain.Frames, ahead.Frames, $"{mode}: every whole frame before the refused read is delivered first");
+        }
+        // The failing read made by a helper thread: the exception still comes on the thread that reads the frames, in its place.
+        using (var source = CaptureFile.Open(new Refusing(site, after), "capture", 0, null, leaveOpen: false, CaptureInput.DefaultBufferSize, ReadAheadMode.WhenIdle, 4096))
+        {
+            long n = 0;
+            var reader = (IIdleReader)source;
+            Exception? error = null;
+            try
+            {
+                while (true)
+                {
+                    // Another thread reads every chunk ahead it can before each frame.
+                    var t = new Thread(() => { while (reader.ReadOneAhead()) { } });
+                    t.Start();
+                    t.Join();
+                    if (!source.MoveNext()) break;
+                    n++;
+                }
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                error = e;
+            }
+            Assert.IsNotNull(error);
+            Assert.AreEqual(plain.Frames, n, "the frames before the refused read, then the exception");
+            Assert.IsGreaterThan(0, ((FrameSourceBase)source).ChunksReadAhead);
+        }
     }
 
     /// <summary>A stream whose reads after the first block until released, as a pipe with nothing to say.</summary>
@@ -249,6 +356,26 @@ public sealed class ReadAheadTests
         Assert.IsTrue(ReadsAhead(gz, ReadAheadMode.Always, 4096));
         Assert.IsLessThan(2 << 20, gz.Length);
         Assert.IsFalse(ReadsAhead(gz, ReadAheadMode.Always, ReadAhead.DefaultChunkBytes), "a file of a few chunks is read faster than a thread starts");
+        // When idle: a plain file without a thread of its own; gzip with one (as Compressed); a pipe on the caller's thread.
+        static FrameSourceBase Open(Stream s, ReadAheadMode mode) => (FrameSourceBase)CaptureFile.Open(s, "capture", 0, null, false, CaptureInput.DefaultBufferSize, mode, 4096);
+        using (var idle = Open(new MemoryStream(site), ReadAheadMode.WhenIdle))
+        {
+            Assert.IsTrue(idle.ReadsAhead && idle.ReadsAheadWhenIdle);
+            Assert.IsTrue(idle.ReadOneAhead(), "a chunk free, nobody reading");
+            Assert.AreEqual(1, idle.ChunksReadAhead);
+        }
+        using (var gzIdle = Open(new MemoryStream(gz), ReadAheadMode.WhenIdle))
+        {
+            Assert.IsTrue(gzIdle.ReadsAhead);
+            Assert.IsFalse(gzIdle.ReadsAheadWhenIdle, "a decompressor has a thread of its own");
+            Assert.IsFalse(gzIdle.ReadOneAhead());
+        }
+        using (var pipe = Open(new Pipe(site), ReadAheadMode.WhenIdle))
+        {
+            Assert.IsFalse(pipe.ReadsAhead, "a pipe's read may wait: never read by a helper");
+            Assert.IsFalse(pipe.ReadOneAhead());
+        }
+        using (var never = Open(new MemoryStream(site), ReadAheadMode.Always)) Assert.IsFalse(never.ReadOneAhead(), "a thread of its own reads");
         AssertSame(Plain(gz), Describe(() => CaptureFile.Open(new MemoryStream(gz), "capture", 0, null, false, CaptureInput.DefaultBufferSize, ReadAheadMode.Compressed, 4096)), "gzip");
     }
 }

@@ -96,6 +96,14 @@ public sealed class ShardedEngineTests
         StringAssert.Contains(Stats(plain, "never", "--threads", "1", "--read-ahead", "never"), " read_ahead=no ");
         StringAssert.Contains(Stats(plain, "always1", "--threads", "1", "--read-ahead", "always"), " read_ahead=yes ");
         StringAssert.Contains(Stats(plain, "always2", "--threads", "2", "--read-ahead", "always"), " read_ahead=yes ");
+        // Read ahead by the VoIP stage's thread between its batches (auto's choice at 2 threads on 2 cores), at 2 threads
+        // and at 5 (the sharded engine's reader helped by its VoIP stage); at 1 and 3 nobody helps and the engine reads.
+        foreach (var threads in new[] { "1", "2", "3", "5" })
+        {
+            var stats = Stats(plain, "idle" + threads, "--threads", threads, "--read-ahead", "idle");
+            StringAssert.Contains(stats, " read_ahead=idle ");
+            AssertSameFiles(Path.Combine(dir, "never"), Path.Combine(dir, "idle" + threads), $"--read-ahead idle, --threads {threads}");
+        }
         AssertSameFiles(Path.Combine(dir, "never"), Path.Combine(dir, "always1"), "--read-ahead always, --threads 1");
         AssertSameFiles(Path.Combine(dir, "never"), Path.Combine(dir, "always2"), "--read-ahead always, --threads 2");
         AssertSameFiles(Path.Combine(dir, "gz1"), Path.Combine(dir, "gz2"), "gzip, --threads 2");
@@ -159,7 +167,9 @@ public sealed class ShardedEngineTests
     {
         static ReadAheadMode For(ReadAheadMode? asked, int threads, int files, int cores) => TrafficAudit.Cli.AuditCommand.ReadAheadFor(asked, threads, files, cores);
         Assert.AreEqual(ReadAheadMode.Never, For(null, threads: 1, files: 1, cores: 16));
-        Assert.AreEqual(ReadAheadMode.Compressed, For(null, threads: 2, files: 1, cores: 2));
+        Assert.AreEqual(ReadAheadMode.WhenIdle, For(null, threads: 2, files: 1, cores: 2), "two threads on two cores: the VoIP stage reads between its batches");
+        Assert.AreEqual(ReadAheadMode.WhenIdle, For(ReadAheadMode.WhenIdle, threads: 1, files: 1, cores: 2));
+        Assert.AreEqual(ReadAheadMode.Compressed, For(ReadAheadMode.WhenIdle, threads: 2, files: 3, cores: 2));
         Assert.AreEqual(ReadAheadMode.Compressed, For(null, threads: 4, files: 1, cores: 4));
         Assert.AreEqual(ReadAheadMode.Always, For(null, threads: 2, files: 1, cores: 4));
         // Files merged by time: each gzip one decompressed on its own thread, plain ones read on the engine's, up to 8 files.
@@ -173,7 +183,7 @@ public sealed class ShardedEngineTests
         Assert.AreEqual(ReadAheadMode.Never, For(ReadAheadMode.Never, threads: 2, files: 2, cores: 16));
         var r = CliRunner.Run(["audit", Path.Combine(TestPaths.Captures, "imagicle-site.pcap"), "--read-ahead", "alway"]);
         Assert.AreEqual(2, r.ExitCode);
-        StringAssert.Contains(r.Stderr, "--read-ahead 'alway' is not one of auto, always, never");
+        StringAssert.Contains(r.Stderr, "--read-ahead 'alway' is not one of auto, always, idle, never");
         StringAssert.Contains(r.Stderr, "always");
     }
 
