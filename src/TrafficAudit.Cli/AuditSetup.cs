@@ -176,14 +176,15 @@ public sealed class AuditSetup
     /// The appendable record logs of this run (flows, rtp_streams, calls, and rtp_series with --series)
     /// in --format, rotated by --rotate, anonymized with --anonymize: a sink for the engine's records.
     /// Flush it at each live flush; dispose it after the engine's last records (end of capture, Ctrl+C, SIGTERM).
-    /// `audit --threads 1` writes them on its one thread (no writer thread: one thread does everything, so the other thread
-    /// counts are measured against a single core's work); live capture always has the writer thread, since its flush runs
-    /// on a thread of its own.
+    /// Who writes them: `audit --threads 1` on its one thread (one thread does everything, so the other thread counts are
+    /// measured against a single core's work); `audit --threads 2` shares them out (<see cref="RecordWriter.Shared"/>: the
+    /// VoIP stage writes between its batches, the engine when they pile up), so two threads share two cores instead of
+    /// three; the sharded engine and live capture (whose flush runs on a thread of its own) have a writer thread.
     /// </summary>
     public RecordLog CreateRecordLog() => new(OutDir, new RecordLogOptions
     {
         Format = Format, Rotation = Rotation, Anonymizer = Anonymizer, Series = Series,
-        WriterThread = Threads > 1 || RefreshSeconds is not null,
+        Writer = RefreshSeconds is not null || Threads > 2 ? RecordWriter.Thread : Threads == 2 ? RecordWriter.Shared : RecordWriter.Caller,
     });
 
     /// <summary>Empty run totals with this run's thresholds, for a streaming run to feed as a sink of the engine and hand to <see cref="WriteOutputs"/>.</summary>

@@ -92,21 +92,37 @@ public sealed record RecordLogOptions
     public int QueueCapacity { get; init; } = RecordLog.DefaultQueueCapacity;
     /// <summary>Flush() also asks the OS to put the bytes on the device (fsync); without it they are in the page cache, which a killed process does not lose.</summary>
     public bool FlushToDevice { get; init; }
+    /// <summary>Who writes the rows (and runs the sink of <see cref="RecordLog.Then"/>): a thread of the log's own by default.</summary>
+    public RecordWriter Writer { get; init; } = RecordWriter.Thread;
+}
+
+/// <summary>Who writes a <see cref="RecordLog"/>'s rows and hands its records to the sink of <see cref="RecordLog.Then"/>.</summary>
+public enum RecordWriter
+{
+    /// <summary>A writer thread of the log's own; the caller only queues each record.</summary>
+    Thread,
     /// <summary>
-    /// False: no writer thread. Each record is encoded, written and handed to the sink of <see cref="RecordLog.Then"/> on
-    /// the caller's thread as it comes (`audit --threads 1`: one thread does everything). Only for a single caller that
+    /// The caller, as each record comes (`audit --threads 1`: one thread does everything). Only for a single caller that
     /// also calls <see cref="RecordLog.Flush"/> and <see cref="RecordLog.Dispose"/> (a file audit, not live capture's
     /// flush on its own thread).
     /// </summary>
-    public bool WriterThread { get; init; } = true;
+    Caller,
+    /// <summary>
+    /// No thread of its own: records are queued, and whichever thread has time writes them, a slice at a time, through
+    /// <see cref="RecordLog.WriteSome"/> (`audit --threads 2`: the VoIP stage between its batches). The caller writes a
+    /// slice itself when more than <see cref="RecordLog.SharedBacklog"/> records wait, and everything at
+    /// <see cref="RecordLog.Sync"/>, <see cref="RecordLog.Flush"/> and <see cref="RecordLog.Dispose"/>. One thread writes
+    /// at a time, in the order the records came. The same single-caller rule as <see cref="Caller"/>.
+    /// </summary>
+    Shared,
 }
 
 /// <summary>
 /// Appendable record logs: flows, rtp_streams and calls (and rtp_series with --series), opened once,
 /// a header once per file (CSV), one row per record as the engine hands records over
 /// (<see cref="IAuditRecordSink"/>), in the order they arrive. The caller's thread only queues the
-/// record; a writer thread makes the (anonymized) row, encodes it and appends it (without one,
-/// <see cref="RecordLogOptions.WriterThread"/>, the caller's thread does it as each record comes).
+/// record; a writer thread makes the (anonymized) row, encodes it and appends it (or, by
+/// <see cref="RecordLogOptions.Writer"/>, the caller as each record comes, or whichever thread has time).
 /// <list type="bullet">
 /// <item>Whole rows: rows are encoded into a memory buffer and reach the file only as whole rows (one
 /// write per batch, when 64 KB are pending, when the queue runs empty, at <see cref="Flush"/> and at
@@ -130,9 +146,18 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     /// <summary>Bytes of whole rows buffered before they are written to a file.</summary>
     public const int BatchBytes = 64 * 1024;
 
-    /// <summary>Null without a writer thread (<see cref="RecordLogOptions.WriterThread"/>): records are handled as they come.</summary>
+    /// <summary>Null without a writer thread (<see cref="RecordLogOptions.Writer"/>).</summary>
     private readonly BlockingCollection<Item>? _queue;
     private readonly Thread? _writer;
+    /// <summary><see cref="RecordWriter.Shared"/>: the records waiting, and the lock of whichever thread writes them.</summary>
+    private readonly ConcurrentQueue<Item>? _shared;
+    private readonly object _writeGate = new();
+    private long _sharedSlices;
+
+    /// <summary><see cref="RecordWriter.Shared"/>: records written per <see cref="WriteSome"/> (some 100 µs of a busy site's rows).</summary>
+    public const int SharedSlice = 64;
+    /// <summary><see cref="RecordWriter.Shared"/>: records waiting beyond which the caller writes a slice itself at each record.</summary>
+    public const int SharedBacklog = 4096;
     private readonly RecordLogOptions _options;
     private readonly TableLog<FlowRow> _flows;
     private readonly TableLog<RtpStreamRow> _streams;
@@ -161,7 +186,12 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         _tables = _series is null ? [_flows, _streams, _calls] : [_flows, _streams, _calls, _series];
         if (_options.Rotation is null)
             foreach (var t in _tables) t.OpenSingle();
-        if (!_options.WriterThread) return;
+        if (_options.Writer == RecordWriter.Caller) return;
+        if (_options.Writer == RecordWriter.Shared)
+        {
+            _shared = new ConcurrentQueue<Item>();
+            return;
+        }
         _queue = new BlockingCollection<Item>(new ConcurrentQueue<Item>(), _options.QueueCapacity);
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "trafficaudit record log" };
         _writer.Start();
@@ -169,8 +199,50 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
 
     public string OutDir { get; }
 
-    /// <summary>Whether a writer thread of its own writes the rows (<see cref="RecordLogOptions.WriterThread"/>).</summary>
-    public bool HasWriterThread => _writer is not null;
+    /// <summary>Who writes the rows (<see cref="RecordLogOptions.Writer"/>).</summary>
+    public RecordWriter Writer => _options.Writer;
+
+    /// <summary>Slices written by <see cref="WriteSome"/> on a thread that had time (<see cref="RecordWriter.Shared"/>; the caller's own are not counted).</summary>
+    public long SharedSlices => Interlocked.Read(ref _sharedSlices);
+
+    /// <summary>
+    /// <see cref="RecordWriter.Shared"/>: writes up to <see cref="SharedSlice"/> waiting records, in order, on the calling
+    /// thread. False at once when none waits, another thread is writing, or the log is not shared. Any thread, any time
+    /// (also after <see cref="Dispose"/>); an exception of a row or of the sink is kept as the writer thread keeps it.
+    /// </summary>
+    public bool WriteSome()
+    {
+        var shared = _shared;
+        if (shared is null || shared.IsEmpty || !Monitor.TryEnter(_writeGate)) return false;
+        try
+        {
+            if (WriteWaiting(SharedSlice) == 0) return false;
+            Interlocked.Increment(ref _sharedSlices);
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(_writeGate);
+        }
+    }
+
+    /// <summary>Writes up to <paramref name="most"/> waiting records (hold <see cref="_writeGate"/>); how many.</summary>
+    private int WriteWaiting(int most)
+    {
+        int n = 0;
+        while (n < most && _shared!.TryDequeue(out var item))
+        {
+            Handle(item);
+            n++;
+        }
+        return n;
+    }
+
+    /// <summary>Every waiting record written, on this thread (after another thread's slice in progress).</summary>
+    private void WriteAllWaiting()
+    {
+        lock (_writeGate) WriteWaiting(int.MaxValue);
+    }
 
     /// <summary>How many times a caller found the queue full and waited for the writer.</summary>
     public long QueueFullWaits => Interlocked.Read(ref _queueFullWaits);
@@ -230,6 +302,11 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     /// <summary>Waits until the writer has taken every record queued before this call (their rows may still be in its buffer).</summary>
     public void Sync()
     {
+        if (_shared is not null)
+        {
+            WriteAllWaiting();
+            return;
+        }
         if (_queue is null) return;
         using var done = new ManualResetEventSlim();
         Enqueue(new Item(ItemKind.Sync, done, 0));
@@ -243,7 +320,11 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         if (_queue is null)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
-            WriteAllPending();
+            lock (_writeGate)
+            {
+                if (_shared is not null) WriteWaiting(int.MaxValue);
+                WriteAllPending();
+            }
             return;
         }
         using var done = new ManualResetEventSlim();
@@ -258,7 +339,11 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         if (_queue is null)
         {
-            CloseTables();
+            lock (_writeGate)
+            {
+                if (_shared is not null) WriteWaiting(int.MaxValue);
+                CloseTables();
+            }
             _wake.Dispose();
             return;
         }
@@ -273,6 +358,17 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         _queuedAny = true;
+        if (_shared is not null)
+        {
+            _shared.Enqueue(item);
+            // Nobody has had time: the caller takes a slice itself, so the records waiting stay bounded.
+            if (_shared.Count > SharedBacklog)
+            {
+                Interlocked.Increment(ref _queueFullWaits);
+                lock (_writeGate) WriteWaiting(SharedSlice);
+            }
+            return;
+        }
         if (_queue is null)
         {
             Handle(item);

@@ -331,8 +331,16 @@ public sealed class VoipPipeline : IDisposable
         var full = _full!;
         while (true)
         {
-            // Nothing to analyse: take work off the packet thread (its next reads) until a batch comes or none is left.
-            while (full.Count == 0 && IdleWork is { } idle && idle()) { }
+            // Nothing to analyse: take work off the packet thread (its next reads, its rows) until a batch comes or none is
+            // left. What that work throws (a bug) is kept as the stage's own failure, for the engine's thread.
+            try
+            {
+                while (full.Count == 0 && _failure is null && IdleWork is { } idle && idle()) { }
+            }
+            catch (Exception e)
+            {
+                _failure ??= e;
+            }
             if (!full.Take(out var b)) break;
             try
             {

@@ -59,7 +59,7 @@ public sealed class ParallelVoipTests
             {
                 StringAssert.Contains(r.Stderr, $" threads={n} ", $"{path}: the engine runs on the threads asked for");
                 // --threads 1 is one thread: the record files are written on it too.
-                StringAssert.Contains(r.Stderr, n == "1" ? " record_writer=inline " : " record_writer=thread ", path);
+                StringAssert.Contains(r.Stderr, n == "1" ? " record_writer=inline " : " record_writer=shared ", path);
             }
             return (Dir: dir, r.ExitCode);
         }).ToArray();

@@ -85,7 +85,7 @@ public sealed class RecordLogTests
         var r = Site.Value;
         string dir = TempDir();
         var sink = new OrderSink();
-        var log = new RecordLog(dir, new RecordLogOptions { WriterThread = false });
+        var log = new RecordLog(dir, new RecordLogOptions { Writer = RecordWriter.Caller });
         log.Then(sink);
         var handed = new List<object>();
         foreach (var f in r.Flows)
@@ -115,27 +115,119 @@ public sealed class RecordLogTests
     [DataRow(OutputFormat.Csv, null)]
     [DataRow(OutputFormat.JsonLines, null)]
     [DataRow(OutputFormat.Csv, "seed")]
-    public void NoWriterThread_WritesTheWriterThreadsBytes(OutputFormat format, string? seed)
+    public void EveryWriter_WritesTheWriterThreadsBytes(OutputFormat format, string? seed)
     {
         var r = Site.Value;
-        string threaded = TempDir(), inline = TempDir();
-        foreach (var (dir, thread) in new[] { (threaded, true), (inline, false) })
+        var dirs = new Dictionary<string, string>();
+        foreach (var (name, writer, helped) in new[] { ("thread", RecordWriter.Thread, false), ("caller", RecordWriter.Caller, false), ("shared", RecordWriter.Shared, false), ("helped", RecordWriter.Shared, true) })
         {
+            string dir = dirs[name] = TempDir();
             var options = new RecordLogOptions
             {
-                Format = format, Series = true, WriterThread = thread,
+                Format = format, Series = true, Writer = writer,
                 Anonymizer = seed is null ? null : Anonymizer.Create(seed),
-                // Small files: rotation by size runs on either thread.
+                // Small files: rotation by size runs on whichever thread writes.
                 Rotation = RecordRotation.AtSize(1_000),
             };
             using var l = new RecordLog(dir, options);
-            Feed(l, r);
+            using var helper = helped ? new Helper(l) : null;
+            // Several rounds, so that a helper writes some of them and the caller (past the backlog) some.
+            for (int round = 0; round < 3; round++) Feed(l, r);
         }
-        var names = Directory.GetFiles(threaded).Select(Path.GetFileName).Order().ToArray();
+        var names = Directory.GetFiles(dirs["thread"]).Select(Path.GetFileName).Order().ToArray();
         Assert.IsGreaterThan(4, names.Length, "rotated into several files");
-        CollectionAssert.AreEqual(names, Directory.GetFiles(inline).Select(Path.GetFileName).Order().ToArray());
-        foreach (var name in names)
-            CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(threaded, name!)), File.ReadAllBytes(Path.Combine(inline, name!)), name);
+        foreach (var (name, dir) in dirs)
+        {
+            CollectionAssert.AreEqual(names, Directory.GetFiles(dir).Select(Path.GetFileName).Order().ToArray(), name);
+            foreach (var file in names)
+                CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(dirs["thread"], file!)), File.ReadAllBytes(Path.Combine(dir, file!)), $"{name}: {file}");
+        }
+    }
+
+    /// <summary>Another thread that writes a shared log's waiting records (<see cref="RecordLog.WriteSome"/>) all along, until disposed.</summary>
+    private sealed class Helper : IDisposable
+    {
+        private readonly Thread _thread;
+        private volatile bool _stop;
+        public long Slices;
+
+        public Helper(RecordLog log)
+        {
+            _thread = new Thread(() =>
+            {
+                while (!_stop)
+                    if (log.WriteSome()) Slices++;
+                    else Thread.Yield();
+            }) { IsBackground = true };
+            _thread.Start();
+        }
+
+        public void Dispose()
+        {
+            _stop = true;
+            _thread.Join();
+        }
+    }
+
+    [TestMethod]
+    public void SharedWriter_TheSinkGetsEveryRecordInOrder_WhoeverWrites_AndWaitingRecordsStayBounded()
+    {
+        var r = Site.Value;
+        string dir = TempDir();
+        var sink = new OrderSink();
+        var log = new RecordLog(dir, new RecordLogOptions { Writer = RecordWriter.Shared });
+        log.Then(sink);
+        Assert.IsFalse(log.WriteSome(), "nothing waits");
+        var handed = new List<object>();
+        // Alone, the caller only queues...
+        foreach (var f in r.Flows.Take(10)) { log.OnFlow(f); handed.Add(f); }
+        Assert.IsEmpty(sink.Seen, "queued, not written");
+        // ...until more than the backlog waits: then it writes a slice itself at each record.
+        int rounds = RecordLog.SharedBacklog / r.Flows.Count + 2;
+        for (int i = 0; i < rounds; i++)
+            foreach (var f in r.Flows) { log.OnFlow(f); handed.Add(f); }
+        Assert.IsGreaterThan(0, sink.Seen.Count, "the caller wrote past the backlog");
+        Assert.IsLessThanOrEqualTo(RecordLog.SharedBacklog + 1, handed.Count - sink.Seen.Count, "at most the backlog waits");
+        Assert.IsGreaterThan(0, log.QueueFullWaits);
+        // Another thread writes the rest, a slice at a time, while the caller goes on.
+        using (var helper = new Helper(log))
+        {
+            foreach (var s in r.Streams) { log.OnStream(s); handed.Add(s); }
+            foreach (var c in r.Calls) { log.OnCall(c); handed.Add(c); }
+            for (int i = 0; i < 2000 && sink.Seen.Count < handed.Count; i++) Thread.Sleep(1);
+        }
+        log.Sync();
+        CollectionAssert.AreEqual(handed, sink.Seen, "every record once, in the order handed over");
+        Assert.IsGreaterThan(1, sink.Threads.Count, "written by the caller and by the helper");
+        Assert.IsGreaterThan(0, log.SharedSlices);
+        log.Flush();
+        Assert.AreEqual(handed.OfType<FlowRecord>().Count() + 1, File.ReadAllLines(Path.Combine(dir, "flows.csv")).Length);
+        log.Dispose();
+        Assert.IsFalse(log.WriteSome(), "after Dispose: nothing, no exception");
+        Assert.IsNull(log.Failure);
+        using var threaded = new RecordLog(TempDir());
+        threaded.OnFlow(r.Flows[0]);
+        Assert.IsFalse(threaded.WriteSome(), "a log with a writer thread is never helped");
+    }
+
+    [TestMethod]
+    public void SharedWriter_IoError_IsKeptAndCountsTheLostRecords_TheSinkStillJudges()
+    {
+        var flows = Site.Value.Flows;
+        string dir = TempDir();
+        var log = new RecordLog(dir, new RecordLogOptions { Rotation = RecordRotation.AtSize(2_000), Writer = RecordWriter.Shared });
+        var judge = new OrderSink();
+        log.Then(judge);
+        foreach (var f in flows.Take(5)) log.OnFlow(f);
+        log.Flush();
+        Directory.Delete(dir, recursive: true);   // the next file cannot be created
+        foreach (var f in flows) log.OnFlow(f);
+        while (log.WriteSome()) { }                // the helper's slices meet the error: kept, not thrown
+        log.Flush();
+        log.Dispose();
+        Assert.IsInstanceOfType<IOException>(log.Failure);
+        Assert.IsGreaterThan(0, log.RecordsLost);
+        Assert.HasCount(5 + flows.Count, judge.Seen);
     }
 
     [TestMethod]
@@ -143,7 +235,7 @@ public sealed class RecordLogTests
     {
         var flows = Site.Value.Flows;
         string dir = TempDir();
-        var log = new RecordLog(dir, new RecordLogOptions { Rotation = RecordRotation.AtSize(2_000), WriterThread = false });
+        var log = new RecordLog(dir, new RecordLogOptions { Rotation = RecordRotation.AtSize(2_000), Writer = RecordWriter.Caller });
         var judge = new OrderSink();
         log.Then(judge);
         foreach (var f in flows.Take(5)) log.OnFlow(f);
