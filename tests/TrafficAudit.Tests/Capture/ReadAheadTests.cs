@@ -60,32 +60,30 @@ public sealed class ReadAheadTests
     /// thread reads a chunk ahead every <paramref name="every"/> frames, so chunks come both ways at known points.
     /// </summary>
     private static string Idle(byte[] bytes, int chunkBytes, bool helper, int every = 7) =>
-        Describe(() =>
-        {
-            var source = CaptureFile.Open(new MemoryStream(bytes), "capture", 0, null, leaveOpen: false, CaptureInput.DefaultBufferSize, ReadAheadMode.WhenIdle, chunkBytes);
-            return helper ? new Helped(source) : new EveryFrames(source, every);
-        });
+        Describe(() => new ReadAheadBy(
+            CaptureFile.Open(new MemoryStream(bytes), "capture", 0, null, leaveOpen: false, CaptureInput.DefaultBufferSize, ReadAheadMode.WhenIdle, chunkBytes),
+            helper, every));
 
-    /// <summary>A source another thread reads ahead of, busily, until after the source is disposed.</summary>
-    private sealed class Helped : IFrameSource
+    /// <summary>A source read ahead by a busy helper thread (until after it is disposed), or by its reader every few frames.</summary>
+    private sealed class ReadAheadBy : IFrameSource
     {
         private readonly IFrameSource _inner;
-        private readonly Thread _helper;
+        private readonly int _every;
+        private readonly Thread? _helper;
         private volatile bool _stop;
-        public long Reads;
+        private long _frames;
 
-        public Helped(IFrameSource inner)
+        public ReadAheadBy(IFrameSource inner, bool helper, int every)
         {
             _inner = inner;
+            _every = helper ? 0 : every;
+            if (!helper) return;
             _helper = new Thread(() =>
             {
                 var reader = (IIdleReader)inner;
                 var random = new Random(5);
                 while (!_stop)
-                {
-                    if (reader.ReadOneAhead()) Interlocked.Increment(ref Reads);
-                    else if (random.Next(4) == 0) Thread.Yield();
-                }
+                    if (!reader.ReadOneAhead() && random.Next(4) == 0) Thread.Yield();
                 // After Dispose: never throws, never reads.
                 for (int i = 0; i < 100; i++)
                     if (reader.ReadOneAhead()) throw new InvalidOperationException("read after Dispose");
@@ -93,7 +91,12 @@ public sealed class ReadAheadTests
             _helper.Start();
         }
 
-        public bool MoveNext() => _inner.MoveNext();
+        public bool MoveNext()
+        {
+            if (_every > 0 && ++_frames % _every == 0) ((IIdleReader)_inner).ReadOneAhead();
+            return _inner.MoveNext();
+        }
+
         public ref readonly FrameHeader Header => ref _inner.Header;
         public ReadOnlySpan<byte> Data => _inner.Data;
         public IReadOnlyList<CaptureInterface> Interfaces => _inner.Interfaces;
@@ -104,25 +107,8 @@ public sealed class ReadAheadTests
         {
             _inner.Dispose();
             _stop = true;
-            _helper.Join();
+            _helper?.Join();
         }
-    }
-
-    /// <summary>A source whose reader reads one chunk ahead itself every <paramref name="every"/> frames.</summary>
-    private sealed class EveryFrames(IFrameSource inner, int every) : IFrameSource
-    {
-        private long _frames;
-        public bool MoveNext()
-        {
-            if (++_frames % every == 0) ((IIdleReader)inner).ReadOneAhead();
-            return inner.MoveNext();
-        }
-        public ref readonly FrameHeader Header => ref inner.Header;
-        public ReadOnlySpan<byte> Data => inner.Data;
-        public IReadOnlyList<CaptureInterface> Interfaces => inner.Interfaces;
-        public IReadOnlyList<CaptureReadError> Errors => inner.Errors;
-        public long BytesRead => inner.BytesRead;
-        public void Dispose() => inner.Dispose();
     }
 
     /// <summary>Equal texts, or the first line where they differ (a whole capture's text is too long for a message).</summary>
