@@ -244,7 +244,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         lock (_writeGate) WriteWaiting(int.MaxValue);
     }
 
-    /// <summary>How many times a caller found the queue full and waited for the writer.</summary>
+    /// <summary>How many times a caller found the queue full and waited for the writer (<see cref="RecordWriter.Shared"/>: wrote a slice itself).</summary>
     public long QueueFullWaits => Interlocked.Read(ref _queueFullWaits);
 
     /// <summary>Records not written because the writer stopped on an I/O error (see <see cref="Failure"/>).</summary>

@@ -21,7 +21,8 @@ namespace TrafficAudit.Capture;
 /// <see cref="TryReadOneAhead"/> (the VoIP stage between its batches, see <see cref="IIdleReader"/>), and the consumer reads
 /// one itself when none is ready. On two cores busy with the engine's two threads, a third thread only competes for
 /// them; the VoIP stage's idle moments take a share of the kernel's copies off the packet thread instead. Only for a
-/// regular file: a read must never wait for data that is not there (a pipe), since the helper holds the read lock.
+/// file (a seekable stream): a read must never wait for data that is not there (a pipe), since the helper holds the
+/// read lock and the engine waits for the helper.
 /// </para>
 /// </summary>
 internal sealed class ReadAhead : IDisposable
