@@ -175,6 +175,40 @@ public sealed class ReadAheadTests
         }
     }
 
+    /// <summary>
+    /// A dumpcap ring read one file after the other (<see cref="SequentialFrameSource"/>) with each file read when idle:
+    /// the helper reads ahead in whichever file is open, also while one closes and the next opens.
+    /// </summary>
+    [TestMethod]
+    public void RingReadInOrder_ReadAheadWhenIdle_SameAsReadingOnTheCallersThread()
+    {
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        // The site's records dealt into three consecutive files, each with the file header.
+        var parts = new[] { new MemoryStream(), new MemoryStream(), new MemoryStream() };
+        foreach (var part in parts) part.Write(site, 0, 24);
+        int at = 24, n = 0;
+        while (at + 16 <= site.Length)
+        {
+            int length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(site.AsSpan(at + 8));
+            parts[Math.Min(2, n++ / 400)].Write(site, at, 16 + length);
+            at += 16 + length;
+        }
+        var files = parts.Select((part, i) =>
+        {
+            var path = Path.Combine(dir, $"ring_{i + 1:D5}_20260302090000.pcap");
+            File.WriteAllBytes(path, part.ToArray());
+            return (path, i);
+        }).ToList();
+        Assert.IsGreaterThan(0, parts[2].Length - 24, "three files with records");
+        IFrameSource Ring(ReadAheadMode mode) => new SequentialFrameSource(files,
+            (path, index) => CaptureFile.Open(File.OpenRead(path), path, index, null, leaveOpen: false, CaptureInput.DefaultBufferSize, mode, 1000));
+        string expected = Describe(() => Ring(ReadAheadMode.Never));
+        AssertSame(expected, Describe(() => new ReadAheadBy(Ring(ReadAheadMode.WhenIdle), helper: true, every: 0)), "ring, read ahead by a busy helper");
+        AssertSame(expected, Describe(() => new ReadAheadBy(Ring(ReadAheadMode.WhenIdle), helper: false, every: 3)), "ring, read ahead every 3 frames");
+    }
+
     [TestMethod]
     public void CutAndDamagedCaptures_SameErrorsAtTheSameOffsets()
     {
