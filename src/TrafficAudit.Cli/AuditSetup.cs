@@ -176,16 +176,25 @@ public sealed class AuditSetup
     /// The appendable record logs of this run (flows, rtp_streams, calls, and rtp_series with --series)
     /// in --format, rotated by --rotate, anonymized with --anonymize: a sink for the engine's records.
     /// Flush it at each live flush; dispose it after the engine's last records (end of capture, Ctrl+C, SIGTERM).
-    /// Who writes them: `audit --threads 1` on its one thread (one thread does everything, so the other thread counts are
-    /// measured against a single core's work); `audit --threads 2` shares them out (<see cref="RecordWriter.Shared"/>: the
-    /// VoIP stage writes between its batches, the engine when they pile up), so two threads share two cores instead of
-    /// three; the sharded engine and live capture (whose flush runs on a thread of its own) have a writer thread.
+    /// Who writes them: <see cref="WriterFor"/>.
     /// </summary>
     public RecordLog CreateRecordLog() => new(OutDir, new RecordLogOptions
     {
         Format = Format, Rotation = Rotation, Anonymizer = Anonymizer, Series = Series,
-        Writer = RefreshSeconds is not null || Threads > 2 ? RecordWriter.Thread : Threads == 2 ? RecordWriter.Shared : RecordWriter.Caller,
+        Writer = WriterFor(Threads, live: RefreshSeconds is not null, Environment.ProcessorCount),
     });
+
+    /// <summary>
+    /// Who writes the record files. `audit --threads 1`: its one thread (one thread does everything, so the other thread
+    /// counts are measured against a single core's work). `audit --threads 2` on two cores: shared out
+    /// (<see cref="RecordWriter.Shared"/>: the VoIP stage writes between its batches, the engine when they pile up), so
+    /// two threads share the two cores instead of three; with a core left over, a writer thread of its own runs there.
+    /// The sharded engine and live capture (whose flush runs on a thread of its own) have a writer thread.
+    /// </summary>
+    internal static RecordWriter WriterFor(int threads, bool live, int cores) =>
+        live || threads > 2 || (threads == 2 && cores > threads) ? RecordWriter.Thread
+        : threads == 2 ? RecordWriter.Shared
+        : RecordWriter.Caller;
 
     /// <summary>Empty run totals with this run's thresholds, for a streaming run to feed as a sink of the engine and hand to <see cref="WriteOutputs"/>.</summary>
     public RunTotals NewRunTotals() => new(ReportInputs.BudgetOf(Profile));

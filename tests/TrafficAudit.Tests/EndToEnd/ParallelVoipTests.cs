@@ -59,7 +59,8 @@ public sealed class ParallelVoipTests
             {
                 StringAssert.Contains(r.Stderr, $" threads={n} ", $"{path}: the engine runs on the threads asked for");
                 // --threads 1 is one thread: the record files are written on it too.
-                StringAssert.Contains(r.Stderr, n == "1" ? " record_writer=inline " : " record_writer=shared ", path);
+                StringAssert.Contains(r.Stderr, n == "1" ? " record_writer=inline "
+                    : Environment.ProcessorCount > 2 ? " record_writer=thread " : " record_writer=shared ", path);
             }
             return (Dir: dir, r.ExitCode);
         }).ToArray();
@@ -70,6 +71,21 @@ public sealed class ParallelVoipTests
         foreach (var name in names)
             CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(runs[0].Dir, name)), File.ReadAllBytes(Path.Combine(runs[1].Dir, name)), $"{path}: {name}");
         return names;
+    }
+
+    /// <summary>Who writes the record files, by threads, live capture and cores.</summary>
+    [TestMethod]
+    public void RecordWriter_OneThreadWritesItself_TwoThreadsShareTwoCores_ElseAThreadOfItsOwn()
+    {
+        static TrafficAudit.Outputs.RecordWriter For(int threads, bool live, int cores) => TrafficAudit.Cli.AuditSetup.WriterFor(threads, live, cores);
+        Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Caller, For(1, live: false, cores: 1));
+        Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Caller, For(1, live: false, cores: 16), "one thread is one thread, whatever the cores");
+        Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Shared, For(2, live: false, cores: 2));
+        Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Shared, For(2, live: false, cores: 1));
+        Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Thread, For(2, live: false, cores: 4), "a core left over takes the writer");
+        Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Thread, For(3, live: false, cores: 2), "the sharded engine");
+        Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Thread, For(1, live: true, cores: 1), "live's flush runs on a thread of its own");
+        Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Thread, For(2, live: true, cores: 2));
     }
 
     private static string Write(string path, bool parallel)
