@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two builds of trafficaudit (or one build under two environments) timed alternately on one capture,
-# RUNS times each, and their medians: wall, user, system and CPU (user + system) seconds of the whole
+# RUNS times each, and their medians: wall (ms steps), user, system and CPU (user + system) seconds of the whole
 # process (/usr/bin/time), and loop_s of --stats (the read/decode/flow/analysis loop).
 # Usage: tools/bench-ab.sh [--runs N] [--pin CORE] [--env-a K=V] [--env-b K=V] BUILD_A BUILD_B CAPTURE [audit options]
 #   e.g. tools/bench-ab.sh /tmp/base/trafficaudit artifacts/trafficaudit-linux-x64/trafficaudit \
@@ -33,9 +33,12 @@ for _ in $(seq "$runs"); do
     rm -rf "$work/out"
     # shellcheck disable=SC2086
     # The exit code says the verdict (1 when a finding fails the audit): not a failure of the run.
-    out=$(env $envs /usr/bin/time -f "TIME %e %U %S" "${prefix[@]}" "$bin" audit "$cap" --out "$work/out" --quiet --stats "$@" 2>&1 >/dev/null) || true
+    # Wall to the millisecond from the clock around the run (/usr/bin/time's %e has 10 ms steps); user and system from time.
+    started=$(date +%s%N)
+    out=$(env $envs /usr/bin/time -f "TIME %U %S" "${prefix[@]}" "$bin" audit "$cap" --out "$work/out" --quiet --stats "$@" 2>&1 >/dev/null) || true
+    ended=$(date +%s%N)
     loop=$(grep -o " loop_s=[0-9.]*" <<< "$out" | cut -d= -f2)
-    echo "$which $(grep TIME <<< "$out" | cut -d' ' -f2-) $loop" >> "$work/runs"
+    echo "$which $(( (ended - started) / 1000000 )).e-3 $(grep TIME <<< "$out" | cut -d' ' -f2-) $loop" >> "$work/runs"
   done
 done
 python3 - "$work/runs" <<'EOF'
