@@ -103,9 +103,11 @@ public static class AuditCommand
         using IFrameSource source = windowed ?? merged;
         var progress = new ProgressReporter(stderr, files);
         // Between its batches the VoIP stage's thread reads the capture's next chunks (read ahead when idle), then writes
-        // the record files' waiting rows (a shared record log), so that two threads share two cores.
-        engine.VoipIdleWork = IdleWork(readAhead == ReadAheadMode.WhenIdle ? source as IIdleReader : null,
-            streaming?.Log is { Writer: RecordWriter.Shared } sharedLog ? sharedLog : null);
+        // the record files' waiting rows (a shared record log), so that two threads share two cores. While that stage is
+        // behind, the engine's thread writes the rows instead.
+        var sharedLog = streaming?.Log is { Writer: RecordWriter.Shared } log ? log : null;
+        engine.VoipIdleWork = IdleWork(readAhead == ReadAheadMode.WhenIdle ? source as IIdleReader : null, sharedLog);
+        engine.VoipBehindWork = sharedLog is null ? null : sharedLog.WriteSome;
         if (source is PcapFrameSource pcap)
         {
             // One classic pcap file, the common case: the same loop through the sealed type, so its three calls
@@ -135,6 +137,7 @@ public static class AuditCommand
         }
         progress.Done(engine.Statistics.Frames);
         engine.VoipIdleWork = null;
+        engine.VoipBehindWork = null;
         clock.Stop();
         PhaseClock.Set(PhaseClock.Mark.Loop);
         var loopEndedAtUtc = DateTime.UtcNow;
@@ -177,7 +180,7 @@ public static class AuditCommand
             stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"stats: frames={engine.Statistics.Frames} threads={engine.Threads} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} gc_pause_s={GC.GetTotalPauseDuration().TotalSeconds:F3} " +
-                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAheadWhenIdle: true }) ? "idle" : sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} idle_reads={sources.Sum(s => (s as FrameSourceBase)?.ChunksReadAhead ?? 0)} record_writer={(streaming is null ? "none" : streaming.Log.Writer switch { RecordWriter.Thread => "thread", RecordWriter.Caller => "inline", _ => "shared" })} shared_slices={streaming?.Log.SharedSlices ?? 0} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
+                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAheadWhenIdle: true }) ? "idle" : sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} idle_reads={sources.Sum(s => (s as FrameSourceBase)?.ChunksReadAhead ?? 0)} record_writer={(streaming is null ? "none" : streaming.Log.Writer switch { RecordWriter.Thread => "thread", RecordWriter.Caller => "inline", _ => "shared" })} shared_slices={streaming?.Log.SharedSlices ?? 0} behind_work={engine.VoipBehindWorkDone} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }

@@ -109,8 +109,10 @@ public enum RecordWriter
     Caller,
     /// <summary>
     /// No thread of its own: records are queued, and whichever thread has time writes them, a slice at a time, through
-    /// <see cref="RecordLog.WriteSome"/> (`audit --threads 2`: the VoIP stage between its batches). The caller writes a
-    /// slice itself when more than <see cref="RecordLog.SharedBacklog"/> records wait, and everything at
+    /// <see cref="RecordLog.WriteSome"/> (`audit --threads 2`: the VoIP stage between its batches, and the engine's thread
+    /// while that stage is behind). The caller writes a slice itself when more than <see cref="RecordLog.SharedBacklog"/>
+    /// records wait and no other thread is writing one (past <see cref="RecordLog.SharedLimit"/> it waits for that
+    /// thread), and everything at
     /// <see cref="RecordLog.Sync"/>, <see cref="RecordLog.Flush"/> and <see cref="RecordLog.Dispose"/>. One thread writes
     /// at a time, in the order the records came. The same single-caller rule as <see cref="Caller"/>.
     /// </summary>
@@ -156,8 +158,13 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
 
     /// <summary><see cref="RecordWriter.Shared"/>: records written per <see cref="WriteSome"/> (some 100 µs of a busy site's rows).</summary>
     public const int SharedSlice = 64;
-    /// <summary><see cref="RecordWriter.Shared"/>: records waiting beyond which the caller writes a slice itself at each record.</summary>
+    /// <summary><see cref="RecordWriter.Shared"/>: records waiting beyond which the caller writes a slice itself at each record (unless another thread is writing one).</summary>
     public const int SharedBacklog = 4096;
+    /// <summary>
+    /// <see cref="RecordWriter.Shared"/>: records waiting beyond which the caller, finding another thread writing a slice,
+    /// waits for it and writes one too: the bound on the records waiting.
+    /// </summary>
+    public const int SharedLimit = 4 * SharedBacklog;
     private readonly RecordLogOptions _options;
     private readonly TableLog<FlowRow> _flows;
     private readonly TableLog<RtpStreamRow> _streams;
@@ -202,7 +209,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     /// <summary>Who writes the rows (<see cref="RecordLogOptions.Writer"/>).</summary>
     public RecordWriter Writer => _options.Writer;
 
-    /// <summary>Slices written by <see cref="WriteSome"/> on a thread that had time (<see cref="RecordWriter.Shared"/>; the caller's own are not counted).</summary>
+    /// <summary>Slices written by <see cref="WriteSome"/> on a thread that had time (<see cref="RecordWriter.Shared"/>; those a caller writes past <see cref="SharedBacklog"/> are not counted).</summary>
     public long SharedSlices => Interlocked.Read(ref _sharedSlices);
 
     /// <summary>
@@ -361,11 +368,29 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         if (_shared is not null)
         {
             _shared.Enqueue(item);
-            // Nobody has had time: the caller takes a slice itself, so the records waiting stay bounded.
+            // Nobody has had time: the caller takes a slice itself, so the records waiting stay bounded. When another
+            // thread is writing a slice just now, the caller goes on (rows are being written) rather than wait for it,
+            // up to SharedLimit records waiting. Waiting there used to leave the busy site's packet thread idle for a
+            // slice's time, hundreds of times a run.
             if (_shared.Count > SharedBacklog)
             {
-                Interlocked.Increment(ref _queueFullWaits);
-                lock (_writeGate) WriteWaiting(SharedSlice);
+                if (Monitor.TryEnter(_writeGate))
+                {
+                    try
+                    {
+                        Interlocked.Increment(ref _queueFullWaits);
+                        WriteWaiting(SharedSlice);
+                    }
+                    finally
+                    {
+                        Monitor.Exit(_writeGate);
+                    }
+                }
+                else if (_shared.Count > SharedLimit)
+                {
+                    Interlocked.Increment(ref _queueFullWaits);
+                    lock (_writeGate) WriteWaiting(SharedSlice);
+                }
             }
             return;
         }

@@ -142,6 +142,20 @@ public sealed partial class AuditEngine : IDisposable
         set => _voipStage.IdleWork = value;
     }
 
+    /// <summary>
+    /// Work for the engine's thread when the VoIP stage is behind (see <see cref="VoipPipeline.BehindWork"/>): the CLI gives
+    /// it the shared record log's <c>WriteSome</c>, the work the stage's thread does when idle. Never called when the
+    /// stage runs inline. Results do not depend on it.
+    /// </summary>
+    public Func<bool>? VoipBehindWork
+    {
+        get => _voipStage.BehindWork;
+        set => _voipStage.BehindWork = value;
+    }
+
+    /// <summary>Pieces of <see cref="VoipBehindWork"/> the engine's thread did.</summary>
+    public int VoipBehindWorkDone => _voipStage.BehindWorkDone;
+
     /// <summary>The Imagicle nodes records are classified against now: given, or detected once settled (empty before).</summary>
     public IReadOnlyList<DetectedNode> Nodes => _nodes;
 

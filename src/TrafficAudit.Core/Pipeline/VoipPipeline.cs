@@ -308,12 +308,34 @@ public sealed class VoipPipeline : IDisposable
     {
         lock (_gate) _pending++;
         _full!.Add(b);
+        // The stage is behind (a batch waits besides the one it works on): this thread takes some of the stage's idle work
+        // instead of waiting for a free batch later.
+        while (Volatile.Read(ref _pending) >= 2 && _behindWork is { } work && work()) BehindWorkDone++;
         if (_free!.TryTake(out var next)) _current = next;
         else if (_batches <= BatchesInFlight) { _current = new Batch(); _batches++; }
         else _free.Take(out _current);
     }
 
     private Func<bool>? _idleWork;
+    private Func<bool>? _behindWork;
+
+    /// <summary>
+    /// What the engine's thread does when it hands a batch over and the stage is behind (another batch still waits for
+    /// it): one bounded piece of work the stage's thread would otherwise do when idle (writing a slice of rows), repeated
+    /// while the stage stays behind and the call says it did some. The two threads then share the work that either may
+    /// do by who has time: the stage's when idle, the engine's when ahead. Null: nothing. Set it on the engine's thread.
+    /// </summary>
+    public Func<bool>? BehindWork
+    {
+        get => _behindWork;
+        set => _behindWork = value;
+    }
+
+    /// <summary>Pieces of <see cref="BehindWork"/> the engine's thread did, for `--stats`.</summary>
+    public int BehindWorkDone { get; private set; }
+
+    /// <summary>Batches handed over and not yet finished by the stage's thread (the one it works on included).</summary>
+    internal int PendingBatches => Volatile.Read(ref _pending);
 
     /// <summary>
     /// What the stage's thread does when it has no batch to analyse: each call does one bounded piece of work (reads one

@@ -210,6 +210,75 @@ public sealed class RecordLogTests
         Assert.IsFalse(threaded.WriteSome(), "a log with a writer thread is never helped");
     }
 
+    /// <summary>A sink that holds the first record it gets on <see cref="Holder"/>'s thread until released.</summary>
+    private sealed class HoldingSink : IAuditRecordSink, IDisposable
+    {
+        public readonly List<object> Seen = [];
+        public readonly ManualResetEventSlim Entered = new(), Release = new();
+        public int Holder = -1;
+
+        private void See(object r)
+        {
+            if (Environment.CurrentManagedThreadId == Holder && !Entered.IsSet)
+            {
+                Entered.Set();
+                if (!Release.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("never released");
+            }
+            lock (Seen) Seen.Add(r);
+        }
+
+        public void OnFlow(FlowRecord flow) => See(flow);
+        public void OnStream(RtpStreamRecord stream) => See(stream);
+        public void OnCall(CallRecord call) => See(call);
+        public void OnTransaction(TrafficAudit.Analyzers.Sip.SipTransactionStat transaction) => See(transaction);
+
+        public void Dispose()
+        {
+            Release.Set();
+            Entered.Dispose();
+            Release.Dispose();
+        }
+    }
+
+    [TestMethod]
+    public void SharedWriter_PastTheBacklog_TheCallerGoesOnWhileAnotherThreadWrites_AndWaitsForItPastTheLimit()
+    {
+        var flows = Site.Value.Flows;
+        using var sink = new HoldingSink();
+        using var log = new RecordLog(TempDir(), new RecordLogOptions { Writer = RecordWriter.Shared });
+        log.Then(sink);
+        var handed = new List<object>();
+        void Hand(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var f = flows[handed.Count % flows.Count];
+                log.OnFlow(f);
+                handed.Add(f);
+            }
+        }
+        Hand(1);
+        // Another thread writes a slice, and is held inside it (its first record's sink call).
+        var helper = new Thread(() => log.WriteSome()) { IsBackground = true };
+        sink.Holder = helper.ManagedThreadId;
+        helper.Start();
+        Assert.IsTrue(sink.Entered.Wait(TimeSpan.FromSeconds(30)), "the helper is writing");
+        // Up to the limit the caller neither writes nor waits: the helper's slice is being written.
+        Hand(RecordLog.SharedLimit);
+        Assert.IsEmpty(sink.Seen, "the caller wrote nothing while the helper writes");
+        Assert.AreEqual(0, log.QueueFullWaits);
+        // Past it the caller waits for the helper, then writes a slice itself.
+        var past = Task.Run(() => Hand(1));
+        Assert.IsFalse(past.Wait(TimeSpan.FromMilliseconds(300)), "past the limit the caller waits for the writing thread");
+        sink.Release.Set();
+        Assert.IsTrue(past.Wait(TimeSpan.FromSeconds(30)));
+        Assert.IsTrue(helper.Join(TimeSpan.FromSeconds(30)));
+        Assert.AreEqual(1, log.QueueFullWaits);
+        Assert.AreEqual(2 * RecordLog.SharedSlice, sink.Seen.Count, "the helper's slice, then the caller's");
+        log.Sync();
+        CollectionAssert.AreEqual(handed, sink.Seen, "every record once, in the order handed over");
+    }
+
     [TestMethod]
     public void Then_ASinkThatThrows_IsStopped_TheRowsAreStillWritten()
     {

@@ -7,7 +7,8 @@ namespace TrafficAudit.Tests.Pipeline;
 /// <summary>
 /// Work the VoIP stage's thread does between its batches (<see cref="AuditEngine.VoipIdleWork"/>: reading the capture
 /// ahead, writing rows): done on that thread only while it has no batch, never when the stage runs inline, with no
-/// effect on the results; what it throws is the stage's failure, reported on the engine's thread.
+/// effect on the results; what it throws is the stage's failure, reported on the engine's thread. (The work the
+/// engine's thread does while that stage is behind: VoipStreamingTests.)
 /// </summary>
 [TestClass]
 public sealed class VoipIdleWorkTests

@@ -213,6 +213,59 @@ public sealed class VoipStreamingTests
         Assert.HasCount(40 + 80 + 80, sink.Records, "every call, stream and transaction once by the end");
     }
 
+    [TestMethod]
+    public void BehindWork_OnTheAddingThreadOnly_WhileABatchWaitsBesidesTheOneInWork_SameRecords()
+    {
+        static List<string> Records(bool parallel, Action<VoipPipeline>? setUp = null, Action<VoipPipeline>? after = null)
+        {
+            var tracker = new VoipTracker(new AnomalyCounters());
+            var sink = new RecordingSink();
+            using (var stage = new VoipPipeline(tracker, parallel))
+            {
+                setUp?.Invoke(stage);
+                Run(stage, Site(40, everyS: 60, mediaS: 4));
+                stage.Drain();
+                tracker.Complete(T0 + 3600 * Second);
+                stage.TakeEnded(sink);
+                after?.Invoke(stage);
+            }
+            return sink.Records.Select(r => r.ToString()!).ToList();
+        }
+
+        var inline = Records(parallel: false);
+        using var release = new ManualResetEventSlim();
+        var pendingSeen = new List<int>();
+        var threads = new HashSet<int>();
+        int done = -1;
+        var helped = Records(parallel: true, stage =>
+        {
+            // The stage's thread is held in its idle work until the adding thread has done some work for it (or for a
+            // while), so batches pile up and the adding thread finds the stage behind when it hands one over.
+            stage.IdleWork = () =>
+            {
+                release.Wait(TimeSpan.FromSeconds(10));
+                return false;
+            };
+            int budget = 3;
+            stage.BehindWork = () =>
+            {
+                pendingSeen.Add(stage.PendingBatches);
+                threads.Add(Environment.CurrentManagedThreadId);
+                release.Set();
+                return --budget > 0;
+            };
+        }, stage => done = stage.BehindWorkDone);
+        Assert.IsNotEmpty(pendingSeen, "the stage was behind");
+        Assert.IsTrue(pendingSeen.All(p => p >= 2), "called only while a batch waits besides the one in work: " + string.Join(",", pendingSeen));
+        CollectionAssert.AreEqual(new[] { Environment.CurrentManagedThreadId }, threads.ToList(), "on the adding thread only");
+        Assert.AreEqual(2, done, "the calls that said they did some work (the third said none was left)");
+        CollectionAssert.AreEqual(inline, helped, "the same records, in the same order");
+        // Inline (one thread), the stage is never behind: never called.
+        int inlineCalls = 0;
+        CollectionAssert.AreEqual(inline, Records(parallel: false, stage => stage.BehindWork = () => { inlineCalls++; return true; }));
+        Assert.AreEqual(0, inlineCalls);
+    }
+
     /// <summary>
     /// The reference for <see cref="TakeEnded_UpToATicket_TakesTheRecordsEndedByThatPacket_WhateverTheStagesThread"/>:
     /// on one thread, taking everything that ended at each point; a take with the ticket of the point before gets those
