@@ -102,9 +102,9 @@ public static class AuditCommand
         var windowed = window is { } w ? new WindowedFrameSource(merged, w.From, w.To, w.Count) : null;
         using IFrameSource source = windowed ?? merged;
         var progress = new ProgressReporter(stderr, files);
-        // Between its batches the VoIP stage's thread reads the capture's next chunks (read ahead when idle), then writes
-        // the record files' waiting rows (a shared record log), so that two threads share two cores. While that stage is
-        // behind, the engine's thread writes the rows instead.
+        // Between its batches the VoIP stage's thread writes the record files' waiting rows (a shared record log), then
+        // reads the capture's next chunks (read ahead when idle), so that two threads share two cores. While that stage
+        // is behind, the engine's thread writes the rows instead.
         var sharedLog = streaming?.Log is { Writer: RecordWriter.Shared } log ? log : null;
         engine.VoipIdleWork = IdleWork(readAhead == ReadAheadMode.WhenIdle ? source as IIdleReader : null, sharedLog);
         engine.VoipBehindWork = sharedLog is null ? null : sharedLog.WriteSome;
@@ -185,13 +185,17 @@ public static class AuditCommand
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }
 
-    /// <summary>What the VoIP stage's thread does between its batches: read the capture ahead first, then write rows; null: nothing.</summary>
+    /// <summary>
+    /// What the VoIP stage's thread does between its batches: write waiting rows first, then read the capture ahead; null:
+    /// nothing. Rows first: a record written soon dies young, while one left waiting outlives a collection or two and is
+    /// copied (busy site 0.234 -> 0.215 s, peak 41 -> 36 MB, against reading first); a chunk waits in the ring either way.
+    /// </summary>
     internal static Func<bool>? IdleWork(IIdleReader? reader, RecordLog? log) => (reader, log) switch
     {
         (null, null) => null,
         ({ } r, null) => r.ReadOneAhead,
         (null, { } l) => l.WriteSome,
-        ({ } r, { } l) => () => r.ReadOneAhead() || l.WriteSome(),
+        ({ } r, { } l) => () => l.WriteSome() || r.ReadOneAhead(),
     };
 
     /// <summary>

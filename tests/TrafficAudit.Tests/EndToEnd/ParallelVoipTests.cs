@@ -88,6 +88,58 @@ public sealed class ParallelVoipTests
         Assert.AreEqual(TrafficAudit.Outputs.RecordWriter.Thread, For(2, live: true, cores: 2));
     }
 
+    /// <summary>A reader that counts the chunks it is asked to read ahead, and has some while <see cref="Free"/> lasts.</summary>
+    private sealed class CountingReader : IIdleReader
+    {
+        public int Reads, Free = int.MaxValue;
+        public bool ReadOneAhead()
+        {
+            if (Free == 0) return false;
+            Free--;
+            Reads++;
+            return true;
+        }
+    }
+
+    [TestMethod]
+    public void IdleWork_WritesWaitingRowsFirst_ThenReadsAhead()
+    {
+        var flows = SiteFlows.Value;
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        using var log = new RecordLog(dir, new RecordLogOptions { Writer = RecordWriter.Shared });
+        var reader = new CountingReader();
+        var idle = TrafficAudit.Cli.AuditCommand.IdleWork(reader, log)!;
+        for (int i = 0; i < RecordLog.SharedSlice + 1; i++) log.OnFlow(flows[i % flows.Count]);
+        // Rows wait: the idle thread writes a slice, then the rest, and reads nothing meanwhile.
+        Assert.IsTrue(idle());
+        Assert.AreEqual(0, reader.Reads);
+        Assert.AreEqual(1, log.SharedSlices);
+        Assert.IsTrue(idle());
+        Assert.AreEqual(0, reader.Reads);
+        Assert.AreEqual(2, log.SharedSlices);
+        // None waits: it reads ahead, one chunk a call, while one is free.
+        reader.Free = 2;
+        Assert.IsTrue(idle());
+        Assert.IsTrue(idle());
+        Assert.AreEqual(2, reader.Reads);
+        Assert.IsFalse(idle(), "nothing to write, no chunk free");
+        // Either alone, and neither.
+        Assert.IsNull(TrafficAudit.Cli.AuditCommand.IdleWork(null, null));
+        Assert.IsFalse(TrafficAudit.Cli.AuditCommand.IdleWork(null, log)!(), "nothing waits");
+        reader.Free = 1;
+        Assert.IsTrue(TrafficAudit.Cli.AuditCommand.IdleWork(reader, null)!());
+        Assert.AreEqual(3, reader.Reads);
+    }
+
+    /// <summary>The site's flow records, made once.</summary>
+    private static readonly Lazy<IReadOnlyList<FlowRecord>> SiteFlows = new(() =>
+    {
+        using var engine = new AuditEngine(PortCatalogue.LoadEmbedded(), new AuditOptions());
+        using var source = CaptureFile.Open(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"), 0, engine.Anomalies);
+        while (source.MoveNext()) engine.Process(source.Header, source.Data);
+        return engine.Complete(source.Interfaces, source.Errors).Flows;
+    });
+
     private static string Write(string path, bool parallel)
     {
         var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
