@@ -81,6 +81,7 @@ public sealed class Flow
     {
         public long T38Packets;
         public long RtcpPackets;
+        public bool CarriesVoip;
     }
 
     public FlowKey Key { get => _rare.Key; internal set => _rare.Key = value; }
@@ -174,6 +175,11 @@ public sealed class Flow
     public ref long T38Packets => ref _voip.T38Packets;
     /// <summary>RTCP packets on this flow seen by the VoIP stage (on an RTP flow: RTCP multiplexed on the RTP port, RFC 5761).</summary>
     public ref long RtcpPackets => ref _voip.RtcpPackets;
+    /// <summary>
+    /// The VoIP stage made an RTP stream of this flow's datagrams or read a SIP message in them (UDP): an RTP stream's or
+    /// a SIP transaction's record may name this flow's ends. Written by that stage's thread, before the flow's record is made.
+    /// </summary>
+    public bool CarriesVoip { get => _voip.CarriesVoip; internal set => _voip.CarriesVoip = value; }
 
     /// <summary>
     /// Makes a released flow (or a new one) the start of another conversation: every field as a new

@@ -593,6 +593,7 @@ public sealed partial class AuditEngine : IDisposable
             EndReason = f.EndReason,
             ClientBy = by,
             IsSip = f.IsSip,
+            CarriesVoip = f.CarriesVoip,
             IsHttp = f.IsHttp,
             HttpConnectTarget = f.HttpConnectTarget,
             FirstAckNs = f.FirstAckNs,

@@ -50,6 +50,11 @@ public sealed record FlowRecord
     // Facts the policy and the evidence pcaps need beyond the columns (a record never points back into the engine).
     /// <summary>The payload was recognised as SIP.</summary>
     public bool IsSip { get; init; }
+    /// <summary>
+    /// The VoIP stage made an RTP stream of this flow's datagrams or read a SIP message in them: a UDP flow whose ends an
+    /// RTP stream's or a SIP transaction's record may name (the policy's join index keeps only those).
+    /// </summary>
+    public bool CarriesVoip { get; init; }
     /// <summary>The client sent an HTTP/1.x request line.</summary>
     public bool IsHttp { get; init; }
     /// <summary>Authority of an HTTP CONNECT request (the flow goes through a proxy), or null.</summary>

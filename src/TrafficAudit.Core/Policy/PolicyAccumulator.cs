@@ -129,10 +129,12 @@ public sealed class PolicyAccumulator : IAuditRecordSink
         _matrix?.OnFlow(_ctx, flow);
         _lossy.Add(flow, PolicyContext.AckedUnseen(flow));
         _duplicates.Add(flow, PolicyContext.DuplicatePackets(flow));
-        // Only flows a later record may join: UDP (RTP streams, SIP over UDP) and SIP over TCP of a node (SIP
-        // transactions); a busy site's other TCP connections (LDAP, HTTPS, SQL...) are never joined.
+        // Only flows a later record may join: UDP flows the VoIP stage made an RTP stream of or read SIP in (RTP streams,
+        // SIP over UDP) and SIP over TCP of a node (SIP transactions). A busy site's DNS lookups and its other TCP
+        // connections (LDAP, HTTPS, SQL...) are never joined: remembered, the DNS lookups alone filled the index to
+        // its cap within hours (the 4-hour busy site's peak 64 -> 48 MB without them).
         bool udp = flow.Transport == IpProtocol.Udp;
-        if (udp || (flow.IsSip && _ctx.TouchesNode(flow))) Remember(flow, udp);
+        if (udp ? flow.CarriesVoip || flow.IsSip : flow.IsSip && _ctx.TouchesNode(flow)) Remember(flow, udp);
     }
 
     public void OnTransaction(SipTransactionStat transaction)

@@ -187,9 +187,11 @@ public sealed class PolicyAccumulatorTests
     private static readonly IpAddress Cucm = IpAddress.Parse("10.0.1.5");
     private const long T0 = 1_772_442_000_000_000_000;
 
+    /// <summary>A UDP flow's record; <paramref name="voip"/>: the VoIP stage made a stream of it or read SIP in it (a join may take it).</summary>
     private static FlowRecord Udp(int id, IpAddress client, ushort clientPort, IpAddress server, ushort serverPort, string service = "sip",
-        string rule = "", long answered = 1, int? at = null) => new()
+        string rule = "", long answered = 1, int? at = null, bool voip = true) => new()
     {
+        CarriesVoip = voip,
         FlowId = id, FirstSeenNs = T0 + (at ?? id) * 10_000_000L, LastSeenNs = T0 + (at ?? id) * 10_000_000L + 1_000_000, Transport = IpProtocol.Udp,
         ClientIp = client, ClientPort = clientPort, ServerIp = server, ServerPort = serverPort, Vlan = 0, Service = service, Applications = "",
         Direction = "IN", PacketsC2S = 1, PacketsS2C = answered, BytesC2S = 400, BytesS2C = 400 * answered, TcpState = TcpHandshakeState.None,
@@ -210,7 +212,7 @@ public sealed class PolicyAccumulatorTests
     private static readonly DetectedNode[] Nodes = [new(Node, "given in the test", NodeSource.Server, NodeConfidence.Given)];
 
     /// <summary>
-    /// Twice n DNS flows of other hosts, then n OPTIONS transactions from the CUCM to the node, each on its
+    /// Twice n RTP flows of other hosts, then n OPTIONS transactions from the CUCM to the node, each on its
     /// own source port (one in ten answered after 150 ms: a slow_response that must join its flow), then
     /// their n flows: every slow transaction waits for its flow.
     /// </summary>
@@ -218,7 +220,7 @@ public sealed class PolicyAccumulatorTests
     {
         var acc = new PolicyAccumulator(Catalogue, null, Nodes, limits);
         for (int i = 0; i < 2 * n; i++)
-            acc.OnFlow(Udp(i + 1, IpAddress.FromV4(0x0A020000u + (uint)(i % 60_000)), (ushort)(20_000 + i % 40_000), IpAddress.Parse("10.0.3.3"), 53, "dns", answered: 1));
+            acc.OnFlow(Udp(i + 1, IpAddress.FromV4(0x0A020000u + (uint)(i % 60_000)), (ushort)(20_000 + i % 40_000), IpAddress.Parse("10.0.3.3"), 30_000, "rtp", answered: 1));
         for (int i = 0; i < n; i++) acc.OnTransaction(Options(i, (ushort)(10_000 + i % 50_000), i % 10 == 0 ? 150 : 1));
         for (int i = 0; i < n; i++) acc.OnFlow(Udp(2 * n + i + 1, Cucm, (ushort)(10_000 + i % 50_000), Node, 5060));
         verdict = acc.Evaluate(Stats(4L * n), [], []);
@@ -241,7 +243,7 @@ public sealed class PolicyAccumulatorTests
         long capped = WorkFor(40_000, out var v40capped);
         Assert.IsLessThan(12L * 160_000, capped, $"work with the index cap: {capped}");
         Assert.IsGreaterThanOrEqualTo(20_000L, v40capped.Counters.Single(c => c.Name == PolicyAnomalies.FlowsForgotten).Count,
-            "120,000 flows to remember for joins, at most 100,000 kept: the oldest (DNS) ones were forgotten, and counted");
+            "120,000 flows to remember for joins, at most 100,000 kept: the oldest (RTP) ones were forgotten, and counted");
         Assert.AreEqual(4_000, v40capped.Findings.Single(f => f.Kind == FindingKinds.SlowResponse).FlowIds.Count, "the SIP flows are the newest: still joined");
         // The joins were made: one slow_response per transaction answered late, each with its flow.
         var slow = v40.Findings.Single(f => f.Kind == FindingKinds.SlowResponse);
@@ -276,6 +278,27 @@ public sealed class PolicyAccumulatorTests
     }
 
     [TestMethod]
+    public void JoinIndex_KeepsOnlyUdpFlowsAStreamOrSipCameOn_AndSipOverTcpOfANode()
+    {
+        var acc = new PolicyAccumulator(Catalogue, null, Nodes);
+        // DNS lookups and other UDP flows the VoIP stage found nothing in: a stream or a SIP transaction cannot name their ends.
+        for (int i = 0; i < 100; i++) acc.OnFlow(Udp(i + 1, Node, (ushort)(30_000 + i), IpAddress.Parse("10.0.3.3"), 53, "dns", voip: false));
+        Assert.AreEqual(0, acc.JoinFlows);
+        // SIP recognised by the engine is kept even when the stage read none (a superset).
+        acc.OnFlow(Udp(101, Cucm, 5060, Node, 5060, voip: false) with { IsSip = true });
+        acc.OnFlow(Udp(102, Cucm, 40_000, Node, 20_000, "rtp"));
+        Assert.AreEqual(2, acc.JoinFlows);
+        // TCP: SIP of a node only.
+        acc.OnFlow(Udp(103, Cucm, 41_000, Node, 5060) with { Transport = IpProtocol.Tcp, IsSip = true });
+        acc.OnFlow(Udp(104, Cucm, 41_001, Node, 443, "https") with { Transport = IpProtocol.Tcp });
+        Assert.AreEqual(3, acc.JoinFlows);
+        // A slow transaction on the SIP flow still finds it.
+        acc.OnTransaction(Options(1, 5060, 150) with { RequesterPort = 5060 });
+        var slow = acc.Evaluate(Stats(200), [], []).Findings.Single(f => f.Kind == FindingKinds.SlowResponse);
+        CollectionAssert.AreEqual(new[] { 101 }, slow.FlowIds.ToArray());
+    }
+
+    [TestMethod]
     public void Caps_Reached_AreCounted_AndTheCountsStayWhole()
     {
         var limits = new PolicyLimits { JoinFlows = 50, PendingJoins = 20, FindingKeys = 30, FlowIdsPerRow = 10 };
@@ -283,19 +306,20 @@ public sealed class PolicyAccumulatorTests
         // 100 flows first (50 forgotten by the join index), then 100 slow transactions on them (80 judged early).
         for (int i = 0; i < 100; i++) acc.OnFlow(Udp(i + 1, Cucm, (ushort)(10_000 + i), Node, 5060));
         for (int i = 0; i < 100; i++) acc.OnTransaction(Options(i, (ushort)(10_000 + i), 150));
-        // 60 unanswered DNS requests of the node to 60 servers: 60 keys, 30 past the table of keys.
-        for (int i = 0; i < 60; i++) acc.OnFlow(Udp(200 + i, Node, (ushort)(30_000 + i), IpAddress.FromV4(0x0A030000u + (uint)i), 53, "dns", answered: 0));
+        // 60 unanswered DNS requests of the node to 60 servers: 60 keys, 30 past the table of keys. The join index keeps
+        // only the 30 the VoIP stage had read SIP in (a stand-in: any UDP flow a stream or SIP message came on).
+        for (int i = 0; i < 60; i++) acc.OnFlow(Udp(200 + i, Node, (ushort)(30_000 + i), IpAddress.FromV4(0x0A030000u + (uint)i), 53, "dns", answered: 0, voip: i >= 30));
         var v = acc.Evaluate(Stats(1000), [], []);
         var counters = v.Counters.ToDictionary(c => c.Name, c => c.Count);
         // A full index forgets its oldest tenth and keeps the newest 45: after the 100 SIP flows, flows 55-100
-        // are remembered (54 forgotten); the 60 DNS flows push out the other 46 and 14 of their own.
-        Assert.AreEqual(114, counters[PolicyAnomalies.FlowsForgotten]);
+        // are remembered (54 forgotten); the 30 DNS flows it keeps push out 30 more (SIP flows 55-84).
+        Assert.AreEqual(84, counters[PolicyAnomalies.FlowsForgotten]);
         Assert.AreEqual(46, acc.JoinFlows);
         Assert.AreEqual(80, counters[PolicyAnomalies.JoinsEarly]);
         var slow = v.Findings.Single(f => f.Kind == FindingKinds.SlowResponse);
         Assert.AreEqual(100, slow.Count, "every transaction counted");
         Assert.HasCount(10, slow.Subjects, "at most 10 subjects kept");
-        // Judged early (0-79) while flows 55-100 were remembered: 55-80 joined; the last 20 found theirs forgotten.
+        // Judged early (0-79) while flows 55-100 were remembered: 55-80 joined; of the last 20, those of flows 85-100 joined.
         CollectionAssert.AreEqual(Enumerable.Range(55, 10).ToArray(), slow.FlowIds.ToArray(), "the lowest ids among those joined");
         Assert.AreEqual(2, counters[PolicyAnomalies.FlowIdsCut], "the slow_response and the SIP flows' unexpected_flow (100 flows each)");
         // Keys: the SIP flows' unexpected_flow, the slow_response, then each DNS flow an unexpected and a blocked one:

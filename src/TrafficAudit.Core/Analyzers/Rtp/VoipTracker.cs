@@ -271,7 +271,7 @@ public sealed class VoipTracker
         // Written only on this stage's thread: the copy the packet carries, when there is one, is the flow's.
         var v = p.Voip ?? flow.Voip;
         if (v is not null && p.FlowIsRtp) v.IsRtp = true;
-        if (p.FlowIsSip || !p.FlowIsRtp) _sip.OnUdp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, payload, frame, p.FlowId);
+        if ((p.FlowIsSip || !p.FlowIsRtp) && _sip.OnUdp(ts, p.Src, p.SrcPort, p.Dst, p.DstPort, payload, frame, p.FlowId)) flow.CarriesVoip = true;
         if (p.FlowIsSip) return;
 
         if (_sip.MediaVersion > 0 && (v is null || v.MediaVersion != _sip.MediaVersion))
@@ -323,6 +323,8 @@ public sealed class VoipTracker
         RtpStreamState? stream = last is not null && last.Key.Ssrc == ssrc && !last.Ended ? last : null;
         if (stream is null)
         {
+            // A stream's record joins the flow of its ends (the policy remembers only such UDP flows); once per new SSRC here.
+            flow.CarriesVoip = true;
             var key = new RtpStreamKey(p.Src, p.SrcPort, p.Dst, p.DstPort, ssrc);
             if (!_streams.TryGetValue(key, out stream))
             {

@@ -138,11 +138,13 @@ public sealed class SipAnalyzer : ISipMessageSink
     public long MessageCount => _messages;
 
     /// <summary>One UDP datagram. Not SIP: returns after a cheap check.</summary>
-    public void OnUdp(long tsNs, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, ReadOnlySpan<byte> payload, long frameNumber, int flowId = 0)
+    /// <returns>True when the datagram looked like a SIP message (and was read as one).</returns>
+    public bool OnUdp(long tsNs, IpAddress src, ushort srcPort, IpAddress dst, ushort dstPort, ReadOnlySpan<byte> payload, long frameNumber, int flowId = 0)
     {
-        if (!SipText.LooksLikeSip(payload)) return; // also skips CRLF keepalives
+        if (!SipText.LooksLikeSip(payload)) return false; // also skips CRLF keepalives
         SetPacket(tsNs, src, srcPort, dst, dstPort, SipTransport.Udp, frameNumber, flowId);
         HandleMessage(payload, datagram: true);
+        return true;
     }
 
     /// <summary>
