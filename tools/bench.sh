@@ -9,11 +9,13 @@
 # runs, then `tshark -q -o rtp.heuristic_rtp:TRUE -z rtp,streams` once (seconds, peak RSS) and the ratio.
 # When the audit offers --threads, each capture runs with --threads 1, with the default (2 on 2 cores or
 # more) and, when it has the sharded engine, with --threads 4 (reader; merger; VoIP stage; 1 flow shard).
-# Usage: tools/bench.sh [PACKETS] [CALLS] [--busy-minutes M] [--runs N] [--no-tshark] [--only bulk|busy]
+# Before each capture's runs, tools/page-cache.sh puts it in the page cache as a capture read from disk is
+# (--page-cache as-is: leaves the cache as it is); tshark reads it in the same state.
+# Usage: tools/bench.sh [PACKETS] [CALLS] [--busy-minutes M] [--runs N] [--no-tshark] [--only bulk|busy] [--page-cache disk|as-is]
 # Not a test: run it by hand (the machine's load shows in the seconds) and put the figures in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packets=2000000 calls=200 busy_minutes=60 runs=3 tshark=1 only=""
+packets=2000000 calls=200 busy_minutes=60 runs=3 tshark=1 only="" page_cache=disk
 positional=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -21,6 +23,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift ;;
     --no-tshark) tshark=0 ;;
     --only) only=$2; shift ;;
+    --page-cache) page_cache=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) [[ "$1" =~ ^[0-9]+$ ]] || { echo "bench: unknown argument '$1' (see --help)" >&2; exit 2; }
        if [ $positional = 0 ]; then packets=$1; else calls=$1; fi; positional=$((positional + 1)) ;;
@@ -66,8 +69,8 @@ stat_of() { grep -oE "(^| )$1=[-0-9.]+" "$2" | head -1 | cut -d= -f2; }
 echo "benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
 for c in "${cases[@]}"; do
   name=${c%%:*} cap=${c#*:}
-  cat "$cap" > /dev/null   # warm the page cache, as in ../shared/NOTES.md
   echo "$name: $cap ($(( $(stat -c %s "$cap") / 1048576 )) MiB)"
+  echo "  $(bash tools/page-cache.sh "$cap" "$page_cache")"
   for th in "${threads_runs[@]}"; do
     best=""
     for run in $(seq 1 "$runs"); do
