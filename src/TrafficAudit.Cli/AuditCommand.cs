@@ -108,6 +108,7 @@ public static class AuditCommand
         var sharedLog = streaming?.Log is { Writer: RecordWriter.Shared } log ? log : null;
         engine.VoipIdleWork = IdleWork(readAhead == ReadAheadMode.WhenIdle ? source as IIdleReader : null, sharedLog);
         engine.VoipBehindWork = sharedLog is null ? null : sharedLog.WriteSome;
+        if (sharedLog is not null) sharedLog.RecordsWaiting = engine.WakeVoipIdle;
         if (source is PcapFrameSource pcap)
         {
             // One classic pcap file, the common case: the same loop through the sealed type, so its three calls
@@ -180,7 +181,7 @@ public static class AuditCommand
             stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"stats: frames={engine.Statistics.Frames} threads={engine.Threads} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} gc_pause_s={GC.GetTotalPauseDuration().TotalSeconds:F3} " +
-                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAheadWhenIdle: true }) ? "idle" : sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} idle_reads={sources.Sum(s => (s as FrameSourceBase)?.ChunksReadAhead ?? 0)} record_writer={(streaming is null ? "none" : streaming.Log.Writer switch { RecordWriter.Thread => "thread", RecordWriter.Caller => "inline", _ => "shared" })} shared_slices={streaming?.Log.SharedSlices ?? 0} behind_work={engine.VoipBehindWorkDone} queue_full_waits={streaming?.Log.QueueFullWaits ?? 0} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
+                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAheadWhenIdle: true }) ? "idle" : sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} idle_reads={sources.Sum(s => (s as FrameSourceBase)?.ChunksReadAhead ?? 0)} record_writer={(streaming is null ? "none" : streaming.Log.Writer switch { RecordWriter.Thread => "thread", RecordWriter.Caller => "inline", _ => "shared" })} shared_slices={streaming?.Log.SharedSlices ?? 0} behind_work={engine.VoipBehindWorkDone} idle_wakes={engine.VoipIdleWakes} queue_full_waits={streaming?.Log.QueueFullWaits ?? 0} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }

@@ -209,6 +209,14 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     /// <summary>Who writes the rows (<see cref="RecordLogOptions.Writer"/>).</summary>
     public RecordWriter Writer => _options.Writer;
 
+    /// <summary>
+    /// <see cref="RecordWriter.Shared"/>: called on the thread that hands a record over while a slice's worth of records or
+    /// more wait, to wake a thread that writes them when it has time (the VoIP stage's, asleep between its batches); true
+    /// when that thread is free to write them now. The caller then leaves the rows to it up to <see cref="SharedLimit"/>
+    /// waiting, instead of writing slices itself past <see cref="SharedBacklog"/>. Set it before the first record.
+    /// </summary>
+    public Func<bool>? RecordsWaiting { get; set; }
+
     /// <summary>Slices written by <see cref="WriteSome"/> on a thread that had time (<see cref="RecordWriter.Shared"/>; those a caller writes past <see cref="SharedBacklog"/> are not counted).</summary>
     public long SharedSlices => Interlocked.Read(ref _sharedSlices);
 
@@ -368,11 +376,14 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         if (_shared is not null)
         {
             _shared.Enqueue(item);
+            int waiting = _shared.Count;
+            bool helped = waiting >= SharedSlice && RecordsWaiting is { } wake && wake();
             // Nobody has had time: the caller takes a slice itself, so the records waiting stay bounded. When another
             // thread is writing a slice just now, the caller goes on (rows are being written) rather than wait for it,
             // up to SharedLimit records waiting. Waiting there used to leave the busy site's packet thread idle for a
             // slice's time, hundreds of times a run.
-            if (_shared.Count > SharedBacklog)
+            // A thread free to write them (RecordsWaiting) takes them up to SharedLimit.
+            if (waiting > SharedBacklog && !(helped && waiting <= SharedLimit))
             {
                 if (Monitor.TryEnter(_writeGate))
                 {

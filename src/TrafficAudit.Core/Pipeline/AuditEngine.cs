@@ -153,6 +153,12 @@ public sealed partial class AuditEngine : IDisposable
         set => _voipStage.BehindWork = value;
     }
 
+    /// <summary>Wakes the VoIP stage's thread to its idle work when it sleeps waiting for packets, and says whether it is free for it (see <see cref="VoipPipeline.WakeIdle"/>); any thread.</summary>
+    public bool WakeVoipIdle() => _voipStage.WakeIdle();
+
+    /// <summary>Times <see cref="WakeVoipIdle"/> woke the VoIP stage's thread.</summary>
+    public int VoipIdleWakes => _voipStage.IdleWakes;
+
     /// <summary>Pieces of <see cref="VoipBehindWork"/> the engine's thread did.</summary>
     public int VoipBehindWorkDone => _voipStage.BehindWorkDone;
 

@@ -13,6 +13,7 @@ public sealed class HandOffQueue<T>
     private readonly Queue<T> _items = new();
     private readonly object _gate = new();
     private bool _completed;
+    private bool _woken;
 
     public HandOffQueue(int capacity = int.MaxValue)
     {
@@ -67,6 +68,46 @@ public sealed class HandOffQueue<T>
             }
         }
     }
+
+    /// <summary>
+    /// The oldest item, waiting for one or for <see cref="Wake"/>: <see cref="Taken.Item"/>, <see cref="Taken.Woken"/> (no
+    /// item: a wake-up was asked for since the last call, which it uses up) or <see cref="Taken.Completed"/> (completed
+    /// and empty).
+    /// </summary>
+    public Taken TakeOrWake(out T item)
+    {
+        lock (_gate)
+        {
+            while (true)
+            {
+                if (_items.TryDequeue(out item!))
+                {
+                    Monitor.PulseAll(_gate);
+                    return Taken.Item;
+                }
+                if (_completed) return Taken.Completed;
+                if (_woken)
+                {
+                    _woken = false;
+                    return Taken.Woken;
+                }
+                Monitor.Wait(_gate);
+            }
+        }
+    }
+
+    /// <summary>Ends a wait in <see cref="TakeOrWake"/> without an item (or the next one, when none waits now).</summary>
+    public void Wake()
+    {
+        lock (_gate)
+        {
+            _woken = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>What <see cref="TakeOrWake"/> returned.</summary>
+    public enum Taken { Item, Woken, Completed }
 
     /// <summary>No more items: <see cref="Take"/> returns false once the queued ones are taken.</summary>
     public void CompleteAdding()

@@ -318,6 +318,25 @@ public sealed class VoipPipeline : IDisposable
 
     private Func<bool>? _idleWork;
     private Func<bool>? _behindWork;
+    private int _sleeping; // 1 while the stage's thread waits for a batch (after its idle work found nothing)
+    private int _busy; // 1 while the stage's thread analyses a batch
+
+    /// <summary>
+    /// Work for the stage's thread has come (rows waiting in a shared record log): when that thread is asleep waiting for
+    /// a batch it wakes and does its <see cref="IdleWork"/>. True when it is free for that work now (no batch in hand),
+    /// so the caller may leave the work to it. Any thread; two reads when the stage's thread is awake. A wake-up lost to
+    /// a race is made up by the next call. Without it the stage's thread slept through the burst of records the engine
+    /// hands over once the nodes are detected (some 20,000 on the busy site), while the engine wrote them all itself.
+    /// </summary>
+    public bool WakeIdle()
+    {
+        if (_full is null) return false;
+        if (Volatile.Read(ref _sleeping) != 0) _full.Wake();
+        return Volatile.Read(ref _busy) == 0;
+    }
+
+    /// <summary>Times <see cref="WakeIdle"/> woke the stage's thread, for `--stats`.</summary>
+    public int IdleWakes { get; private set; }
 
     /// <summary>
     /// What the engine's thread does when it hands a batch over and the stage is behind (another batch still waits for
@@ -363,7 +382,17 @@ public sealed class VoipPipeline : IDisposable
             {
                 _failure ??= e;
             }
-            if (!full.Take(out var b)) break;
+            // Asleep until a batch comes, or until work for the idle thread does (WakeIdle).
+            Volatile.Write(ref _sleeping, 1);
+            var taken = full.TakeOrWake(out var b);
+            Volatile.Write(ref _sleeping, 0);
+            if (taken == HandOffQueue<Batch>.Taken.Completed) break;
+            if (taken == HandOffQueue<Batch>.Taken.Woken)
+            {
+                IdleWakes++;
+                continue;
+            }
+            Volatile.Write(ref _busy, 1);
             try
             {
                 if (_failure is null)
@@ -382,6 +411,7 @@ public sealed class VoipPipeline : IDisposable
             b.Count = 0;
             b.Used = 0;
             _free!.Add(b);
+            Volatile.Write(ref _busy, 0);
             lock (_gate)
             {
                 _pending--;

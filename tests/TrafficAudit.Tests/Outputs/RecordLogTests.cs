@@ -280,6 +280,53 @@ public sealed class RecordLogTests
     }
 
     [TestMethod]
+    public void SharedWriter_AFreeThread_IsWokenForWaitingRows_AndTheCallerLeavesThemToItUpToTheLimit()
+    {
+        var flows = Site.Value.Flows;
+        var sink = new OrderSink();
+        using var log = new RecordLog(TempDir(), new RecordLogOptions { Writer = RecordWriter.Shared });
+        log.Then(sink);
+        var waitingAtCall = new List<int>();
+        bool free = true;
+        int handedCount = 0;
+        log.RecordsWaiting = () =>
+        {
+            waitingAtCall.Add(handedCount - sink.Seen.Count);
+            return free;
+        };
+        var handed = new List<object>();
+        void Hand(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var f = flows[handed.Count % flows.Count];
+                handedCount++;
+                log.OnFlow(f);
+                handed.Add(f);
+            }
+        }
+        Hand(RecordLog.SharedSlice - 1);
+        Assert.IsEmpty(waitingAtCall, "less than a slice waits: nobody is woken");
+        Hand(1);
+        CollectionAssert.AreEqual(new[] { RecordLog.SharedSlice }, waitingAtCall, "a slice waits: the free thread is woken");
+        // A free thread takes them: the caller writes nothing up to the limit...
+        Hand(RecordLog.SharedLimit - RecordLog.SharedSlice);
+        Assert.IsEmpty(sink.Seen, "left to the free thread");
+        Assert.AreEqual(0, log.QueueFullWaits);
+        // ...and past it writes a slice itself at each record, as when nobody helps.
+        Hand(1);
+        Assert.HasCount(RecordLog.SharedSlice, sink.Seen);
+        Assert.AreEqual(1, log.QueueFullWaits);
+        // Nobody free: past the backlog the caller writes.
+        free = false;
+        while (handed.Count - sink.Seen.Count > RecordLog.SharedBacklog) Hand(1);
+        Hand(1);
+        Assert.IsLessThanOrEqualTo(RecordLog.SharedBacklog + 1, handed.Count - sink.Seen.Count);
+        log.Sync();
+        CollectionAssert.AreEqual(handed, sink.Seen, "every record once, in the order handed over");
+    }
+
+    [TestMethod]
     public void Then_ASinkThatThrows_IsStopped_TheRowsAreStillWritten()
     {
         var flows = Site.Value.Flows;

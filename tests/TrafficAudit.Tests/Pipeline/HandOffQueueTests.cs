@@ -40,4 +40,31 @@ public sealed class HandOffQueueTests
         Assert.AreEqual(0, q.Count);
         producer.Join();
     }
+
+    [TestMethod]
+    public void TakeOrWake_EndsAWaitWithoutAnItem_OnceAWakeIsAsked_ItemsFirst()
+    {
+        var q = new HandOffQueue<int>();
+        // A wake asked before the wait is kept for it, once.
+        q.Wake();
+        Assert.AreEqual(HandOffQueue<int>.Taken.Woken, q.TakeOrWake(out _));
+        // An item comes before a wake.
+        q.Add(7);
+        q.Wake();
+        Assert.AreEqual(HandOffQueue<int>.Taken.Item, q.TakeOrWake(out int item));
+        Assert.AreEqual(7, item);
+        Assert.AreEqual(HandOffQueue<int>.Taken.Woken, q.TakeOrWake(out _), "the wake still stands");
+        // A thread asleep in the wait is woken by Wake, with no item.
+        HandOffQueue<int>.Taken? got = null;
+        using var entered = new ManualResetEventSlim();
+        var waiter = new Thread(() => { entered.Set(); got = q.TakeOrWake(out _); });
+        waiter.Start();
+        Assert.IsTrue(entered.Wait(TimeSpan.FromSeconds(30)));
+        Assert.IsFalse(waiter.Join(200), "no item, no wake: it waits");
+        q.Wake();
+        Assert.IsTrue(waiter.Join(TimeSpan.FromSeconds(30)));
+        Assert.AreEqual(HandOffQueue<int>.Taken.Woken, got);
+        q.CompleteAdding();
+        Assert.AreEqual(HandOffQueue<int>.Taken.Completed, q.TakeOrWake(out _));
+    }
 }

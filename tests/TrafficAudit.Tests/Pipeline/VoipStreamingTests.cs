@@ -266,6 +266,54 @@ public sealed class VoipStreamingTests
         Assert.AreEqual(0, inlineCalls);
     }
 
+    [TestMethod]
+    public void WakeIdle_WakesTheStagesThreadAsleepBetweenBatches_ToItsIdleWork_AndSaysWhetherItIsFree()
+    {
+        var tracker = new VoipTracker(new AnomalyCounters());
+        using (var inline = new VoipPipeline(tracker, parallel: false))
+            Assert.IsFalse(inline.WakeIdle(), "inline there is no thread to wake");
+        var stageTracker = new VoipTracker(new AnomalyCounters());
+        using var stage = new VoipPipeline(stageTracker, parallel: true);
+        int calls = 0;
+        using var called = new SemaphoreSlim(0);
+        stage.IdleWork = () =>
+        {
+            Interlocked.Increment(ref calls);
+            called.Release();
+            return false; // nothing done: the thread goes to sleep until a batch or a wake comes
+        };
+        // The thread sleeps (it found no idle work when it started): each wake brings it back to its idle work, with no packet.
+        for (int i = 0; i < 3; i++)
+        {
+            int before = Volatile.Read(ref calls);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Volatile.Read(ref calls) == before && DateTime.UtcNow < deadline)
+            {
+                Assert.IsTrue(stage.WakeIdle(), "no batch in hand: free");
+                called.Wait(TimeSpan.FromMilliseconds(20));
+            }
+            Assert.IsGreaterThan(before, Volatile.Read(ref calls), "woken to its idle work");
+        }
+        Assert.IsGreaterThanOrEqualTo(1, stage.IdleWakes);
+        Assert.AreEqual(0L, stageTracker.PacketsSeen);
+        // While it analyses a batch the thread is not free: a watcher sees it so at least once while batches come.
+        stage.IdleWork = () => false;
+        bool busySeen = false;
+        var watcher = new Thread(() =>
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline && !Volatile.Read(ref busySeen)) Volatile.Write(ref busySeen, !stage.WakeIdle());
+        });
+        watcher.Start();
+        for (int round = 0; round < 2000 && !Volatile.Read(ref busySeen); round++)
+        {
+            Run(stage, Site(4, everyS: 60, mediaS: 4));
+            stage.Drain();
+        }
+        watcher.Join();
+        Assert.IsTrue(busySeen, "while it analyses a batch the stage's thread is not free");
+    }
+
     /// <summary>
     /// The reference for <see cref="TakeEnded_UpToATicket_TakesTheRecordsEndedByThatPacket_WhateverTheStagesThread"/>:
     /// on one thread, taking everything that ended at each point; a take with the ticket of the point before gets those
