@@ -60,8 +60,9 @@ public struct RtpStreamStatistics
     private BandwidthSample[]? _bwRing;
     private int _bwStart, _bwIndex;  // positions in the ring as allocated: the oldest sample still in the window, the next to write
     private int _bwCapacity;         // the ring's length (kept here: reading the array's length is another cache line)
-    private uint _bwBytes;
-    private double _bandwidthKbps, _maxBandwidthKbps;
+    // The bandwidth figures are kbit/s of these byte counts, made when read: kbit/s grow with the bytes, so the largest
+    // figure is the figure of the largest count (the same double), and a packet needs no division for them.
+    private uint _bwBytes, _maxBwBytes;
 
     // ---------------- our state ----------------
     private long _firstNs, _lastNs;
@@ -221,7 +222,7 @@ public struct RtpStreamStatistics
         _bwRing[0] = new BandwidthSample { TimeMs = 0, Bytes = p.IpLength };
         _bwIndex = 1;
         _bwBytes = (uint)p.IpLength;
-        _bandwidthKbps = _maxBandwidthKbps = _bwBytes * 8 / 1000.0;
+        _maxBwBytes = _bwBytes;
 
         _maxExt = _cold.MinExt = _scanFrom = 0x10000L + p.SequenceNumber; // room below for packets older than the first
         SetSeen(_maxExt);
@@ -361,8 +362,7 @@ public struct RtpStreamStatistics
             if (++_bwStart == _bwCapacity) _bwStart = 0;
         }
         _bwBytes += (uint)p.IpLength;
-        _bandwidthKbps = _bwBytes * 8 / 1000.0;
-        if (_bandwidthKbps > _maxBandwidthKbps) _maxBandwidthKbps = _bandwidthKbps;
+        if (_bwBytes > _maxBwBytes) _maxBwBytes = _bwBytes;
         if (++_bwIndex == _bwCapacity) _bwIndex = 0;
     }
 
@@ -590,9 +590,12 @@ public struct RtpStreamStatistics
     /// <summary>Skew with the largest magnitude seen (signed), ms.</summary>
     public readonly double MaxSkewMs => _maxSkewMs;
     /// <summary>Wireshark's bandwidth after the last packet: IP-layer bits of the packets in the last 1000 ms, kbit/s.</summary>
-    public readonly double BandwidthKbps => _bandwidthKbps;
+    public readonly double BandwidthKbps => Kbps(_bwBytes);
     /// <summary>Highest value <see cref="BandwidthKbps"/> took.</summary>
-    public readonly double MaxBandwidthKbps => _maxBandwidthKbps;
+    public readonly double MaxBandwidthKbps => Kbps(_maxBwBytes);
+
+    /// <summary>Wireshark's kbit/s of a byte count over its one-second window.</summary>
+    private static double Kbps(uint bytes) => bytes * 8 / 1000.0;
 
     // ============================== our figures ==============================
 
