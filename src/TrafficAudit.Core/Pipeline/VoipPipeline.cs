@@ -447,10 +447,15 @@ public sealed class VoipPipeline : IDisposable
         return _added;
     }
 
-    /// <summary>Waits until the worker has analysed every packet handed over before <see cref="Submit"/> returned <paramref name="ticket"/>.</summary>
+    /// <summary>
+    /// Waits until the worker has analysed every packet handed over before <see cref="Submit"/> returned <paramref name="ticket"/>.
+    /// The stage is behind then: this thread first does its <see cref="BehindWork"/> (rows waiting) while the stage has not
+    /// got there, and sleeps only when there is none left.
+    /// </summary>
     public void WaitFor(long ticket)
     {
         if (!_parallel) return;
+        while (Volatile.Read(ref _finished) < ticket && _behindWork is { } work && work()) BehindWorkDone++;
         if (Volatile.Read(ref _finished) < ticket)
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
