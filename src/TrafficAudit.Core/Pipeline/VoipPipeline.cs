@@ -85,8 +85,6 @@ public sealed class VoipPipeline : IDisposable
     private const int BatchPackets = 4096;
     private const int BatchBytes = BatchPackets * 256;
     private const int BatchesInFlight = 4;
-    /// <summary>Packets a batch holds at least before it goes to an idle worker (<see cref="HandEarlyWhenIdle"/>).</summary>
-    private const int EagerPackets = 256;
 
     private sealed class Batch
     {
@@ -199,7 +197,6 @@ public sealed class VoipPipeline : IDisposable
         ref VoipPacket slot = ref Reserve(flow, payload.Length);
         slot = packet;
         Append(payload);
-        HandEarlyWhenIdle();
     }
 
     /// <summary>The engine's packet for the stage: its facts are written straight into the batch, and of RTP only the header is copied.</summary>
@@ -245,21 +242,6 @@ public sealed class VoipPipeline : IDisposable
             payload = payload[..RtpHeaderBytes];
         }
         Append(payload);
-        HandEarlyWhenIdle();
-    }
-
-    /// <summary>
-    /// Hands the current batch over before it is full when the worker has nothing to do: at least
-    /// <see cref="EagerPackets"/> packets are waiting here and no batch is in flight. Without this, traffic with few
-    /// VoIP packets between two hand-over checks (each sweep: see <see cref="EndedFlowGroups"/>) never fills a batch:
-    /// the worker would get its packets only at the check, and the engine could wait for that work at the next one.
-    /// Bulk RTP keeps the worker busy, so its batches still fill.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void HandEarlyWhenIdle()
-    {
-        var b = _current!;
-        if (b.Count >= EagerPackets && Volatile.Read(ref _pending) == 0) Hand(b);
     }
 
     /// <summary>Copies the bytes of the reserved entry into the current batch's arena and counts the entry.</summary>
