@@ -108,7 +108,11 @@ public static class AuditCommand
         var sharedLog = streaming?.Log is { Writer: RecordWriter.Shared } log ? log : null;
         engine.VoipIdleWork = IdleWork(readAhead == ReadAheadMode.WhenIdle ? source as IIdleReader : null, sharedLog);
         engine.VoipBehindWork = sharedLog is null ? null : sharedLog.WriteSome;
-        if (sharedLog is not null) sharedLog.RecordsWaiting = engine.WakeVoipIdle;
+        if (sharedLog is not null)
+        {
+            sharedLog.RecordsWaiting = engine.WakeVoipIdle;
+            engine.HeldFlowsLeaving = sharedLog.ExpectBurst;
+        }
         if (source is PcapFrameSource pcap)
         {
             // One classic pcap file, the common case: the same loop through the sealed type, so its three calls

@@ -217,6 +217,24 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     /// </summary>
     public Func<bool>? RecordsWaiting { get; set; }
 
+    /// <summary>
+    /// <see cref="RecordWriter.Shared"/>: <paramref name="records"/> records already in memory are about to be handed over
+    /// at once (the flows held until the nodes were decided: 20,000 on a busy site). They may wait beyond
+    /// <see cref="SharedBacklog"/> and <see cref="SharedLimit"/>, by their number, until the records waiting are back within
+    /// the backlog, so that the caller goes on with its packets while whichever thread has time writes them. Without it
+    /// the caller, past the limit, waited at each record for the slice another thread was writing: the burst was
+    /// written by one thread at a time while the packets stood still. The caller's thread only.
+    /// </summary>
+    public void ExpectBurst(int records)
+    {
+        if (_shared is null || records <= 0) return;
+        _burst += records;
+        _burstToCome += records;
+    }
+
+    /// <summary>Records of a burst (<see cref="ExpectBurst"/>) the bounds allow for, and those not yet handed over; the caller's thread only.</summary>
+    private int _burst, _burstToCome;
+
     /// <summary>Slices written by <see cref="WriteSome"/> on a thread that had time (<see cref="RecordWriter.Shared"/>; those a caller writes past <see cref="SharedBacklog"/> are not counted).</summary>
     public long SharedSlices => Interlocked.Read(ref _sharedSlices);
 
@@ -378,12 +396,20 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
             _shared.Enqueue(item);
             int waiting = _shared.Count;
             bool helped = waiting >= SharedSlice && RecordsWaiting is { } wake && wake();
+            // A burst (ExpectBurst) waits beyond the usual bounds, from its first record until, all of it handed over, the
+            // records waiting are back within the backlog.
+            int burst = _burst;
+            if (burst > 0)
+            {
+                if (_burstToCome > 0) _burstToCome--;
+                else if (waiting <= SharedBacklog) _burst = burst = 0;
+            }
             // Nobody has had time: the caller takes a slice itself, so the records waiting stay bounded. When another
             // thread is writing a slice just now, the caller goes on (rows are being written) rather than wait for it,
             // up to SharedLimit records waiting. Waiting there used to leave the busy site's packet thread idle for a
             // slice's time, hundreds of times a run.
             // A thread free to write them (RecordsWaiting) takes them up to SharedLimit.
-            if (waiting > SharedBacklog && !(helped && waiting <= SharedLimit))
+            if (waiting > SharedBacklog && !(helped && waiting <= SharedLimit + burst))
             {
                 if (Monitor.TryEnter(_writeGate))
                 {
@@ -397,7 +423,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                         Monitor.Exit(_writeGate);
                     }
                 }
-                else if (_shared.Count > SharedLimit)
+                else if (_shared.Count > SharedLimit + burst)
                 {
                     Interlocked.Increment(ref _queueFullWaits);
                     lock (_writeGate) WriteWaiting(SharedSlice);

@@ -153,6 +153,13 @@ public sealed partial class AuditEngine : IDisposable
         set => _voipStage.BehindWork = value;
     }
 
+    /// <summary>
+    /// Called with their number when the held flows (and the VoIP records held with them) are about to leave at once, the nodes decided (the CLI gives the shared
+    /// record log's <c>ExpectBurst</c>: they were in memory already, and may wait for a thread that has time). Results
+    /// do not depend on it.
+    /// </summary>
+    public Action<int>? HeldFlowsLeaving { get; set; }
+
     /// <summary>Wakes the VoIP stage's thread to its idle work when it sleeps waiting for packets, and says whether it is free for it (see <see cref="VoipPipeline.WakeIdle"/>); any thread.</summary>
     public bool WakeVoipIdle() => _voipStage.WakeIdle();
 
@@ -473,6 +480,7 @@ public sealed partial class AuditEngine : IDisposable
     {
         Decide();
         _settled = true;
+        HeldFlowsLeaving?.Invoke(_held.Count + (_voipHold?.Count ?? 0));
         var handed = new List<FlowRecord>(_held.Count);
         foreach (var h in _held)
         {

@@ -280,6 +280,87 @@ public sealed class RecordLogTests
     }
 
     [TestMethod]
+    public void SharedWriter_ABurst_WaitsBeyondTheLimitByItsSize_WithoutTheCallerWaiting_ThenTheLimitHoldsAgain()
+    {
+        // Larger than the backlog: a burst that fits in it needs no allowance, and has none once handed over.
+        const int burst = 3 * RecordLog.SharedBacklog;
+        var flows = Site.Value.Flows;
+        using var sink = new HoldingSink();
+        using var log = new RecordLog(TempDir(), new RecordLogOptions { Writer = RecordWriter.Shared });
+        log.Then(sink);
+        var handed = new List<object>();
+        void Hand(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var f = flows[handed.Count % flows.Count];
+                log.OnFlow(f);
+                handed.Add(f);
+            }
+        }
+        Hand(1);
+        // Another thread writes a slice and is held inside it: the caller can neither write nor help.
+        var helper = new Thread(() => log.WriteSome()) { IsBackground = true };
+        sink.Holder = helper.ManagedThreadId;
+        helper.Start();
+        Assert.IsTrue(sink.Entered.Wait(TimeSpan.FromSeconds(30)), "the helper is writing");
+        // The held flows leave at once: up to the limit plus the burst, the caller goes on.
+        log.ExpectBurst(burst);
+        var within = Task.Run(() => Hand(RecordLog.SharedLimit + burst));
+        Assert.IsTrue(within.Wait(TimeSpan.FromSeconds(30)), "within the limit and the burst the caller does not wait");
+        Assert.IsEmpty(sink.Seen, "and writes nothing while the helper writes");
+        Assert.AreEqual(0, log.QueueFullWaits);
+        // Past both it waits for the helper, as past the limit.
+        var past = Task.Run(() => Hand(1));
+        Assert.IsFalse(past.Wait(TimeSpan.FromMilliseconds(300)), "past the limit and the burst the caller waits");
+        sink.Release.Set();
+        Assert.IsTrue(past.Wait(TimeSpan.FromSeconds(30)));
+        Assert.IsTrue(helper.Join(TimeSpan.FromSeconds(30)));
+        Assert.AreEqual(1, log.QueueFullWaits);
+        log.Sync();
+        CollectionAssert.AreEqual(handed, sink.Seen, "every record once, in the order handed over");
+
+        // Written down to the backlog, the burst is over: the limit alone holds again.
+        using var sink2 = new HoldingSink();
+        using var log2 = new RecordLog(TempDir(), new RecordLogOptions { Writer = RecordWriter.Shared });
+        log2.Then(sink2);
+        log2.ExpectBurst(burst);
+        var handed2 = new List<object>();
+        for (int i = 0; i < burst + 100; i++)
+        {
+            log2.OnFlow(flows[i % flows.Count]);
+            handed2.Add(flows[i % flows.Count]);
+        }
+        log2.Sync(); // no helper: the caller wrote past the backlog, and Sync writes the rest
+        var helper2 = new Thread(() => log2.WriteSome()) { IsBackground = true };
+        log2.OnFlow(flows[0]);
+        handed2.Add(flows[0]);
+        sink2.Holder = helper2.ManagedThreadId;
+        helper2.Start();
+        Assert.IsTrue(sink2.Entered.Wait(TimeSpan.FromSeconds(30)), "the helper is writing");
+        var within2 = Task.Run(() =>
+        {
+            for (int i = 0; i < RecordLog.SharedLimit; i++)
+            {
+                log2.OnFlow(flows[i % flows.Count]);
+                handed2.Add(flows[i % flows.Count]);
+            }
+        });
+        Assert.IsTrue(within2.Wait(TimeSpan.FromSeconds(30)));
+        var past2 = Task.Run(() =>
+        {
+            log2.OnFlow(flows[0]);
+            handed2.Add(flows[0]);
+        });
+        Assert.IsFalse(past2.Wait(TimeSpan.FromMilliseconds(300)), "the burst allowance is spent: past the limit the caller waits");
+        sink2.Release.Set();
+        Assert.IsTrue(past2.Wait(TimeSpan.FromSeconds(30)));
+        Assert.IsTrue(helper2.Join(TimeSpan.FromSeconds(30)));
+        log2.Sync();
+        CollectionAssert.AreEqual(handed2, sink2.Seen, "every record once, in the order handed over");
+    }
+
+    [TestMethod]
     public void SharedWriter_AFreeThread_IsWokenForWaitingRows_AndTheCallerLeavesThemToItUpToTheLimit()
     {
         var flows = Site.Value.Flows;

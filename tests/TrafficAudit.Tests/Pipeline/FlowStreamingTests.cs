@@ -36,9 +36,10 @@ public sealed class FlowStreamingTests
 
     private sealed record Run(AuditResult Result, long TotalFlows, int MaxActive, long HandedBeforeEnd, long HeapBeforeEnd);
 
-    private static Run Audit(string path, AuditOptions options, IAuditRecordSink? sink, bool measureHeap = false)
+    private static Run Audit(string path, AuditOptions options, IAuditRecordSink? sink, bool measureHeap = false, Action<AuditEngine>? setUp = null)
     {
         using var engine = new AuditEngine(Catalogue, options with { ParallelVoip = options.ParallelVoip ?? false }, sink);
+        setUp?.Invoke(engine);
         using var source = CaptureFile.Open(path, 0, engine.Anomalies);
         int maxActive = 0;
         while (source.MoveNext())
@@ -156,6 +157,24 @@ public sealed class FlowStreamingTests
         // The nodes of the result are decided over every flow, as in the batch run.
         CollectionAssert.AreEqual(batch.Result.Nodes.Select(n => n.Address).ToList(), small.Result.Nodes.Select(n => n.Address).ToList());
         Assert.IsNotEmpty(batch.Result.Nodes);
+    }
+
+    [TestMethod]
+    public void HoldCapSmall_NodesDetected_TheBurstIsAnnouncedBeforeItsFirstRecord_WithTheHeldFlowsAndVoipRecords()
+    {
+        var path = Path.Combine(TestPaths.Captures, "imagicle-site.pcap");
+        var sink = new RecordingSink();
+        var announced = new List<(int Records, long FlowsBefore)>();
+        var run = Audit(path, Detected with { MaxHeldFlows = 10 }, sink, setUp: e => e.HeldFlowsLeaving = n => announced.Add((n, sink.Count)));
+        // Once, when the hold filled: before any record had left, and at least the ten held flows.
+        Assert.HasCount(1, announced, string.Join(", ", announced));
+        Assert.AreEqual(0, announced[0].FlowsBefore, "announced before the first record leaves");
+        Assert.IsGreaterThanOrEqualTo(10, announced[0].Records);
+        Assert.IsGreaterThan(10, run.TotalFlows);
+        // The nodes given: nothing is held, nothing announced.
+        var given = new List<int>();
+        Audit(path, Given, new RecordingSink(), setUp: e => e.HeldFlowsLeaving = given.Add);
+        Assert.IsEmpty(given);
     }
 
     [TestMethod]
