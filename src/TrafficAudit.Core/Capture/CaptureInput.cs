@@ -62,6 +62,9 @@ internal sealed class CaptureInput : IDisposable
     /// <summary>Chunks another thread read ahead through <see cref="ReadOneAhead"/>.</summary>
     public long ChunksReadAhead => _ahead?.ChunksReadAhead ?? 0;
 
+    /// <summary>Times this reader waited for a chunk another thread was reading, and the seconds in all (<see cref="ReadAhead.ConsumerWaits"/>).</summary>
+    public (long Waits, double Seconds) ReadWaits => _ahead is { } a ? (a.ConsumerWaits, a.ConsumerWaitTicks / (double)System.Diagnostics.Stopwatch.Frequency) : (0, 0);
+
     /// <summary>Shared reading ahead: one chunk read on the calling thread (see <see cref="ReadAhead.TryReadOneAhead"/>); false otherwise.</summary>
     public bool ReadOneAhead() => _ahead is { Shared: true } a && a.TryReadOneAhead();
 

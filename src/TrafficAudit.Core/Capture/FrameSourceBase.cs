@@ -41,6 +41,8 @@ public abstract class FrameSourceBase : IFrameSource, IIdleReader
     public bool ReadsAheadWhenIdle => Input.ReadsAheadWhenIdle;
     /// <summary>Chunks an idle thread read ahead (<see cref="IIdleReader.ReadOneAhead"/>).</summary>
     public long ChunksReadAhead => Input.ChunksReadAhead;
+    /// <summary>Times the reading thread waited for a chunk an idle thread was reading, and the seconds in all.</summary>
+    public (long Waits, double Seconds) ReadWaits => Input.ReadWaits;
 
     /// <inheritdoc/>
     public bool ReadOneAhead() => Input.ReadOneAhead();

@@ -112,7 +112,15 @@ internal sealed class ReadAhead : IDisposable
     private Chunk TakeShared()
     {
         if (_filled.TryTake(out var ready)) return ready;
-        lock (_readGate)
+        if (!Monitor.TryEnter(_readGate))
+        {
+            // Another thread is reading the next chunk: wait for it.
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            Monitor.Enter(_readGate);
+            ConsumerWaits++;
+            ConsumerWaitTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        }
+        try
         {
             if (_filled.TryTake(out ready)) return ready;
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -123,7 +131,15 @@ internal sealed class ReadAhead : IDisposable
             if (own.End) _ended = true;
             return own;
         }
+        finally
+        {
+            Monitor.Exit(_readGate);
+        }
     }
+
+    /// <summary>Shared: times the consumer waited for a chunk another thread was reading, and how long in all (<see cref="System.Diagnostics.Stopwatch"/> ticks); the consumer's thread.</summary>
+    public long ConsumerWaits { get; private set; }
+    public long ConsumerWaitTicks { get; private set; }
 
     /// <summary>
     /// Shared: reads the next chunk ahead when a chunk is free, no other thread is reading and the stream has not ended;
