@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Two builds of trafficaudit (or one build under two environments) timed alternately on one capture,
 # RUNS times each, and their medians: wall (ms steps), user, system and CPU (user + system) seconds of the whole
-# process (/usr/bin/time), and loop_s of --stats (the read/decode/flow/analysis loop).
+# process (/usr/bin/time), and loop_s of --stats (the read/decode/flow/analysis loop); then the medians of the
+# differences B - A paired by round (wall, loop_s, and loop_s + after_loop_s: a change that only moves work
+# after the loop shows there), with how many rounds B was faster.
 # Usage: tools/bench-ab.sh [--runs N] [--pin CORE] [--env-a K=V] [--env-b K=V] BUILD_A BUILD_B CAPTURE [audit options]
 #   e.g. tools/bench-ab.sh /tmp/base/trafficaudit artifacts/trafficaudit-linux-x64/trafficaudit \
 #          /tmp/trafficaudit-bench/bench-2000000-200.pcap --threads 1
@@ -39,7 +41,8 @@ for _ in $(seq "$runs"); do
     out=$(env $envs /usr/bin/time -f "TIME %U %S" "${prefix[@]}" "$bin" audit "$cap" --out "$work/out" --quiet --stats "$@" 2>&1 >/dev/null) || true
     ended=$(date +%s%N)
     loop=$(grep -o " loop_s=[0-9.]*" <<< "$out" | cut -d= -f2)
-    echo "$which $(( (ended - started) / 1000000 )).e-3 $(grep TIME <<< "$out" | cut -d' ' -f2-) $loop" >> "$work/runs"
+    after=$(grep -o " after_loop_s=[0-9.]*" <<< "$out" | cut -d= -f2)
+    echo "$which $(( (ended - started) / 1000000 )).e-3 $(grep TIME <<< "$out" | cut -d' ' -f2-) $loop ${after:-0}" >> "$work/runs"
   done
 done
 python3 - "$work/runs" <<'EOF'
@@ -47,10 +50,20 @@ import sys, statistics as st
 rows = {}
 for line in open(sys.argv[1]):
     p = line.split()
-    rows.setdefault(p[0], []).append([float(x) for x in p[1:5]])
+    rows.setdefault(p[0], []).append([float(x) for x in p[1:6]])
 for build, v in sorted(rows.items()):
     col = lambda i: [x[i] for x in v]
     cpu = [x[1] + x[2] for x in v]
     print(f"{build}: {len(v)} runs, medians: wall {st.median(col(0)):.3f} s, user {st.median(col(1)):.3f} s, "
           f"sys {st.median(col(2)):.3f} s, cpu {st.median(cpu):.3f} s (min {min(cpu):.2f}, max {max(cpu):.2f}), loop_s {st.median(col(3)):.3f}")
+# Paired by round (A and B ran one after the other): the VM's slow minutes move both, so the median of the
+# differences shows a change the medians of each may hide.
+a, b = rows.get("A", []), rows.get("B", [])
+n = min(len(a), len(b))
+if n:
+    def paired(f):
+        d = [f(b[i]) - f(a[i]) for i in range(n)]
+        return f"{st.median(d):+.4f} s (B faster in {sum(1 for x in d if x < 0)} of {n})"
+    print(f"B - A paired by round, medians: wall {paired(lambda x: x[0])}, loop_s {paired(lambda x: x[3])}, "
+          f"loop_s + after_loop_s {paired(lambda x: x[3] + x[4])}")
 EOF
