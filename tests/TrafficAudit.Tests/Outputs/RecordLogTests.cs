@@ -240,43 +240,80 @@ public sealed class RecordLogTests
         }
     }
 
+    /// <summary>
+    /// A shared log whose sink holds, inside its first row, the one other thread that writes a slice
+    /// (<see cref="HoldHelper"/>), with the records handed over so far.
+    /// </summary>
+    private sealed class HeldSharedLog : IDisposable
+    {
+        public readonly HoldingSink Sink = new();
+        public readonly RecordLog Log = new(TempDir(), new RecordLogOptions { Writer = RecordWriter.Shared });
+        public readonly List<object> Handed = [];
+        private Thread? _helper;
+
+        public HeldSharedLog() => Log.Then(Sink);
+
+        public void Hand(int count)
+        {
+            var flows = Site.Value.Flows;
+            for (int i = 0; i < count; i++)
+            {
+                var f = flows[Handed.Count % flows.Count];
+                Log.OnFlow(f);
+                Handed.Add(f);
+            }
+        }
+
+        /// <summary>Hands <paramref name="count"/> records on another thread; false when that did not end within 30 s (the caller waited).</summary>
+        public bool HandsWithoutWaiting(int count) => Task.Run(() => Hand(count)).Wait(TimeSpan.FromSeconds(30));
+
+        /// <summary>Another thread writes a slice, and is held inside it (its first record's sink call).</summary>
+        public void HoldHelper()
+        {
+            _helper = new Thread(() => Log.WriteSome()) { IsBackground = true };
+            Sink.Holder = _helper.ManagedThreadId;
+            _helper.Start();
+            Assert.IsTrue(Sink.Entered.Wait(TimeSpan.FromSeconds(30)), "the helper is writing");
+        }
+
+        /// <summary>The next record waits for the held helper; once the helper is let go, both finish.</summary>
+        public void AssertNextRecordWaitsForTheHelper(string what)
+        {
+            var past = Task.Run(() => Hand(1));
+            Assert.IsFalse(past.Wait(TimeSpan.FromMilliseconds(300)), what);
+            Sink.Release.Set();
+            Assert.IsTrue(past.Wait(TimeSpan.FromSeconds(30)));
+            Assert.IsTrue(_helper!.Join(TimeSpan.FromSeconds(30)));
+        }
+
+        public void AssertEveryRecordOnceInOrder()
+        {
+            Log.Sync();
+            CollectionAssert.AreEqual(Handed, Sink.Seen, "every record once, in the order handed over");
+        }
+
+        public void Dispose()
+        {
+            Log.Dispose();
+            Sink.Dispose();
+        }
+    }
+
     [TestMethod]
     public void SharedWriter_PastTheBacklog_TheCallerGoesOnWhileAnotherThreadWrites_AndWaitsForItPastTheLimit()
     {
-        var flows = Site.Value.Flows;
-        using var sink = new HoldingSink();
-        using var log = new RecordLog(TempDir(), new RecordLogOptions { Writer = RecordWriter.Shared });
-        log.Then(sink);
-        var handed = new List<object>();
-        void Hand(int count)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                var f = flows[handed.Count % flows.Count];
-                log.OnFlow(f);
-                handed.Add(f);
-            }
-        }
-        Hand(1);
-        // Another thread writes a slice, and is held inside it (its first record's sink call).
-        var helper = new Thread(() => log.WriteSome()) { IsBackground = true };
-        sink.Holder = helper.ManagedThreadId;
-        helper.Start();
-        Assert.IsTrue(sink.Entered.Wait(TimeSpan.FromSeconds(30)), "the helper is writing");
+        using var held = new HeldSharedLog();
+        held.Hand(1);
+        held.HoldHelper();
         // Up to the limit the caller neither writes nor waits: the helper's slice is being written.
-        Hand(RecordLog.SharedLimit);
-        Assert.IsEmpty(sink.Seen, "the caller wrote nothing while the helper writes");
-        Assert.AreEqual(0, log.QueueFullWaits);
+        held.Hand(RecordLog.SharedLimit);
+        Assert.IsEmpty(held.Sink.Seen, "the caller wrote nothing while the helper writes");
+        Assert.AreEqual(0, held.Log.QueueFullWaits);
         // Past it the caller waits for the helper, then writes a slice itself.
-        var past = Task.Run(() => Hand(1));
-        Assert.IsFalse(past.Wait(TimeSpan.FromMilliseconds(300)), "past the limit the caller waits for the writing thread");
-        sink.Release.Set();
-        Assert.IsTrue(past.Wait(TimeSpan.FromSeconds(30)));
-        Assert.IsTrue(helper.Join(TimeSpan.FromSeconds(30)));
-        Assert.AreEqual(1, log.QueueFullWaits);
-        Assert.AreEqual(2 * RecordLog.SharedSlice, sink.Seen.Count, "the helper's slice, then the caller's");
-        log.Sync();
-        CollectionAssert.AreEqual(handed, sink.Seen, "every record once, in the order handed over");
+        held.AssertNextRecordWaitsForTheHelper("past the limit the caller waits for the writing thread");
+        Assert.AreEqual(1, held.Log.QueueFullWaits);
+        Assert.AreEqual(2 * RecordLog.SharedSlice, held.Sink.Seen.Count, "the helper's slice, then the caller's");
+        held.AssertEveryRecordOnceInOrder();
     }
 
     [TestMethod]
@@ -284,80 +321,32 @@ public sealed class RecordLogTests
     {
         // Larger than the backlog: a burst that fits in it needs no allowance, and has none once handed over.
         const int burst = 3 * RecordLog.SharedBacklog;
-        var flows = Site.Value.Flows;
-        using var sink = new HoldingSink();
-        using var log = new RecordLog(TempDir(), new RecordLogOptions { Writer = RecordWriter.Shared });
-        log.Then(sink);
-        var handed = new List<object>();
-        void Hand(int count)
+        using (var held = new HeldSharedLog())
         {
-            for (int i = 0; i < count; i++)
-            {
-                var f = flows[handed.Count % flows.Count];
-                log.OnFlow(f);
-                handed.Add(f);
-            }
+            held.Hand(1);
+            held.HoldHelper();
+            // The held flows leave at once: up to the limit plus the burst, the caller goes on.
+            held.Log.ExpectBurst(burst);
+            Assert.IsTrue(held.HandsWithoutWaiting(RecordLog.SharedLimit + burst), "within the limit and the burst the caller does not wait");
+            Assert.IsEmpty(held.Sink.Seen, "and writes nothing while the helper writes");
+            Assert.AreEqual(0, held.Log.QueueFullWaits);
+            // Past both it waits for the helper, as past the limit.
+            held.AssertNextRecordWaitsForTheHelper("past the limit and the burst the caller waits");
+            Assert.AreEqual(1, held.Log.QueueFullWaits);
+            held.AssertEveryRecordOnceInOrder();
         }
-        Hand(1);
-        // Another thread writes a slice and is held inside it: the caller can neither write nor help.
-        var helper = new Thread(() => log.WriteSome()) { IsBackground = true };
-        sink.Holder = helper.ManagedThreadId;
-        helper.Start();
-        Assert.IsTrue(sink.Entered.Wait(TimeSpan.FromSeconds(30)), "the helper is writing");
-        // The held flows leave at once: up to the limit plus the burst, the caller goes on.
-        log.ExpectBurst(burst);
-        var within = Task.Run(() => Hand(RecordLog.SharedLimit + burst));
-        Assert.IsTrue(within.Wait(TimeSpan.FromSeconds(30)), "within the limit and the burst the caller does not wait");
-        Assert.IsEmpty(sink.Seen, "and writes nothing while the helper writes");
-        Assert.AreEqual(0, log.QueueFullWaits);
-        // Past both it waits for the helper, as past the limit.
-        var past = Task.Run(() => Hand(1));
-        Assert.IsFalse(past.Wait(TimeSpan.FromMilliseconds(300)), "past the limit and the burst the caller waits");
-        sink.Release.Set();
-        Assert.IsTrue(past.Wait(TimeSpan.FromSeconds(30)));
-        Assert.IsTrue(helper.Join(TimeSpan.FromSeconds(30)));
-        Assert.AreEqual(1, log.QueueFullWaits);
-        log.Sync();
-        CollectionAssert.AreEqual(handed, sink.Seen, "every record once, in the order handed over");
-
         // Written down to the backlog, the burst is over: the limit alone holds again.
-        using var sink2 = new HoldingSink();
-        using var log2 = new RecordLog(TempDir(), new RecordLogOptions { Writer = RecordWriter.Shared });
-        log2.Then(sink2);
-        log2.ExpectBurst(burst);
-        var handed2 = new List<object>();
-        for (int i = 0; i < burst + 100; i++)
+        using (var held = new HeldSharedLog())
         {
-            log2.OnFlow(flows[i % flows.Count]);
-            handed2.Add(flows[i % flows.Count]);
+            held.Log.ExpectBurst(burst);
+            held.Hand(burst + 100); // nobody else writes: past the backlog the caller does
+            held.Log.Sync();
+            held.Hand(1);
+            held.HoldHelper();
+            Assert.IsTrue(held.HandsWithoutWaiting(RecordLog.SharedLimit));
+            held.AssertNextRecordWaitsForTheHelper("the burst allowance is spent: past the limit the caller waits");
+            held.AssertEveryRecordOnceInOrder();
         }
-        log2.Sync(); // no helper: the caller wrote past the backlog, and Sync writes the rest
-        var helper2 = new Thread(() => log2.WriteSome()) { IsBackground = true };
-        log2.OnFlow(flows[0]);
-        handed2.Add(flows[0]);
-        sink2.Holder = helper2.ManagedThreadId;
-        helper2.Start();
-        Assert.IsTrue(sink2.Entered.Wait(TimeSpan.FromSeconds(30)), "the helper is writing");
-        var within2 = Task.Run(() =>
-        {
-            for (int i = 0; i < RecordLog.SharedLimit; i++)
-            {
-                log2.OnFlow(flows[i % flows.Count]);
-                handed2.Add(flows[i % flows.Count]);
-            }
-        });
-        Assert.IsTrue(within2.Wait(TimeSpan.FromSeconds(30)));
-        var past2 = Task.Run(() =>
-        {
-            log2.OnFlow(flows[0]);
-            handed2.Add(flows[0]);
-        });
-        Assert.IsFalse(past2.Wait(TimeSpan.FromMilliseconds(300)), "the burst allowance is spent: past the limit the caller waits");
-        sink2.Release.Set();
-        Assert.IsTrue(past2.Wait(TimeSpan.FromSeconds(30)));
-        Assert.IsTrue(helper2.Join(TimeSpan.FromSeconds(30)));
-        log2.Sync();
-        CollectionAssert.AreEqual(handed2, sink2.Seen, "every record once, in the order handed over");
     }
 
     [TestMethod]
