@@ -219,11 +219,12 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
 
     /// <summary>
     /// <see cref="RecordWriter.Shared"/>: <paramref name="records"/> records already in memory are about to be handed over
-    /// at once (the flows held until the nodes were decided: 20,000 on a busy site). They may wait beyond
-    /// <see cref="SharedBacklog"/> and <see cref="SharedLimit"/>, by their number, until the records waiting are back within
-    /// the backlog, so that the caller goes on with its packets while whichever thread has time writes them. Without it
-    /// the caller, past the limit, waited at each record for the slice another thread was writing: the burst was
-    /// written by one thread at a time while the packets stood still. The caller's thread only.
+    /// at once (the flows held until the nodes were decided: 20,000 on a busy site). Until all of them are handed over
+    /// and the records waiting are back within <see cref="SharedBacklog"/>, the limit at which the caller waits for
+    /// another thread's slice (<see cref="SharedLimit"/>) grows by their number: past the backlog the caller still
+    /// writes a slice whenever no other thread is writing one, but it never waits, and goes on with its packets.
+    /// Without it the caller, past the limit, waited at each record for the slice another thread was writing: the
+    /// burst was written by one thread at a time while the packets stood still. The caller's thread only.
     /// </summary>
     public void ExpectBurst(int records)
     {
