@@ -196,8 +196,15 @@ public sealed class AuditSetup
         : threads == 2 ? RecordWriter.Shared
         : RecordWriter.Caller;
 
-    /// <summary>Empty run totals with this run's thresholds, for a streaming run to feed as a sink of the engine and hand to <see cref="WriteOutputs"/>.</summary>
-    public RunTotals NewRunTotals() => new(ReportInputs.BudgetOf(Profile));
+    /// <summary>
+    /// Empty run totals with this run's thresholds, for a streaming run to feed as a sink of the engine and hand to
+    /// <see cref="WriteOutputs"/>. Without --report they keep no calls for the report's table and charts (only the console's
+    /// first calls): up to 2,000 calls with their streams and SDP held to the end of the run for nothing, copied by every
+    /// collection that promotes them.
+    /// </summary>
+    public RunTotals NewRunTotals() => Report
+        ? new(ReportInputs.BudgetOf(Profile))
+        : new(ReportInputs.BudgetOf(Profile), maxTableCalls: 0, maxChartedCalls: 0);
 
     /// <param name="sink">Where records go as they end (a streaming run: <see cref="StreamingAudit"/>); null: the engine collects them for one result at the end.</param>
     public AuditEngine CreateEngine(IAuditRecordSink? sink = null) => new(Catalogue, new AuditOptions
