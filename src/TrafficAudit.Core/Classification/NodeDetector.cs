@@ -67,6 +67,10 @@ public sealed record DetectedNode(IpAddress Address, string Reason, NodeSource S
 public sealed class NodeDetector(NodeEvidenceRules rules)
 {
     private readonly NodeEvidenceRules _rules = rules;
+    // One bit per TCP and per UDP port that some rule's ports hold: a flow with neither end on one matches no rule, and
+    // most flows (web, DNS, directory, mail) leave here without the loop over the rules.
+    private readonly ulong[] _tcpPorts = PortsOf(rules, IpProtocol.Tcp);
+    private readonly ulong[] _udpPorts = PortsOf(rules, IpProtocol.Udp);
     // (host, rule, port, serving?) -> distinct peers.
     private readonly Dictionary<(IpAddress Host, NodeEvidenceRule Rule, ushort Port, bool Serving), HashSet<IpAddress>> _evidence = [];
     // (server, client, rule, port) of cluster flows, resolved in Decide once the first-level nodes are known.
@@ -90,6 +94,8 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
         }
         bool answered = f.Answered || (f.PacketsFromClient > 0 && f.PacketsFromServer > 0);
         if (!answered) return;
+        var ports = f.Transport == IpProtocol.Tcp ? _tcpPorts : _udpPorts;
+        if (!Holds(ports, f.ServerPort) && !Holds(ports, f.ClientPort)) return;
         var rules = _rules.Rules;
         // By index: a foreach over the interface would allocate an enumerator per flow.
         for (int i = 0; i < rules.Count; i++)
@@ -110,6 +116,22 @@ public sealed class NodeDetector(NodeEvidenceRules rules)
                     return;
             }
         }
+    }
+
+    private static bool Holds(ulong[] bits, ushort port) => (bits[port >> 6] & (1UL << (port & 63))) != 0;
+
+    /// <summary>The ports of <paramref name="transport"/> that a rule with ports (every kind but answers-with-media) may fit (<see cref="NodeEvidenceRule.Fits"/>).</summary>
+    private static ulong[] PortsOf(NodeEvidenceRules rules, IpProtocol transport)
+    {
+        var bits = new ulong[65536 / 64];
+        foreach (var rule in rules.Rules)
+        {
+            if (!rule.Ports.IsSpecific || rule.Kind == NodeEvidenceKind.AnswersWithMedia) continue;
+            foreach (var r in rule.Ports.Ranges)
+                for (int port = r.First; port <= r.Last; port++)
+                    if (rule.Fits(transport, (ushort)port)) bits[port >> 6] |= 1UL << (port & 63);
+        }
+        return bits;
     }
 
     private void Add(IpAddress host, NodeEvidenceRule rule, ushort port, bool serving, IpAddress peer)

@@ -22,6 +22,36 @@ public sealed class NodeDetectorTests
     private static ObservedFlow Udp(IpAddress c, int cp, IpAddress s, int sp, long fromServer = 3)
         => new(IpProtocol.Udp, c, (ushort)cp, s, (ushort)sp, false, 3, fromServer);
 
+    /// <summary>
+    /// The detector skips the rules for a flow with neither port on one of theirs: over every port, as the server's and as
+    /// the client's, TCP and UDP, a flow adds evidence exactly when a rule fits it as the loop over the rules decides.
+    /// </summary>
+    [TestMethod]
+    public void Observe_EveryPort_AddsEvidenceExactlyWhenARuleFits()
+    {
+        var rules = PortCatalogue.LoadEmbedded().NodeEvidence;
+        var d = new NodeDetector(rules);
+        uint next = 0x0A000001;
+        int matched = 0;
+        foreach (var transport in new[] { IpProtocol.Tcp, IpProtocol.Udp })
+            for (int port = 0; port < 65536; port++)
+                foreach (bool asServer in new[] { true, false })
+                {
+                    ushort serverPort = asServer ? (ushort)port : (ushort)40000, clientPort = asServer ? (ushort)40001 : (ushort)port;
+                    if (!asServer && port == serverPort) continue;
+                    bool expected = rules.Rules.Any(r =>
+                        (r.Kind is NodeEvidenceKind.Serves or NodeEvidenceKind.ServesOrSends or NodeEvidenceKind.ClusterPeer or NodeEvidenceKind.ClusterConfirm
+                            && r.Fits(transport, serverPort))
+                        || (r.Kind == NodeEvidenceKind.ServesOrSends && r.Fits(transport, clientPort) && clientPort != serverPort));
+                    long before = d.Version;
+                    // New addresses each time: evidence that fits is always new.
+                    d.Observe(new ObservedFlow(transport, IpAddress.FromV4(next++), clientPort, IpAddress.FromV4(next++), serverPort, true, 3, 3));
+                    Assert.AreEqual(expected, d.Version != before, $"{transport} {(asServer ? "server" : "client")} port {port}");
+                    if (expected) matched++;
+                }
+        Assert.IsGreaterThan(1000, matched, "the catalogue's rules hold ports (HA IPC alone has 1,000)");
+    }
+
     [TestMethod]
     public void Detect_CtiServer_IsNodeWithClientCount()
     {
