@@ -7,7 +7,7 @@
 # Usage: tools/bench-ab.sh [--runs N] [--pin CORE] [--env-a K=V] [--env-b K=V] BUILD_A BUILD_B CAPTURE [audit options]
 #   e.g. tools/bench-ab.sh /tmp/base/trafficaudit artifacts/trafficaudit-linux-x64/trafficaudit \
 #          /tmp/trafficaudit-bench/bench-2000000-200.pcap --threads 1
-#        tools/bench-ab.sh --pin 1 --env-a DOTNET_GCgen0MaxBudget=0x1000000 B B CAPTURE   (one build, two settings)
+#        tools/bench-ab.sh --pin 1 --env-a DOTNET_GCGen0MaxBudget=1000000 B B CAPTURE   (one build, two settings)
 # The capture's page-cache state is part of what is timed: put it in a known one first (tools/page-cache.sh CAPTURE).
 # On a shared machine wrap it in the bench lock: flock -x /tmp/ta-bench.lock tools/bench-ab.sh ...
 set -euo pipefail
