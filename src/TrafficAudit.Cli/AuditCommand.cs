@@ -97,6 +97,7 @@ public static class AuditCommand
         PhaseClock.Set(PhaseClock.Mark.Opened);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
+        long loopStartedAt = Stopwatch.GetTimestamp();
         var loopStartedAtUtc = DateTime.UtcNow;
         IFrameSource merged = sources.Count == 1 ? sources[0] : new MergedFrameSource(sources);
         var windowed = window is { } w ? new WindowedFrameSource(merged, w.From, w.To, w.Count) : null;
@@ -185,10 +186,19 @@ public static class AuditCommand
             stderr.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"stats: frames={engine.Statistics.Frames} threads={engine.Threads} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} gc_pause_s={GC.GetTotalPauseDuration().TotalSeconds:F3} " +
-                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAheadWhenIdle: true }) ? "idle" : sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} idle_reads={sources.Sum(s => (s as FrameSourceBase)?.ChunksReadAhead ?? 0)} read_waits={sources.Sum(s => (s as FrameSourceBase)?.ReadWaits.Waits ?? 0)} read_wait_s={sources.Sum(s => (s as FrameSourceBase)?.ReadWaits.Seconds ?? 0):F3} record_writer={(streaming is null ? "none" : streaming.Log.Writer switch { RecordWriter.Thread => "thread", RecordWriter.Caller => "inline", _ => "shared" })} shared_slices={streaming?.Log.SharedSlices ?? 0} behind_work={engine.VoipBehindWorkDone} idle_wakes={engine.VoipIdleWakes} queue_full_waits={streaming?.Log.QueueFullWaits ?? 0} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
+                $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAheadWhenIdle: true }) ? "idle" : sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} idle_reads={sources.Sum(s => (s as FrameSourceBase)?.ChunksReadAhead ?? 0)} read_waits={sources.Sum(s => (s as FrameSourceBase)?.ReadWaits.Waits ?? 0)} read_wait_s={sources.Sum(s => (s as FrameSourceBase)?.ReadWaits.Seconds ?? 0):F3} record_writer={(streaming is null ? "none" : streaming.Log.Writer switch { RecordWriter.Thread => "thread", RecordWriter.Caller => "inline", _ => "shared" })} shared_slices={streaming?.Log.SharedSlices ?? 0} behind_work={engine.VoipBehindWorkDone} idle_wakes={engine.VoipIdleWakes} queue_full_waits={streaming?.Log.QueueFullWaits ?? 0} " +
+                $"hold_s={HoldSeconds(engine, loopStartedAt, clock):F3} voip_sleep_s={engine.VoipSleep.Seconds:F3} voip_sleep_hold_s={engine.VoipSleep.BeforeSettled:F3} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }
+
+    /// <summary>
+    /// Seconds of the loop before the nodes were decided (`--stats` `hold_s`): 0 when they were given (--server, a profile's
+    /// nodes), the whole loop when the hold never filled (decided at the end of input).
+    /// </summary>
+    internal static double HoldSeconds(AuditEngine engine, long loopStartedAt, Stopwatch loop) =>
+        engine.SettledAtTimestamp != 0 ? (double)(engine.SettledAtTimestamp - loopStartedAt) / Stopwatch.Frequency
+        : engine.HoldsFlows ? loop.Elapsed.TotalSeconds : 0;
 
     /// <summary>
     /// What the VoIP stage's thread does between its batches: write waiting rows first, then read the capture ahead; null:

@@ -166,6 +166,18 @@ public sealed partial class AuditEngine : IDisposable
     /// <summary>Times <see cref="WakeVoipIdle"/> woke the VoIP stage's thread.</summary>
     public int VoipIdleWakes => _voipStage.IdleWakes;
 
+    /// <summary>Seconds the VoIP stage's thread slept, in all and before the nodes were decided (0 on one thread), for `--stats`.</summary>
+    public (double Seconds, double BeforeSettled) VoipSleep =>
+        (_voipStage.SleepSeconds, _settledAt != 0 ? _voipSleepBeforeSettled : HoldsFlows ? _voipStage.SleepSeconds : 0);
+
+    /// <summary>True when the nodes are detected from the capture: ended flows are held, unclassified, until they are decided.</summary>
+    public bool HoldsFlows => _detector is not null;
+
+    /// <summary><see cref="System.Diagnostics.Stopwatch"/> time the nodes were decided while the input was read (the hold ended), 0 if not (given up front, or decided at the end).</summary>
+    public long SettledAtTimestamp => _settledAt;
+    private long _settledAt;
+    private double _voipSleepBeforeSettled;
+
     /// <summary>Pieces of <see cref="VoipBehindWork"/> the engine's thread did.</summary>
     public int VoipBehindWorkDone => _voipStage.BehindWorkDone;
 
@@ -480,6 +492,11 @@ public sealed partial class AuditEngine : IDisposable
     {
         Decide();
         _settled = true;
+        if (!endOfInput)
+        {
+            _settledAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            _voipSleepBeforeSettled = _voipStage.SleepSeconds;
+        }
         HeldFlowsLeaving?.Invoke(_held.Count + (_voipHold?.Count ?? 0));
         var handed = new List<FlowRecord>(_held.Count);
         foreach (var h in _held)

@@ -317,6 +317,14 @@ public sealed class VoipPipeline : IDisposable
         return Volatile.Read(ref _busy) == 0;
     }
 
+    private long _sleepTicks;
+
+    /// <summary>
+    /// Seconds the stage's thread has slept so far waiting for a batch or for idle work (0 inline), for `--stats`: the time
+    /// the second core had nothing of the audit to do. Any thread; a sleep in progress counts when it ends.
+    /// </summary>
+    public double SleepSeconds => (double)Interlocked.Read(ref _sleepTicks) / System.Diagnostics.Stopwatch.Frequency;
+
     /// <summary>Times <see cref="WakeIdle"/> woke the stage's thread, for `--stats`.</summary>
     public int IdleWakes { get; private set; }
 
@@ -366,7 +374,9 @@ public sealed class VoipPipeline : IDisposable
             }
             // Asleep until a batch comes, or until work for the idle thread does (WakeIdle).
             Volatile.Write(ref _sleeping, 1);
+            long asleep = System.Diagnostics.Stopwatch.GetTimestamp();
             var taken = full.TakeOrWake(out var b);
+            Interlocked.Add(ref _sleepTicks, System.Diagnostics.Stopwatch.GetTimestamp() - asleep);
             Volatile.Write(ref _sleeping, 0);
             if (taken == HandOffQueue<Batch>.Taken.Completed) break;
             if (taken == HandOffQueue<Batch>.Taken.Woken)

@@ -73,6 +73,33 @@ public sealed class ParallelVoipTests
         return names;
     }
 
+    /// <summary>
+    /// `--stats` says how long the loop held flows for node detection and how long the VoIP stage's thread slept, in all
+    /// and during the hold: nothing held with the profile's nodes; without them the sample's hold never fills, so the
+    /// whole loop is the hold.
+    /// </summary>
+    [TestMethod]
+    public void Stats_HoldAndTheStagesSleep_NoneHeldWithTheProfile_TheWholeLoopWithoutOne()
+    {
+        string site = Path.Combine(TestPaths.Captures, "imagicle-site.pcap");
+        Dictionary<string, string> Stats(params string[] extra)
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+            var r = CliRunner.Run(["audit", site, "--out", dir, "--quiet", "--fail-on", "never", "--stats", "--threads", "2", .. extra]);
+            Assert.AreEqual(0, r.ExitCode, r.Stderr);
+            string line = r.Stderr.Split('\n').Single(l => l.StartsWith("stats: ", StringComparison.Ordinal));
+            return line["stats: ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2))
+                .Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        }
+        var profiled = Stats("--profile", Path.Combine(TestPaths.Captures, "imagicle-site.profile.json"));
+        Assert.AreEqual("0.000", profiled["hold_s"]);
+        Assert.AreEqual("0.000", profiled["voip_sleep_hold_s"]);
+        Assert.IsGreaterThanOrEqualTo(0.0, double.Parse(profiled["voip_sleep_s"], System.Globalization.CultureInfo.InvariantCulture));
+        var detected = Stats();
+        Assert.AreEqual(detected["loop_s"], detected["hold_s"], "the hold never filled: the nodes were decided at the end");
+        Assert.AreEqual(detected["voip_sleep_s"], detected["voip_sleep_hold_s"]);
+    }
+
     /// <summary>Who writes the record files, by threads, live capture and cores.</summary>
     [TestMethod]
     public void RecordWriter_OneThreadWritesItself_TwoThreadsShareTwoCores_ElseAThreadOfItsOwn()

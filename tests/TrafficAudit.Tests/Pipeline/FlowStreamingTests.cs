@@ -177,6 +177,36 @@ public sealed class FlowStreamingTests
         Assert.IsEmpty(given);
     }
 
+    /// <summary>
+    /// `--stats` `hold_s` and `voip_sleep_hold_s`: the engine notes when the nodes were decided while the input was read, and
+    /// how long the VoIP stage's thread had slept by then. With the nodes given nothing is held; decided only at the end of
+    /// input, no moment is noted (the whole loop was the hold).
+    /// </summary>
+    [TestMethod]
+    public void SettledWhileReading_TheMomentAndTheStagesSleepBeforeItAreNoted_NotWithTheNodesGivenOrDecidedAtTheEnd()
+    {
+        var path = Path.Combine(TestPaths.Captures, "imagicle-site.pcap");
+        foreach (bool parallel in new[] { false, true })
+        {
+            AuditEngine? held = null, given = null, atEnd = null;
+            long before = System.Diagnostics.Stopwatch.GetTimestamp();
+            Audit(path, Detected with { MaxHeldFlows = 10, ParallelVoip = parallel }, new RecordingSink(), setUp: e => held = e);
+            Audit(path, Given with { ParallelVoip = parallel }, new RecordingSink(), setUp: e => given = e);
+            Audit(path, Detected with { ParallelVoip = parallel }, new RecordingSink(), setUp: e => atEnd = e);
+            Assert.IsTrue(held!.HoldsFlows);
+            Assert.IsGreaterThan(before, held.SettledAtTimestamp, "the hold filled while the capture was read");
+            var (sleep, sleepHeld) = held.VoipSleep;
+            Assert.IsTrue(sleepHeld >= 0 && sleepHeld <= sleep, $"{sleepHeld} of {sleep}");
+            if (!parallel) Assert.AreEqual(0, sleep, "inline, no thread sleeps");
+            Assert.IsFalse(given!.HoldsFlows);
+            Assert.AreEqual(0, given.SettledAtTimestamp);
+            Assert.AreEqual(0, given.VoipSleep.BeforeSettled, "nothing was held");
+            Assert.IsTrue(atEnd!.HoldsFlows);
+            Assert.AreEqual(0, atEnd.SettledAtTimestamp, "decided at the end of input: the whole loop held");
+            Assert.AreEqual(atEnd.VoipSleep.Seconds, atEnd.VoipSleep.BeforeSettled);
+        }
+    }
+
     [TestMethod]
     public void FlowTableFull_LeastRecentlySeenClosedEarly_CountedAndWritten()
     {
