@@ -290,11 +290,19 @@ public sealed class VoipStreamingTests
         {
             // The stage's thread is held in its idle work, so it is behind every batch handed over (three: fewer than the
             // batches in flight, so the adding thread never waits for a free one).
+            using var entered = new ManualResetEventSlim();
             stage.IdleWork = () =>
             {
+                entered.Set();
                 release.Wait(TimeSpan.FromSeconds(10));
                 return false;
             };
+            // The thread may have gone to sleep for a batch before the idle work was set: it is woken for it, and the test
+            // goes on only once it is held there (a wake-up lost to a race is made up by the next one). Without this the
+            // thread could take the first batch straight from its sleep and be done before the wait began.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!entered.Wait(TimeSpan.FromMilliseconds(5)) && DateTime.UtcNow < deadline) stage.WakeIdle();
+            Assert.IsTrue(entered.IsSet, "the stage's thread is held in its idle work");
             Run(stage, Site(20, everyS: 60, mediaS: 4));
             long ticket = stage.Submit();
             // Three pieces of work, while the stage has not got to the ticket; then it is let go, and the waiter sleeps.
