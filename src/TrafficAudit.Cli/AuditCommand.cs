@@ -147,6 +147,8 @@ public static class AuditCommand
         clock.Stop();
         PhaseClock.Set(PhaseClock.Mark.Loop);
         var loopEndedAtUtc = DateTime.UtcNow;
+        // The VoIP stage's sleep over the loop (it sleeps on while the outputs are written).
+        var voipSleep = engine.VoipSleep;
         long allocatedLoop = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         // Every thread is still there (the VoIP stage's ends with the input): what each used over the loop.
         string threadCpu = a.Flag("--stats") ? ThreadCpu.Summary() : "";
@@ -187,7 +189,7 @@ public static class AuditCommand
                 $"stats: frames={engine.Statistics.Frames} threads={engine.Threads} before_loop_s={(loopStartedAtUtc - self.StartTime.ToUniversalTime()).TotalSeconds:F3} after_loop_s={(DateTime.UtcNow - loopEndedAtUtc).TotalSeconds:F3} loop_s={clock.Elapsed.TotalSeconds:F3} loop_mpps={frames / clock.Elapsed.TotalSeconds / 1e6:F2} " +
                 $"loop_alloc_bytes={allocatedLoop} alloc_per_packet={(double)allocatedLoop / frames:F3} gc0={GC.CollectionCount(0)} gc1={GC.CollectionCount(1)} gc2={GC.CollectionCount(2)} gc_pause_s={GC.GetTotalPauseDuration().TotalSeconds:F3} " +
                 $"peak_working_set_mb={self.PeakWorkingSet64 / 1048576.0:F1} flows={streaming?.Totals.Flows ?? result.Flows.Count} voip_waits={engine.VoipStageWaits.Waits} voip_wait_s={engine.VoipStageWaits.Seconds:F3} read_ahead={(sources.Any(s => s is FrameSourceBase { ReadsAheadWhenIdle: true }) ? "idle" : sources.Any(s => s is FrameSourceBase { ReadsAhead: true }) ? "yes" : "no")} idle_reads={sources.Sum(s => (s as FrameSourceBase)?.ChunksReadAhead ?? 0)} read_waits={sources.Sum(s => (s as FrameSourceBase)?.ReadWaits.Waits ?? 0)} read_wait_s={sources.Sum(s => (s as FrameSourceBase)?.ReadWaits.Seconds ?? 0):F3} record_writer={(streaming is null ? "none" : streaming.Log.Writer switch { RecordWriter.Thread => "thread", RecordWriter.Caller => "inline", _ => "shared" })} shared_slices={streaming?.Log.SharedSlices ?? 0} behind_work={engine.VoipBehindWorkDone} idle_wakes={engine.VoipIdleWakes} queue_full_waits={streaming?.Log.QueueFullWaits ?? 0} " +
-                $"hold_s={HoldSeconds(engine, loopStartedAt, clock):F3} voip_sleep_s={engine.VoipSleep.Seconds:F3} voip_sleep_hold_s={engine.VoipSleep.BeforeSettled:F3} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
+                $"hold_s={HoldSeconds(engine, loopStartedAt, clock):F3} voip_sleep_s={voipSleep.Seconds:F3} voip_sleep_hold_s={voipSleep.BeforeSettled:F3} {phases}{(threadCpu.Length > 0 ? " thread_cpu_s=" : "")}{threadCpu}"));
         }
         return ExitCodes.Decide(verdict, setup.FailOn).Code;
     }

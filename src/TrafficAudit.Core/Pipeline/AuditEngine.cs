@@ -173,6 +173,9 @@ public sealed partial class AuditEngine : IDisposable
     /// <summary>True when the nodes are detected from the capture: ended flows are held, unclassified, until they are decided.</summary>
     public bool HoldsFlows => _detector is not null;
 
+    /// <summary>True once records are classified against the nodes (given, or decided): before, no record leaves the engine.</summary>
+    public bool NodesSettled => _settled;
+
     /// <summary><see cref="System.Diagnostics.Stopwatch"/> time the nodes were decided while the input was read (the hold ended), 0 if not (given up front, or decided at the end).</summary>
     public long SettledAtTimestamp => _settledAt;
     private long _settledAt;
