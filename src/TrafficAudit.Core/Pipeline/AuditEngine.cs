@@ -65,11 +65,37 @@ public sealed partial class AuditEngine : IDisposable
     private HashSet<IpAddress> _nodeSet = [];
     /// <summary>True once the node set is used to classify flows as they end: at once when nodes are given, else when the hold is full.</summary>
     private bool _settled;
-    /// <summary>Ended flows held, unclassified, until the nodes are decided (detection only).</summary>
-    private readonly List<HeldFlow> _held = new();
+    /// <summary>
+    /// Ended flows held, unclassified, until the nodes are decided (detection only): their facts as plain values outside
+    /// the GC heap (some 20,000 flows live through the hold's collections, and no collection need copy them), their
+    /// names aside in <see cref="_heldNames"/>. Records are made of them when they leave.
+    /// </summary>
+    private readonly NativeList<HeldFacts> _held = new();
+    /// <summary>The SNI and HTTP CONNECT target of held flows that have either (<see cref="HeldFacts.Names"/>).</summary>
+    private readonly List<(string? Sni, string? ConnectTarget)> _heldNames = new();
 
-    /// <summary>An ended flow's record without its classification, and the hints the classifier needs.</summary>
-    private readonly record struct HeldFlow(FlowRecord Facts, HeldHints Hints);
+    /// <summary>
+    /// An ended flow's facts as plain values: the columns of its record before classification, and the payload hints
+    /// the classifier needs. <see cref="Record"/> makes the record of them.
+    /// </summary>
+    private struct HeldFacts
+    {
+        public long FirstSeenNs, LastSeenNs, PacketsC2S, PacketsS2C, BytesC2S, BytesS2C, HandshakeRttNs, ServerRttNs, ClientRttNs, FirstAckNs;
+        public IpAddress ClientIp, ServerIp;
+        public int FlowId, SynRetries, IcmpUnreachable, AckedUnseen, DuplicatePackets;
+        /// <summary>Index of the flow's SNI and HTTP CONNECT target in <see cref="_heldNames"/>, -1 when it has neither.</summary>
+        public int Names;
+        public ushort ClientPort, ServerPort, Vlan;
+        public IpProtocol Transport;
+        public TcpHandshakeState TcpState;
+        public FlowEndReason EndReason;
+        public ClientChoice ClientBy;
+        public bool IsSip, CarriesVoip, IsHttp, Rtp, Rtcp, T38, Tls;
+    }
+
+    /// <summary>How the client side of a flow was chosen (<see cref="ChooseClientSide"/>): the record's client_by column.</summary>
+    private enum ClientChoice : byte { Syn, SynAck, Catalogue, FirstSender }
+    private static readonly string[] ClientChoiceNames = ["syn", "synack", "catalogue", "first_sender"];
 
     /// <summary>Payload hints of a flow that the record does not carry as columns.</summary>
     private readonly record struct HeldHints(bool Rtp, bool Rtcp, bool T38, bool Tls, string? Sni);
@@ -203,6 +229,7 @@ public sealed partial class AuditEngine : IDisposable
     {
         _voipStage.Dispose();
         DisposeShards();
+        _held.Dispose();
     }
     public CaptureStatistics Statistics { get; } = new();
     public FlowTable Flows => _flows;
@@ -328,7 +355,7 @@ public sealed partial class AuditEngine : IDisposable
         {
             // Nothing decided yet: every flow seen so far is here, so decide over all of them (as a batch run) without touching the run's detector.
             var d = new NodeDetector(_catalogue.NodeEvidence);
-            foreach (var h in _held) d.Observe(Observed(h.Facts, h.Hints));
+            for (int i = 0; i < _held.Count; i++) d.Observe(Observed(in _held[i]));
             foreach (var f in _waiting.All())
             {
                 var (facts, hints) = Facts(f);
@@ -357,8 +384,7 @@ public sealed partial class AuditEngine : IDisposable
         }
         var records = new List<FlowRecord>(_held.Count + _waiting.Flows + _ended.Count + active.Count + (_collected?.Count ?? 0));
         if (_collected is not null) records.AddRange(_collected.Records);
-        // Copies: a held record is classified in place later, when it leaves; these leave now, to outputs written on another thread.
-        foreach (var h in _held) records.Add(Classify(h.Facts with { }, h.Hints, nodeSet));
+        for (int i = 0; i < _held.Count; i++) records.Add(Classify(Record(in _held[i]), HintsOf(in _held[i]), nodeSet));
         foreach (var f in _waiting.All())
         {
             var (facts, hints) = Facts(f);
@@ -457,17 +483,17 @@ public sealed partial class AuditEngine : IDisposable
     private void HandOver(List<Flow> group, bool endOfInput, List<FlowRecord>? handed)
     {
         group.Sort(BySequence);
-        foreach (var f in group)
-        {
-            var (facts, hints) = Facts(f);
-            _detector?.Observe(Observed(facts, hints));
-            _held.Add(new HeldFlow(facts, hints));
-            // The record copied what it needs and the analyzers ended the flow: the object serves a later flow.
-            ReleaseFlow(f);
-        }
-        group.Clear();
         if (!_settled)
         {
+            foreach (var f in group)
+            {
+                ref var h = ref _held.Add();
+                Hold(f, ref h, held: true);
+                _detector!.Observe(Observed(in h));
+                // The facts are copied and the analyzers ended the flow: the object serves a later flow.
+                ReleaseFlow(f);
+            }
+            group.Clear();
             // At the end of input the caller settles over every flow (none is classified early).
             if (!endOfInput && _held.Count >= _options.MaxHeldFlows)
             {
@@ -476,17 +502,28 @@ public sealed partial class AuditEngine : IDisposable
             }
             return;
         }
+        foreach (var f in group)
+        {
+            var (facts, hints) = Facts(f);
+            _detector?.Observe(Observed(facts, hints));
+            _leaving.Add((facts, hints));
+            ReleaseFlow(f);
+        }
+        group.Clear();
         // Settled: later evidence adds nodes for the flows that end from now on.
         if (_detector is not null && _detector.Version != _detectorVersionDecided) Decide();
-        foreach (var h in _held)
+        foreach (var (facts, hints) in _leaving)
         {
-            var record = Classify(h.Facts, h.Hints, _nodeSet);
+            var record = Classify(facts, hints, _nodeSet);
             if (_detector is not null && !endOfInput) HandOverAnomalies.Increment("flow_hold_full");
             _sink.OnFlow(record);
             handed?.Add(record);
         }
-        _held.Clear();
+        _leaving.Clear();
     }
+
+    /// <summary>A group's records between their facts and their classification (the nodes are decided again over the whole group first).</summary>
+    private readonly List<(FlowRecord Facts, HeldHints Hints)> _leaving = new();
 
     private static readonly Comparison<Flow> BySequence = (x, y) => x.Sequence.CompareTo(y.Sequence);
 
@@ -502,16 +539,18 @@ public sealed partial class AuditEngine : IDisposable
         }
         HeldFlowsLeaving?.Invoke(_held.Count + (_voipHold?.Count ?? 0));
         var handed = new List<FlowRecord>(_held.Count);
-        foreach (var h in _held)
+        for (int i = 0; i < _held.Count; i++)
         {
-            var record = Classify(h.Facts, h.Hints, _nodeSet);
+            ref readonly var h = ref _held[i];
+            var record = Classify(Record(in h), HintsOf(in h), _nodeSet);
             // Classified before the end of input: the nodes were decided without the evidence still to come.
             if (!endOfInput) HandOverAnomalies.Increment("flow_hold_full");
             _sink.OnFlow(record);
             handed.Add(record);
         }
         _held.Clear();
-        _held.Capacity = Math.Min(_held.Capacity, MaxEndedWaiting);
+        _heldNames.Clear();
+        _heldNames.Capacity = 0;
         // Then the VoIP records that waited for the nodes: calls classified now, against them.
         _voipHold?.ReplayTo(_sink, c => ClassifyCall(c.Sip) is { } sa ? c with { Service = sa.Service, Applications = sa.Applications } : c);
         return handed;
@@ -593,48 +632,116 @@ public sealed partial class AuditEngine : IDisposable
     /// </summary>
     private (FlowRecord Facts, HeldHints Hints) Facts(Flow f)
     {
+        HeldFacts h = default;
+        Hold(f, ref h);
+        return (Record(in h, f.HttpConnectTarget), HintsOf(in h, f.ServerName));
+    }
+
+    /// <summary>An ended (or open) flow's facts as plain values, from the client's side; its names, when it has any, are kept aside in <see cref="_heldNames"/> only when <paramref name="h"/> is held.</summary>
+    private void Hold(Flow f, ref HeldFacts h)
+    {
         int c = ChooseClientSide(f, out var by);
         int s = 1 - c;
         bool handshake = f.SynSide >= 0;
-        var facts = new FlowRecord
+        h.FlowId = checked((int)f.Id);
+        h.FirstSeenNs = f.FirstSeenNs;
+        h.LastSeenNs = f.LastSeenNs;
+        h.Transport = f.Key.Protocol;
+        h.ClientIp = f.Address(c);
+        h.ClientPort = f.Port(c);
+        h.ServerIp = f.Address(s);
+        h.ServerPort = f.Port(s);
+        h.Vlan = f.Key.Vlan;
+        h.PacketsC2S = f.Packets[c];
+        h.PacketsS2C = f.Packets[s];
+        h.BytesC2S = f.Bytes[c];
+        h.BytesS2C = f.Bytes[s];
+        h.TcpState = f.HandshakeState;
+        h.SynRetries = f.SynRetries;
+        h.HandshakeRttNs = f.FirstAckNs != 0 && f.LastSynNs != 0 ? f.FirstAckNs - f.LastSynNs : -1;
+        // SYN to the server's answer: its SYN/ACK, or the RST that refused the connection.
+        h.ServerRttNs = !handshake ? -1 : f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : f.RefusingRstNs != 0 ? f.RefusingRstNs - f.LastSynNs : -1;
+        h.ClientRttNs = f.HandshakeAckNs != 0 && f.SynAckNs != 0 ? f.HandshakeAckNs - f.SynAckNs : -1;
+        h.IcmpUnreachable = f.IcmpUnreachable;
+        h.EndReason = f.EndReason;
+        h.ClientBy = by;
+        h.IsSip = f.IsSip;
+        h.CarriesVoip = f.CarriesVoip;
+        h.IsHttp = f.IsHttp;
+        h.FirstAckNs = f.FirstAckNs;
+        h.AckedUnseen = f.AckedUnseen;
+        h.DuplicatePackets = f.DuplicatePackets;
+        h.Rtp = f.Rtp.IsRtp;
+        h.Rtcp = f.Rtp.IsRtcp;
+        h.T38 = f.T38Packets > 0;
+        h.Tls = f.IsTls;
+        h.Names = -1;
+    }
+
+    /// <summary><see cref="Hold"/> for a flow that stays held: its names go aside.</summary>
+    private void Hold(Flow f, ref HeldFacts h, bool held)
+    {
+        Hold(f, ref h);
+        if (held && (f.ServerName is not null || f.HttpConnectTarget is not null))
         {
-            FlowId = checked((int)f.Id),
-            FirstSeenNs = f.FirstSeenNs,
-            LastSeenNs = f.LastSeenNs,
-            Transport = f.Key.Protocol,
-            ClientIp = f.Address(c),
-            ClientPort = f.Port(c),
-            ServerIp = f.Address(s),
-            ServerPort = f.Port(s),
-            Vlan = f.Key.Vlan,
-            Service = "",
-            Applications = "",
-            Direction = "",
-            PacketsC2S = f.Packets[c],
-            PacketsS2C = f.Packets[s],
-            BytesC2S = f.Bytes[c],
-            BytesS2C = f.Bytes[s],
-            TcpState = f.HandshakeState,
-            SynRetries = f.SynRetries,
-            HandshakeRttNs = f.FirstAckNs != 0 && f.LastSynNs != 0 ? f.FirstAckNs - f.LastSynNs : -1,
-            // SYN to the server's answer: its SYN/ACK, or the RST that refused the connection.
-            ServerRttNs = !handshake ? -1 : f.SynAckNs != 0 ? f.SynAckNs - f.LastSynNs : f.RefusingRstNs != 0 ? f.RefusingRstNs - f.LastSynNs : -1,
-            ClientRttNs = f.HandshakeAckNs != 0 && f.SynAckNs != 0 ? f.HandshakeAckNs - f.SynAckNs : -1,
-            MatchedRule = "",
-            Infrastructure = false,
-            IcmpUnreachable = f.IcmpUnreachable,
-            ServerName = null,
-            EndReason = f.EndReason,
-            ClientBy = by,
-            IsSip = f.IsSip,
-            CarriesVoip = f.CarriesVoip,
-            IsHttp = f.IsHttp,
-            HttpConnectTarget = f.HttpConnectTarget,
-            FirstAckNs = f.FirstAckNs,
-            AckedUnseen = f.AckedUnseen,
-            DuplicatePackets = f.DuplicatePackets,
-        };
-        return (facts, HintsOf(f));
+            h.Names = _heldNames.Count;
+            _heldNames.Add((f.ServerName, f.HttpConnectTarget));
+        }
+    }
+
+    private FlowRecord Record(in HeldFacts h) => Record(in h, h.Names >= 0 ? _heldNames[h.Names].ConnectTarget : null);
+
+    private HeldHints HintsOf(in HeldFacts h) => HintsOf(in h, h.Names >= 0 ? _heldNames[h.Names].Sni : null);
+
+    private static HeldHints HintsOf(in HeldFacts h, string? sni) => new(h.Rtp, h.Rtcp, h.T38, h.Tls, sni);
+
+    /// <summary>
+    /// The record of a flow's facts, not yet classified (service, applications, direction, rule and server name are
+    /// filled by <see cref="Classify"/>). flow_id is the flow's creation number plus one: flows are numbered by their first packet.
+    /// </summary>
+    private static FlowRecord Record(in HeldFacts h, string? connectTarget) => new()
+    {
+        FlowId = h.FlowId,
+        FirstSeenNs = h.FirstSeenNs,
+        LastSeenNs = h.LastSeenNs,
+        Transport = h.Transport,
+        ClientIp = h.ClientIp,
+        ClientPort = h.ClientPort,
+        ServerIp = h.ServerIp,
+        ServerPort = h.ServerPort,
+        Vlan = h.Vlan,
+        Service = "",
+        Applications = "",
+        Direction = "",
+        PacketsC2S = h.PacketsC2S,
+        PacketsS2C = h.PacketsS2C,
+        BytesC2S = h.BytesC2S,
+        BytesS2C = h.BytesS2C,
+        TcpState = h.TcpState,
+        SynRetries = h.SynRetries,
+        HandshakeRttNs = h.HandshakeRttNs,
+        ServerRttNs = h.ServerRttNs,
+        ClientRttNs = h.ClientRttNs,
+        MatchedRule = "",
+        Infrastructure = false,
+        IcmpUnreachable = h.IcmpUnreachable,
+        ServerName = null,
+        EndReason = h.EndReason,
+        ClientBy = ClientChoiceNames[(int)h.ClientBy],
+        IsSip = h.IsSip,
+        CarriesVoip = h.CarriesVoip,
+        IsHttp = h.IsHttp,
+        HttpConnectTarget = connectTarget,
+        FirstAckNs = h.FirstAckNs,
+        AckedUnseen = h.AckedUnseen,
+        DuplicatePackets = h.DuplicatePackets,
+    };
+
+    /// <summary>What node detection needs of held facts (as <see cref="Observed(FlowRecord, HeldHints)"/>).</summary>
+    private static ObservedFlow Observed(in HeldFacts h)
+    {
+        bool answered = h.Transport == IpProtocol.Tcp ? h.TcpState is TcpHandshakeState.Established or TcpHandshakeState.Midstream : h.PacketsS2C > 0;
+        return new ObservedFlow(h.Transport, h.ClientIp, h.ClientPort, h.ServerIp, h.ServerPort, answered, h.PacketsC2S, h.PacketsS2C, h.Rtp);
     }
 
     private static HeldHints HintsOf(Flow f) => new(f.Rtp.IsRtp, f.Rtp.IsRtcp, f.T38Packets > 0, f.IsTls, f.ServerName);
@@ -671,17 +778,17 @@ public sealed partial class AuditEngine : IDisposable
     /// The client is the side that sent the SYN; without one, the side on the ephemeral port
     /// according to the catalogue; else the first sender.
     /// </summary>
-    private int ChooseClientSide(Flow f, out string by)
+    private int ChooseClientSide(Flow f, out ClientChoice by)
     {
-        if (f.SynSide >= 0) { by = "syn"; return f.SynSide; }
-        if (f.SynAckSide >= 0) { by = "synack"; return 1 - f.SynAckSide; }
+        if (f.SynSide >= 0) { by = ClientChoice.Syn; return f.SynSide; }
+        if (f.SynAckSide >= 0) { by = ClientChoice.SynAck; return 1 - f.SynAckSide; }
         if (f.Key.Protocol is IpProtocol.Tcp or IpProtocol.Udp)
         {
             bool s0 = _catalogue.IsServicePort(f.Key.Protocol, f.Port(0));
             bool s1 = _catalogue.IsServicePort(f.Key.Protocol, f.Port(1));
-            if (s0 != s1) { by = "catalogue"; return s0 ? 1 : 0; }
+            if (s0 != s1) { by = ClientChoice.Catalogue; return s0 ? 1 : 0; }
         }
-        by = "first_sender";
+        by = ClientChoice.FirstSender;
         return 0;
     }
 
