@@ -92,7 +92,7 @@ public sealed class FlowClassifier
     private int _remembered;
     /// <summary>Verdicts remembered at most (the two tables together); past it a flow is classified without being remembered (<see cref="VerdictsNotRemembered"/>).</summary>
     public const int MaxRemembered = 65_536;
-    private const int ClassBits = 12, MaxAddressRules = 14;
+    private const int ClassBits = 12, MaxAddressRules = 64 - 1 - 2 * ClassBits - 7;
 
     public FlowClassifier(PortCatalogue catalogue)
     {
@@ -215,8 +215,8 @@ public sealed class FlowClassifier
 
     /// <summary>
     /// What decides a TCP or UDP flow's verdict besides its server name, in 64 bits: transport, the two port classes,
-    /// whether the ports are equal, the ends that are nodes, the payload hints, and for each address rule whether one of
-    /// its networks holds the server, and the client.
+    /// whether the ports are equal, the ends that are nodes, the payload hints, and for each address rule whether it holds
+    /// the flow (an end in its networks using a listed port, the other end's port in its Imagicle list).
     /// </summary>
     private ulong VerdictKey(in FlowFacts f)
     {
@@ -233,16 +233,24 @@ public sealed class FlowClassifier
         if (f.IsT38) key |= 1UL << (at + 5);
         if (f.IsSip) key |= 1UL << (at + 6);
         at += 7;
-        for (int i = 0; i < _addressRules.Length; i++, at += 2)
+        for (int i = 0; i < _addressRules.Length; i++, at++)
         {
-            var networks = _addressRules[i].Entry.RemoteNetworks;
-            for (int n = 0; n < networks.Count; n++)
-            {
-                if (networks[n].Contains(f.ServerIp)) key |= 1UL << at;
-                if (networks[n].Contains(f.ClientIp)) key |= 1UL << (at + 1);
-            }
+            // The rule holds the flow either way round (as step 2 of Evaluate tests it); a network is looked at only when
+            // the ports fit, so most flows look at none.
+            var c = _addressRules[i];
+            if ((c.Binding.RemotePorts.Contains(f.ServerPort) && c.Binding.ImagiclePorts.Contains(f.ClientPort) && InNetworks(c, f.ServerIp))
+                || (c.Binding.RemotePorts.Contains(f.ClientPort) && c.Binding.ImagiclePorts.Contains(f.ServerPort) && InNetworks(c, f.ClientIp)))
+                key |= 1UL << at;
         }
         return key;
+    }
+
+    private static bool InNetworks(Candidate c, IpAddress address)
+    {
+        var networks = c.Entry.RemoteNetworks;
+        for (int n = 0; n < networks.Count; n++)
+            if (networks[n].Contains(address)) return true;
+        return false;
     }
 
     /// <summary>The verdict, walking the rules (<see cref="Classify"/> remembers it).</summary>
