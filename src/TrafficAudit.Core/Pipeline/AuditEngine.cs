@@ -166,6 +166,9 @@ public sealed partial class AuditEngine : IDisposable
     /// <summary>Times <see cref="WakeVoipIdle"/> woke the VoIP stage's thread.</summary>
     public int VoipIdleWakes => _voipStage.IdleWakes;
 
+    /// <summary>Classifier verdicts remembered (capped at <see cref="FlowClassifier.MaxRemembered"/>), and flows classified without remembering theirs once full, for `--stats`.</summary>
+    public (int Remembered, long NotRemembered) Verdicts => (_classifier.VerdictsRemembered, _classifier.VerdictsNotRemembered);
+
     /// <summary>Seconds the VoIP stage's thread slept, in all and before the nodes were decided (0 on one thread), for `--stats`.</summary>
     public (double Seconds, double BeforeSettled) VoipSleep =>
         (_voipStage.SleepSeconds, _settledAt != 0 ? _voipSleepBeforeSettled : HoldsFlows ? _voipStage.SleepSeconds : 0);
