@@ -78,6 +78,22 @@ public sealed class FlowClassifier
     private readonly ConcurrentDictionary<(int Candidate, FlowDir Dir, UInt128 Ties), FlowClassification> _cache = new();
     private readonly ConcurrentDictionary<(string Service, FlowDir Dir, bool Infra), FlowClassification> _noRule = new();
 
+    // --- verdicts remembered by what decides them (see Classify) ---
+    /// <summary>
+    /// The ports where a port class starts, ascending (a class: ports 0-65535 cut at every bound of every rule's port
+    /// ranges, so two ports of one class are in the same ranges of every rule: the same rows, the same range sizes). A
+    /// port's class is found by binary search, rather than in a 64K table that would sit in the large-object heap. Null
+    /// when the classes are too many for the key.
+    /// </summary>
+    private readonly int[]? _classStarts;
+    /// <summary>Verdicts by <see cref="VerdictKey"/>, and those of flows whose server name a name rule reads, by key and name.</summary>
+    private readonly ConcurrentDictionary<ulong, FlowClassification> _verdicts = new();
+    private readonly ConcurrentDictionary<(ulong Key, string Name), FlowClassification> _namedVerdicts = new();
+    private int _remembered;
+    /// <summary>Verdicts remembered at most (the two tables together); past it a flow is classified without being remembered (<see cref="VerdictsNotRemembered"/>).</summary>
+    public const int MaxRemembered = 65_536;
+    private const int ClassBits = 12, MaxAddressRules = 64 - 1 - 2 * ClassBits - 7;
+
     public FlowClassifier(PortCatalogue catalogue)
     {
         ArgumentNullException.ThrowIfNull(catalogue);
@@ -123,7 +139,39 @@ public sealed class FlowClassifier
         _payload = [.. payload];
         _addressRules = [.. address];
         _nameRules = [.. names];
+        _classStarts = _addressRules.Length <= MaxAddressRules ? ClassStarts(all) : null;
     }
+
+    /// <summary>
+    /// Where the port classes start (see <see cref="_classStarts"/>): at 0, at every port where a rule's range starts and
+    /// after every one that ends. Null when there are more than 2^12 classes.
+    /// </summary>
+    private static int[]? ClassStarts(List<Candidate> all)
+    {
+        var starts = new SortedSet<int> { 0 };
+        foreach (var c in all)
+            foreach (var set in (ReadOnlySpan<PortSet>)[c.Binding.ImagiclePorts, c.Binding.RemotePorts])
+                foreach (var r in set.Ranges)
+                {
+                    starts.Add(r.First);
+                    if (r.Last < 65535) starts.Add(r.Last + 1);
+                }
+        return starts.Count <= 1 << ClassBits ? [.. starts] : null;
+    }
+
+    /// <summary>The class of <paramref name="port"/>: the index of the last class start at or below it.</summary>
+    private static ulong ClassOf(int[] starts, ushort port)
+    {
+        int i = Array.BinarySearch(starts, port);
+        return (ulong)(i >= 0 ? i : ~i - 1);
+    }
+
+    /// <summary>Verdicts remembered so far (<see cref="MaxRemembered"/> at most).</summary>
+    public int VerdictsRemembered => Volatile.Read(ref _remembered);
+
+    /// <summary>Flows classified without remembering the verdict because the tables were full.</summary>
+    public long VerdictsNotRemembered => Interlocked.Read(ref _notRemembered);
+    private long _notRemembered;
 
     private static void AddPorts(Dictionary<int, List<Candidate>> index, PortSet set, Candidate c)
     {
@@ -140,7 +188,73 @@ public sealed class FlowClassifier
 
     public PortCatalogue Catalogue => _catalogue;
 
+    /// <summary>
+    /// The flow's verdict. A verdict depends on the flow's transport, the classes of its two ports (<see cref="_classStarts"/>)
+    /// and whether they are equal, its direction, its payload hints, which address rules' networks hold either end, and
+    /// the server name when a name rule may read it; it is remembered by those (up to <see cref="MaxRemembered"/>), so a
+    /// flow like one seen before costs a lookup rather than a walk over the rules. Tests compare both ways.
+    /// </summary>
     public FlowClassification Classify(in FlowFacts f)
+    {
+        if (_classStarts is null || f.Transport is not (IpProtocol.Tcp or IpProtocol.Udp)) return Evaluate(in f);
+        ulong key = VerdictKey(in f);
+        bool named = f.Transport == IpProtocol.Tcp && !string.IsNullOrEmpty(f.ServerName) && _nameRules.Length > 0;
+        FlowClassification? v;
+        if (named ? _namedVerdicts.TryGetValue((key, f.ServerName!), out v) : _verdicts.TryGetValue(key, out v)) return v;
+        v = Evaluate(in f);
+        if (Interlocked.Increment(ref _remembered) > MaxRemembered)
+        {
+            Interlocked.Decrement(ref _remembered);
+            Interlocked.Increment(ref _notRemembered);
+            return v;
+        }
+        bool added = named ? _namedVerdicts.TryAdd((key, f.ServerName!), v) : _verdicts.TryAdd(key, v);
+        if (!added) Interlocked.Decrement(ref _remembered);
+        return v;
+    }
+
+    /// <summary>
+    /// What decides a TCP or UDP flow's verdict besides its server name, in 64 bits: transport, the two port classes,
+    /// whether the ports are equal, the ends that are nodes, the payload hints, and for each address rule whether it holds
+    /// the flow (an end in its networks using a listed port, the other end's port in its Imagicle list).
+    /// </summary>
+    private ulong VerdictKey(in FlowFacts f)
+    {
+        var starts = _classStarts!;
+        ulong key = f.Transport == IpProtocol.Tcp ? 1UL : 0UL;
+        key |= ClassOf(starts, f.ClientPort) << 1;
+        key |= ClassOf(starts, f.ServerPort) << (1 + ClassBits);
+        int at = 1 + 2 * ClassBits;
+        if (f.ClientPort == f.ServerPort) key |= 1UL << at;
+        if (f.ClientIsNode) key |= 1UL << (at + 1);
+        if (f.ServerIsNode) key |= 1UL << (at + 2);
+        if (f.IsRtp) key |= 1UL << (at + 3);
+        if (f.IsRtcp) key |= 1UL << (at + 4);
+        if (f.IsT38) key |= 1UL << (at + 5);
+        if (f.IsSip) key |= 1UL << (at + 6);
+        at += 7;
+        for (int i = 0; i < _addressRules.Length; i++, at++)
+        {
+            // The rule holds the flow either way round (as step 2 of Evaluate tests it); a network is looked at only when
+            // the ports fit, so most flows look at none.
+            var c = _addressRules[i];
+            if ((c.Binding.RemotePorts.Contains(f.ServerPort) && c.Binding.ImagiclePorts.Contains(f.ClientPort) && InNetworks(c, f.ServerIp))
+                || (c.Binding.RemotePorts.Contains(f.ClientPort) && c.Binding.ImagiclePorts.Contains(f.ServerPort) && InNetworks(c, f.ClientIp)))
+                key |= 1UL << at;
+        }
+        return key;
+    }
+
+    private static bool InNetworks(Candidate c, IpAddress address)
+    {
+        var networks = c.Entry.RemoteNetworks;
+        for (int n = 0; n < networks.Count; n++)
+            if (networks[n].Contains(address)) return true;
+        return false;
+    }
+
+    /// <summary>The verdict, walking the rules (<see cref="Classify"/> remembers it).</summary>
+    internal FlowClassification Evaluate(in FlowFacts f)
     {
         var dir = (f.ClientIsNode, f.ServerIsNode) switch
         {

@@ -44,8 +44,8 @@ public sealed partial class AuditEngine : IDisposable
     /// </summary>
     private readonly VoipRecordCollector? _voipHold;
     private long _nextVoipTakeNs = long.MinValue;
-    /// <summary>The VoIP stage's packet count at the last take: the next takes the records ended by then.</summary>
-    private long _voipTakeTicket;
+    /// <summary>The VoIP stage's packet counts at the last <see cref="EndedFlowGroups.ChecksLate"/> takes, oldest first: the next take hands over the records ended by the oldest.</summary>
+    private readonly long[] _voipTakeTickets = new long[EndedFlowGroups.ChecksLate];
     private DecodedPacket _packet;
     private long _lastTs = long.MinValue;
 
@@ -192,6 +192,9 @@ public sealed partial class AuditEngine : IDisposable
     /// <summary>Times <see cref="WakeVoipIdle"/> woke the VoIP stage's thread.</summary>
     public int VoipIdleWakes => _voipStage.IdleWakes;
 
+    /// <summary>Classifier verdicts remembered (capped at <see cref="FlowClassifier.MaxRemembered"/>), and flows classified without remembering theirs once full, for `--stats`.</summary>
+    public (int Remembered, long NotRemembered) Verdicts => (_classifier.VerdictsRemembered, _classifier.VerdictsNotRemembered);
+
     /// <summary>Seconds the VoIP stage's thread slept, in all and before the nodes were decided (0 on one thread), for `--stats`.</summary>
     public (double Seconds, double BeforeSettled) VoipSleep =>
         (_voipStage.SleepSeconds, _settledAt != 0 ? _voipSleepBeforeSettled : HoldsFlows ? _voipStage.SleepSeconds : 0);
@@ -275,15 +278,16 @@ public sealed partial class AuditEngine : IDisposable
     }
 
     /// <summary>
-    /// Takes over the VoIP records the stage ended by the last take (one take late, as ended flows are one check late:
-    /// see <see cref="EndedFlowGroups"/>): the stage on its own thread has had the time since to get there, and the
+    /// Takes over the VoIP records the stage ended by the take <see cref="EndedFlowGroups.ChecksLate"/> takes ago (as late as
+    /// ended flows are: see <see cref="EndedFlowGroups"/>): the stage on its own thread has had the time since to get there, and the
     /// records taken, classified against the nodes known now, are the same whatever the thread count. VoIP records
     /// waiting for the nodes are bounded as the held flows are.
     /// </summary>
     private void TakeVoipRecords()
     {
-        _voipStage.TakeEnded(VoipSink, _voipTakeTicket);
-        _voipTakeTicket = _voipStage.Submit();
+        _voipStage.TakeEnded(VoipSink, _voipTakeTickets[0]);
+        Array.Copy(_voipTakeTickets, 1, _voipTakeTickets, 0, _voipTakeTickets.Length - 1);
+        _voipTakeTickets[^1] = _voipStage.Submit();
         if (!_settled && _voipHold is not null && _voipHold.Count >= _options.MaxHeldFlows) Settle(endOfInput: false);
     }
 

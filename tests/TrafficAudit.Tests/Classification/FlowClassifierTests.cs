@@ -296,4 +296,70 @@ public sealed class FlowClassifierTests
         Console.WriteLine($"1M classifications: {sw.ElapsedMilliseconds} ms");
         Assert.IsTrue(sw.ElapsedMilliseconds < 5000, $"{sw.ElapsedMilliseconds} ms");
     }
+
+    /// <summary>
+    /// A remembered verdict is the one the rules give: flows drawn from every port at and beside a bound of the
+    /// catalogue's ranges (so most share a port class with a flow seen before), both transports, every node
+    /// direction, the payload hints, server names the name rules read or not, and ends inside and outside the address
+    /// rules' networks, each classified through the memory and by walking the rules. A key that left out any of these
+    /// would hand a flow the verdict of another.
+    /// </summary>
+    [TestMethod]
+    public void Classify_RememberedVerdicts_AreTheRulesVerdicts()
+    {
+        var catalogue = PortCatalogue.LoadEmbedded();
+        var classifier = new FlowClassifier(catalogue);
+        var ports = new SortedSet<int> { 0, 1, 1023, 1024, 1025, 49152, 50123, 65535 };
+        var names = new List<string?> { null, "", "unknown.example.org", "www.example.com." };
+        var networks = new List<IpAddress> { IpAddress.Parse(P), IpAddress.Parse(R) };
+        foreach (var e in catalogue.Entries)
+        {
+            foreach (var b in e.Bindings)
+                foreach (var set in new[] { b.ImagiclePorts, b.RemotePorts })
+                    foreach (var r in set.Ranges)
+                        foreach (int p in new[] { r.First - 1, r.First, r.First + 1, r.Last - 1, r.Last, r.Last + 1 })
+                            if (p is >= 0 and <= 65535) ports.Add(p);
+            foreach (var n in e.ServerNames)
+            {
+                names.Add(n.StartsWith("*.", StringComparison.Ordinal) ? "host" + n[1..] : n);
+                names.Add(n.StartsWith("*.", StringComparison.Ordinal) ? n[2..] : n.ToUpperInvariant());
+            }
+            foreach (var net in e.RemoteNetworks) networks.Add(net.Network);
+        }
+        var portList = ports.ToArray();
+        var random = new Random(20261201);
+        int remembered = 0;
+        for (int i = 0; i < 200_000; i++)
+        {
+            var client = networks[random.Next(networks.Count)];
+            var server = networks[random.Next(networks.Count)];
+            ushort clientPort = (ushort)portList[random.Next(portList.Length)];
+            ushort serverPort = random.Next(8) == 0 ? clientPort : (ushort)portList[random.Next(portList.Length)];
+            int hint = random.Next(6);
+            var f = new FlowFacts(random.Next(2) == 0 ? IpProtocol.Tcp : IpProtocol.Udp, client, clientPort, server, serverPort,
+                hint == 1, hint == 2, hint == 3, hint == 4, hint == 5, names[random.Next(names.Count)], random.Next(2) == 0, random.Next(2) == 0);
+            var expected = classifier.Evaluate(in f);
+            var got = classifier.Classify(in f);
+            if (!expected.Equals(got))
+                Assert.Fail($"flow {i} {f}: remembered {got}, the rules give {expected}");
+            remembered = classifier.VerdictsRemembered;
+        }
+        // So many kinds of flow fill the memory: it stops at its cap, and counts the flows it then does not remember.
+        Assert.AreEqual(FlowClassifier.MaxRemembered, remembered);
+        Assert.IsTrue(classifier.VerdictsNotRemembered > 0);
+    }
+
+    /// <summary>Connections from a thousand ephemeral ports to one service share one remembered verdict.</summary>
+    [TestMethod]
+    public void Classify_EphemeralClientPorts_ShareOneVerdict()
+    {
+        var classifier = new FlowClassifier(PortCatalogue.LoadEmbedded());
+        for (int port = 50_000; port < 51_000; port++)
+        {
+            var c = classifier.Classify(new FlowFacts(IpProtocol.Tcp, IpAddress.Parse(N1), (ushort)port, IpAddress.Parse(R), 389,
+                false, false, false, false, false, null, true, false));
+            Expect(c, "ldap", "ldap-out", "OUT", "all");
+        }
+        Assert.AreEqual(1, classifier.VerdictsRemembered);
+    }
 }

@@ -78,19 +78,33 @@ public sealed class ParallelVoipTests
     /// and during the hold: nothing held with the profile's nodes; without them the sample's hold never fills, so the
     /// whole loop is the hold.
     /// </summary>
+    /// <summary>The `--stats` line of the sample site's audit on two threads, by name.</summary>
+    private static Dictionary<string, string> SiteStats(params string[] extra)
+    {
+        string site = Path.Combine(TestPaths.Captures, "imagicle-site.pcap");
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        var r = CliRunner.Run(["audit", site, "--out", dir, "--quiet", "--fail-on", "never", "--stats", "--threads", "2", .. extra]);
+        Assert.AreEqual(0, r.ExitCode, r.Stderr);
+        string line = r.Stderr.Split('\n').Single(l => l.StartsWith("stats: ", StringComparison.Ordinal));
+        return line["stats: ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2))
+            .Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+    }
+
+    /// <summary>`--stats` counts the classifier's remembered verdicts: some, fewer than the flows, none refused below the cap.</summary>
+    [TestMethod]
+    public void Stats_Verdicts_FewerThanTheFlows_NoneRefused()
+    {
+        var stats = SiteStats();
+        int remembered = int.Parse(stats["verdicts_remembered"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.IsGreaterThan(0, remembered);
+        Assert.IsLessThan(int.Parse(stats["flows"], System.Globalization.CultureInfo.InvariantCulture), remembered);
+        Assert.AreEqual("0", stats["verdicts_not_remembered"]);
+    }
+
     [TestMethod]
     public void Stats_HoldAndTheStagesSleep_NoneHeldWithTheProfile_TheWholeLoopWithoutOne()
     {
-        string site = Path.Combine(TestPaths.Captures, "imagicle-site.pcap");
-        Dictionary<string, string> Stats(params string[] extra)
-        {
-            var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
-            var r = CliRunner.Run(["audit", site, "--out", dir, "--quiet", "--fail-on", "never", "--stats", "--threads", "2", .. extra]);
-            Assert.AreEqual(0, r.ExitCode, r.Stderr);
-            string line = r.Stderr.Split('\n').Single(l => l.StartsWith("stats: ", StringComparison.Ordinal));
-            return line["stats: ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2))
-                .Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-        }
+        Dictionary<string, string> Stats(params string[] extra) => SiteStats(extra);
         var profiled = Stats("--profile", Path.Combine(TestPaths.Captures, "imagicle-site.profile.json"));
         Assert.AreEqual("0.000", profiled["hold_s"]);
         Assert.AreEqual("0.000", profiled["voip_sleep_hold_s"]);
