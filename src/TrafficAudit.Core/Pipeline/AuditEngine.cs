@@ -492,7 +492,7 @@ public sealed partial class AuditEngine : IDisposable
             foreach (var f in group)
             {
                 ref var h = ref _held.Add();
-                Hold(f, ref h, held: true);
+                HoldFacts(f, ref h);
                 _detector!.Observe(Observed(in h));
                 // The facts are copied and the analyzers ended the flow: the object serves a later flow.
                 ReleaseFlow(f);
@@ -552,6 +552,8 @@ public sealed partial class AuditEngine : IDisposable
             _sink.OnFlow(record);
             handed.Add(record);
         }
+        // The groups that leave from now on pass through _leaving: sized now as the held list's was grown by them (no growth later, in the steady state).
+        _leaving.EnsureCapacity(Math.Min(_held.Count, MaxEndedWaiting));
         _held.Clear();
         _heldNames.Clear();
         _heldNames.Capacity = 0;
@@ -637,12 +639,12 @@ public sealed partial class AuditEngine : IDisposable
     private (FlowRecord Facts, HeldHints Hints) Facts(Flow f)
     {
         HeldFacts h = default;
-        Hold(f, ref h);
+        ReadFacts(f, ref h);
         return (Record(in h, f.HttpConnectTarget), HintsOf(in h, f.ServerName));
     }
 
-    /// <summary>An ended (or open) flow's facts as plain values, from the client's side; its names, when it has any, are kept aside in <see cref="_heldNames"/> only when <paramref name="h"/> is held.</summary>
-    private void Hold(Flow f, ref HeldFacts h)
+    /// <summary>An ended (or open) flow's facts as plain values, from the client's side (its names are not among them: see <see cref="HoldFacts"/>).</summary>
+    private void ReadFacts(Flow f, ref HeldFacts h)
     {
         int c = ChooseClientSide(f, out var by);
         int s = 1 - c;
@@ -682,11 +684,11 @@ public sealed partial class AuditEngine : IDisposable
         h.Names = -1;
     }
 
-    /// <summary><see cref="Hold"/> for a flow that stays held: its names go aside.</summary>
-    private void Hold(Flow f, ref HeldFacts h, bool held)
+    /// <summary>The facts of a flow that is held (<see cref="ReadFacts"/>), its SNI and CONNECT target, when it has either, aside in <see cref="_heldNames"/>.</summary>
+    private void HoldFacts(Flow f, ref HeldFacts h)
     {
-        Hold(f, ref h);
-        if (held && (f.ServerName is not null || f.HttpConnectTarget is not null))
+        ReadFacts(f, ref h);
+        if (f.ServerName is not null || f.HttpConnectTarget is not null)
         {
             h.Names = _heldNames.Count;
             _heldNames.Add((f.ServerName, f.HttpConnectTarget));

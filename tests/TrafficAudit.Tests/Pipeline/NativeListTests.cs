@@ -1,0 +1,59 @@
+using TrafficAudit.Pipeline;
+
+namespace TrafficAudit.Tests.Pipeline;
+
+[TestClass]
+public sealed class NativeListTests
+{
+    private struct Item
+    {
+        public long A;
+        public int B;
+        public bool C;
+    }
+
+    [TestMethod]
+    public void Add_AcrossBlocks_KeepsEveryItemInOrder()
+    {
+        using var list = new NativeList<Item>();
+        int n = 2 * NativeList<Item>.BlockItems + 17;
+        for (int i = 0; i < n; i++)
+        {
+            ref var item = ref list.Add();
+            item.A = i * 1_000_000_007L;
+            item.B = -i;
+            item.C = i % 3 == 0;
+        }
+        Assert.AreEqual(n, list.Count);
+        for (int i = 0; i < n; i++)
+        {
+            Assert.AreEqual(i * 1_000_000_007L, list[i].A);
+            Assert.AreEqual(-i, list[i].B);
+            Assert.AreEqual(i % 3 == 0, list[i].C);
+        }
+    }
+
+    [TestMethod]
+    public void Index_OutsideTheItems_Throws()
+    {
+        using var list = new NativeList<Item>();
+        list.Add();
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => list[1].A = 1);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => list[-1].A = 1);
+    }
+
+    [TestMethod]
+    public void Clear_ThenAdd_StartsOverWithZeroedItems()
+    {
+        using var list = new NativeList<Item>();
+        for (int i = 0; i < NativeList<Item>.BlockItems + 1; i++) list.Add() = new Item { A = 7, B = 7, C = true };
+        list.Clear();
+        Assert.AreEqual(0, list.Count);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => list[0].A = 1);
+        ref var fresh = ref list.Add();
+        Assert.AreEqual(0, fresh.A);
+        Assert.AreEqual(0, fresh.B);
+        Assert.IsFalse(fresh.C);
+        Assert.AreEqual(1, list.Count);
+    }
+}
