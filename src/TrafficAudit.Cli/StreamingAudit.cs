@@ -42,6 +42,8 @@ internal sealed class StreamingAudit : IDisposable
 
         private void Take() => Nodes ??= nodes();
         public void OnFlow(FlowRecord flow) => Take();
+        /// <summary>Takes the nodes; the records are the record log's to make.</summary>
+        public void OnFlows(IFlowRecordBatch flows) => Take();
         public void OnStream(RtpStreamRecord stream) => Take();
         public void OnCall(CallRecord call) => Take();
         public void OnTransaction(TrafficAudit.Analyzers.Sip.SipTransactionStat transaction) => Take();

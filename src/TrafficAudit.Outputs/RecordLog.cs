@@ -247,7 +247,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     public bool WriteSome()
     {
         var shared = _shared;
-        if (shared is null || shared.IsEmpty || !Monitor.TryEnter(_writeGate)) return false;
+        if (shared is null || (shared.IsEmpty && Volatile.Read(ref _batch) is null) || !Monitor.TryEnter(_writeGate)) return false;
         try
         {
             if (WriteWaiting(SharedSlice) == 0) return false;
@@ -260,16 +260,40 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         }
     }
 
-    /// <summary>Writes up to <paramref name="most"/> waiting records (hold <see cref="_writeGate"/>); how many.</summary>
+    /// <summary>Writes up to <paramref name="most"/> waiting records (hold <see cref="_writeGate"/>); how many. A batch of flows is written record by record, before anything queued after it.</summary>
     private int WriteWaiting(int most)
     {
         int n = 0;
-        while (n < most && _shared!.TryDequeue(out var item))
+        while (n < most)
         {
+            if (_batch is { } batch)
+            {
+                var flow = batch.Flows.Make(batch.Next++);
+                if (batch.Next == batch.Flows.Count) Volatile.Write(ref _batch, null);
+                Handle(new Item(ItemKind.Flow, flow, flow.LastSeenNs));
+                n++;
+                continue;
+            }
+            if (!_shared!.TryDequeue(out var item)) break;
+            if (item.Kind == ItemKind.FlowBatch)
+            {
+                var next = (BatchCursor)item.Payload;
+                if (next.Flows.Count > 0) Volatile.Write(ref _batch, next);
+                continue;
+            }
             Handle(item);
             n++;
         }
         return n;
+    }
+
+    /// <summary><see cref="RecordWriter.Shared"/>: the batch of flows being written (under <see cref="_writeGate"/>), and the next of its records.</summary>
+    private BatchCursor? _batch;
+
+    private sealed class BatchCursor(IFlowRecordBatch flows)
+    {
+        public readonly IFlowRecordBatch Flows = flows;
+        public int Next;
     }
 
     /// <summary>Every waiting record written, on this thread (after another thread's slice in progress).</summary>
@@ -306,6 +330,26 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     }
 
     public void OnFlow(FlowRecord flow) => Enqueue(new Item(ItemKind.Flow, flow, flow.LastSeenNs));
+
+    /// <summary>
+    /// Flows handed over together (<see cref="IAuditRecordSink.OnFlows"/>): queued as one item, and their records made one
+    /// by one by the thread that writes them (<see cref="RecordWriter.Shared"/>: a slice at a time, by whichever has time;
+    /// the writer thread; <see cref="RecordWriter.Caller"/>: now). The same rows in the same order as one call per flow.
+    /// </summary>
+    public void OnFlows(IFlowRecordBatch flows)
+    {
+        if (_queue is null && _shared is null)
+        {
+            for (int i = 0; i < flows.Count; i++) OnFlow(flows.Make(i));
+            return;
+        }
+        if (flows.Count == 0) return;
+        // A burst announced for them (ExpectBurst) is one item now: the bounds need not make room for it.
+        _burstToCome = Math.Max(0, _burstToCome - flows.Count);
+        _burst = Math.Max(0, _burst - flows.Count);
+        Enqueue(new Item(ItemKind.FlowBatch, new BatchCursor(flows), 0));
+        RecordsWaiting?.Invoke();
+    }
     public void OnStream(RtpStreamRecord stream) => Enqueue(new Item(ItemKind.Stream, stream, stream.LastSeenNs));
     public void OnCall(CallRecord call) => Enqueue(new Item(ItemKind.Call, call, Math.Max(call.Sip.StartNs, call.Sip.EndNs)));
     /// <summary>Transactions have no table of their own (sip_options is an aggregate): queued only for the sink given to <see cref="Then"/>.</summary>
@@ -476,6 +520,16 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                 ((ManualResetEventSlim)item.Payload).Set();
                 continue;
             }
+            if (item.Kind == ItemKind.FlowBatch)
+            {
+                var flows = ((BatchCursor)item.Payload).Flows;
+                for (int i = 0; i < flows.Count; i++)
+                {
+                    var flow = flows.Make(i);
+                    Handle(new Item(ItemKind.Flow, flow, flow.LastSeenNs));
+                }
+                continue;
+            }
             Handle(item);
         }
         CloseTables();
@@ -598,7 +652,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         }
     }
 
-    private enum ItemKind { Flow, Stream, Call, Transaction, Flush, Sync }
+    private enum ItemKind { Flow, Stream, Call, Transaction, Flush, Sync, FlowBatch }
 
     private readonly record struct Item(ItemKind Kind, object Payload, long TimeNs);
 

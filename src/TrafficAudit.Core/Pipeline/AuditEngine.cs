@@ -70,9 +70,9 @@ public sealed partial class AuditEngine : IDisposable
     /// the GC heap (some 20,000 flows live through the hold's collections, and no collection need copy them), their
     /// names aside in <see cref="_heldNames"/>. Records are made of them when they leave.
     /// </summary>
-    private readonly NativeList<HeldFacts> _held = new();
+    private NativeList<HeldFacts> _held = new();
     /// <summary>The SNI and HTTP CONNECT target of held flows that have either (<see cref="HeldFacts.Names"/>).</summary>
-    private readonly List<(string? Sni, string? ConnectTarget)> _heldNames = new();
+    private List<(string? Sni, string? ConnectTarget)> _heldNames = new();
 
     /// <summary>
     /// An ended flow's facts as plain values: the columns of its record before classification, and the payload hints
@@ -542,24 +542,69 @@ public sealed partial class AuditEngine : IDisposable
             _voipSleepBeforeSettled = _voipStage.SleepSeconds;
         }
         HeldFlowsLeaving?.Invoke(_held.Count + (_voipHold?.Count ?? 0));
-        var handed = new List<FlowRecord>(_held.Count);
-        for (int i = 0; i < _held.Count; i++)
-        {
-            ref readonly var h = ref _held[i];
-            var record = Classify(Record(in h), HintsOf(in h), _nodeSet);
-            // Classified before the end of input: the nodes were decided without the evidence still to come.
-            if (!endOfInput) HandOverAnomalies.Increment("flow_hold_full");
-            _sink.OnFlow(record);
-            handed.Add(record);
-        }
         // The groups that leave from now on pass through _leaving: sized now as the held list's was grown by them (no growth later, in the steady state).
         _leaving.EnsureCapacity(Math.Min(_held.Count, MaxEndedWaiting));
-        _held.Clear();
-        _heldNames.Clear();
-        _heldNames.Capacity = 0;
+        var batch = new HeldRecords(_held, _heldNames, ServerNamesOf(_held, _heldNames), _nodeSet, _classifier);
+        _held = new NativeList<HeldFacts>();
+        _heldNames = new List<(string? Sni, string? ConnectTarget)>();
+        // Classified before the end of input: the nodes were decided without the evidence still to come.
+        if (!endOfInput && batch.Count > 0) HandOverAnomalies.Add("flow_hold_full", batch.Count);
+        List<FlowRecord> handed;
+        if (!endOfInput)
+        {
+            // The records are made by whoever reads them (the record log's writers), not here, while the packets wait.
+            _sink.OnFlows(batch);
+            handed = [];
+        }
+        else
+        {
+            // The end of input: the caller lists them for the batch result.
+            handed = new List<FlowRecord>(batch.Count);
+            for (int i = 0; i < batch.Count; i++) handed.Add(batch.Make(i));
+            foreach (var record in handed) _sink.OnFlow(record);
+        }
         // Then the VoIP records that waited for the nodes: calls classified now, against them.
         _voipHold?.ReplayTo(_sink, c => ClassifyCall(c.Sip) is { } sa ? c with { Service = sa.Service, Applications = sa.Applications } : c);
         return handed;
+    }
+
+    /// <summary>
+    /// The server names of the held flows that have one (SNI, else DNS), by index, ascending: looked up now, on the
+    /// engine's thread, since the DNS names change as the packets go on.
+    /// </summary>
+    private List<(int Index, string Name)> ServerNamesOf(NativeList<HeldFacts> held, List<(string? Sni, string? ConnectTarget)> names)
+    {
+        var found = new List<(int, string)>();
+        for (int i = 0; i < held.Count; i++)
+        {
+            ref readonly var h = ref held[i];
+            if (ServerNameOf(h.ServerIp, h.Names >= 0 ? names[h.Names].Sni : null) is { } name) found.Add((i, name));
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// The held flows as they leave once the nodes are decided (<see cref="IFlowRecordBatch"/>): each record made from its
+    /// facts and classified against the nodes decided then, with the server name looked up then, by whichever thread reads
+    /// it. It owns the facts' memory and gives it back after the last record (or when collected).
+    /// </summary>
+    private sealed class HeldRecords(NativeList<HeldFacts> facts, List<(string? Sni, string? ConnectTarget)> names,
+        List<(int Index, string Name)> serverNames, HashSet<IpAddress> nodeSet, FlowClassifier classifier) : IFlowRecordBatch
+    {
+        private int _nextName;
+
+        public int Count { get; } = facts.Count;
+
+        public FlowRecord Make(int index)
+        {
+            ref readonly var h = ref facts[index];
+            var (sni, connectTarget) = h.Names >= 0 ? names[h.Names] : default;
+            while (_nextName < serverNames.Count && serverNames[_nextName].Index < index) _nextName++;
+            string? serverName = _nextName < serverNames.Count && serverNames[_nextName].Index == index ? serverNames[_nextName].Name : null;
+            var record = Classify(classifier, Record(in h, connectTarget), HintsOf(in h, sni), nodeSet, serverName);
+            if (index == Count - 1) facts.Dispose();
+            return record;
+        }
     }
 
     /// <summary>The nodes' addresses (a loop: LINQ's Select over this value type has no precompiled code and was JIT-compiled at start).</summary>
@@ -764,12 +809,18 @@ public sealed partial class AuditEngine : IDisposable
     /// it yet), and returns it; the server's name is the TLS SNI, else its DNS name known now.
     /// </summary>
     private FlowRecord Classify(FlowRecord facts, HeldHints h, HashSet<IpAddress> nodeSet)
+        => Classify(_classifier, facts, h, nodeSet, ServerNameOf(facts.ServerIp, h.Sni));
+
+    /// <summary>The server's name a record gets: the TLS SNI, else its DNS name known now.</summary>
+    private string? ServerNameOf(IpAddress server, string? sni) => sni ?? (_dns.TryGetName(server, out var n) ? n : null);
+
+    /// <summary><see cref="Classify(FlowRecord, HeldHints, HashSet{IpAddress})"/> with the server's name given: what any thread may run (the classifier is thread-safe).</summary>
+    private static FlowRecord Classify(FlowClassifier classifier, FlowRecord facts, HeldHints h, HashSet<IpAddress> nodeSet, string? serverName)
     {
-        string? serverName = h.Sni ?? (_dns.TryGetName(facts.ServerIp, out var n) ? n : null);
         var ff = new FlowFacts(facts.Transport, facts.ClientIp, facts.ClientPort, facts.ServerIp, facts.ServerPort,
             h.Rtp, h.Rtcp, h.T38, facts.IsSip, h.Tls, serverName,
             nodeSet.Contains(facts.ClientIp), nodeSet.Contains(facts.ServerIp));
-        var cls = _classifier.Classify(in ff);
+        var cls = classifier.Classify(in ff);
         // HTTP on a port the catalogue does not know (a proxy on 3128, say) is still HTTP.
         facts.Service = cls.Service == "unknown" && facts.IsHttp ? "http" : cls.Service;
         facts.Applications = cls.Applications;
