@@ -148,6 +148,10 @@ public sealed class HostileCapsTests
             .ToDictionary(c => c[3].Trim('`'), c => c[2]);
         CollectionAssert.AreEquivalent(expected.Keys.ToList(), rows.Keys.ToList(), "one row per cap");
         foreach (var (counter, value) in expected) Assert.AreEqual(value, rows[counter], counter);
+        // The classifier's verdict memory: counted in --stats, not anomalies.csv (its row names no anomaly).
+        var verdicts = readme.Skip(start).Single(l => l.StartsWith("| verdicts the flow classifier remembers", StringComparison.Ordinal)).Split('|');
+        Assert.AreEqual(N(TrafficAudit.Classification.FlowClassifier.MaxRemembered), verdicts[2].Trim());
+        StringAssert.Contains(verdicts[3], "`verdicts_not_remembered`");
         foreach (var counter in expected.Keys)
             Assert.IsTrue(TrafficAudit.Cli.AnomalyExplanations.All.ContainsKey(counter), counter + " is explained");
     }
