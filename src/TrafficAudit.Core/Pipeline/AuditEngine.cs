@@ -498,12 +498,9 @@ public sealed partial class AuditEngine : IDisposable
                 ReleaseFlow(f);
             }
             group.Clear();
-            // At the end of input the caller settles over every flow (none is classified early).
-            if (!endOfInput && _held.Count >= _options.MaxHeldFlows)
-            {
-                var settled = Settle(endOfInput: false);
-                handed?.AddRange(settled);
-            }
+            // At the end of input the caller settles over every flow (none is classified early). Before it, the held
+            // flows leave as a batch, their records made by the sink (so none to add to a list).
+            if (!endOfInput && _held.Count >= _options.MaxHeldFlows) Settle(endOfInput: false);
             return;
         }
         foreach (var f in group)
@@ -531,7 +528,11 @@ public sealed partial class AuditEngine : IDisposable
 
     private static readonly Comparison<Flow> BySequence = (x, y) => x.Sequence.CompareTo(y.Sequence);
 
-    /// <summary>Decides the nodes over every flow held so far, classifies the held flows and hands them over in flow_id order.</summary>
+    /// <summary>
+    /// Decides the nodes over every flow held so far and hands the held flows over in flow_id order: as one batch whose
+    /// records the sink makes (<see cref="IFlowRecordBatch"/>) before the end of input, and made here at the end of input,
+    /// where they are returned for the batch result (an empty list before).
+    /// </summary>
     private List<FlowRecord> Settle(bool endOfInput)
     {
         Decide();
