@@ -91,7 +91,7 @@ public sealed class VoipPipeline : IDisposable
         public readonly VoipPacket[] Packets = new VoipPacket[BatchPackets];
         public readonly Flow?[] Flows = new Flow?[BatchPackets];
         public readonly int[] Offsets = new int[BatchPackets + 1];
-        public byte[] Bytes = new byte[BatchBytes];
+        public NativeArena Bytes = new(BatchBytes);
         public int Count;
         public int Used;
     }
@@ -226,7 +226,7 @@ public sealed class VoipPipeline : IDisposable
         if (b.Count == BatchPackets || b.Used + length > b.Bytes.Length)
         {
             if (b.Count > 0) { Hand(b); b = _current!; }
-            if (length > b.Bytes.Length) b.Bytes = new byte[length]; // a reassembled jumbo datagram: rare
+            if (length > b.Bytes.Length) b.Bytes.Grow(length); // a reassembled jumbo datagram: rare
         }
         b.Flows[b.Count] = flow;
         return ref b.Packets[b.Count];
@@ -249,7 +249,7 @@ public sealed class VoipPipeline : IDisposable
     private void Append(ReadOnlySpan<byte> bytes)
     {
         var b = _current!;
-        bytes.CopyTo(b.Bytes.AsSpan(b.Used));
+        bytes.CopyTo(b.Bytes.Span(b.Used, b.Bytes.Length - b.Used));
         b.Offsets[b.Count] = b.Used;
         b.Used += bytes.Length;
         b.Count++;
@@ -391,7 +391,7 @@ public sealed class VoipPipeline : IDisposable
                     for (int i = 0; i < b.Count; i++)
                     {
                         if (i + PrefetchAhead < b.Count) Prefetch(in b.Packets[i + PrefetchAhead]);
-                        Run(b.Flows[i]!, in b.Packets[i], b.Bytes.AsSpan(b.Offsets[i], b.Offsets[i + 1] - b.Offsets[i]));
+                        Run(b.Flows[i]!, in b.Packets[i], b.Bytes.Span(b.Offsets[i], b.Offsets[i + 1] - b.Offsets[i]));
                     }
             }
             catch (Exception e)
@@ -468,4 +468,37 @@ public sealed class VoipPipeline : IDisposable
         _full!.CompleteAdding();
         _worker!.Join();
     }
+}
+
+/// <summary>
+/// A byte arena outside the GC heap (a VoIP batch's payloads, 1 MB). The GC zeroed a managed array of that size, every
+/// page of it, though a batch of RTP uses a few tens of KB (12 bytes a packet); pages of native memory the batch never
+/// writes are never touched, and the arena does not count towards the large-object heap's budget. The busy site's peak
+/// at two threads: 43.3 -> 38.9 MB, the loop unchanged (README "Round 12"). Freed when collected.
+/// </summary>
+internal sealed unsafe class NativeArena
+{
+    private byte* _bytes;
+    public int Length { get; private set; }
+
+    public NativeArena(int length)
+    {
+        _bytes = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)length);
+        Length = length;
+    }
+
+    public Span<byte> Span(int start, int length)
+    {
+        if ((uint)start > (uint)Length || (uint)length > (uint)(Length - start)) throw new ArgumentOutOfRangeException(nameof(start));
+        return new Span<byte>(_bytes + start, length);
+    }
+
+    public void Grow(int length)
+    {
+        System.Runtime.InteropServices.NativeMemory.Free(_bytes);
+        _bytes = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)length);
+        Length = length;
+    }
+
+    ~NativeArena() => System.Runtime.InteropServices.NativeMemory.Free(_bytes);
 }
