@@ -22,6 +22,14 @@ internal sealed class FlowCsvRow
 
     public void Write(CsvEncoder csv, FlowRecord f)
     {
+        Span<byte> id = stackalloc byte[Flows.CommunityId.Length];
+        Flows.CommunityId.TryFormatUtf8(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort, f.Transport, id, out int n);
+        Write(csv, f, id[..n]);
+    }
+
+    /// <param name="communityId">The flow's Community ID as UTF-8, computed already (<see cref="Flows.CommunityId.FormatUtf8"/>: a slice of rows at a time).</param>
+    public void Write(CsvEncoder csv, FlowRecord f, ReadOnlySpan<byte> communityId)
+    {
         Span<byte> buffer = stackalloc byte[64];
         csv.Integer(f.FlowId);
         _cells.Time(csv, f.FirstSeenNs, buffer);
@@ -50,10 +58,9 @@ internal sealed class FlowCsvRow
         _serverName.Write(csv, f.ServerName ?? "");
         _endReason.Write(csv, FlowRow.EndReasonName(f.EndReason));
         _clientBy.Write(csv, f.ClientBy);
-        Flows.CommunityId.TryFormatUtf8(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort, f.Transport, buffer, out int n);
-        csv.FormattedText(buffer[..n]);
+        csv.FormattedText(communityId);
         // duration_s: as FlowRow's ((last - first) / 1e9).ToString("F6").
-        n = CsvCells.Fixed(f.LastSeenNs - f.FirstSeenNs, 1_000_000_000, 6, "F6", buffer);
+        int n = CsvCells.Fixed(f.LastSeenNs - f.FirstSeenNs, 1_000_000_000, 6, "F6", buffer);
         csv.FormattedText(buffer[..n]);
         csv.EndRecord();
     }

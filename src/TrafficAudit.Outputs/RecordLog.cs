@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using TrafficAudit.Analyzers.Sip;
+using TrafficAudit.Flows;
 using TrafficAudit.Pipeline;
 
 namespace TrafficAudit.Outputs;
@@ -264,27 +265,116 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     private int WriteWaiting(int most)
     {
         int n = 0;
+        var slice = _slice;
         while (n < most)
         {
-            if (_batch is { } batch)
+            // A slice of records taken in order, their flows' Community IDs computed together, then each record handled.
+            int taken = 0;
+            while (taken < slice.Length && n + taken < most)
             {
-                var flow = batch.Flows.Make(batch.Next++);
-                if (batch.Next == batch.Flows.Count) Volatile.Write(ref _batch, null);
-                Handle(new Item(ItemKind.Flow, flow, flow.LastSeenNs));
-                n++;
-                continue;
+                if (_batch is { } batch)
+                {
+                    var flow = batch.Flows.Make(batch.Next++);
+                    if (batch.Next == batch.Flows.Count) Volatile.Write(ref _batch, null);
+                    slice[taken++] = new Item(ItemKind.Flow, flow, flow.LastSeenNs);
+                    continue;
+                }
+                if (!_shared!.TryDequeue(out var item)) break;
+                if (item.Kind == ItemKind.FlowBatch)
+                {
+                    var next = (BatchCursor)item.Payload;
+                    if (next.Flows.Count > 0) Volatile.Write(ref _batch, next);
+                    continue;
+                }
+                slice[taken++] = item;
             }
-            if (!_shared!.TryDequeue(out var item)) break;
-            if (item.Kind == ItemKind.FlowBatch)
-            {
-                var next = (BatchCursor)item.Payload;
-                if (next.Flows.Count > 0) Volatile.Write(ref _batch, next);
-                continue;
-            }
-            Handle(item);
-            n++;
+            if (taken == 0) break;
+            HandleSlice(slice.AsSpan(0, taken));
+            n += taken;
         }
         return n;
+    }
+
+    /// <summary>A batch's records, made and handled a slice at a time (the one thread that writes: the caller's, or the log's own).</summary>
+    private void HandleBatch(IFlowRecordBatch flows, int count)
+    {
+        var slice = _slice;
+        for (int i = 0; i < count;)
+        {
+            int taken = 0;
+            for (; taken < slice.Length && i < count; i++)
+            {
+                var flow = flows.Make(i);
+                slice[taken++] = new Item(ItemKind.Flow, flow, flow.LastSeenNs);
+            }
+            HandleSlice(slice.AsSpan(0, taken));
+        }
+    }
+
+    /// <summary>Records taken for one slice (<see cref="WriteWaiting"/> under <see cref="_writeGate"/>, or <see cref="HandleBatch"/>).</summary>
+    private readonly Item[] _slice = new Item[SharedSlice];
+
+    /// <summary>
+    /// Handles records in order, with the Community IDs of the flows among them computed together first (when flows.csv
+    /// rows are written straight from their records): four SHA-1s side by side. Clears the records from the span.
+    /// </summary>
+    private void HandleSlice(Span<Item> items)
+    {
+        if (_options.Anonymizer is null && _flows.Csv is not null) _ids.Compute(items);
+        for (int i = 0; i < items.Length; i++)
+        {
+            Handle(items[i]);
+            items[i] = default;
+        }
+        _ids.Clear();
+    }
+
+    /// <summary>The Community IDs of a slice's flows (<see cref="HandleSlice"/>).</summary>
+    private readonly SliceCommunityIds _ids = new(SharedSlice);
+
+    /// <summary>
+    /// The Community IDs of the flows of a slice of records, computed together (<see cref="CommunityId.FormatUtf8"/>), and
+    /// taken by the rows in the same order.
+    /// </summary>
+    private sealed class SliceCommunityIds(int capacity)
+    {
+        private readonly FlowRecord?[] _flows = new FlowRecord?[capacity];
+        private readonly CommunityIdTuple[] _tuples = new CommunityIdTuple[capacity];
+        private readonly byte[] _utf8 = new byte[capacity * CommunityId.Length];
+        private readonly int[] _lengths = new int[capacity];
+        private int _count, _next;
+
+        public void Compute(ReadOnlySpan<Item> items)
+        {
+            _count = _next = 0;
+            foreach (var item in items)
+            {
+                if (item.Kind != ItemKind.Flow) continue;
+                var f = (FlowRecord)item.Payload;
+                _flows[_count] = f;
+                _tuples[_count++] = new CommunityIdTuple(f.ClientIp, f.ClientPort, f.ServerIp, f.ServerPort, f.Transport);
+            }
+            CommunityId.FormatUtf8(_tuples.AsSpan(0, _count), _utf8, _lengths);
+        }
+
+        /// <summary>The ID of <paramref name="flow"/> when it is the next flow of the slice computed.</summary>
+        public bool TryTake(FlowRecord flow, out ReadOnlySpan<byte> id)
+        {
+            if (_next < _count && ReferenceEquals(_flows[_next], flow))
+            {
+                id = _utf8.AsSpan(_next * CommunityId.Length, _lengths[_next]);
+                _next++;
+                return true;
+            }
+            id = default;
+            return false;
+        }
+
+        public void Clear()
+        {
+            Array.Clear(_flows, 0, _count);
+            _count = _next = 0;
+        }
     }
 
     /// <summary><see cref="RecordWriter.Shared"/>: the batch of flows being written (under <see cref="_writeGate"/>), and the next of its records.</summary>
@@ -340,7 +430,9 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
     {
         if (_queue is null && _shared is null)
         {
-            for (int i = 0; i < flows.Count; i++) OnFlow(flows.Make(i));
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            _queuedAny = true;
+            HandleBatch(flows, flows.Count);
             return;
         }
         if (flows.Count == 0) return;
@@ -523,11 +615,7 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
             if (item.Kind == ItemKind.FlowBatch)
             {
                 var flows = ((BatchCursor)item.Payload).Flows;
-                for (int i = 0; i < flows.Count; i++)
-                {
-                    var flow = flows.Make(i);
-                    Handle(new Item(ItemKind.Flow, flow, flow.LastSeenNs));
-                }
+                HandleBatch(flows, flows.Count);
                 continue;
             }
             Handle(item);
@@ -616,7 +704,11 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
                 case ItemKind.Flow:
                     var flow = (FlowRecord)item.Payload;
                     // CSV without pseudonyms: the row straight from the record, no FlowRow and no string per cell.
-                    if (anonymizer is null && _flows.Csv is { } csv) _flows.AppendFlow(flow, csv, _clockNs);
+                    if (anonymizer is null && _flows.Csv is { } csv)
+                    {
+                        if (_ids.TryTake(flow, out var id)) _flows.AppendFlow(flow, csv, _clockNs, id);
+                        else _flows.AppendFlow(flow, csv, _clockNs);
+                    }
                     else _flows.Append(FlowRow.From(flow, anonymizer), _clockNs);
                     break;
                 case ItemKind.Stream:
@@ -712,6 +804,14 @@ public sealed class RecordLog : IAuditRecordSink, IDisposable
         {
             BeginRow(clockNs);
             (_flowRow ??= new FlowCsvRow()).Write(csv, flow);
+            EndRow();
+        }
+
+        /// <summary><see cref="AppendFlow(FlowRecord, CsvEncoder, long)"/> with the flow's Community ID computed already.</summary>
+        public void AppendFlow(FlowRecord flow, CsvEncoder csv, long clockNs, ReadOnlySpan<byte> communityId)
+        {
+            BeginRow(clockNs);
+            (_flowRow ??= new FlowCsvRow()).Write(csv, flow, communityId);
             EndRow();
         }
 

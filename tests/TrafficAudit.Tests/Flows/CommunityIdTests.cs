@@ -132,4 +132,65 @@ public sealed class CommunityIdTests
         var header = Csv.Header(r.File("flows.csv"));
         CollectionAssert.AreEqual(new[] { "community_id", "duration_s" }, header.TakeLast(2).ToArray());
     }
+
+    [TestMethod]
+    public void Sha1Hash4_IsFourHashes()
+    {
+        var rng = new Random(4);
+        var blocks = new byte[4 * Sha1.BlockBytes];
+        var digests = new byte[4 * 20];
+        for (int trial = 0; trial < 500; trial++)
+        {
+            var inputs = new byte[4][];
+            for (int i = 0; i < 4; i++)
+            {
+                inputs[i] = new byte[rng.Next(0, Sha1.MaxInput + 1)];
+                rng.NextBytes(inputs[i]);
+                inputs[i].CopyTo(blocks, i * Sha1.BlockBytes);
+                Sha1.Pad(blocks.AsSpan(i * Sha1.BlockBytes, Sha1.BlockBytes), inputs[i].Length);
+            }
+            Sha1.Hash4(blocks, digests);
+            for (int i = 0; i < 4; i++)
+            {
+                var one = new byte[20];
+                Sha1.Hash(inputs[i], one);
+                CollectionAssert.AreEqual(one, digests.AsSpan(20 * i, 20).ToArray(), $"trial {trial}, lane {i}");
+                CollectionAssert.AreEqual(System.Security.Cryptography.SHA1.HashData(inputs[i]), one, $"trial {trial}, lane {i} (the runtime's SHA-1)");
+            }
+        }
+    }
+
+    [TestMethod]
+    public void FormatUtf8_ManyFlows_AsOneAtATime()
+    {
+        // Every mix the record log meets in a slice: IPv4 and IPv6, TCP/UDP/SCTP with ports, other protocols without,
+        // ICMP (no ID), mixed families (no ID), and counts that leave one to three lanes over.
+        var rng = new Random(5);
+        IpProtocol[] protocols = [IpProtocol.Tcp, IpProtocol.Udp, IpProtocol.Sctp, IpProtocol.Icmp, IpProtocol.Icmpv6, (IpProtocol)47, (IpProtocol)50];
+        IpAddress Address(bool v6) => v6
+            ? IpAddress.Parse($"2001:db8::{rng.Next(1, 0xFFFF):x}:{rng.Next(1, 0xFFFF):x}")
+            : IpAddress.Parse($"10.{rng.Next(256)}.{rng.Next(256)}.{rng.Next(256)}");
+        for (int count = 0; count <= 70; count++)
+        {
+            var flows = new CommunityIdTuple[count];
+            for (int i = 0; i < count; i++)
+            {
+                bool v6 = rng.Next(3) == 0;
+                var b = rng.Next(20) == 0 ? Address(!v6) : Address(v6);
+                flows[i] = new CommunityIdTuple(Address(v6), (ushort)rng.Next(65536), b, (ushort)rng.Next(65536), protocols[rng.Next(protocols.Length)]);
+            }
+            var utf8 = new byte[count * CommunityId.Length];
+            var lengths = new int[count];
+            CommunityId.FormatUtf8(flows, utf8, lengths);
+            for (int i = 0; i < count; i++)
+            {
+                var f = flows[i];
+                var one = new byte[CommunityId.Length];
+                Assert.IsTrue(CommunityId.TryFormatUtf8(f.A, f.PortA, f.B, f.PortB, f.Protocol, one, out int n));
+                Assert.AreEqual(n, lengths[i], $"{count} flows, flow {i}: {f}");
+                CollectionAssert.AreEqual(one.AsSpan(0, n).ToArray(), utf8.AsSpan(i * CommunityId.Length, lengths[i]).ToArray(), $"{count} flows, flow {i}: {f}");
+                Assert.AreEqual(CommunityId.Compute(f.A, f.PortA, f.B, f.PortB, f.Protocol), System.Text.Encoding.ASCII.GetString(utf8, i * CommunityId.Length, lengths[i]));
+            }
+        }
+    }
 }
