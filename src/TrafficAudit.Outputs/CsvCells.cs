@@ -28,7 +28,7 @@ internal sealed class CsvCells
             csv.Empty();
             return;
         }
-        if (value.TryFormat(buffer, out int n, Formats[decimals], CultureInfo.InvariantCulture)) csv.FormattedText(buffer[..n]);
+        if (FixedDecimal.TryFormat(value, decimals, buffer, out int n) || value.TryFormat(buffer, out n, Formats[decimals], CultureInfo.InvariantCulture)) csv.FormattedText(buffer[..n]);
         else csv.Text(SafeText.Cell(value.ToString(Formats[decimals], CultureInfo.InvariantCulture))); // hundreds of digits
 
     }

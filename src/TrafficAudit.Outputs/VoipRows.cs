@@ -8,12 +8,7 @@ namespace TrafficAudit.Outputs;
 /// <summary>Fixed-decimal, invariant formatting shared by the CSV rows.</summary>
 internal static class Fmt
 {
-    /// <summary>"F0".."F9", made once (a format string per value was an allocation per cell).</summary>
-    private static readonly string[] Formats = Enumerable.Range(0, 10).Select(d => "F" + d.ToString(CultureInfo.InvariantCulture)).ToArray();
-
-    public static string F(double v, int decimals) => double.IsFinite(v)
-        ? v.ToString((uint)decimals < (uint)Formats.Length ? Formats[decimals] : "F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)
-        : "";
+    public static string F(double v, int decimals) => double.IsFinite(v) ? FixedDecimal.Format(v, decimals) : "";
     /// <summary>Empty for "not measured" (negative sentinel).</summary>
     public static string Opt(double v, int decimals) => v < 0 ? "" : F(v, decimals);
     public static string Opt(double? v, int decimals) => v is { } x ? F(x, decimals) : "";
