@@ -164,9 +164,19 @@ public sealed partial class AuditEngine : IDisposable
     /// </summary>
     public Func<bool>? VoipIdleWork
     {
-        get => _voipStage.IdleWork;
-        set => _voipStage.IdleWork = value;
+        get => _voipIdleWork;
+        set
+        {
+            _voipIdleWork = value;
+            // While flows are held, the stage's idle thread first makes the held facts' next block (see NativeList.PrepareBlock).
+            _voipStage.IdleWork = value is null || _detector is null ? value : () => PrepareHeldBlock() || value();
+        }
     }
+
+    private Func<bool>? _voipIdleWork;
+
+    /// <summary>The held facts' next block made ahead, while the nodes are not settled (the VoIP stage's idle thread).</summary>
+    private bool PrepareHeldBlock() => !Volatile.Read(ref _settled) && Volatile.Read(ref _held).PrepareBlock();
 
     /// <summary>
     /// Work for the engine's thread when the VoIP stage is behind (see <see cref="VoipPipeline.BehindWork"/>): the CLI gives

@@ -35,13 +35,42 @@ internal sealed unsafe class NativeList<T> : IDisposable where T : unmanaged
         if (block == _blockCount)
         {
             if (_blockCount == _blocks.Length) Array.Resize(ref _blocks, Math.Max(4, 2 * _blocks.Length));
-            _blocks[_blockCount++] = (nint)NativeMemory.Alloc(BlockItems, (nuint)sizeof(T));
+            nint spare = Interlocked.Exchange(ref _spare, 0);
+            _blocks[_blockCount++] = spare != 0 ? spare : (nint)NativeMemory.Alloc(BlockItems, (nuint)sizeof(T));
         }
         ref T slot = ref ((T*)_blocks[block])[Count & (BlockItems - 1)];
         Count++;
         slot = default;
         return ref slot;
     }
+
+    /// <summary>The next block, made ahead by <see cref="PrepareBlock"/>, or 0.</summary>
+    private nint _spare;
+    private int _closed;
+
+    /// <summary>
+    /// Makes the list's next block ahead, from any thread, and touches each of its pages, so that the thread that adds
+    /// items does not stop for the kernel to map them (a block is some 85 pages; the held flows' facts fill ten blocks
+    /// while the VoIP stage's thread has nothing to do). True when it made one; false when one waits already or the
+    /// list is freed. Holds one block more at most.
+    /// </summary>
+    public bool PrepareBlock()
+    {
+        if (Volatile.Read(ref _spare) != 0 || Volatile.Read(ref _closed) != 0) return false;
+        nuint bytes = BlockItems * (nuint)sizeof(T);
+        byte* block = (byte*)NativeMemory.Alloc(bytes);
+        for (nuint offset = 0; offset < bytes; offset += PageBytes) block[offset] = 0;
+        if (Interlocked.CompareExchange(ref _spare, (nint)block, 0) != 0)
+        {
+            NativeMemory.Free(block);
+            return false;
+        }
+        // Freed meanwhile: nobody takes it.
+        if (Volatile.Read(ref _closed) != 0 && Interlocked.Exchange(ref _spare, 0) is var orphan and not 0) NativeMemory.Free((void*)orphan);
+        return true;
+    }
+
+    private const int PageBytes = 4096;
 
     /// <summary>Empties the list and gives its memory back.</summary>
     public void Clear()
@@ -52,6 +81,7 @@ internal sealed unsafe class NativeList<T> : IDisposable where T : unmanaged
 
     private void Free()
     {
+        if (Interlocked.Exchange(ref _spare, 0) is var spare and not 0) NativeMemory.Free((void*)spare);
         for (int i = 0; i < _blockCount; i++)
         {
             NativeMemory.Free((void*)_blocks[i]);
@@ -62,9 +92,14 @@ internal sealed unsafe class NativeList<T> : IDisposable where T : unmanaged
 
     public void Dispose()
     {
+        Volatile.Write(ref _closed, 1);
         Clear();
         GC.SuppressFinalize(this);
     }
 
-    ~NativeList() => Free();
+    ~NativeList()
+    {
+        _closed = 1;
+        Free();
+    }
 }

@@ -56,4 +56,51 @@ public sealed class NativeListTests
         Assert.IsFalse(fresh.C);
         Assert.AreEqual(1, list.Count);
     }
+
+    [TestMethod]
+    public void PrepareBlock_OneAhead_TakenByTheNextBlockAndNotTwice()
+    {
+        using var list = new NativeList<Item>();
+        Assert.IsTrue(list.PrepareBlock(), "the first block made ahead");
+        Assert.IsFalse(list.PrepareBlock(), "one waits already");
+        list.Add().A = 1; // takes it
+        Assert.IsTrue(list.PrepareBlock(), "the next one");
+        for (int i = 1; i < NativeList<Item>.BlockItems; i++) list.Add().A = i + 1;
+        Assert.IsFalse(list.PrepareBlock(), "still waiting: the first block is not full until now");
+        list.Add().A = NativeList<Item>.BlockItems + 1; // the second block: the one made ahead
+        Assert.IsTrue(list.PrepareBlock());
+        for (int i = 0; i <= NativeList<Item>.BlockItems; i++) Assert.AreEqual(i + 1, list[i].A, $"item {i}");
+        Assert.AreEqual(0, list[NativeList<Item>.BlockItems].B, "items in a block made ahead are zeroed too");
+        list.Dispose();
+        Assert.IsFalse(list.PrepareBlock(), "a freed list takes no more");
+    }
+
+    [TestMethod]
+    public void PrepareBlock_FromAnotherThread_WhileAdding_KeepsEveryItem()
+    {
+        using var list = new NativeList<Item>();
+        int n = 20 * NativeList<Item>.BlockItems + 5;
+        using var stop = new CancellationTokenSource();
+        int made = 0;
+        var helper = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+                if (list.PrepareBlock()) made++;
+        });
+        for (int i = 0; i < n; i++)
+        {
+            ref var item = ref list.Add();
+            Assert.AreEqual(0, item.A, $"item {i} starts zeroed");
+            item.A = i;
+            item.B = i ^ 0x5A5A;
+        }
+        stop.Cancel();
+        helper.Wait();
+        for (int i = 0; i < n; i++)
+        {
+            Assert.AreEqual(i, list[i].A);
+            Assert.AreEqual(i ^ 0x5A5A, list[i].B);
+        }
+        Assert.IsGreaterThan(0, made, "the helper made blocks ahead");
+    }
 }
