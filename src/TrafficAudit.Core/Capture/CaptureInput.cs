@@ -50,8 +50,7 @@ internal sealed class CaptureInput : IDisposable
                 fillChunks: maxRead < int.MaxValue, shared: shared);
             _buffer = [];
         }
-        // On the pinned object heap, as the read-ahead's chunks (see ReadAhead.Chunk.Bytes): it lives as long as the run.
-        else _buffer = GC.AllocateArray<byte>(Math.Max(bufferSize, 64), pinned: true);
+        else _buffer = new byte[Math.Max(bufferSize, 64)];
     }
 
     /// <summary>True when another thread reads the stream ahead of this one.</summary>

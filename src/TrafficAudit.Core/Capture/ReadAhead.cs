@@ -41,12 +41,7 @@ internal sealed class ReadAhead : IDisposable
 
     internal sealed class Chunk(int size)
     {
-        /// <summary>
-        /// On the pinned object heap, not the large object heap: the chunks live as long as the run, and 2.3 MB of them
-        /// on the large object heap spent most of its first budget, so the run's first collection was a full one
-        /// (busy site at two threads: no gen2 collection left in the loop, README "Round 13").
-        /// </summary>
-        public readonly byte[] Bytes = GC.AllocateArray<byte>(size, pinned: true);
+        public readonly byte[] Bytes = new byte[size];
         /// <summary>Data bytes, from <see cref="Gap"/>.</summary>
         public int Length;
         /// <summary>The stream ended after this chunk's data (at its end, or on an error).</summary>
