@@ -107,7 +107,12 @@ public static class AuditCommand
         // reads the capture's next chunks (read ahead when idle), so that two threads share two cores. While that stage
         // is behind, the engine's thread writes the rows instead.
         var sharedLog = streaming?.Log is { Writer: RecordWriter.Shared } log ? log : null;
-        engine.VoipIdleWork = IdleWork(readAhead == ReadAheadMode.WhenIdle ? source as IIdleReader : null, sharedLog);
+        var idleReader = readAhead == ReadAheadMode.WhenIdle ? source as IIdleReader : null;
+        engine.VoipIdleWork = IdleWork(idleReader, sharedLog);
+        // A chunk given back is one to read ahead: the stage's thread, when asleep, is woken for it, as for rows. Otherwise
+        // it slept on until its next batch, and the engine's thread read the chunks it had no time to wait for (most of
+        // the busy site's in the hold of node detection).
+        if (idleReader is not null && engine.VoipIdleWork is not null) idleReader.ChunkFreed = engine.WakeVoipIdle;
         engine.VoipBehindWork = sharedLog is null ? null : sharedLog.WriteSome;
         if (sharedLog is not null)
         {
@@ -144,6 +149,7 @@ public static class AuditCommand
         progress.Done(engine.Statistics.Frames);
         engine.VoipIdleWork = null;
         engine.VoipBehindWork = null;
+        if (idleReader is not null) idleReader.ChunkFreed = null;
         clock.Stop();
         PhaseClock.Set(PhaseClock.Mark.Loop);
         var loopEndedAtUtc = DateTime.UtcNow;

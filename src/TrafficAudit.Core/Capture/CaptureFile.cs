@@ -30,6 +30,13 @@ public interface IIdleReader
 {
     /// <summary>Reads one chunk ahead if one is free and no other thread is reading; false at once otherwise.</summary>
     bool ReadOneAhead();
+
+    /// <summary>
+    /// Called on the reading thread each time it gives a chunk back, so there is one to read ahead again (the VoIP stage's
+    /// wake-up: a thread asleep would otherwise leave that chunk to the reading thread). Null: nothing. Set it before
+    /// reading, on the reading thread; it applies to files opened later too.
+    /// </summary>
+    Func<bool>? ChunkFreed { get; set; }
 }
 
 /// <summary>

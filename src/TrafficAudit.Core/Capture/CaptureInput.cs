@@ -68,6 +68,16 @@ internal sealed class CaptureInput : IDisposable
     /// <summary>Shared reading ahead: one chunk read on the calling thread (see <see cref="ReadAhead.TryReadOneAhead"/>); false otherwise.</summary>
     public bool ReadOneAhead() => _ahead is { Shared: true } a && a.TryReadOneAhead();
 
+    /// <summary>Shared reading ahead: called on the reading thread after each chunk it gives back (<see cref="ReadAhead.ChunkFreed"/>); otherwise never.</summary>
+    public Func<bool>? ChunkFreed
+    {
+        get => _ahead is { Shared: true } a ? a.ChunkFreed : null;
+        set
+        {
+            if (_ahead is { Shared: true } a) a.ChunkFreed = value;
+        }
+    }
+
     public byte[] Buffer => _buffer;
     /// <summary>Index in <see cref="Buffer"/> of the next unread byte.</summary>
     public int Offset => _offset;

@@ -47,6 +47,13 @@ public abstract class FrameSourceBase : IFrameSource, IIdleReader
     /// <inheritdoc/>
     public bool ReadOneAhead() => Input.ReadOneAhead();
 
+    /// <inheritdoc/>
+    public Func<bool>? ChunkFreed
+    {
+        get => Input.ChunkFreed;
+        set => Input.ChunkFreed = value;
+    }
+
     /// <summary>Stops reading: records why and where, and makes every later <see cref="MoveNext"/> return false.</summary>
     private protected bool Fail(long offset, string message)
     {

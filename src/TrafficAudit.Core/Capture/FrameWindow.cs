@@ -56,6 +56,16 @@ public sealed class WindowedFrameSource(IFrameSource inner, CaptureTime? from, C
     /// <summary>The inner source read one chunk ahead, when it can be (<see cref="ReadAheadMode.WhenIdle"/>).</summary>
     public bool ReadOneAhead() => inner is IIdleReader reader && reader.ReadOneAhead();
 
+    /// <inheritdoc/>
+    public Func<bool>? ChunkFreed
+    {
+        get => (inner as IIdleReader)?.ChunkFreed;
+        set
+        {
+            if (inner is IIdleReader reader) reader.ChunkFreed = value;
+        }
+    }
+
     private long _fromNs = long.MinValue, _toNs = long.MaxValue;
     private bool _started;
 

@@ -164,6 +164,12 @@ internal sealed class ReadAhead : IDisposable
         }
     }
 
+    /// <summary>
+    /// Shared: called on the consumer's thread after each chunk it gives back (<see cref="Release"/>), so that an idle
+    /// thread asleep can be woken to read the next one ahead. Null: nothing.
+    /// </summary>
+    public Func<bool>? ChunkFreed { get; set; }
+
     /// <summary>Gives a chunk back to be read into again; the consumer no longer looks at its bytes.</summary>
     public void Release(Chunk chunk)
     {
@@ -172,6 +178,7 @@ internal sealed class ReadAhead : IDisposable
             if (_disposed) return;
             _free.Add(chunk);
         }
+        if (Shared) ChunkFreed?.Invoke();
     }
 
     private void Run()

@@ -35,6 +35,19 @@ public sealed class SequentialFrameSource : IFrameSource, IIdleReader
     /// <summary>The file being read, read one chunk ahead (<see cref="ReadAheadMode.WhenIdle"/>); any thread, at any time.</summary>
     public bool ReadOneAhead() => Volatile.Read(ref _current) is IIdleReader current && current.ReadOneAhead();
 
+    private Func<bool>? _chunkFreed;
+
+    /// <inheritdoc/>
+    public Func<bool>? ChunkFreed
+    {
+        get => _chunkFreed;
+        set
+        {
+            _chunkFreed = value;
+            if (_current is IIdleReader current) current.ChunkFreed = value;
+        }
+    }
+
     public bool MoveNext()
     {
         while (true)
@@ -49,6 +62,7 @@ public sealed class SequentialFrameSource : IFrameSource, IIdleReader
             try
             {
                 _current = _open(path, index);
+                if (_chunkFreed is not null && _current is IIdleReader opened) opened.ChunkFreed = _chunkFreed;
             }
             catch (CaptureFormatException e)
             {

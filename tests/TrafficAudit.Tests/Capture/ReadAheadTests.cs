@@ -398,4 +398,98 @@ public sealed class ReadAheadTests
         using (var never = Open(new MemoryStream(site), ReadAheadMode.Always)) Assert.IsFalse(never.ReadOneAhead(), "a thread of its own reads");
         AssertSame(Plain(gz), Describe(() => CaptureFile.Open(new MemoryStream(gz), "capture", 0, null, false, CaptureInput.DefaultBufferSize, ReadAheadMode.Compressed, 4096)), "gzip");
     }
+
+    /// <summary>
+    /// Read ahead when idle, the chunks given back are announced (<see cref="IIdleReader.ChunkFreed"/>): on the reading thread,
+    /// once per chunk, with a chunk free to read ahead each time; in every file of a ring, and never once it is unset. With
+    /// a thread of its own there is nothing to announce. The frames are those read without it.
+    /// </summary>
+    [TestMethod]
+    public void ChunkFreed_OnceForEachChunkGivenBack_OnTheReadingThread_WithAChunkToReadAhead()
+    {
+        var site = File.ReadAllBytes(Path.Combine(TestPaths.Captures, "imagicle-site.pcap"));
+        const int chunk = 4096;
+        static IFrameSource Open(byte[] bytes, ReadAheadMode mode) =>
+            CaptureFile.Open(new MemoryStream(bytes), "capture", 0, null, false, CaptureInput.DefaultBufferSize, mode, chunk);
+        string expected = Plain(site);
+
+        int calls = 0, readable = 0;
+        int thread = Environment.CurrentManagedThreadId;
+        var frames = new StringBuilder();
+        using (var source = Open(site, ReadAheadMode.WhenIdle))
+        {
+            var reader = (IIdleReader)source;
+            reader.ChunkFreed = () =>
+            {
+                Assert.AreEqual(thread, Environment.CurrentManagedThreadId, "called on the reading thread");
+                calls++;
+                // What the woken thread would do: a chunk was just given back, so one can be read ahead now.
+                if (reader.ReadOneAhead()) readable++;
+                return true;
+            };
+            Assert.IsNotNull(reader.ChunkFreed);
+            while (source.MoveNext())
+                frames.Append(source.Header).Append(' ').AppendLine(Convert.ToHexString(SHA256.HashData(source.Data)));
+            foreach (var e in source.Errors) frames.AppendLine(e.ToString());
+            foreach (var i in source.Interfaces) frames.AppendLine($"interface {i.Index} {i.LinkType} {i.Name} {i.SnapLength} {i.OsDropped}");
+            frames.AppendLine($"bytes read {source.BytesRead}");
+        }
+        AssertSame(expected, frames.ToString(), "read ahead as chunks are freed");
+        int chunks = (site.Length + chunk - 1) / chunk;
+        // Every chunk but the last two (the one being read and the one before it) is given back while reading.
+        Assert.IsGreaterThanOrEqualTo(chunks - 2, calls, $"{chunks} chunks");
+        Assert.IsLessThanOrEqualTo(chunks, calls);
+        // Each call found a chunk to read ahead, but for the calls after the last chunk was read.
+        Assert.IsGreaterThanOrEqualTo(calls - 4, readable, $"{calls} calls");
+
+        // Unset: never called.
+        calls = 0;
+        using (var source = Open(site, ReadAheadMode.WhenIdle))
+        {
+            var reader = (IIdleReader)source;
+            reader.ChunkFreed = () => { calls++; return true; };
+            reader.ChunkFreed = null;
+            while (source.MoveNext()) { }
+        }
+        Assert.AreEqual(0, calls, "unset");
+
+        // A thread of its own reads ahead: nothing to announce, and nothing is kept.
+        using (var source = Open(site, ReadAheadMode.Always))
+        {
+            var reader = (IIdleReader)source;
+            reader.ChunkFreed = () => { calls++; return true; };
+            Assert.IsNull(reader.ChunkFreed);
+            while (source.MoveNext()) { }
+        }
+        Assert.AreEqual(0, calls, "a thread of its own");
+
+        // A ring of files opened one after the other: set once, it holds for each file as it opens.
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var files = Enumerable.Range(0, 3).Select(i =>
+        {
+            var path = Path.Combine(dir, $"ring_{i + 1:D5}_20260302090000.pcap");
+            File.WriteAllBytes(path, site);
+            return (path, i);
+        }).ToList();
+        var perFile = new int[3];
+        using (var ring = new SequentialFrameSource(files,
+                   (path, index) => CaptureFile.Open(File.OpenRead(path), path, index, null, false, CaptureInput.DefaultBufferSize, ReadAheadMode.WhenIdle, chunk)))
+        {
+            ring.ChunkFreed = () => { perFile[ring.Header.FileIndex]++; return true; };
+            while (ring.MoveNext()) { }
+        }
+        Directory.Delete(dir, recursive: true);
+        foreach (int n in perFile) Assert.IsGreaterThanOrEqualTo(chunks - 2, n, $"each file of the ring: {string.Join(", ", perFile)}");
+
+        // Through a window (--from/--to/--count): the same.
+        calls = 0;
+        using (var window = new WindowedFrameSource(Open(site, ReadAheadMode.WhenIdle), null, null, long.MaxValue))
+        {
+            window.ChunkFreed = () => { calls++; return true; };
+            Assert.IsNotNull(window.ChunkFreed);
+            while (window.MoveNext()) { }
+        }
+        Assert.IsGreaterThanOrEqualTo(chunks - 2, calls, "through a window");
+    }
 }

@@ -90,6 +90,54 @@ public sealed class ParallelVoipTests
             .Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
     }
 
+    /// <summary>
+    /// The VoIP stage's thread reads the capture ahead even when nothing else wakes it: on a capture of long TCP connections
+    /// only (no VoIP batch for the stage) whose flows are all held for node detection (no rows for it either), every chunk
+    /// the engine's thread gives back wakes it to read the next one (<see cref="IIdleReader.ChunkFreed"/>). Without that
+    /// it read the first chunks and slept to the end, and the engine's thread read all the rest itself.
+    /// </summary>
+    [TestMethod]
+    public void IdleStage_WokenByEachChunkFreed_ReadsAhead_WithoutBatchesOrRows()
+    {
+        if (Environment.ProcessorCount < 2) Assert.Inconclusive("two threads on one core: the stage runs only when the engine's thread waits");
+        var dir = Path.Combine(Path.GetTempPath(), "trafficaudit-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var pcap = Path.Combine(dir, "tcp-only.pcap");
+        const int connections = 400, packets = 120_000;
+        uint server = global::TrafficAudit.Synth.Wire.Frames.ParseIPv4("10.2.0.1");
+        var payload = new byte[200];
+        var frame = new byte[global::TrafficAudit.Synth.Wire.Frames.EthernetHeaderLength + global::TrafficAudit.Synth.Wire.Frames.IPv4HeaderLength + global::TrafficAudit.Synth.Wire.Frames.TcpHeaderLength + payload.Length];
+        using (var file = File.Create(pcap))
+        using (var w = new global::TrafficAudit.Synth.Pcap.PcapFileWriter(file))
+        {
+            for (int i = 0; i < packets; i++)
+            {
+                int c = i % connections;
+                uint client = global::TrafficAudit.Synth.Wire.Frames.ParseIPv4("10.1.0.0") + 1 + (uint)c;
+                bool toServer = (i / connections) % 2 == 0;
+                var (flags, data) = (i / connections) switch { 0 => (global::TrafficAudit.Synth.Wire.TcpFlag.Syn, 0), 1 => (global::TrafficAudit.Synth.Wire.TcpFlag.Syn | global::TrafficAudit.Synth.Wire.TcpFlag.Ack, 0), _ => (global::TrafficAudit.Synth.Wire.TcpFlag.Ack | global::TrafficAudit.Synth.Wire.TcpFlag.Psh, payload.Length) };
+                var (src, dst, sp, dp) = toServer ? (client, server, (ushort)(30_000 + c), (ushort)443) : (server, client, (ushort)443, (ushort)(30_000 + c));
+                int off = global::TrafficAudit.Synth.Wire.Frames.WriteEthernet(frame, [0, 0x50, 0x56, 0, 0, 2], [0, 0x50, 0x56, 0, 0, 1], 0, global::TrafficAudit.Synth.Wire.EtherType.IPv4);
+                int l4 = global::TrafficAudit.Synth.Wire.Frames.WriteTcp(frame.AsSpan(off + global::TrafficAudit.Synth.Wire.Frames.IPv4HeaderLength), src, dst, sp, dp, (uint)i, (uint)i, flags, 64240, [], payload.AsSpan(0, data));
+                global::TrafficAudit.Synth.Wire.Frames.WriteIPv4(frame.AsSpan(off), src, dst, global::TrafficAudit.Synth.Wire.Frames.ProtocolTcp, (ushort)i, l4);
+                w.Write(1_772_442_000_000_000L + i * 1_000L, frame.AsSpan(0, off + global::TrafficAudit.Synth.Wire.Frames.IPv4HeaderLength + l4));
+            }
+        }
+        long chunks = new FileInfo(pcap).Length / ReadAhead.DefaultChunkBytes;
+        Assert.IsGreaterThan(40, chunks, "a capture of many chunks");
+        var r = CliRunner.Run(["audit", pcap, "--out", Path.Combine(dir, "out"), "--quiet", "--fail-on", "never", "--stats", "--threads", "2", "--read-ahead", "idle"]);
+        Assert.AreEqual(0, r.ExitCode, r.Stderr);
+        string line = r.Stderr.Split('\n').Single(l => l.StartsWith("stats: ", StringComparison.Ordinal));
+        var stats = line["stats: ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2))
+            .Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        Directory.Delete(dir, recursive: true);
+        Assert.AreEqual("idle", stats["read_ahead"]);
+        Assert.AreEqual(connections.ToString(System.Globalization.CultureInfo.InvariantCulture), stats["flows"]);
+        long idleReads = long.Parse(stats["idle_reads"], System.Globalization.CultureInfo.InvariantCulture);
+        // Woken for each chunk freed, the stage reads most of them; asleep, it read the first four (the chunks free at the start).
+        Assert.IsGreaterThan(chunks / 4, idleReads, $"{chunks} chunks: {line}");
+    }
+
     /// <summary>`--stats` counts the classifier's remembered verdicts: some, fewer than the flows, none refused below the cap.</summary>
     [TestMethod]
     public void Stats_Verdicts_FewerThanTheFlows_NoneRefused()
@@ -133,6 +181,7 @@ public sealed class ParallelVoipTests
     private sealed class CountingReader : IIdleReader
     {
         public int Reads, Free = int.MaxValue;
+        public Func<bool>? ChunkFreed { get; set; }
         public bool ReadOneAhead()
         {
             if (Free == 0) return false;
