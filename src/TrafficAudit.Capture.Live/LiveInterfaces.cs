@@ -36,7 +36,18 @@ public static class LiveInterfaces
     {
         LivePreflight.EnsureLibpcap();
         var result = new List<LiveInterfaceInfo>();
-        foreach (var pcapIf in PcapInterface.GetAllPcapInterfaces())
+        IReadOnlyList<PcapInterface> all;
+        try
+        {
+            all = PcapInterface.GetAllPcapInterfaces();
+        }
+        catch (Exception e) when (LivePreflight.IsMissingLibrary(e))
+        {
+            // SharpPcap's version string does not always need the library (without libpcap it read as a version and the
+            // first real call threw): the listing's own call says so too.
+            throw new LiveCaptureException(LiveCaptureProblem.LibpcapMissing, LivePreflight.LibpcapMissingMessage(e.Message), e);
+        }
+        foreach (var pcapIf in all)
         {
             var addresses = new List<IPAddress>();
             foreach (var a in pcapIf.Addresses)

@@ -80,6 +80,13 @@ public static class LivePreflight
         try
         {
             version = libpcapVersion();
+            // SharpPcap (6.3) catches the failed load itself: without libpcap its version reads 0.0 and the first real
+            // call throws.
+            if (version is { Major: 0, Minor: 0 })
+            {
+                version = null;
+                return LibpcapMissingMessage("no libpcap version could be read");
+            }
             return null;
         }
         catch (Exception e) when (IsMissingLibrary(e))

@@ -30,6 +30,18 @@ public sealed class LivePreflightTests
     }
 
     [TestMethod]
+    public void Evaluate_VersionZero_AsSharpPcapReadsItWithoutLibpcap_IsMissing()
+    {
+        // SharpPcap 6.3 catches the failed load in Pcap.Version ("Pcap version can't be identified...") and LibpcapVersion
+        // then reads 0.0: `trafficaudit interfaces` went on to the listing and ended in a DllNotFoundException's trace.
+        var r = LivePreflight.Evaluate(() => new Version(0, 0), isRoot: true, effectiveCapabilities: ulong.MaxValue, processPath: "x");
+        Assert.IsFalse(r.Ok);
+        Assert.AreEqual(LiveCaptureProblem.LibpcapMissing, r.Problem);
+        StringAssert.Contains(r.Message, "apt-get install libpcap0.8");
+        Assert.IsNull(r.LibpcapVersion);
+    }
+
+    [TestMethod]
     public void Evaluate_NotRootNoCapabilities_SaysRunAsRootOrSetcap()
     {
         var r = LivePreflight.Evaluate(() => Libpcap, isRoot: false, effectiveCapabilities: 0, processPath: "/opt/ta/trafficaudit");
