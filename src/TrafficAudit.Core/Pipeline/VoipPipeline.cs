@@ -86,7 +86,7 @@ public sealed class VoipPipeline : IDisposable
     private const int BatchBytes = BatchPackets * 256;
     private const int BatchesInFlight = 4;
 
-    private sealed class Batch
+    internal sealed class Batch
     {
         public readonly VoipPacket[] Packets = new VoipPacket[BatchPackets];
         public readonly Flow?[] Flows = new Flow?[BatchPackets];
@@ -94,6 +94,24 @@ public sealed class VoipPipeline : IDisposable
         public NativeArena Bytes = new(BatchBytes);
         public int Count;
         public int Used;
+
+        /// <summary>
+        /// The stage's thread, done with the batch's first <paramref name="count"/> packets, writes over what it read (the
+        /// packets, their flows, offsets and bytes) before the batch goes back to the engine. The flows and the streams'
+        /// state the packets name are no longer held. And the cache lines go back to the engine's thread fit to write:
+        /// a line both cores have read is shared, and each of the engine's stores into it then waits for the other core to
+        /// drop its copy, one line after another, while a line the other core last wrote comes back with a single
+        /// request the engine's core makes ahead of the stores. On two cores far apart (this VM in some hours: 230-290 ns
+        /// from core to core) the bulk capture's loop took 0.27-0.42 s at two threads with the reads alone, against
+        /// 0.19-0.20 s with this (README, Round 15).
+        /// </summary>
+        public void HandBack(int count)
+        {
+            Array.Clear(Flows, 0, count);
+            Array.Clear(Packets, 0, count);
+            Array.Clear(Offsets, 0, count + 1);
+            if (Used > 0) Bytes.Span(0, Used).Clear();
+        }
     }
 
     private readonly VoipTracker _tracker;
@@ -286,6 +304,20 @@ public sealed class VoipPipeline : IDisposable
         for (int offset = 0; offset < PrefetchBytes; offset += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(at + offset);
     }
 
+    /// <summary>
+    /// The batches the stage gave back, waiting to be filled again (the engine's current one among them while empty), for
+    /// tests: call it after <see cref="Drain"/>, on the engine's thread.
+    /// </summary>
+    internal List<Batch> FreeBatches()
+    {
+        var list = new List<Batch>();
+        if (_free is null) return list;
+        while (_free.TryTake(out var b)) list.Add(b);
+        foreach (var b in list) _free.Add(b);
+        if (_current is { Count: 0 } current) list.Add(current);
+        return list;
+    }
+
     private void Hand(Batch b)
     {
         lock (_gate) _pending++;
@@ -399,7 +431,7 @@ public sealed class VoipPipeline : IDisposable
                 _failure ??= e;
             }
             int count = b.Count;
-            Array.Clear(b.Flows, 0, count);
+            b.HandBack(count);
             b.Count = 0;
             b.Used = 0;
             _free!.Add(b);

@@ -236,18 +236,27 @@ public sealed class VoipStreamingTests
 
         var inline = Records(parallel: false);
         using var release = new ManualResetEventSlim();
+        using var held = new ManualResetEventSlim();
         var pendingSeen = new List<int>();
         var threads = new HashSet<int>();
         int done = -1;
         var helped = Records(parallel: true, stage =>
         {
             // The stage's thread is held in its idle work until the adding thread has done some work for it (or for a
-            // while), so batches pile up and the adding thread finds the stage behind when it hands one over.
+            // while), so batches pile up and the adding thread finds the stage behind when it hands one over. It is held
+            // before the first batch: let go at first, it could finish the batches handed over while the adding thread,
+            // preempted on a loaded machine, was between its check and the count read here (seen under the whole suite).
             stage.IdleWork = () =>
             {
+                held.Set();
                 release.Wait(TimeSpan.FromSeconds(10));
                 return false;
             };
+            while (!held.IsSet)
+            {
+                stage.WakeIdle();
+                held.Wait(TimeSpan.FromMilliseconds(10));
+            }
             int budget = 3;
             stage.BehindWork = () =>
             {
