@@ -11,21 +11,24 @@
 # than one alone); a ratio is only read against the target when this ceiling is near 2x. --no-ceiling skips it.
 # With a C compiler each round also measures how far apart the two cores are (tools/core-latency.c: the one-way
 # latency of a cache line between cores 0 and 1); the machine line gives its median and range over the set.
-# Usage: tools/bench-ratio.sh [--runs N] [--no-ceiling] BUILD CAPTURE [audit options]
+# --rounds FILE appends each round's loop seconds, `--threads 1` then the default, and that round's latency in ns (empty
+# without a compiler): this VM changes state within a set, and its rounds can then be sorted by it.
+# Usage: tools/bench-ratio.sh [--runs N] [--no-ceiling] [--rounds FILE] BUILD CAPTURE [audit options]
 #   e.g. tools/bench-ratio.sh --runs 9 /tmp/trafficaudit-bench/bin/trafficaudit /tmp/trafficaudit-bench/busy-60m.pcap \
 #          --profile /tmp/trafficaudit-bench/busy-60m.profile.json
 # Put the capture in a known page-cache state first (tools/page-cache.sh CAPTURE). Not a test: run it by hand,
 # in the bench lock on a shared machine (flock -x /tmp/ta-bench.lock tools/bench-ratio.sh ...).
 set -euo pipefail
-runs=9 ceiling=1
+runs=9 ceiling=1 rounds=""
 while :; do
   case "${1:-}" in
     --runs) runs=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --no-ceiling) ceiling=0; shift ;;
     *) break ;;
   esac
 done
-bin=${1:?usage: tools/bench-ratio.sh [--runs N] [--no-ceiling] BUILD CAPTURE [audit options]}
+bin=${1:?usage: tools/bench-ratio.sh [--runs N] [--no-ceiling] [--rounds FILE] BUILD CAPTURE [audit options]}
 cap=${2:?capture}
 shift 2
 work=$(mktemp -d)
@@ -62,6 +65,10 @@ for _ in $(seq "$runs"); do
     echo "$alone $a $b" | awk '{ printf "%.4f %.4f\n", 2 * $1 / ($2 > $3 ? $2 : $3), ($2 + $3) / 2 }' >> "$work/pairs"
   fi
 done
+if [ -n "$rounds" ]; then
+  paste -d' ' <(grep "^--threads " "$work/runs" | awk '{ print $NF }') <(grep "^default " "$work/runs" | awk '{ print $NF }') \
+    <(if [ -s "$work/latency" ]; then cat "$work/latency"; else yes "" | head -n "$runs"; fi) >> "$rounds"
+fi
 # Median, and range, of one setting's loop seconds.
 stats() { grep "^$1 " "$work/runs" | awk '{ print $NF }' | sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f %d\n", m, v[1], v[NR], NR }'; }
 read -r t tlo thi n <<< "$(stats --threads)"
