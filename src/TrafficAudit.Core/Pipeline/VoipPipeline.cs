@@ -94,6 +94,8 @@ public sealed class VoipPipeline : IDisposable
         public NativeArena Bytes = new(BatchBytes);
         public int Count;
         public int Used;
+        /// <summary>Times the batch was handed to the stage (what the tests of <see cref="HandBack"/> look at).</summary>
+        public int Handed;
 
         /// <summary>
         /// The stage's thread, done with the batch's first <paramref name="count"/> packets, writes over what it read (the
@@ -320,6 +322,7 @@ public sealed class VoipPipeline : IDisposable
 
     private void Hand(Batch b)
     {
+        b.Handed++;
         lock (_gate) _pending++;
         _full!.Add(b);
         // The stage is behind (a batch waits besides the one it works on): this thread takes some of the stage's idle work

@@ -181,7 +181,9 @@ public sealed class VoipHeaderOnlyTests
         stage.Drain();
 
         var free = stage.FreeBatches();
-        Assert.IsGreaterThanOrEqualTo(2, free.Count, "both batches handed over are back (and the engine's next one, unused)");
+        // Two batches, or one used twice when this thread was preempted while the stage finished the first (seen under the
+        // whole suite), and the engine's next one, unused.
+        Assert.AreEqual(2, free.Sum(b => b.Handed), "both hand-overs are back");
         foreach (var b in free)
         {
             Assert.AreEqual(0, b.Count);
@@ -193,8 +195,8 @@ public sealed class VoipHeaderOnlyTests
         }
         // The arena's bytes: the full batch carried 100 whole datagrams (172 bytes) and 3,996 RTP headers, the other 904 headers.
         const int FullBytes = 100 * 172 + 3996 * 12, PartBytes = 904 * 12;
-        Assert.IsGreaterThanOrEqualTo(2, free.Count(b => b.Bytes.Span(0, PartBytes).IndexOfAnyExcept((byte)0) < 0), "the bytes both batches carried are written over");
-        Assert.IsTrue(free.Any(b => b.Bytes.Span(0, FullBytes).IndexOfAnyExcept((byte)0) < 0), "the bytes the full batch carried are written over");
+        Assert.IsTrue(free.Where(b => b.Handed > 0).All(b => b.Bytes.Span(0, PartBytes).IndexOfAnyExcept((byte)0) < 0), "the bytes every batch carried are written over");
+        Assert.IsTrue(free.Any(b => b.Handed > 0 && b.Bytes.Span(0, FullBytes).IndexOfAnyExcept((byte)0) < 0), "the bytes the full batch carried are written over");
 
         // The records are those of one thread.
         tracker.Complete(T0 + 5000 * 10_000_000L);
