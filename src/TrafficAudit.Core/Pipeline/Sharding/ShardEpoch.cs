@@ -63,8 +63,15 @@ internal sealed class ShardInput
         return at;
     }
 
+    /// <summary>
+    /// Ready to be filled again, written over: the merger, the last to read an input (<see cref="ShardEpoch.FrameOf"/>),
+    /// clears what the reader wrote, so that the reader's next stores land on lines another core last wrote and not on
+    /// lines several cores hold (see VoipPipeline's <c>Batch.HandBack</c>).
+    /// </summary>
     public void Clear()
     {
+        Array.Clear(Items, 0, Count);
+        Bytes.AsSpan(0, Used).Clear();
         Count = 0;
         Used = 0;
     }
@@ -178,10 +185,15 @@ internal sealed class ShardOutput
 
     public void Clear()
     {
-        // The flows referenced by events are dropped, so that an epoch buffer does not keep ended flows alive.
+        // The flows referenced by events are dropped, so that an epoch buffer does not keep ended flows alive; and all
+        // the merger read is written over, for the shard's next stores (see ShardInput.Clear).
         Array.Clear(Events, 0, EventCount);
         EventCount = 0;
-        for (int i = 0; i < VoipCount; i++) Voip[i].Voip = null;
+        Array.Clear(Voip, 0, VoipCount);
+        Array.Clear(VoipStart, 0, VoipCount);
+        VoipBytes.AsSpan(0, VoipUsed).Clear();
+        Array.Clear(Dns, 0, DnsCount);
+        Chars.AsSpan(0, CharsUsed).Clear();
         VoipCount = 0;
         VoipUsed = 0;
         DnsCount = 0;
